@@ -1,0 +1,14 @@
+"""domainfit: turn a general pretrained language model into a model for one industry's job.
+
+    import domainfit
+    model = domainfit.train({"data": {"train": "tickets.csv"}, "output": "runs/tickets"})
+    domainfit.load("runs/tickets").predict(["my card was swallowed by the ATM"])
+"""
+
+from domainfit.api import Model, check_data, evaluate, load, train
+from domainfit.config.schema import TrainConfig
+from domainfit.errors import DomainfitError
+
+__version__ = "0.1.0"
+
+__all__ = ["DomainfitError", "Model", "TrainConfig", "__version__", "check_data", "evaluate", "load", "train"]

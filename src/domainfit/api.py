@@ -1,0 +1,93 @@
+"""The public Python API: `train`, `load`, `evaluate`, `check_data`. The CLI is a thin shell over these."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from domainfit.config.load import load_config
+from domainfit.config.schema import DataConfig, TrainConfig
+
+__all__ = ["Model", "check_data", "evaluate", "load", "train"]
+
+
+class Model:
+    """A trained bundle ready to predict. `domainfit.load(path)` or the return value of `domainfit.train(...)`."""
+
+    def __init__(self, path: str | Path, **predictor_kwargs: Any) -> None:
+        from domainfit.predict import Predictor
+
+        self._predictor = Predictor.from_bundle(path, **predictor_kwargs)
+        self.path = Path(path)
+        self.meta: dict = self._predictor.bundle.meta
+
+    @property
+    def labels(self) -> list[str]:
+        return self._predictor.labels
+
+    @property
+    def task(self) -> str:
+        return self.meta["task"]
+
+    @property
+    def metrics(self) -> dict | None:
+        """The test metrics written at training time (metrics.json), model and baselines."""
+        return self._predictor.bundle.read_json("metrics.json")
+
+    def predict(self, texts: Sequence[str], *, top_k: int = 1) -> list[dict]:
+        """[{"label", "score", "top_k": [...]}] per text."""
+        return self._predictor.predict(texts, top_k=top_k)
+
+    def predict_scores(self, texts: Sequence[str]) -> np.ndarray:
+        return self._predictor.predict_scores(texts)
+
+    def evaluate(self, data: str | Path, **kwargs: Any) -> dict:
+        return evaluate(self.path, data, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Model({str(self.path)!r}, task={self.task!r}, method={self.meta['method']!r}, labels={len(self.labels)})"
+
+
+def train(config: str | Path | Mapping | TrainConfig | None = None, *, resume: bool = False, overrides: Sequence[str] = (),
+          reporter=None, **values: Any) -> Model:
+    """Train and return the model. `config`: a YAML path, a dict or a TrainConfig; `values`: dotted keys
+    (e.g. `**{"data.train": "tickets.csv", "training.epochs": 3}`); `overrides`: "key=value" strings."""
+    from domainfit.train.pipeline import run_training
+
+    cfg = load_config(config, values=values, overrides=overrides)
+    return Model(run_training(cfg, resume=resume, reporter=reporter))
+
+
+def load(path: str | Path, **predictor_kwargs: Any) -> Model:
+    """Open a bundle written by `train`."""
+    return Model(path, **predictor_kwargs)
+
+
+def evaluate(bundle: str | Path, data: str | Path, *, out_dir: str | Path | None = None, text_column: str | None = None,
+             label_column: str | None = None, encoding: str | None = None, baselines: Sequence[str] | None = None,
+             reporter=None) -> dict:
+    """Metrics and report.html of a bundle on a labelled file (default output: <bundle>/evaluations/<file stem>/)."""
+    from domainfit.evaluate.assess import evaluate_bundle
+
+    return evaluate_bundle(bundle, data, out_dir=out_dir, text_column=text_column, label_column=label_column,
+                           encoding=encoding, baseline_names=baselines, reporter=reporter)
+
+
+def check_data(train: str | Path, *, test: str | Path | None = None, val: str | Path | None = None,
+               text_column: str | None = None, label_column: str | None = None, encoding: str | None = None,
+               model: str | None = None, max_length: int = 128, **data_options: Any):
+    """Every problem in the data before any training (a DataReport). The backbone's tokenizer is used for the
+    truncation and vocabulary-coverage checks."""
+    from transformers import AutoTokenizer
+
+    from domainfit.backbones import resolve_backbone
+    from domainfit.data import check_data as _check
+
+    cfg = DataConfig(train=train, test=test, val=val, text_column=text_column, label_column=label_column,
+                     encoding=encoding, **data_options)
+    backbone = resolve_backbone(model)
+    tokenizer = AutoTokenizer.from_pretrained(backbone.path)
+    return _check(cfg, tokenizer=tokenizer, max_length=max_length, model_name=backbone.name)

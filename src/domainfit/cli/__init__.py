@@ -1,0 +1,1 @@
+"""The `domainfit` command line."""

@@ -1,0 +1,230 @@
+"""The `domainfit` command: a thin typer shell over the Python API (errors without tracebacks unless --debug)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from domainfit.errors import DomainfitError
+
+__all__ = ["app", "main"]
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(
+    name="domainfit",
+    help="Adapt a pretrained language model to your industry's task: check data, train, evaluate, predict. Offline, CPU first.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+data_app = typer.Typer(help="Look at data before training.", no_args_is_help=True)
+ls_app = typer.Typer(help="List registered components.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(ls_app, name="ls")
+
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", help="show full tracebacks")] = False) -> None:
+    _state["debug"] = debug
+
+
+Opt = typer.Option
+
+
+@data_app.command("check")
+def data_check(
+    file: Annotated[Path, typer.Argument(help="table to check (csv/tsv/jsonl/parquet/xlsx)")],
+    text: Annotated[Optional[str], Opt("--text", help="text column (inferred when unambiguous)")] = None,
+    label: Annotated[Optional[str], Opt("--label", help="label column (inferred when unambiguous)")] = None,
+    test: Annotated[Optional[Path], Opt("--test", help="your test file: leakage and label checks against it")] = None,
+    val: Annotated[Optional[Path], Opt("--val", help="your validation file")] = None,
+    model: Annotated[Optional[str], Opt("--model", help="backbone whose tokenizer is checked (default: bundled MiniLM)")] = None,
+    max_length: Annotated[int, Opt("--max-length", help="tokens per text the model will see")] = 128,
+    encoding: Annotated[Optional[str], Opt("--encoding", help="file encoding (detected when not given)")] = None,
+    as_json: Annotated[bool, Opt("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Every problem in the data at once, with file and row numbers, before any training."""
+    from domainfit.api import check_data
+    from domainfit.cli.ui import console, issues_table
+
+    report = check_data(file, test=test, val=val, text_column=text, label_column=label, encoding=encoding, model=model,
+                        max_length=max_length)
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        for f in report.files:
+            console.print(f"[dim]{f.get('path')}: {f.get('format')}, {f.get('rows')} rows, encoding {f.get('encoding')}[/dim]")
+        console.print(f"columns: text = [bold]{report.columns.get('text')}[/], label = [bold]{report.columns.get('label')}[/]")
+        if report.issues:
+            console.print(issues_table(report.issues))
+        c = report.counts
+        console.print(f"{c.get('rows_in')} rows in = {c.get('rows_kept')} usable + {c.get('rows_rejected')} rejected; "
+                      f"{len(report.labels)} labels; split train {c.get('train')} / val {c.get('val')} / test {c.get('test')}")
+    raise typer.Exit(1 if report.errors and not report.counts.get("rows_kept") else 0)
+
+
+@app.command()
+def train(
+    source: Annotated[Path, typer.Argument(help="a data file (csv/tsv/jsonl/parquet/xlsx) or a YAML config")],
+    output: Annotated[Optional[Path], Opt("-o", "--output", help="bundle folder to write")] = None,
+    text: Annotated[Optional[str], Opt("--text", help="text column")] = None,
+    label: Annotated[Optional[str], Opt("--label", help="label column")] = None,
+    val: Annotated[Optional[Path], Opt("--val", help="your own validation file")] = None,
+    test: Annotated[Optional[Path], Opt("--test", help="your own test file (validation is then carved from train)")] = None,
+    method: Annotated[Optional[str], Opt("--method", help="adaptation method; `domainfit ls methods`")] = None,
+    task: Annotated[Optional[str], Opt("--task", help="task; `domainfit ls tasks`")] = None,
+    model: Annotated[Optional[str], Opt("--model", help="backbone: local folder or Hugging Face id (default: bundled MiniLM)")] = None,
+    epochs: Annotated[Optional[float], Opt("--epochs")] = None,
+    batch_size: Annotated[Optional[int], Opt("--batch-size")] = None,
+    lr: Annotated[Optional[float], Opt("--lr", help="backbone learning rate")] = None,
+    max_length: Annotated[Optional[int], Opt("--max-length", help="tokens per text")] = None,
+    seed: Annotated[Optional[int], Opt("--seed")] = None,
+    encoding: Annotated[Optional[str], Opt("--encoding", help="input file encoding (detected when not given)")] = None,
+    set_: Annotated[Optional[list[str]], Opt("--set", help="any config key: --set training.patience=3 (repeatable)")] = None,
+    resume: Annotated[bool, Opt("--resume", help="continue an interrupted run from its last checkpoint in -o")] = False,
+) -> None:
+    """Fine-tune a model and write a bundle (model, metrics.json, report.html)."""
+    from domainfit.cli.ui import RichReporter, comparison_table, console
+    from domainfit.config.load import load_config
+    from domainfit.train.pipeline import run_training
+
+    is_config = source.suffix.lower() in (".yaml", ".yml")
+    values = {
+        "data.train": None if is_config else str(source),
+        "output": str(output) if output else None,
+        "data.text_column": text, "data.label_column": label,
+        "data.val": str(val) if val else None, "data.test": str(test) if test else None, "data.encoding": encoding,
+        "method": method, "task": task, "model.backbone": model, "model.max_length": max_length,
+        "training.epochs": epochs, "training.batch_size": batch_size, "training.lr": lr,
+    }
+    if seed is not None:
+        values.update({"training.seed": seed, "data.seed": seed})
+    cfg = load_config(source if is_config else None, values=values, overrides=set_ or ())
+    console.print(f"[bold]domainfit train[/]: task {cfg.task}, method {cfg.method} → {cfg.output}")
+    path = run_training(cfg, resume=resume, reporter=RichReporter())
+    metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
+    console.print(comparison_table(metrics["comparison"]))
+    console.print(f"bundle: [bold]{path}[/]   report: {path / 'report.html'}")
+    console.print(f"next: domainfit predict {path} --text \"...\"")
+
+
+@app.command()
+def evaluate(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder written by `domainfit train`")],
+    data: Annotated[Path, Opt("--data", help="labelled file to evaluate on")],
+    output: Annotated[Optional[Path], Opt("-o", "--output", help="folder for metrics.json and report.html")] = None,
+    text: Annotated[Optional[str], Opt("--text")] = None,
+    label: Annotated[Optional[str], Opt("--label")] = None,
+    encoding: Annotated[Optional[str], Opt("--encoding")] = None,
+) -> None:
+    """Metrics, calibration, errors and report.html on a labelled file, beside the baselines."""
+    from domainfit.api import evaluate as _evaluate
+    from domainfit.cli.ui import RichReporter, comparison_table, console
+
+    result = _evaluate(bundle, data, out_dir=output, text_column=text, label_column=label, encoding=encoding,
+                       reporter=RichReporter())
+    console.print(comparison_table(result["comparison"], title=f"{data.name}: {result['n']} rows"))
+    out = output or Path(bundle) / "evaluations" / data.stem
+    console.print(f"report: {out / 'report.html'}   metrics: {out / 'metrics.json'}")
+
+
+@app.command()
+def predict(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder written by `domainfit train`")],
+    text: Annotated[Optional[list[str]], Opt("--text", help="a text to classify (repeatable)")] = None,
+    input: Annotated[Optional[Path], Opt("--input", help="file of texts (csv/tsv/jsonl/parquet/xlsx)")] = None,
+    output: Annotated[Optional[Path], Opt("--output", help="where to write predictions (csv or jsonl)")] = None,
+    column: Annotated[Optional[str], Opt("--column", help="text column of --input (inferred when unambiguous)")] = None,
+    top_k: Annotated[int, Opt("--top-k", help="labels to return per text")] = 3,
+    as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False,
+) -> None:
+    """Predict labels for texts given on the command line or in a file."""
+    from domainfit.cli.predict_io import predict_file
+    from domainfit.cli.ui import console, predictions_table
+    from domainfit.predict import Predictor
+
+    if not text and not input:
+        raise DomainfitError("nothing to predict", where="domainfit predict", hint='pass --text "..." or --input file.csv')
+    predictor = Predictor.from_bundle(bundle)
+    if input:
+        out = predict_file(predictor, input, output, column=column, top_k=top_k)
+        console.print(f"predictions for {input} → [bold]{out}[/]")
+    if text:
+        preds = predictor.predict(text, top_k=top_k)
+        if as_json:
+            print(json.dumps([{"text": t, **p} for t, p in zip(text, preds)], ensure_ascii=False, indent=2))
+        else:
+            console.print(predictions_table(text, preds))
+
+
+@ls_app.command("methods")
+def ls_methods() -> None:
+    """Adaptation methods, their tasks and options."""
+    from rich.table import Table
+
+    from domainfit.cli.ui import console
+    from domainfit.registry import methods
+
+    table = Table(title="methods (`--method NAME`, options under `method_options:`)", title_justify="left")
+    for col in ("name", "tasks", "description", "options"):
+        table.add_column(col, overflow="fold")
+    for name, m in methods.items():
+        opts = ", ".join(f"{k}={f.default!r}" if f.default is not None else k for k, f in m.Options.model_fields.items())
+        table.add_row(name, ", ".join(sorted(m.tasks)), m.description, opts or "—")
+    console.print(table)
+
+
+@ls_app.command("tasks")
+def ls_tasks() -> None:
+    """Tasks."""
+    from rich.table import Table
+
+    from domainfit.cli.ui import console
+    from domainfit.registry import tasks
+
+    table = Table(title="tasks (`--task NAME`)", title_justify="left")
+    table.add_column("name")
+    table.add_column("description")
+    for name, t in tasks.items():
+        table.add_row(name, t.description)
+    console.print(table)
+
+
+@ls_app.command("baselines")
+def ls_baselines() -> None:
+    """Baselines every model is compared against."""
+    from rich.table import Table
+
+    from domainfit.cli.ui import console
+    from domainfit.registry import baselines
+
+    table = Table(title="baselines (`--set baselines=[tfidf]`)", title_justify="left")
+    table.add_column("name")
+    table.add_column("description")
+    for name, b in baselines.items():
+        table.add_row(name, b.description)
+    console.print(table)
+
+
+def main() -> None:
+    """Entry point: user mistakes print as a clear message (exit 2); --debug shows the traceback."""
+    try:
+        app()
+    except DomainfitError as exc:
+        if _state["debug"] or "--debug" in sys.argv:
+            raise
+        sys.stderr.write(f"error: {exc}\n(add --debug for the traceback)\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,34 @@
+"""Batch prediction over a file: read any supported table, predict, write CSV (utf-8-sig) or JSONL with the input columns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from domainfit.errors import DataError
+
+__all__ = ["predict_file"]
+
+
+def predict_file(predictor, input_path: str | Path, output: str | Path | None, *, column: str | None = None, top_k: int = 3) -> Path:
+    from domainfit.data import read_table, resolve_columns
+
+    read = read_table(input_path)
+    tcol, _ = resolve_columns(read.frame, column, None, path=str(input_path), require_label=False)
+    frame = read.frame.drop(columns=["_file", "_row"], errors="ignore")
+    out = Path(output) if output else Path(input_path).with_name(Path(input_path).stem + ".predictions.csv")
+    if out.suffix.lower() not in (".csv", ".jsonl"):
+        raise DataError(f"cannot write predictions as {out.suffix!r}", where=str(out), hint="use a .csv or .jsonl output path")
+    preds = predictor.predict(frame[tcol].astype(str).tolist(), top_k=top_k)
+    frame = frame.copy()
+    frame["predicted_label"] = [p["label"] for p in preds]
+    frame["score"] = [round(p["score"], 6) for p in preds]
+    frame["top_k"] = [json.dumps(p["top_k"], ensure_ascii=False) for p in preds]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".jsonl":
+        with out.open("w", encoding="utf-8") as fh:
+            for row, p in zip(frame.drop(columns=["top_k"]).to_dict(orient="records"), preds):
+                fh.write(json.dumps({**row, "top_k": p["top_k"]}, ensure_ascii=False) + "\n")
+    else:
+        frame.to_csv(out, index=False, encoding="utf-8-sig")
+    return out

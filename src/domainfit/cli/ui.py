@@ -1,0 +1,112 @@
+"""Terminal output: a rich Reporter (progress bars with ETA, event lines) and the tables the commands print."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from domainfit.train.loop import StepEvent
+
+__all__ = ["RichReporter", "comparison_table", "console", "issues_table", "predictions_table"]
+
+console = Console(stderr=False, highlight=False)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
+        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        console=console, transient=False,
+    )
+
+
+class RichReporter:
+    """Progress bars for embedding/evaluation and the training loop; one line per evaluation."""
+
+    def __init__(self) -> None:
+        self._train: Progress | None = None
+        self._train_task = None
+
+    def progress(self, description: str, total: int) -> Callable[[int], None]:
+        prog = _progress()
+        prog.start()
+        task = prog.add_task(description, total=total, info="")
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            prog.update(task, advance=n)
+            if done[0] >= total:
+                prog.stop()
+
+        return advance
+
+    def event(self, event: StepEvent) -> None:
+        if self._train is None:
+            self._train = _progress()
+            self._train.start()
+            self._train_task = self._train.add_task("training", total=event.total_steps, info="")
+        prog = self._train
+        if event.kind == "step":
+            prog.update(self._train_task, completed=event.step,
+                        info=f"epoch {event.epoch:.2f} loss {event.loss:.4f} lr {event.lr:.1e}")
+        elif event.kind == "eval":
+            shown = "  ".join(f"{k} {v:.4f}" for k, v in (event.metrics or {}).items() if isinstance(v, float))
+            prog.console.print(f"  step {event.step}: validation {shown}  [dim]{event.message}[/dim]")
+        elif event.kind == "stop":
+            prog.console.print(f"  [yellow]{event.message}[/yellow]")
+        elif event.kind == "done":
+            prog.update(self._train_task, completed=event.total_steps if event.step >= event.total_steps else event.step)
+            prog.stop()
+            self._train = None
+            if event.message:
+                console.print(f"  {event.message} (best weights restored)")
+
+    def log(self, message: str) -> None:
+        style = "yellow" if message.startswith("[warning]") else "dim"
+        console.print(f"[{style}]{message.replace('[warning]', 'warning:')}[/{style}]")
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return str(v)
+
+
+def comparison_table(rows: Sequence[dict], title: str = "test set: the model against its baselines") -> Table:
+    table = Table(title=title, title_justify="left")
+    for col in ("name", "accuracy", "macro_f1", "weighted_f1", "train_seconds"):
+        table.add_column(col.replace("_", " "), justify="left" if col == "name" else "right")
+    best = max((r.get("macro_f1") or 0) for r in rows) if rows else 0
+    for r in rows:
+        style = "bold green" if r.get("macro_f1") == best else None
+        table.add_row(*(_fmt(r.get(c)) for c in ("name", "accuracy", "macro_f1", "weighted_f1", "train_seconds")), style=style)
+    return table
+
+
+def issues_table(issues: Sequence, limit: int = 5) -> Table:
+    table = Table(title="data check", title_justify="left", show_lines=True)
+    for col in ("severity", "check", "what", "where", "how to fix"):
+        table.add_column(col)
+    colors = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for i in issues:
+        where = ", ".join(i.where[:limit]) + (f" and {len(i.where) - limit} more" if len(i.where) > limit else "")
+        table.add_row(f"[{colors.get(i.severity, 'white')}]{i.severity}[/]", i.code, i.message, where or "—", i.hint or "")
+    return table
+
+
+def predictions_table(texts: Sequence[str], preds: Sequence[dict]) -> Table:
+    table = Table(title="predictions", title_justify="left")
+    table.add_column("text", overflow="fold", max_width=60)
+    table.add_column("label")
+    table.add_column("score", justify="right")
+    table.add_column("runners-up", overflow="fold")
+    for t, p in zip(texts, preds):
+        others = ", ".join(f"{x['label']} {x['score']:.2f}" for x in p.get("top_k", [])[1:])
+        table.add_row(t, p["label"], f"{p['score']:.3f}", others)
+    return table

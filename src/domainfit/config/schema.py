@@ -1,0 +1,118 @@
+"""The typed training configuration: unknown keys rejected, every problem reported at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = ["DataConfig", "ModelConfig", "TrainConfig", "TrainingConfig"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(_Strict):
+    """Where the data is and how to read, clean and split it."""
+
+    train: Path = Field(description="training table (csv/tsv/jsonl/parquet/xlsx); split into train/val/test unless --val/--test are given")
+    val: Path | None = Field(None, description="the user's own validation table")
+    test: Path | None = Field(None, description="the user's own test table")
+    text_column: str | None = Field(None, description="column holding the text; inferred when unambiguous")
+    label_column: str | None = Field(None, description="column holding the label; inferred when unambiguous")
+    encoding: str | None = Field(None, description="file encoding; detected (utf-8, utf-8-sig, gb18030/gbk, ...) when not given")
+    delimiter: str | None = Field(None, description="CSV delimiter; detected when not given")
+    sheet: str | int | None = Field(None, description="Excel sheet name or index (default: the first)")
+    normalize: bool = Field(True, description="Unicode NFKC (full-width to half-width), control characters and whitespace")
+    val_size: float = Field(0.1, gt=0, lt=0.5, description="share of rows for validation when it is carved from train")
+    test_size: float = Field(0.2, gt=0, lt=0.5, description="share of rows for test when no --test is given")
+    min_per_class: int = Field(3, ge=1, description="classes with fewer rows than this are rejected (they cannot be split and evaluated)")
+    drop_leakage: bool = Field(True, description="drop training rows whose text also appears in the test set")
+    seed: int = 42
+
+
+class ModelConfig(_Strict):
+    """The pretrained backbone and how it turns tokens into one vector."""
+
+    backbone: str | None = Field(None, description="local folder or Hugging Face id; default: the bundled all-MiniLM-L6-v2")
+    pooling: Literal["auto", "mean", "cls"] = Field("auto", description="auto: what the backbone was trained for (sentence-transformers config), else mean")
+    max_length: int = Field(128, ge=8, le=8192, description="tokens per text; longer texts are truncated (data check counts them)")
+    dropout: float = Field(0.1, ge=0, lt=1, description="dropout before the classification head")
+
+
+class TrainingConfig(_Strict):
+    """The one training loop's settings."""
+
+    epochs: float = Field(4, gt=0, description="passes over the training data (fractions allowed)")
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(1e-4, gt=0, description="learning rate of the backbone")
+    head_lr: float | None = Field(None, gt=0, description="learning rate of the new head (default: 20 x lr); a new head learns far slower at the backbone's rate")
+    weight_decay: float = Field(0.01, ge=0)
+    warmup_ratio: float = Field(0.06, ge=0, lt=1)
+    grad_accum: int = Field(1, ge=1, description="gradient accumulation steps")
+    max_grad_norm: float | None = Field(1.0, gt=0, description="gradient clipping; null disables")
+    patience: int | None = Field(2, ge=1, description="early stopping: evaluations without improvement of validation macro-F1; null disables")
+    evals_per_epoch: int = Field(1, ge=1, description="validation evaluations per epoch")
+    class_weights: Literal["none", "balanced", "sqrt"] = Field("none", description="loss weights against class imbalance")
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="bf16 autocast where the CPU/GPU runs it fast; auto picks it when supported")
+    threads: int | None = Field(None, ge=1, description="torch CPU threads (default: the cores available)")
+    checkpoint_every: int = Field(200, ge=1, description="optimizer steps between checkpoints (for --resume)")
+    seed: int = 42
+
+
+class TrainConfig(_Strict):
+    """Everything `domainfit train` needs. Saved, resolved, inside every bundle."""
+
+    task: str = Field("classification", description="`domainfit ls tasks` lists them")
+    method: str = Field("full", description="`domainfit ls methods` lists them")
+    method_options: dict[str, Any] = Field(default_factory=dict, description="options of the chosen method")
+    data: DataConfig
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    baselines: list[str] = Field(default_factory=lambda: ["zeroshot", "tfidf"], description="baselines evaluated on the same test split")
+    output: Path = Field(Path("runs/model"), description="bundle folder to write")
+
+    @field_validator("task")
+    @classmethod
+    def _known_task(cls, v: str) -> str:
+        from domainfit.registry import tasks
+
+        if v not in tasks:
+            raise ValueError(tasks.unknown_message(v))
+        return v
+
+    @field_validator("method")
+    @classmethod
+    def _known_method(cls, v: str) -> str:
+        from domainfit.registry import methods
+
+        if v not in methods:
+            raise ValueError(methods.unknown_message(v))
+        return v
+
+    @field_validator("baselines")
+    @classmethod
+    def _known_baselines(cls, v: list[str]) -> list[str]:
+        from domainfit.registry import baselines
+
+        bad = [b for b in v if b not in baselines]
+        if bad:
+            raise ValueError("; ".join(baselines.unknown_message(b) for b in bad))
+        return v
+
+    @model_validator(mode="after")
+    def _method_options(self) -> TrainConfig:
+        from domainfit.registry import methods
+
+        if self.method in methods:
+            method = methods.get(self.method)
+            if self.task not in method.tasks:
+                supported = [n for n, m in methods.items() if self.task in m.tasks]
+                raise ValueError(f"method {self.method!r} does not support task {self.task!r}; methods that do: {', '.join(supported)}")
+            options_model = method.Options
+            # Validates (and fills defaults); raises ValueError listing every bad key, reported under method_options.
+            self.__dict__["method_options"] = options_model.model_validate(self.method_options).model_dump()
+        return self

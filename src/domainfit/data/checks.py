@@ -1,0 +1,488 @@
+"""The data checks: small functions in two registries, all run, every finding reported at once with its rows.
+
+The table the checks read has one row per input row and the columns
+`_role` (train/val/test: which of the user's files), `_file`, `_row`, `_loc` ("train.csv:row 14"),
+`raw` (the text as read), `text` (normalised) and `label`.
+
+- A *row check* sees the rows no earlier row check rejected and returns (reasons, issues): a Series of reasons
+  indexed by the rows it rejects, and its issues. So each rejected row carries the first reason found.
+- A *report check* sees the kept rows and only reports.
+
+Severity: "error" = rows were rejected (or the data cannot train), "warning" = kept but at risk,
+"info" = a fact worth knowing. A new check is one decorated function.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "REPORT_CHECKS",
+    "ROW_CHECKS",
+    "CheckContext",
+    "DataReport",
+    "Issue",
+    "run_checks",
+    "token_counts",
+]
+
+
+@dataclass
+class Issue:
+    """One finding: a stable code, a severity, one sentence with counts, every row it concerns, and the fix."""
+
+    code: str
+    severity: str  # "error" | "warning" | "info"
+    message: str
+    where: list[str] = field(default_factory=list)
+    hint: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class DataReport:
+    """What the data layer found: issues, the files read, the columns used, row counts per split and label."""
+
+    issues: list[Issue]
+    files: list[dict]
+    columns: dict
+    counts: dict
+    labels: list[str]
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    def to_dict(self) -> dict:
+        return {
+            "issues": [i.to_dict() for i in self.issues],
+            "files": [dict(f) for f in self.files],
+            "columns": dict(self.columns),
+            "counts": self.counts,
+            "labels": list(self.labels),
+        }
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What the checks need besides the table."""
+
+    min_per_class: int = 3
+    own_val_and_test: bool = False  # the user gave both val and test files: rare classes are only warned about
+    drop_leakage: bool = True
+    tokenizer: Any = None
+    max_length: int = 128
+    model_name: str | None = None
+
+
+Finding = tuple[pd.Series, list[Issue]]
+RowCheck = Callable[[pd.DataFrame, CheckContext], Finding]
+ReportCheck = Callable[[pd.DataFrame, CheckContext], list[Issue]]
+
+ROW_CHECKS: dict[str, RowCheck] = {}
+"""Row checks in the order they run (dicts keep insertion order)."""
+REPORT_CHECKS: dict[str, ReportCheck] = {}
+
+
+def row_check(name: str) -> Callable[[RowCheck], RowCheck]:
+    def deco(fn: RowCheck) -> RowCheck:
+        ROW_CHECKS[name] = fn
+        return fn
+
+    return deco
+
+
+def report_check(name: str) -> Callable[[ReportCheck], ReportCheck]:
+    def deco(fn: ReportCheck) -> ReportCheck:
+        REPORT_CHECKS[name] = fn
+        return fn
+
+    return deco
+
+
+# ---------------------------------------------------------------------------------------------------- helpers
+
+
+def _rows(n: int, verb: str | None = None) -> str:
+    """'1 row has' / '3 rows have'."""
+    noun = "row" if n == 1 else "rows"
+    if verb is None:
+        return f"{n} {noun}"
+    verbs = {"have": "has", "are": "is", "repeat": "repeats", "appear": "appears"}
+    return f"{n} {noun} {verbs.get(verb, verb) if n == 1 else verb}"
+
+
+def _label_counts(counts: pd.Series, limit: int = 10) -> str:
+    items = [f"{label!r} ({n})" for label, n in counts.items()]
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return ", ".join(items[:limit]) + more
+
+
+def _none() -> Finding:
+    return pd.Series(dtype=object), []
+
+
+def _short(text: str, n: int = 50) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _model(ctx: CheckContext) -> str:
+    return ctx.model_name or "the model"
+
+
+# ---------------------------------------------------------------------------------------------------- row checks
+
+
+@row_check("empty_text")
+def check_empty_text(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
+    bad = rows[rows["text"] == ""]
+    if bad.empty:
+        return _none()
+    issue = Issue(
+        "empty_text",
+        "error",
+        f"{_rows(len(bad), 'have')} an empty or whitespace-only text; rejected",
+        bad["_loc"].tolist(),
+        hint="fill in the text or delete these rows",
+    )
+    return pd.Series("empty_text", index=bad.index, dtype=object), [issue]
+
+
+@row_check("missing_label")
+def check_missing_label(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
+    bad = rows[rows["label"] == ""]
+    if bad.empty:
+        return _none()
+    issue = Issue(
+        "missing_label",
+        "error",
+        f"{_rows(len(bad), 'have')} no label; rejected",
+        bad["_loc"].tolist(),
+        hint="label these rows or delete them (to label new texts with a trained model use `domainfit predict`)",
+    )
+    return pd.Series("missing_label", index=bad.index, dtype=object), [issue]
+
+
+@row_check("conflicting_labels")
+def check_conflicting_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
+    """The same text with different labels within one file: nobody can say which is right, so all copies go."""
+    keys = ["_role", "text"]
+    n_labels = rows.groupby(keys, sort=False)["label"].transform("nunique")
+    bad = rows[n_labels > 1]
+    if bad.empty:
+        return _none()
+    joined = bad.groupby(keys, sort=False)["label"].transform(lambda s: ", ".join(sorted(set(s))))
+    examples = []
+    for (_, text), group in list(bad.groupby(keys, sort=False))[:3]:
+        parts = ", ".join(f"{lab!r} at {loc}" for lab, loc in zip(group["label"], group["_loc"]))
+        examples.append(f"{_short(text)!r} is {parts}")
+    n_texts = bad.groupby(keys, sort=False).ngroups
+    issue = Issue(
+        "conflicting_labels",
+        "error",
+        f"{n_texts} {'text appears' if n_texts == 1 else 'texts appear'} with different labels "
+        f"({_rows(len(bad))}); all their rows were rejected",
+        bad["_loc"].tolist(),
+        hint="decide the right label and fix the file; for example " + "; ".join(examples),
+    )
+    return ("conflicting_labels: " + joined).astype(object), [issue]
+
+
+@row_check("duplicate")
+def check_duplicates(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
+    keys = ["_role", "text", "label"]
+    dup = rows.duplicated(keys, keep="first")
+    if not dup.any():
+        return _none()
+    first = rows.groupby(keys, sort=False)["_loc"].transform("first")
+    bad = rows[dup]
+    issue = Issue(
+        "duplicate",
+        "error",
+        f"{_rows(len(bad), 'repeat')} an earlier row (same text and label); the first copy was kept, the repeats rejected",
+        bad["_loc"].tolist(),
+        hint="nothing to do unless the repeats are meant to weigh more; then keep them in a separate file",
+    )
+    return ("duplicate of " + first[dup]).astype(object), [issue]
+
+
+@row_check("leakage")
+def check_leakage(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
+    """A text in the user's test (or val) file must not be trained on: it would make the score look better."""
+    reasons: dict[Any, str] = {}
+    issues: list[Issue] = []
+    for held_out, earlier in (("test", ("train", "val")), ("val", ("train",))):
+        held = rows[(rows["_role"] == held_out) & ~rows.index.isin(list(reasons))]
+        if held.empty:
+            continue
+        first_loc = held.drop_duplicates("text").set_index("text")["_loc"]
+        hit = rows[rows["_role"].isin(earlier) & rows["text"].isin(first_loc.index) & ~rows.index.isin(list(reasons))]
+        if hit.empty:
+            continue
+        files = ", ".join(dict.fromkeys(hit["_file"]))
+        held_file = ", ".join(dict.fromkeys(held["_file"]))
+        if ctx.drop_leakage:
+            reasons.update(("leakage: also in " + hit["text"].map(first_loc)).items())
+            issues.append(Issue(
+                "leakage",
+                "error",
+                f"{_rows(len(hit), 'of')} {files} also appear in the {held_out} file {held_file}; "
+                f"rejected so the {held_out} score is honest",
+                hit["_loc"].tolist(),
+                hint=f"remove them from {files}, or set data.drop_leakage: false to keep them (and an optimistic score)",
+            ))  # fmt: skip
+        else:
+            issues.append(Issue(
+                "leakage",
+                "warning",
+                f"{_rows(len(hit), 'of')} {files} also appear in the {held_out} file {held_file}; "
+                f"the {held_out} score will be optimistic",
+                hit["_loc"].tolist(),
+                hint="set data.drop_leakage: true, or remove them from the training file",
+            ))  # fmt: skip
+    return pd.Series(reasons, dtype=object), issues
+
+
+@row_check("rare_class")
+def check_rare_classes(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
+    train = rows[rows["_role"] == "train"]
+    counts = train["label"].value_counts()
+    rare = counts[counts < ctx.min_per_class].sort_index()
+    if rare.empty:
+        return _none()
+    bad = train[train["label"].isin(rare.index)]
+    head = f"{len(rare)} {'class has' if len(rare) == 1 else 'classes have'} fewer than min_per_class={ctx.min_per_class} training rows: {_label_counts(rare)}"
+    if ctx.own_val_and_test:
+        issue = Issue("rare_class", "warning", head + "; the model will hardly learn them", bad["_loc"].tolist(),
+                      hint="add training examples of these classes")  # fmt: skip
+        return pd.Series(dtype=object), [issue]
+    issue = Issue(
+        "rare_class",
+        "error",
+        head + f"; their {_rows(len(bad))} were rejected (such a class cannot be split into train, validation and test)",
+        bad["_loc"].tolist(),
+        hint="add examples of these classes, merge them into a related class, or lower data.min_per_class",
+    )
+    reasons = bad["label"].map(lambda lab: f"rare_class: only {_rows(int(counts[lab]))}; need min_per_class={ctx.min_per_class}")
+    return reasons.astype(object), [issue]
+
+
+@row_check("unseen_label")
+def check_unseen_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
+    known = set(rows.loc[rows["_role"] == "train", "label"])
+    held = rows[rows["_role"] != "train"]
+    bad = held[~held["label"].isin(known)]
+    if bad.empty:
+        return _none()
+    files = ", ".join(dict.fromkeys(bad["_file"]))
+    issue = Issue(
+        "unseen_label",
+        "error",
+        f"{_rows(len(bad), 'of')} {files} have labels with no training rows: "
+        f"{_label_counts(bad['label'].value_counts().sort_index())}; the model cannot predict them, so they were rejected",
+        bad["_loc"].tolist(),
+        hint="add training rows with these labels, or correct or remove these rows",
+    )
+    reasons = bad["label"].map(lambda lab: f"unseen_label: {lab!r} has no training rows")
+    return reasons.astype(object), [issue]
+
+
+# ---------------------------------------------------------------------------------------------------- report checks
+
+
+@report_check("class_imbalance")
+def check_class_imbalance(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
+    counts = kept.loc[kept["_role"] == "train", "label"].value_counts()
+    if len(counts) < 2 or counts.iloc[-1] == 0:
+        return []
+    ratio = counts.iloc[0] / counts.iloc[-1]
+    if ratio <= 10:
+        return []
+    return [Issue(
+        "class_imbalance",
+        "warning",
+        f"the largest class {counts.index[0]!r} has {counts.iloc[0]} rows, the smallest {counts.index[-1]!r} "
+        f"{counts.iloc[-1]} ({ratio:.0f}x fewer)",
+        [],
+        hint="set training.class_weights: balanced so small classes count in the loss, and judge the model by macro-F1",
+    )]  # fmt: skip
+
+
+@report_check("replacement_characters")
+def check_replacement_characters(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
+    bad = kept[kept["raw"].str.contains("\ufffd", regex=False)]
+    if bad.empty:
+        return []
+    return [Issue(
+        "encoding",
+        "warning",
+        f"{_rows(len(bad), 'have')} a text holding U+FFFD (\ufffd), the mark of characters lost when the file "
+        "was converted between encodings earlier",
+        bad["_loc"].tolist(),
+        hint="export the data again as UTF-8 from the original system",
+    )]  # fmt: skip
+
+
+def token_counts(texts: list[str], tokenizer: Any, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Tokens per text (with special tokens, no truncation) and [UNK] tokens per text."""
+    unk = getattr(tokenizer, "unk_token_id", None)
+    n_tokens, n_unk = [], []
+    for start in range(0, len(texts), batch_size):
+        ids = tokenizer(texts[start : start + batch_size], add_special_tokens=True, truncation=False, verbose=False)["input_ids"]
+        n_tokens.extend(len(x) for x in ids)
+        n_unk.extend((x.count(unk) if unk is not None else 0) for x in ids)
+    return np.asarray(n_tokens, dtype=np.int64), np.asarray(n_unk, dtype=np.int64)
+
+
+_SIZES = (64, 128, 256, 384, 512, 768, 1024, 2048, 4096, 8192)
+
+
+@report_check("truncation")
+def check_truncation(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
+    if "_n_tokens" not in kept or kept.empty:
+        return []
+    n = kept["_n_tokens"]
+    long = kept[n > ctx.max_length]
+    if long.empty:
+        return []
+    longest = int(n.max())
+    p99 = int(np.percentile(n, 99))
+    limit = getattr(ctx.tokenizer, "model_max_length", None)
+    limit = limit if isinstance(limit, int) and limit < 1_000_000 else 8192
+    suggest = next((s for s in _SIZES if s >= max(p99, ctx.max_length + 1)), _SIZES[-1])
+    suggest = min(suggest, limit)
+    fits = f"; {_model(ctx)} reads at most {limit}" if suggest == limit else ""
+    return [Issue(
+        "truncation",
+        "warning",
+        f"{len(long)} of {len(kept)} texts ({len(long) / len(kept):.1%}) exceed max_length={ctx.max_length} tokens "
+        f"and will be truncated; the longest has {longest} tokens",
+        long["_loc"].tolist(),
+        hint=f"raise model.max_length (e.g. to {suggest}{fits}) if the ends of long texts matter; time grows with it",
+    )]  # fmt: skip
+
+
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+_KANA_HANGUL = re.compile("[\u3040-\u30ff\u31f0-\u31ff\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
+_LETTER = re.compile(r"[^\W\d_]")
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_\x00-\u024f\u1e00-\u1eff]")
+
+CHINESE_MODELS = ("BAAI/bge-small-zh-v1.5", "shibing624/text2vec-base-chinese")
+MULTILINGUAL_MODELS = ("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2",)
+
+
+def _count(pattern: re.Pattern, text: str) -> int:
+    return pattern.subn("", text)[1]
+
+
+@report_check("tokenizer_coverage")
+def check_tokenizer_coverage(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
+    """How much of the data the tokenizer can see: an English vocabulary maps most Chinese characters to [UNK]."""
+    if "_n_tokens" not in kept or kept.empty:
+        return []
+    special = _special_count(ctx.tokenizer)
+    tokens = int((kept["_n_tokens"] - special).clip(lower=0).sum())
+    unknown = int(kept["_n_unk"].sum())
+    share = unknown / tokens if tokens else 0.0
+    joined = "".join(kept["text"].tolist())
+    letters = _count(_LETTER, joined)
+    han, kana_hangul = _count(_HAN, joined), _count(_KANA_HANGUL, joined)
+    cjk = (han + kana_hangul) / letters if letters else 0.0
+    other = (_count(_NON_LATIN_LETTER, joined) - han - kana_hangul) / letters if letters else 0.0
+    per_letter = tokens / letters if letters else 0.0
+
+    chinese = cjk >= 0.3 and kana_hangul < 0.1 * (han + kana_hangul)
+    if cjk >= 0.3:
+        poor = share > 0.005
+        script = "Chinese" if chinese else "Chinese/Japanese/Korean"
+    else:
+        # Without [UNK]s a vocabulary can still be poor: Cyrillic or Arabic split into one token per letter.
+        poor = share > 0.02 or (other >= 0.5 and per_letter > 0.5)
+        script = "non-Latin" if other >= 0.5 else "Latin-script"
+    measured = (
+        f"{share:.1%} of the {tokens} tokens the tokenizer of {_model(ctx)} makes from this data are unknown "
+        f"([UNK]); {cjk:.0%} of the letters are Chinese/Japanese/Korean"
+    )
+    if not poor:
+        return [Issue("tokenizer_coverage", "info", measured, [])]
+    alternatives = CHINESE_MODELS if chinese else MULTILINGUAL_MODELS
+    rows = kept[kept["_n_unk"] > 0.02 * (kept["_n_tokens"] - special).clip(lower=1)]
+    why = f"the text is mostly {script}" + (f" and takes {per_letter:.1f} tokens per letter" if share <= 0.02 else "")
+    return [Issue(
+        "tokenizer_coverage",
+        "warning",
+        f"{measured}: {_model(ctx)} covers this data poorly ({why}) and cannot learn from what it cannot see",
+        rows["_loc"].tolist(),
+        hint=f"use a backbone made for {'Chinese' if chinese else 'many languages'}: model.backbone: "
+        + " or ".join(alternatives)
+        + " (download it once, then give its local folder to work offline)",
+    )]  # fmt: skip
+
+
+def _special_count(tokenizer: Any) -> int:
+    try:
+        return int(tokenizer.num_special_tokens_to_add(pair=False))
+    except Exception:
+        return 0
+
+
+def token_summary(kept: pd.DataFrame, ctx: CheckContext) -> dict | None:
+    """Token statistics for the report (None without a tokenizer)."""
+    if "_n_tokens" not in kept:
+        return None
+    n = kept["_n_tokens"]
+    special = _special_count(ctx.tokenizer)
+    total = int((n - special).clip(lower=0).sum())
+    unknown = int(kept["_n_unk"].sum())
+    return {
+        "max_length": ctx.max_length,
+        "texts": len(kept),
+        "over_max_length": int((n > ctx.max_length).sum()),
+        "max_tokens": int(n.max()) if len(n) else 0,
+        "mean_tokens": round(float(n.mean()), 2) if len(n) else 0.0,
+        "tokens": total,
+        "unknown_tokens": unknown,
+        "unknown_share": round(unknown / total, 6) if total else 0.0,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- runner
+
+
+def run_checks(rows: pd.DataFrame, ctx: CheckContext) -> tuple[pd.DataFrame, list[Issue]]:
+    """Run every check; return the table with a `reason` column (None where kept) and all issues, in check order.
+
+    The kept rows also gain `_n_tokens` / `_n_unk` when a tokenizer is given (NaN on rejected rows).
+    """
+    rows = rows.copy()
+    rows["reason"] = pd.Series([None] * len(rows), index=rows.index, dtype=object)
+    issues: list[Issue] = []
+    for check in ROW_CHECKS.values():
+        kept = rows[rows["reason"].isna()]
+        if kept.empty:
+            break
+        reasons, found = check(kept, ctx)
+        if len(reasons):
+            rows.loc[reasons.index, "reason"] = reasons
+        issues.extend(found)
+    kept = rows[rows["reason"].isna()].copy()
+    if ctx.tokenizer is not None and not kept.empty:
+        n_tokens, n_unk = token_counts(kept["text"].tolist(), ctx.tokenizer)
+        kept["_n_tokens"], kept["_n_unk"] = n_tokens, n_unk
+        rows["_n_tokens"], rows["_n_unk"] = kept["_n_tokens"], kept["_n_unk"]
+    for check in REPORT_CHECKS.values():
+        issues.extend(check(kept, ctx))
+    return rows, issues
+

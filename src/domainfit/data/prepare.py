@@ -1,0 +1,231 @@
+"""The data pipeline end to end: read -> columns -> clean -> checks (rejects) -> split, and its report.
+
+Pure apart from reading the input files: nothing is written here (`write_rejects` is the one writer, called
+by the CLI). `check_data` runs exactly the same pipeline and returns only the report.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from domainfit.config.schema import DataConfig
+from domainfit.data.checks import CheckContext, DataReport, Issue, run_checks, token_summary
+from domainfit.data.clean import normalize_text, strip_text
+from domainfit.data.columns import resolve_columns
+from domainfit.data.io import ReadResult, read_table
+from domainfit.data.split import split_data
+from domainfit.errors import EmptyDataError
+
+__all__ = ["OUTPUT_COLUMNS", "REJECT_COLUMNS", "PreparedData", "check_data", "prepare_data", "write_rejects"]
+
+OUTPUT_COLUMNS = ["text", "label", "_file", "_row"]
+REJECT_COLUMNS = ["_file", "_row", "text", "label", "reason"]
+SPLITS = ("train", "val", "test")
+_ENCODING_NOTES = {"gb18030": "GBK-compatible", "utf-8-sig": "UTF-8 with a byte-order mark", "utf-16": "with a byte-order mark"}
+
+
+@dataclass
+class PreparedData:
+    """The splits ready to encode (text normalised), the rejected rows (text as read) and the report."""
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    test: pd.DataFrame
+    rejects: pd.DataFrame
+    report: DataReport
+    labels: list[str]
+
+
+def _rows_of(role: str, read: ReadResult, text_col: str, label_col: str, clean: Any) -> pd.DataFrame:
+    frame = read.frame
+    unit = "line" if read.format == "jsonl" else "row"
+    raw = frame[text_col].astype(str)
+    return pd.DataFrame(
+        {
+            "_role": role,
+            "_file": frame["_file"].astype(str),
+            "_row": frame["_row"].astype("int64"),
+            "_loc": frame["_file"].astype(str) + f":{unit} " + frame["_row"].astype(str),
+            "raw": raw,
+            "text": raw.map(clean).astype(str),
+            "label": frame[label_col].astype(str).str.strip(),
+        }
+    )
+
+
+def _file_issues(reads: list[tuple[str, ReadResult]], text_col: str, label_col: str, cfg: DataConfig) -> list[Issue]:
+    issues = []
+    for shown, read in reads:
+        if read.encoding is not None and read.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            note = _ENCODING_NOTES.get(read.encoding)
+            issues.append(Issue("encoding", "info", f"read {shown} as {read.encoding}" + (f" ({note})" if note else ""), [shown]))
+    if cfg.text_column is None or cfg.label_column is None:
+        issues.append(Issue(
+            "columns",
+            "info",
+            f"using column {text_col!r} as the text and {label_col!r} as the label (inferred)",
+            [str(cfg.train)],
+            hint="pass --text COLUMN --label COLUMN (data.text_column / data.label_column) to choose others",
+        ))  # fmt: skip
+    return issues
+
+
+def _reason_code(reason: str) -> str:
+    match = re.match(r"[a-z_]+", reason)
+    return match.group(0) if match else reason
+
+
+def _by_reason(rejected: pd.DataFrame) -> dict[str, int]:
+    return {k: int(v) for k, v in rejected["reason"].map(_reason_code).value_counts().sort_index().items()}
+
+
+def _out(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame[OUTPUT_COLUMNS].reset_index(drop=True)
+    return out.astype({"text": str, "label": str, "_file": str, "_row": "int64"})
+
+
+def _usable_or_raise(rows: pd.DataFrame, splits: dict[str, pd.DataFrame] | None, report: DataReport, cfg: DataConfig) -> None:
+    """EmptyDataError, carrying the report, when nothing trainable remains."""
+
+    def fail(message: str, where: str, hint: str) -> None:
+        err = EmptyDataError(message, where=where, hint=hint)
+        err.report = report  # type: ignore[attr-defined]  # so `domainfit check` can still print every finding
+        raise err
+
+    hint = "fix the rows listed in the report (or the rejects file) and run again"
+    for role in SPLITS:
+        mine = rows[rows["_role"] == role]
+        if role != "train" and mine.empty and getattr(cfg, role) is None:
+            continue
+        shown = str(getattr(cfg, role))
+        if mine.empty:
+            fail(f"the {role} file has no data rows", shown, "the file must have a header row and at least one row below it")
+        kept = mine[mine["reason"].isna()]
+        if kept.empty:
+            reasons = ", ".join(f"{n} {code}" for code, n in _by_reason(mine).items())
+            fail(f"no usable rows: all {len(mine)} rows of the {role} file were rejected ({reasons})", shown, hint)
+    train_labels = rows.loc[(rows["_role"] == "train") & rows["reason"].isna(), "label"].value_counts()
+    if len(train_labels) < 2:
+        only = ", ".join(f"{lab!r} ({n} rows)" for lab, n in train_labels.items())
+        fail(
+            f"only {len(train_labels)} label remains after the checks: {only}; a classifier needs at least 2",
+            str(cfg.train),
+            f"check that the label column ({report.columns.get('label')!r}) is the right one (--label COLUMN), "
+            "and add rows of the other classes",
+        )
+    for name, frame in (splits or {}).items():
+        if frame.empty:
+            fail(
+                f"the {name} split is empty: the classes are too small to split "
+                f"({len(rows[rows['reason'].isna()])} rows kept over {len(train_labels)} labels)",
+                str(cfg.train),
+                "add rows, raise data.min_per_class to 3 or more, or give your own --val/--test files",
+            )
+
+
+def prepare_data(cfg: DataConfig, *, tokenizer: Any = None, max_length: int = 128, model_name: str | None = None) -> PreparedData:
+    """Read, check, clean and split the data described by `cfg`. Raises DataError (or a subclass) for what cannot be used."""
+    paths = {role: getattr(cfg, role) for role in SPLITS if getattr(cfg, role) is not None}
+    reads = {role: read_table(p, encoding=cfg.encoding, delimiter=cfg.delimiter, sheet=cfg.sheet) for role, p in paths.items()}
+    text_col, label_col = resolve_columns(reads["train"].frame, cfg.text_column, cfg.label_column, path=str(cfg.train))
+    assert label_col is not None  # require_label=True
+    for role in ("val", "test"):
+        if role in reads:  # the user's own val/test files must use the same column names
+            resolve_columns(reads[role].frame, text_col, label_col, path=str(paths[role]))
+
+    clean = normalize_text if cfg.normalize else strip_text
+    rows = pd.concat([_rows_of(role, reads[role], text_col, label_col, clean) for role in reads], ignore_index=True)
+    if model_name is None and tokenizer is not None:
+        model_name = getattr(tokenizer, "name_or_path", None)
+    ctx = CheckContext(
+        min_per_class=cfg.min_per_class,
+        own_val_and_test=cfg.val is not None and cfg.test is not None,
+        drop_leakage=cfg.drop_leakage,
+        tokenizer=tokenizer,
+        max_length=max_length,
+        model_name=model_name,
+    )
+    rows, found = run_checks(rows, ctx)
+    issues = _file_issues([(str(paths[r]), reads[r]) for r in reads], text_col, label_col, cfg) + found
+
+    kept, rejected = rows[rows["reason"].isna()], rows[rows["reason"].notna()]
+    splits = None
+    pool = kept[kept["_role"] == "train"]
+    if not pool.empty:
+        splits = split_data(
+            pool,
+            test_size=cfg.test_size,
+            val_size=cfg.val_size,
+            seed=cfg.seed,
+            val=kept[kept["_role"] == "val"] if cfg.val is not None else None,
+            test=kept[kept["_role"] == "test"] if cfg.test is not None else None,
+        )
+    labels = sorted(set(kept["label"]))
+    report = DataReport(
+        issues=issues,
+        files=[_file_entry(role, str(paths[role]), reads[role], rows) for role in reads],
+        columns={"text": text_col, "label": label_col},
+        counts=_counts(rows, kept, rejected, splits, ctx),
+        labels=labels,
+    )
+    _usable_or_raise(rows, splits, report, cfg)
+    assert splits is not None
+    rejects = rejected[["_file", "_row", "raw", "label", "reason"]].rename(columns={"raw": "text"}).reset_index(drop=True)
+    return PreparedData(
+        train=_out(splits["train"]),
+        val=_out(splits["val"]),
+        test=_out(splits["test"]),
+        rejects=rejects.astype({"_file": str, "_row": "int64", "text": str, "label": str, "reason": str}),
+        report=report,
+        labels=labels,
+    )
+
+
+def _file_entry(role: str, shown: str, read: ReadResult, rows: pd.DataFrame) -> dict:
+    mine = rows[rows["_role"] == role]
+    kept = int(mine["reason"].isna().sum())
+    return {
+        "path": shown,
+        "role": role,
+        "format": read.format,
+        "encoding": read.encoding,
+        "delimiter": read.delimiter,
+        "rows": len(mine),
+        "rows_kept": kept,
+        "rows_rejected": len(mine) - kept,
+    }
+
+
+def _counts(rows: pd.DataFrame, kept: pd.DataFrame, rejected: pd.DataFrame, splits: dict | None, ctx: CheckContext) -> dict:
+    splits = splits or {name: kept.iloc[:0] for name in SPLITS}
+    counts: dict[str, Any] = {
+        "rows_in": len(rows),
+        "rows_kept": len(kept),
+        "rows_rejected": len(rejected),
+        **{name: len(splits[name]) for name in SPLITS},
+        "per_label": {name: {str(k): int(v) for k, v in splits[name]["label"].value_counts().sort_index().items()} for name in SPLITS},
+        "rejected_by_reason": _by_reason(rejected),
+    }
+    tokens = token_summary(kept, ctx)
+    if tokens is not None:
+        counts["tokens"] = tokens
+    return counts
+
+
+def check_data(cfg: DataConfig, *, tokenizer: Any = None, max_length: int = 128, model_name: str | None = None) -> DataReport:
+    """The report `prepare_data` would give (counts as if split), writing nothing."""
+    return prepare_data(cfg, tokenizer=tokenizer, max_length=max_length, model_name=model_name).report
+
+
+def write_rejects(rejects: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write the rejected rows as CSV in utf-8-sig (Excel opens Chinese text correctly); written even when empty."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = rejects if len(rejects.columns) else pd.DataFrame(columns=REJECT_COLUMNS)
+    frame.to_csv(path, index=False, encoding="utf-8-sig")

@@ -1,0 +1,169 @@
+"""Evaluate a bundle through the Predictor, side by side with the baselines on the same rows, and write the report."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from domainfit.bundle import load_bundle, write_json
+from domainfit.errors import DomainfitError, EmptyDataError
+from domainfit.registry import baselines, tasks
+
+__all__ = ["assess_and_report", "evaluate_bundle", "load_eval_rows", "run_baselines"]
+
+_SUMMARY_KEYS = ("accuracy", "macro_f1", "micro_f1", "weighted_f1")
+
+
+def run_baselines(names: Sequence[str], data, encoder, *, seed: int = 0, reporter=None) -> dict[str, dict]:
+    """{name: {"scores": (n_test, labels) array, "seconds": s, "description": ...}} on data.train → data.test."""
+    out: dict[str, dict] = {}
+    for name in names:
+        baseline = baselines.get(name)()
+        t = time.perf_counter()
+        if reporter:
+            reporter.log(f"baseline {name}: {baseline.description}")
+        scores = baseline.fit_predict(
+            data.train["text"].tolist(), data.train["label"].tolist(), data.test["text"].tolist(), data.labels,
+            encoder=encoder if baseline.needs_encoder else None, seed=seed,
+        )
+        out[name] = {"scores": np.asarray(scores), "seconds": time.perf_counter() - t, "description": baseline.description}
+    return out
+
+
+def assess_and_report(
+    bundle_path: str | Path,
+    test: pd.DataFrame,
+    train: pd.DataFrame | None,
+    *,
+    baseline_scores: dict[str, dict],
+    history: list[dict] | None = None,
+    train_seconds: float | None = None,
+    reporter=None,
+    title: str = "domainfit report",
+    out_dir: str | Path | None = None,
+    data_report: dict | None = None,
+) -> dict:
+    """Predict `test` with the bundle (the serving path), compare with the baselines, write metrics/report files.
+
+    Files go to `out_dir` (default: the bundle itself). Returns the metrics dict written to metrics.json.
+    """
+    from domainfit.evaluate import reference_stats, write_report
+    from domainfit.predict import Predictor
+
+    bundle = load_bundle(bundle_path)
+    out = Path(out_dir) if out_dir else bundle.path
+    out.mkdir(parents=True, exist_ok=True)
+    predictor = Predictor(bundle)
+    task = predictor.task
+    texts, y_true = test["text"].tolist(), test["label"].astype(str).tolist()
+    t = time.perf_counter()
+    advance = reporter.progress("evaluating", len(texts)) if reporter else None
+    scores = predictor.predict_scores(texts, advance=advance)
+    infer_s = time.perf_counter() - t
+    metrics = task.metrics(y_true, scores, predictor.labels, texts=texts)
+
+    name = f"domainfit ({bundle.meta['method']})"
+    comparison = [{**{k: metrics[k] for k in _SUMMARY_KEYS if k in metrics}, "name": name,
+                   "train_seconds": train_seconds, "note": "fine-tuned model, through the serving Predictor"}]
+    baseline_metrics = {}
+    for bname, b in baseline_scores.items():
+        m = task.metrics(y_true, b["scores"], predictor.labels)
+        baseline_metrics[bname] = {k: m[k] for k in _SUMMARY_KEYS if k in m}
+        comparison.append({**baseline_metrics[bname], "name": f"baseline: {bname}", "train_seconds": round(b["seconds"], 2),
+                           "note": b["description"]})
+    result = {
+        "n": len(texts),
+        "model": metrics,
+        "baselines": baseline_metrics,
+        "comparison": comparison,
+        "inference": {"seconds": round(infer_s, 3), "texts_per_s": round(len(texts) / infer_s, 1) if infer_s else None},
+    }
+    write_json(out / "metrics.json", result)
+    if out == bundle.path:
+        write_json(out / "reference_stats.json", reference_stats(texts, scores, predictor.labels))
+    meta = bundle.meta
+    summary = {
+        "task": meta["task"], "method": meta["method"], "backbone": meta["backbone"]["name"],
+        "labels": len(predictor.labels), "test rows": len(texts),
+        "train rows": meta["data"]["counts"].get("train"), "train time (s)": meta["training"].get("seconds"),
+        "bundle": str(bundle.path), "created": meta.get("created"),
+    }
+    training = {"history": history or [], "seconds": train_seconds, "best_step": meta["training"].get("best_step")}
+    if data_report is None:
+        data_report = bundle.read_json("data_report.json")
+    write_report(out / "report.html", title=title, summary=summary, metrics=metrics, comparison=comparison,
+                 data_report=data_report, training=training)
+    return result
+
+
+def load_eval_rows(path: str | Path, labels: Sequence[str], *, text_column=None, label_column=None, encoding=None,
+                   normalize: bool = True, rejects_path: str | Path | None = None) -> pd.DataFrame:
+    """Read an evaluation file: normalised text + label; rows that cannot be scored go to `rejects_path` with a reason."""
+    from domainfit.data import normalize_text, read_table, resolve_columns, write_rejects
+
+    read = read_table(path, encoding=encoding)
+    tcol, lcol = resolve_columns(read.frame, text_column, label_column, path=str(path), require_label=True)
+    frame = read.frame
+    text = frame[tcol].astype(str).map(normalize_text if normalize else str.strip)
+    label = frame[lcol].astype(str).str.strip()
+    known = set(labels)
+    reason = np.where(text.str.len() == 0, "empty_text",
+                      np.where(label == "", "missing_label",
+                               np.where(~label.isin(known), "unknown_label: the model was not trained on this label", "")))
+    keep = reason == ""
+    rejects = pd.DataFrame({"_file": frame["_file"], "_row": frame["_row"], "text": frame[tcol], "label": frame[lcol],
+                            "reason": reason})[~keep]
+    if rejects_path is not None:
+        write_rejects(rejects, rejects_path)
+    rows = pd.DataFrame({"text": text[keep], "label": label[keep], "_file": frame["_file"][keep], "_row": frame["_row"][keep]})
+    if rows.empty:
+        raise EmptyDataError(f"no row of {path} can be evaluated ({len(frame)} read, all rejected)", where=str(path),
+                             hint=f"the labels must be among the model's: {', '.join(labels[:10])}{' ...' if len(labels) > 10 else ''}")
+    return rows.reset_index(drop=True)
+
+
+def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: str | Path | None = None,
+                    text_column=None, label_column=None, encoding=None, baseline_names: Sequence[str] | None = None,
+                    reporter=None) -> dict:
+    """Metrics and report of a bundle on a new labelled file, with the baselines re-fit on the bundle's training split."""
+    from types import SimpleNamespace
+
+    bundle = load_bundle(bundle_path)
+    out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = bundle.meta["config"]
+    rows = load_eval_rows(data_path, bundle.labels, text_column=text_column, label_column=label_column, encoding=encoding,
+                          normalize=cfg["data"].get("normalize", True), rejects_path=out / "rejects.csv")
+    train_csv = bundle.path / "data" / "train.csv"
+    names = list(cfg.get("baselines", []) if baseline_names is None else baseline_names)
+    scores: dict[str, dict] = {}
+    if names and train_csv.is_file():
+        train = pd.read_csv(train_csv, dtype=str, keep_default_na=False)
+        data = SimpleNamespace(train=train, test=rows, labels=bundle.labels)
+        encoder = _frozen_backbone(bundle, reporter) if any(baselines.get(n).needs_encoder for n in names) else None
+        usable = [n for n in names if encoder is not None or not baselines.get(n).needs_encoder]
+        scores = run_baselines(usable, data, encoder, seed=cfg["training"]["seed"], reporter=reporter)
+    return assess_and_report(bundle.path, rows, None, baseline_scores=scores, reporter=reporter, out_dir=out,
+                             title=f"domainfit evaluation on {Path(data_path).name}",
+                             train_seconds=bundle.meta["training"].get("seconds"))
+
+
+def _frozen_backbone(bundle, reporter):
+    """The untouched backbone recorded in the bundle, for baselines that need it; None (with a note) when absent here."""
+    from domainfit.backbones import FrozenEncoder, load_backbone, resolve_backbone
+
+    b = bundle.meta["backbone"]
+    try:
+        resolved = resolve_backbone(b["path"]) if Path(b["path"]).is_dir() else resolve_backbone(b["name"])
+    except DomainfitError as exc:
+        if reporter:
+            reporter.log(f"[warning] the original backbone is not on this machine, baselines that need it are skipped: {exc.message}")
+        return None
+    encoder, tokenizer = load_backbone(resolved.path)
+    m = bundle.meta["model"]
+    return FrozenEncoder(encoder, tokenizer, name=resolved.name, weights_sha256=resolved.sha256, pooling=m["pooling"],
+                         normalize=True, max_length=m["max_length"])

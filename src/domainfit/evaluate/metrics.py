@@ -1,0 +1,113 @@
+"""Classification metrics from predicted probabilities: one JSON-ready dict with everything the report shows.
+
+The arithmetic is scikit-learn's (`precision_recall_fscore_support`, `confusion_matrix`); this module checks the
+inputs, maps label names to columns, and gathers calibration and error analysis into one place.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from domainfit.evaluate.analysis import most_confused, worst_errors
+from domainfit.evaluate.calibration import ece_from_bins, reliability_bins
+
+__all__ = ["check_proba", "classification_metrics", "label_indices"]
+
+
+def label_indices(values: Sequence, labels: Sequence[str], *, what: str = "true label") -> np.ndarray:
+    """Map label values to column indices in `labels`, raising ValueError that names every unknown value.
+
+    Values are compared as strings, so a label column read as integers (0/1) still matches labels "0"/"1".
+    """
+    index = {str(label): i for i, label in enumerate(labels)}
+    if len(index) != len(labels):
+        dupes = sorted(name for name, count in Counter(str(x) for x in labels).items() if count > 1)
+        raise ValueError(f"labels must be unique; repeated: {dupes}")
+    out = np.empty(len(values), dtype=np.int64)
+    unknown: dict[str, int] = {}
+    for row, value in enumerate(values):
+        i = index.get(str(value))
+        if i is None:
+            unknown[str(value)] = unknown.get(str(value), 0) + 1
+            i = -1
+        out[row] = i
+    if unknown:
+        shown = ", ".join(f"{name!r} ({count} rows)" for name, count in list(unknown.items())[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        known = ", ".join(repr(str(x)) for x in list(labels)[:20]) + (" ..." if len(labels) > 20 else "")
+        raise ValueError(f"{what}(s) not in labels: {shown}{more}. Known labels: {known}")
+    return out
+
+
+def check_proba(proba: np.ndarray, n: int, labels: Sequence[str]) -> np.ndarray:
+    """`proba` as float64 after checking its shape (n, len(labels)), that it is finite and within [0, 1]."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2 or proba.shape != (n, len(labels)):
+        raise ValueError(
+            f"proba must have shape (n_rows, n_labels) = ({n}, {len(labels)}), got {proba.shape}; "
+            "columns follow the order of `labels`"
+        )
+    if not np.isfinite(proba).all():
+        raise ValueError("proba contains NaN or infinite values")
+    if proba.min() < -1e-6 or proba.max() > 1 + 1e-6:
+        raise ValueError(
+            f"proba must hold probabilities in [0, 1], found values in [{proba.min():.3g}, {proba.max():.3g}]; "
+            "did you pass logits? apply a softmax first"
+        )
+    return proba
+
+
+def classification_metrics(y_true: Sequence[str], proba: np.ndarray, labels: Sequence[str], *,
+                           texts: Sequence[str] | None = None, n_errors: int = 20) -> dict:
+    """Accuracy, F1 (macro/micro/weighted), per-class scores, confusion, calibration and the worst errors.
+
+    `proba` is (n, len(labels)) with columns in `labels` order; the prediction is its argmax. Macro averages run
+    over the labels that occur in `y_true` or in the predictions (scikit-learn's default), so a label absent from
+    the test split does not count as a zero; `per_class` still lists every label, absent ones with support 0.
+    `worst_errors` is empty unless `texts` is given. Every value is a plain Python number, string or list.
+    """
+    from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+
+    n = len(y_true)
+    if n == 0:
+        raise ValueError("cannot compute metrics on an empty test set")
+    if texts is not None and len(texts) != n:
+        raise ValueError(f"got {len(texts)} texts for {n} true labels")
+    labels = [str(label) for label in labels]
+    true = label_indices(y_true, labels)
+    proba = check_proba(proba, n, labels)
+    pred = proba.argmax(axis=1)
+    confidence = proba.max(axis=1)
+
+    everything = list(range(len(labels)))
+    present = sorted(set(true.tolist()) | set(pred.tolist()))
+    p, r, f, support = precision_recall_fscore_support(true, pred, labels=everything, zero_division=0)
+
+    def average(kind: str) -> tuple[float, float, float]:
+        ap, ar, af, _ = precision_recall_fscore_support(true, pred, labels=present, average=kind, zero_division=0)
+        return float(ap), float(ar), float(af)
+
+    macro_p, macro_r, macro_f = average("macro")
+    cm = confusion_matrix(true, pred, labels=everything)
+    bins = reliability_bins(confidence, pred == true, n_bins=10)
+    return {
+        "n": int(n),
+        "accuracy": float(accuracy_score(true, pred)),
+        "macro_f1": macro_f,
+        "micro_f1": average("micro")[2],
+        "weighted_f1": average("weighted")[2],
+        "macro_precision": macro_p,
+        "macro_recall": macro_r,
+        "per_class": [
+            {"label": label, "precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+             "support": int(support[i])}
+            for i, label in enumerate(labels)
+        ],
+        "confusion": {"labels": labels, "matrix": cm.astype(int).tolist()},
+        "calibration": {"ece": ece_from_bins(bins), "bins": bins},
+        "most_confused": most_confused(cm, labels, k=10),
+        "worst_errors": worst_errors(texts, true, pred, confidence, labels, k=n_errors) if texts is not None else [],
+    }

@@ -1,0 +1,212 @@
+"""Report figures drawn with matplotlib and returned as inline SVG strings (no files, no pyplot state).
+
+Each function takes the plain dicts/lists that `classification_metrics` and the training loop produce and returns
+an `<svg>` element ready to paste into HTML, or "" when there is nothing to draw. Text stays text in the SVG
+(`svg.fonttype = none`): smaller files, and the browser renders any script (CJK labels included).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from html import escape
+
+import numpy as np
+from matplotlib import rc_context
+from matplotlib.figure import Figure
+
+__all__ = ["comparison_svg", "confusion_svg", "per_class_svg", "reliability_svg", "training_svg"]
+
+MODEL_COLOR = "#2563eb"
+BASELINE_COLOR = "#9ca3af"
+SECOND_COLOR = "#f59e0b"
+
+_STYLE = {
+    "svg.fonttype": "none",
+    "text.parse_math": False,  # a label like "$5_fee" is a name, not mathtext
+    "font.size": 8,
+    "axes.titlesize": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": False,
+    "figure.dpi": 72,
+}
+
+
+@contextmanager
+def _style(name: str) -> Iterator[None]:
+    # A per-figure salt keeps the SVG ids deterministic yet distinct between the figures of one page.
+    with rc_context({**_STYLE, "svg.hashsalt": f"domainfit-{name}"}), warnings.catch_warnings():
+        # DejaVu Sans lacks CJK glyphs; harmless here because the browser, not matplotlib, draws the text.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        yield
+
+
+def _to_svg(fig: Figure, alt: str) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg"):]  # drop the XML declaration and DOCTYPE: not allowed mid-document
+    svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(alt)}" ', 1).strip()
+
+
+def _truncate(label: str, width: int = 40) -> str:
+    """Shorten in the middle: "balance_not_upd…cash_deposit" keeps apart names that share a long prefix."""
+    if len(label) <= width:
+        return label
+    head = (width - 1) // 2
+    return label[:head] + "…" + label[len(label) - (width - 1 - head):]
+
+
+def confusion_svg(matrix: Sequence[Sequence[int]], labels: Sequence[str]) -> str:
+    """Heat-map of the confusion matrix, coloured by row share (recall), counts in cells up to 20 classes.
+
+    The figure grows with the number of classes and the fonts shrink, so ~80 classes stay legible.
+    """
+    cm = np.asarray(matrix, dtype=float)
+    k = len(labels)
+    if k == 0 or cm.size == 0:
+        return ""
+    share = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    # ~9 pt per cell: 80 classes make a 13-inch figure, which the report shows at full size (vector text, zoomable)
+    side = float(np.clip(0.13 * k + 3.2, 4.5, 15.0))
+    font = 8.0 if k <= 20 else max(5.5, 8.0 - 0.045 * (k - 20))
+    names = [_truncate(str(label), 36) for label in labels]
+    with _style("confusion"):
+        fig = Figure(figsize=(side, side * 0.92), layout="constrained")
+        ax = fig.add_subplot()
+        # interpolation="none" embeds one pixel per cell; the browser scales it, so 80x80 stays a few KB
+        image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, interpolation="none", aspect="equal")
+        ax.set_xticks(range(k), names, rotation=90, fontsize=font)
+        ax.set_yticks(range(k), names, fontsize=font)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.tick_params(length=0)
+        for side_name in ("top", "right", "bottom", "left"):
+            ax.spines[side_name].set_visible(False)
+        if k <= 20:
+            for i in range(k):
+                for j in range(k):
+                    if cm[i, j]:
+                        ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=font - 1,
+                                color="white" if share[i, j] > 0.55 else "#1f2937")
+        bar = fig.colorbar(image, ax=ax, shrink=0.5, pad=0.01)
+        bar.set_label("share of the true class")
+        bar.outline.set_visible(False)
+        return _to_svg(fig, "confusion matrix")
+
+
+def per_class_svg(per_class: Sequence[dict]) -> str:
+    """Horizontal F1 bars per class, worst first, so the classes that need work are at the top."""
+    rows = sorted(per_class, key=lambda r: (r["f1"], str(r["label"])))
+    k = len(rows)
+    if k == 0:
+        return ""
+    font = 8.0 if k <= 30 else 7.0 if k <= 60 else 6.5
+    height = float(np.clip(0.15 * k + 0.8, 2.0, 16.0))
+    f1 = np.array([r["f1"] for r in rows])
+    with _style("per-class"):
+        fig = Figure(figsize=(7.0, height), layout="constrained")
+        ax = fig.add_subplot()
+        y = np.arange(k)
+        colors = [MODEL_COLOR if v >= 0.8 else SECOND_COLOR if v >= 0.5 else "#dc2626" for v in f1]
+        ax.barh(y, f1, color=colors, height=0.75)
+        ax.set_yticks(y, [_truncate(str(r["label"])) for r in rows], fontsize=font)
+        ax.set_ylim(k - 0.5, -0.5)  # worst at the top, no empty margin above and below
+        ax.set_xlim(0, 1.0)
+        ax.set_xlabel("F1")
+        ax.xaxis.grid(True, color="#e5e7eb")
+        ax.set_axisbelow(True)
+        ax.tick_params(axis="y", length=0)
+        return _to_svg(fig, "F1 per class")
+
+
+def reliability_svg(bins: Sequence[dict], ece: float | None = None) -> str:
+    """Reliability curve: accuracy against mean confidence per bin, the diagonal being perfect calibration."""
+    used = [b for b in bins if b.get("count")]
+    if not used:
+        return ""
+    total = sum(b["count"] for b in used)
+    with _style("reliability"):
+        fig = Figure(figsize=(4.6, 3.6), layout="constrained")
+        ax = fig.add_subplot()
+        centers = [(b["lower"] + b["upper"]) / 2 for b in bins]
+        widths = [b["upper"] - b["lower"] for b in bins]
+        shares = [b["count"] / total for b in bins]
+        ax.bar(centers, shares, width=widths, color="#e5e7eb", edgecolor="white", label="share of predictions")
+        ax.plot([0, 1], [0, 1], ls="--", color=BASELINE_COLOR, lw=1, label="perfectly calibrated")
+        ax.plot([b["confidence"] for b in used], [b["accuracy"] for b in used], marker="o", ms=4,
+                color=MODEL_COLOR, label="model")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("confidence (top-class probability)")
+        ax.set_ylabel("accuracy")
+        if ece is not None:
+            ax.set_title(f"expected calibration error = {ece:.3f}")
+        ax.legend(loc="upper left", frameon=False, fontsize=7)
+        return _to_svg(fig, "reliability curve")
+
+
+def comparison_svg(rows: Sequence[dict], model_index: int = 0) -> str:
+    """Accuracy and macro-F1 bars for the model and each baseline; the model in colour, baselines in grey."""
+    rows = [r for r in rows if r.get("accuracy") is not None or r.get("macro_f1") is not None]
+    if not rows:
+        return ""
+    k = len(rows)
+    with _style("comparison"):
+        fig = Figure(figsize=(7.0, 0.55 * k + 1.0), layout="constrained")
+        ax = fig.add_subplot()
+        y = np.arange(k)
+        for offset, key, alpha in ((-0.2, "accuracy", 1.0), (0.2, "macro_f1", 0.55)):
+            values = [r.get(key) if r.get(key) is not None else 0.0 for r in rows]
+            colors = [MODEL_COLOR if i == model_index else BASELINE_COLOR for i in range(k)]
+            bars = ax.barh(y + offset, values, height=0.38, color=colors, alpha=alpha,
+                           label=key.replace("_", "-").replace("f1", "F1"))
+            for bar, value, row in zip(bars, values, rows):
+                if row.get(key) is not None:
+                    ax.text(value + 0.005, bar.get_y() + bar.get_height() / 2, f"{value:.1%}", va="center",
+                            fontsize=7)
+        ax.set_yticks(y, [_truncate(str(r.get("name", "?")), 36) for r in rows])
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1.1)
+        ax.set_xticks(np.linspace(0, 1, 6))
+        ax.xaxis.grid(True, color="#e5e7eb")
+        ax.set_axisbelow(True)
+        ax.tick_params(axis="y", length=0)
+        ax.legend(loc="lower right", frameon=False, fontsize=7)
+        return _to_svg(fig, "comparison with baselines")
+
+
+def training_svg(history: Sequence[dict], best_step: int | None = None) -> str:
+    """Training loss (left axis) and validation macro-F1 (right axis) against step; a dashed line at the best step."""
+    def series(key: str) -> list[tuple[float, float]]:
+        return [(h["step"], h[key]) for h in history if h.get("step") is not None and h.get(key) is not None]
+
+    loss, val = series("train_loss"), series("val_macro_f1")
+    if not loss and not val:
+        return ""
+    with _style("training"):
+        fig = Figure(figsize=(7.0, 3.2), layout="constrained")
+        ax = fig.add_subplot()
+        handles = []
+        if loss:
+            handles += ax.plot(*zip(*loss), color=MODEL_COLOR, lw=1.2, label="training loss")
+        ax.set_xlabel("step")
+        ax.set_ylabel("training loss", color=MODEL_COLOR)
+        if val:
+            ax2 = ax.twinx()
+            ax2.spines["right"].set_visible(True)
+            handles += ax2.plot(*zip(*val), color=SECOND_COLOR, marker="o", ms=3.5, lw=1.2,
+                                label="validation macro-F1")
+            ax2.set_ylabel("validation macro-F1", color=SECOND_COLOR)
+            low = min(v for _, v in val)
+            ax2.set_ylim(max(0.0, low - 0.05), 1.0)
+        if best_step is not None:
+            handles.append(ax.axvline(best_step, ls="--", color="#6b7280", lw=1, label=f"best step ({best_step})"))
+        ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles),
+                  frameon=False, fontsize=7)
+        return _to_svg(fig, "training curve")

@@ -1,0 +1,82 @@
+"""The Method protocol and what a method is given (FitContext) and returns (FitResult)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+from pydantic import BaseModel
+from torch import nn
+
+from domainfit.backbones.encoder import FrozenEncoder
+from domainfit.backbones.resolve import ResolvedBackbone
+from domainfit.config.schema import TrainConfig
+from domainfit.modeling import TextModel
+from domainfit.tasks.base import Task
+from domainfit.train.loop import StepEvent
+
+__all__ = ["FitContext", "FitResult", "Method", "Reporter", "SilentReporter"]
+
+
+class Reporter(Protocol):
+    """How a method shows progress; the CLI passes a rich one, the Python API a silent one."""
+
+    def progress(self, description: str, total: int) -> Callable[[int], None]: ...
+
+    def event(self, event: StepEvent) -> None: ...
+
+    def log(self, message: str) -> None: ...
+
+
+class SilentReporter:
+    def progress(self, description: str, total: int) -> Callable[[int], None]:
+        return lambda n: None
+
+    def event(self, event: StepEvent) -> None:
+        pass
+
+    def log(self, message: str) -> None:
+        pass
+
+
+@dataclass
+class FitContext:
+    config: TrainConfig
+    task: Task
+    labels: list[str]
+    train: pd.DataFrame  # columns text, label (normalised)
+    val: pd.DataFrame
+    backbone: ResolvedBackbone
+    encoder: nn.Module
+    tokenizer: Any
+    pooling: str
+    normalize: bool
+    frozen: FrozenEncoder  # the untouched backbone, with an embedding cache
+    output: Path
+    resume: bool = False
+    reporter: Reporter = field(default_factory=SilentReporter)
+
+    @property
+    def options(self) -> dict:
+        return self.config.method_options
+
+
+@dataclass
+class FitResult:
+    model: TextModel
+    seconds: float
+    history: list[dict] = field(default_factory=list)
+    info: dict = field(default_factory=dict)  # method-specific facts worth recording (chosen C, best step, ...)
+
+
+class Method(Protocol):
+    """One file per method registers a class under `domainfit.registry.methods`."""
+
+    description: str
+    tasks: frozenset[str]
+    Options: type[BaseModel]
+
+    def fit(self, ctx: FitContext) -> FitResult: ...

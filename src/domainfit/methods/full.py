@@ -1,0 +1,107 @@
+"""`full`: fine-tune every parameter with the shared loop; the head starts from a linear probe (LP-FT)."""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from domainfit.inference import run_model
+from domainfit.methods.base import FitContext, FitResult
+from domainfit.methods.probe import fit_probe, load_probe_into
+from domainfit.modeling import TextModel
+from domainfit.registry import methods
+from domainfit.tasks.classification import class_weight_vector
+from domainfit.train.loop import LoopState, train_loop
+from domainfit.backbones.encoder import tokenize
+
+__all__ = ["FullMethod", "fit_with_loop"]
+
+
+class FullOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lp_init: bool = Field(True, description="initialise the head from a linear probe on frozen embeddings before fine-tuning (LP-FT)")
+    probe_C: float = Field(10.0, gt=0, description="inverse L2 strength of that probe")
+    head_lr_scale: float = Field(5.0, gt=0, description="head learning rate = training.lr x this, unless training.head_lr is set")
+
+
+@methods.register("full")
+class FullMethod:
+    description = "fine-tune all parameters; head initialised from a linear probe (LP-FT), its own learning rate"
+    tasks = frozenset({"classification"})
+    Options = FullOptions
+
+    def fit(self, ctx: FitContext) -> FitResult:
+        opts = FullOptions.model_validate(ctx.options)
+        started = time.perf_counter()
+        head = ctx.task.build_head(ctx.encoder.config.hidden_size, ctx.labels)
+        if opts.lp_init and not ctx.resume:  # on resume the checkpoint holds the weights
+            ctx.reporter.log("linear probe on frozen embeddings to initialise the head (LP-FT)")
+            x = ctx.frozen.embed(ctx.train["text"].tolist())
+            y = ctx.task.encode_targets(ctx.train["label"], ctx.labels).numpy()
+            weight = "balanced" if ctx.config.training.class_weights != "none" else None
+            load_probe_into(head, fit_probe(x, y, len(ctx.labels), C=opts.probe_C, class_weight=weight, seed=ctx.config.training.seed))
+        model = TextModel(ctx.encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=ctx.config.model.dropout)
+        head_lr = ctx.config.training.head_lr or ctx.config.training.lr * opts.head_lr_scale
+        result = fit_with_loop(ctx, model, head_lr=head_lr, extra={"lp_init": opts.lp_init, "probe_C": opts.probe_C})
+        result.seconds = time.perf_counter() - started
+        return result
+
+
+def fit_with_loop(ctx: FitContext, model: TextModel, *, head_lr: float, extra: dict | None = None) -> FitResult:
+    """Train `model` with the shared loop on ctx's data; validation on ctx.val with the task's primary metric.
+
+    Shared by every method whose training is gradient descent on (part of) the model.
+    """
+    cfg = ctx.config.training
+    tok, max_len = ctx.tokenizer, ctx.config.model.max_length
+    ids = tokenize(tok, ctx.train["text"].tolist(), max_len)
+    targets = ctx.task.encode_targets(ctx.train["label"], ctx.labels)
+    val_ids = tokenize(tok, ctx.val["text"].tolist(), max_len) if len(ctx.val) else []
+    val_labels = ctx.val["label"].tolist()
+    weights = class_weight_vector(ctx.train["label"].tolist(), ctx.labels, cfg.class_weights)
+    pad = tok.pad_token_id or 0
+
+    def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        w = weights.to(logits.device) if weights is not None else None
+        return ctx.task.loss(logits, y, class_weights=w, label_smoothing=cfg.label_smoothing)
+
+    def evaluate(m: torch.nn.Module) -> dict:
+        from sklearn.metrics import accuracy_score, f1_score
+
+        device = next(m.parameters()).device
+        scores = ctx.task.decode(run_model(m, val_ids, pad_id=pad, batch_size=128, device=device))
+        pred = [ctx.labels[i] for i in scores.argmax(1)]
+        return {"macro_f1": float(f1_score(val_labels, pred, average="macro")), "accuracy": float(accuracy_score(val_labels, pred))}
+
+    state = LoopState()
+    loop = train_loop(
+        model,
+        input_ids=ids,
+        targets=targets,
+        loss_fn=loss_fn,
+        evaluate=evaluate if val_ids else None,
+        primary_metric=ctx.task.primary_metric,
+        cfg=cfg,
+        head_lr=head_lr,
+        pad_id=pad,
+        checkpoint_dir=ctx.output / "checkpoints",
+        resume=ctx.resume,
+        fingerprint_extra={"method": ctx.config.method, "labels": ctx.labels, "backbone": ctx.backbone.sha256, **(extra or {})},
+        state=state,
+    )
+    for event in loop:
+        ctx.reporter.event(event)
+    return FitResult(
+        model=model,
+        seconds=state.seconds,
+        history=state.history,
+        info={"best_step": state.best_step, "best_val": state.best_score, "steps": state.step,
+              "stopped_early": state.stopped_early, "head_lr": head_lr, "train_examples_per_s": _throughput(state, len(ids), cfg)},
+    )
+
+
+def _throughput(state: LoopState, n: int, cfg) -> float:
+    seen = state.step * cfg.batch_size * cfg.grad_accum
+    return round(min(seen, state.step * n) / state.seconds, 2) if state.seconds else 0.0

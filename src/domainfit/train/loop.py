@@ -1,0 +1,247 @@
+"""The one training loop: a generator of step events, written against `accelerate` (so `accelerate launch` gives DDP).
+
+AdamW (no decay on biases and norms), linear warm-up then decay, gradient accumulation and clipping,
+length-grouped batches, bf16 autocast where the hardware runs it fast, periodic validation with early stopping
+(best weights restored at the end), and atomic checkpoints from which `resume=True` continues to the same result
+as an uninterrupted run: the batch order is a function of (seed, epoch), and weights, optimizer, scheduler,
+RNG and early-stopping state are all saved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from domainfit.backbones.encoder import collate
+from domainfit.config.schema import TrainingConfig
+from domainfit.errors import DomainfitError
+from domainfit.train.batching import length_grouped_batches
+from domainfit.train.precision import resolve_precision
+
+__all__ = ["LoopState", "StepEvent", "train_loop"]
+
+CHECKPOINT_FILE = "checkpoint.pt"
+
+
+@dataclass
+class StepEvent:
+    """What the loop reports after each optimizer step (and at evaluations, checkpoints and the end)."""
+
+    kind: str  # "step" | "eval" | "checkpoint" | "stop" | "done"
+    step: int
+    total_steps: int
+    epoch: float
+    loss: float | None = None
+    lr: float | None = None
+    metrics: dict | None = None
+    message: str = ""
+
+
+@dataclass
+class LoopState:
+    step: int = 0
+    epoch: int = 0
+    batch_in_epoch: int = 0
+    best_score: float = -math.inf
+    best_step: int = 0
+    bad_evals: int = 0
+    history: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    stopped_early: bool = False
+
+
+def _param_groups(model: nn.Module, head_names: Sequence[str], lr: float, head_lr: float, weight_decay: float) -> list[dict]:
+    """Four groups: {encoder, head} x {decayed, not decayed}. No weight decay on biases and normalisation weights."""
+    groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            continue
+        is_head = any(name.startswith(h) for h in head_names)
+        no_decay = p.ndim < 2 or "norm" in name.lower()
+        groups.setdefault((is_head, no_decay), []).append(p)
+    return [
+        {"params": ps, "lr": head_lr if is_head else lr, "weight_decay": 0.0 if nd else weight_decay}
+        for (is_head, nd), ps in sorted(groups.items())
+    ]
+
+
+def _roll_epoch(state: LoopState, n_batches: int) -> None:
+    """Move to the next epoch once every batch of this one is done (idempotent)."""
+    if state.batch_in_epoch >= n_batches:
+        state.epoch, state.batch_in_epoch = state.epoch + 1, 0
+
+
+def _fingerprint(cfg: TrainingConfig, extra: dict) -> str:
+    blob = json.dumps({"training": cfg.model_dump(mode="json"), **extra}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def train_loop(
+    model: nn.Module,
+    *,
+    input_ids: Sequence[Sequence[int]],
+    targets: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    evaluate: Callable[[nn.Module], dict] | None,
+    primary_metric: str,
+    cfg: TrainingConfig,
+    head_lr: float,
+    pad_id: int,
+    head_names: Sequence[str] = ("head.",),
+    checkpoint_dir: str | Path | None = None,
+    resume: bool = False,
+    fingerprint_extra: dict | None = None,
+    state: LoopState | None = None,
+) -> Iterator[StepEvent]:
+    """Train `model` in place; yields a `StepEvent` per optimizer step and at each evaluation/checkpoint.
+
+    `state` (optional) is filled as training goes, so the caller can read the history and timings afterwards.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from transformers import get_linear_schedule_with_warmup
+
+    state = state if state is not None else LoopState()
+    accelerator = Accelerator()
+    use_bf16 = resolve_precision(cfg.precision, accelerator.device) == "bf16"
+    set_seed(cfg.seed)
+
+    n = len(input_ids)
+    if n == 0:
+        raise DomainfitError("no training rows", hint="run `domainfit data check` on the training file")
+    lengths = [len(x) for x in input_ids]
+    batches_per_epoch = math.ceil(n / cfg.batch_size) // accelerator.num_processes or 1
+    steps_per_epoch = math.ceil(batches_per_epoch / cfg.grad_accum)
+    total_steps = max(1, round(cfg.epochs * steps_per_epoch))
+    eval_every = max(1, steps_per_epoch // cfg.evals_per_epoch)
+
+    optimizer = torch.optim.AdamW(_param_groups(model, head_names, cfg.lr, head_lr, cfg.weight_decay), lr=cfg.lr)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    model, optimizer = accelerator.prepare(model, optimizer)
+    device = accelerator.device
+    fp = _fingerprint(cfg, {"n": n, **(fingerprint_extra or {})})
+    ckpt_path = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir else None
+    best_state: dict[str, torch.Tensor] | None = None
+
+    if resume:
+        if ckpt_path is None or not ckpt_path.is_file():
+            raise DomainfitError(
+                f"nothing to resume: no checkpoint at {ckpt_path}",
+                where="--resume",
+                hint="train without --resume, or point -o at the folder of the interrupted run",
+            )
+        saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        if saved["fingerprint"] != fp:
+            raise DomainfitError(
+                f"the checkpoint in {ckpt_path.parent} was written with a different configuration or data",
+                where="--resume",
+                hint="resume with the same config and data, or delete the checkpoints folder to start afresh",
+            )
+        accelerator.unwrap_model(model).load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        torch.set_rng_state(saved["rng"])
+        state.__dict__.update(saved["state"])
+        best_state = saved["best"]
+
+    def save_checkpoint() -> None:
+        if ckpt_path is None or not accelerator.is_main_process:
+            return
+        ckpt_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = ckpt_path.with_suffix(".tmp")
+        torch.save(
+            {
+                "fingerprint": fp,
+                "model": accelerator.unwrap_model(model).state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": torch.get_rng_state(),
+                "state": asdict(state),
+                "best": best_state,
+            },
+            tmp,
+        )
+        os.replace(tmp, ckpt_path)  # atomic: a kill during the write leaves the previous checkpoint intact
+
+    def run_eval() -> StepEvent:
+        nonlocal best_state
+        metrics = evaluate(accelerator.unwrap_model(model)) if evaluate else {}
+        score = metrics.get(primary_metric, -math.inf)
+        improved = score > state.best_score
+        if improved:
+            state.best_score, state.best_step, state.bad_evals = score, state.step, 0
+            best_state = {k: v.detach().clone() for k, v in accelerator.unwrap_model(model).state_dict().items()}
+        else:
+            state.bad_evals += 1
+        state.history[-1].update({f"val_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))})
+        return StepEvent("eval", state.step, total_steps, state.step / steps_per_epoch, metrics=metrics,
+                         message="new best" if improved else f"no improvement ({state.bad_evals})")
+
+    model.train()
+    started = time.perf_counter() - state.seconds
+    running: float | None = None
+    done = state.step >= total_steps or state.stopped_early
+    while not done:
+        batches = length_grouped_batches(lengths, cfg.batch_size, seed=cfg.seed + state.epoch)
+        batches = batches[accelerator.process_index :: accelerator.num_processes][:batches_per_epoch]
+        start_batch = state.batch_in_epoch
+        micro = 0
+        for bi in range(start_batch, len(batches)):
+            idx = batches[bi]
+            feats = {k: v.to(device) for k, v in collate([input_ids[i] for i in idx], pad_id).items()}
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                logits = model(**feats)
+            loss = loss_fn(logits, targets[idx].to(device)) / cfg.grad_accum
+            accelerator.backward(loss)
+            micro += 1
+            value = loss.item() * cfg.grad_accum
+            running = value if running is None else 0.9 * running + 0.1 * value
+            if micro % cfg.grad_accum and bi != len(batches) - 1:
+                continue
+            if cfg.max_grad_norm:
+                accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state.step += 1
+            state.batch_in_epoch = bi + 1
+            state.seconds = time.perf_counter() - started
+            lr = scheduler.get_last_lr()[0]
+            state.history.append({"step": state.step, "epoch": round(state.step / steps_per_epoch, 4), "train_loss": running, "lr": lr})
+            yield StepEvent("step", state.step, total_steps, state.step / steps_per_epoch, loss=running, lr=lr)
+
+            last = state.step >= total_steps or bi == len(batches) - 1
+            if evaluate and (state.step % eval_every == 0 or last):
+                model.eval()
+                event = run_eval()
+                model.train()
+                yield event
+                if cfg.patience and state.bad_evals >= cfg.patience:
+                    state.stopped_early = True
+                    yield StepEvent("stop", state.step, total_steps, state.step / steps_per_epoch,
+                                    message=f"early stop: {primary_metric} did not improve for {cfg.patience} evaluations")
+            if state.step >= total_steps or state.stopped_early:
+                done = True
+            if state.step % cfg.checkpoint_every == 0 or done:
+                _roll_epoch(state, len(batches))
+                save_checkpoint()
+                yield StepEvent("checkpoint", state.step, total_steps, state.step / steps_per_epoch)
+            if done:
+                break
+        _roll_epoch(state, len(batches))
+
+    unwrapped = accelerator.unwrap_model(model)
+    if best_state is not None:
+        unwrapped.load_state_dict(best_state)
+    unwrapped.eval()
+    yield StepEvent("done", state.step, total_steps, state.step / steps_per_epoch,
+                    message=f"best {primary_metric} {state.best_score:.4f} at step {state.best_step}" if best_state else "")

