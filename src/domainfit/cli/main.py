@@ -93,7 +93,7 @@ def train(
     resume: Annotated[bool, Opt("--resume", help="continue an interrupted run from its last checkpoint in -o")] = False,
 ) -> None:
     """Fine-tune a model and write a bundle (model, metrics.json, report.html)."""
-    from domainfit.cli.ui import RichReporter, comparison_table, console
+    from domainfit.cli.ui import RichReporter, comparison_table, console, verdict
     from domainfit.config.load import load_config
     from domainfit.train.pipeline import run_training
 
@@ -113,6 +113,8 @@ def train(
     path = run_training(cfg, resume=resume, reporter=RichReporter())
     metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
     console.print(comparison_table(metrics["comparison"]))
+    if note := verdict(metrics["comparison"]):
+        console.print(note)
     console.print(f"bundle: [bold]{path}[/]   report: {path / 'report.html'}")
     console.print(f"next: domainfit predict {path} --text \"...\"")
 
@@ -128,11 +130,13 @@ def evaluate(
 ) -> None:
     """Metrics, calibration, errors and report.html on a labelled file, beside the baselines."""
     from domainfit.api import evaluate as _evaluate
-    from domainfit.cli.ui import RichReporter, comparison_table, console
+    from domainfit.cli.ui import RichReporter, comparison_table, console, verdict
 
     result = _evaluate(bundle, data, out_dir=output, text_column=text, label_column=label, encoding=encoding,
                        reporter=RichReporter())
     console.print(comparison_table(result["comparison"], title=f"{data.name}: {result['n']} rows"))
+    if note := verdict(result["comparison"]):
+        console.print(note)
     out = output or Path(bundle) / "evaluations" / data.stem
     console.print(f"report: {out / 'report.html'}   metrics: {out / 'metrics.json'}")
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from domainfit.train.loop import StepEvent
 
-__all__ = ["RichReporter", "comparison_table", "console", "issues_table", "predictions_table"]
+__all__ = ["RichReporter", "compact_where", "comparison_table", "console", "issues_table", "predictions_table", "verdict"]
 
 console = Console(stderr=False, highlight=False)
 
@@ -67,7 +67,7 @@ class RichReporter:
 
     def log(self, message: str) -> None:
         style = "yellow" if message.startswith("[warning]") else "dim"
-        console.print(f"[{style}]{message.replace('[warning]', 'warning:')}[/{style}]")
+        console.print(message.replace("[warning]", "warning:"), style=style, markup=False)
 
 
 def _fmt(v) -> str:
@@ -89,15 +89,48 @@ def comparison_table(rows: Sequence[dict], title: str = "test set: the model aga
     return table
 
 
-def issues_table(issues: Sequence, limit: int = 5) -> Table:
-    table = Table(title="data check", title_justify="left", show_lines=True)
-    for col in ("severity", "check", "what", "where", "how to fix"):
-        table.add_column(col)
+def compact_where(where: Sequence[str], limit: int = 8) -> str:
+    """["a/b.csv:row 4", "a/b.csv:row 9"] → "b.csv rows 4, 9" (file named once; the first `limit` places)."""
+    by_file: dict[str, list[str]] = {}
+    for loc in where:
+        file, _, place = loc.rpartition(":")
+        by_file.setdefault(file.rsplit("/", 1)[-1] if file else "", []).append(place or loc)
+    parts, shown = [], 0
+    for file, places in by_file.items():
+        take = places[: max(0, limit - shown)]
+        shown += len(take)
+        if take:
+            unit = take[0].split(" ")[0]
+            nums = ", ".join(p.split(" ", 1)[-1] for p in take)
+            parts.append(f"{file} {unit}{'s' if len(take) > 1 else ''} {nums}".strip())
+    more = len(where) - shown
+    return "; ".join(parts) + (f" and {more} more" if more > 0 else "")
+
+
+def issues_table(issues: Sequence) -> Table:
+    table = Table(title="data check", title_justify="left", show_lines=True, expand=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("what", ratio=3)
+    table.add_column("where", ratio=2)
+    table.add_column("how to fix", ratio=3)
     colors = {"error": "red", "warning": "yellow", "info": "cyan"}
     for i in issues:
-        where = ", ".join(i.where[:limit]) + (f" and {len(i.where) - limit} more" if len(i.where) > limit else "")
-        table.add_row(f"[{colors.get(i.severity, 'white')}]{i.severity}[/]", i.code, i.message, where or "—", i.hint or "")
+        table.add_row(f"[{colors.get(i.severity, 'white')}]{i.severity}[/]", i.code, i.message, compact_where(i.where) or "—",
+                      i.hint or "")
     return table
+
+
+def verdict(rows: Sequence[dict]) -> str | None:
+    """One sentence when a baseline beats the model: the user must not ship a model that loses to TF-IDF."""
+    if len(rows) < 2:
+        return None
+    model, best = rows[0], max(rows[1:], key=lambda r: r.get("macro_f1") or 0)
+    gap = (best.get("macro_f1") or 0) - (model.get("macro_f1") or 0)
+    if gap <= 0:
+        return None
+    return (f"[bold yellow]note:[/] {best['name']} beats {model['name']} by {100 * gap:.1f} points of macro-F1 on this test set; "
+            "check the data warnings above (a backbone that does not cover the language?) before using this model")
 
 
 def predictions_table(texts: Sequence[str], preds: Sequence[dict]) -> Table:

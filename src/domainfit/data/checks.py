@@ -202,20 +202,36 @@ def check_conflicting_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
 
 @row_check("duplicate")
 def check_duplicates(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
+    """Repeats in training data are dropped; a user's own val/test file is scored as given (a warning only),
+    so published test sets keep their official size."""
     keys = ["_role", "text", "label"]
     dup = rows.duplicated(keys, keep="first")
     if not dup.any():
         return _none()
     first = rows.groupby(keys, sort=False)["_loc"].transform("first")
+    held = dup & rows["_role"].isin(["val", "test"])
+    dup = dup & ~held
+    issues = []
+    if held.any():
+        issues.append(Issue(
+            "duplicate",
+            "warning",
+            f"{_rows(int(held.sum()), 'repeat')} an earlier row of your own evaluation file (same text and label); "
+            "kept, so the file is scored as given",
+            rows.loc[held, "_loc"].tolist(),
+            hint="remove the repeats if they are mistakes: each repeat counts again in the score",
+        ))  # fmt: skip
+    if not dup.any():
+        return _none()[0], issues
     bad = rows[dup]
-    issue = Issue(
+    issues.insert(0, Issue(
         "duplicate",
         "error",
         f"{_rows(len(bad), 'repeat')} an earlier row (same text and label); the first copy was kept, the repeats rejected",
         bad["_loc"].tolist(),
         hint="nothing to do unless the repeats are meant to weigh more; then keep them in a separate file",
-    )
-    return ("duplicate of " + first[dup]).astype(object), [issue]
+    ))  # fmt: skip
+    return ("duplicate of " + first[dup]).astype(object), issues
 
 
 @row_check("leakage")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 import torch
@@ -98,10 +99,14 @@ def fit_with_loop(ctx: FitContext, model: TextModel, *, head_lr: float, extra: d
         seconds=state.seconds,
         history=state.history,
         info={"best_step": state.best_step, "best_val": state.best_score, "steps": state.step,
-              "stopped_early": state.stopped_early, "head_lr": head_lr, "train_examples_per_s": _throughput(state, len(ids), cfg)},
+              "stopped_early": state.stopped_early, "head_lr": head_lr,
+              "eval_seconds": round(state.eval_seconds, 2), "train_examples_per_s": _throughput(state, len(ids), cfg)},
     )
 
 
 def _throughput(state: LoopState, n: int, cfg) -> float:
-    seen = state.step * cfg.batch_size * cfg.grad_accum
-    return round(min(seen, state.step * n) / state.seconds, 2) if state.seconds else 0.0
+    """Training examples per second of pure training (validation time excluded)."""
+    steps_per_epoch = math.ceil(math.ceil(n / cfg.batch_size) / cfg.grad_accum)
+    seen = state.step / steps_per_epoch * n
+    busy = state.seconds - state.eval_seconds
+    return round(seen / busy, 2) if busy > 0 else 0.0

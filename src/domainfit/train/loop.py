@@ -56,6 +56,7 @@ class LoopState:
     bad_evals: int = 0
     history: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+    eval_seconds: float = 0.0  # of `seconds`, the part spent on validation
     stopped_early: bool = False
 
 
@@ -222,7 +223,10 @@ def train_loop(
             last = state.step >= total_steps or bi == len(batches) - 1
             if evaluate and (state.step % eval_every == 0 or last):
                 model.eval()
+                t_eval = time.perf_counter()
                 event = run_eval()
+                state.eval_seconds += time.perf_counter() - t_eval
+                state.seconds = time.perf_counter() - started
                 model.train()
                 yield event
                 if cfg.patience and state.bad_evals >= cfg.patience:

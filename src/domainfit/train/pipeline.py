@@ -40,7 +40,7 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     write_json(out / "data_report.json", data.report.to_dict())
     _save_splits(out / "data", data)
     for issue in data.report.warnings:
-        reporter.log(f"[warning] {issue.message}")
+        reporter.log(f"[warning] {issue.message}" + (f"\n  how to fix: {issue.hint}" if issue.hint else ""))
     c = data.report.counts
     reporter.log(f"data: {c['rows_in']} rows in, {c['rows_kept']} kept, {c['rows_rejected']} rejected (→ {out / 'rejects.csv'}); "
                  f"train {len(data.train)} / val {len(data.val)} / test {len(data.test)}; {len(data.labels)} labels")
