@@ -121,7 +121,7 @@ def run_tfidf(splits: dict, out: Path) -> dict:
     import pandas as pd
     from sklearn.metrics import accuracy_score, f1_score
 
-    from domainfit.evaluate.baselines import TfidfBaseline
+    from domainfit.evaluation.baselines import TfidfBaseline
 
     train, test = pd.read_csv(splits["train"], dtype=str), pd.read_csv(splits["test"], dtype=str)
     labels = sorted(train["label"].unique())
@@ -172,8 +172,10 @@ def main() -> None:
         for system in args.systems.split(","):
             res_path = work / f"{name}-{system}.result.json"
             t = time.perf_counter()
+            # a fresh embedding cache per run: every system is timed cold, end to end
+            env = {**_env(), "DOMAINFIT_CACHE": str(work / f"cache-{name}-{system}")}
             proc = subprocess.run([sys.executable, __file__, "--child", system, str(work / f"{name}.json"),
-                                   str(work / f"{name}-{system}"), str(res_path)], env=_env())
+                                   str(work / f"{name}-{system}"), str(res_path)], env=env)
             if proc.returncode != 0 or not res_path.is_file():
                 print(f"   {system}: FAILED (exit {proc.returncode})", flush=True)
                 results["runs"].append({"dataset": name, "system": system, "error": f"exit {proc.returncode}"})

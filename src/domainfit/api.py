@@ -55,7 +55,7 @@ def train(config: str | Path | Mapping | TrainConfig | None = None, *, resume: b
           reporter=None, **values: Any) -> Model:
     """Train and return the model. `config`: a YAML path, a dict or a TrainConfig; `values`: dotted keys
     (e.g. `**{"data.train": "tickets.csv", "training.epochs": 3}`); `overrides`: "key=value" strings."""
-    from domainfit.train.pipeline import run_training
+    from domainfit.training.pipeline import run_training
 
     cfg = load_config(config, values=values, overrides=overrides)
     return Model(run_training(cfg, resume=resume, reporter=reporter))
@@ -70,7 +70,7 @@ def evaluate(bundle: str | Path, data: str | Path, *, out_dir: str | Path | None
              label_column: str | None = None, encoding: str | None = None, baselines: Sequence[str] | None = None,
              reporter=None) -> dict:
     """Metrics and report.html of a bundle on a labelled file (default output: <bundle>/evaluations/<file stem>/)."""
-    from domainfit.evaluate.assess import evaluate_bundle
+    from domainfit.evaluation.assess import evaluate_bundle
 
     return evaluate_bundle(bundle, data, out_dir=out_dir, text_column=text_column, label_column=label_column,
                            encoding=encoding, baseline_names=baselines, reporter=reporter)

@@ -78,4 +78,4 @@ class Registry(Generic[T]):
 
 tasks: Registry = Registry("task", "domainfit.tasks")
 methods: Registry = Registry("method", "domainfit.methods")
-baselines: Registry = Registry("baseline", "domainfit.evaluate.baselines")
+baselines: Registry = Registry("baseline", "domainfit.evaluation.baselines")

@@ -95,7 +95,7 @@ def train(
     """Fine-tune a model and write a bundle (model, metrics.json, report.html)."""
     from domainfit.cli.ui import RichReporter, comparison_table, console, verdict
     from domainfit.config.load import load_config
-    from domainfit.train.pipeline import run_training
+    from domainfit.training.pipeline import run_training
 
     is_config = source.suffix.lower() in (".yaml", ".yml")
     values = {
@@ -187,36 +187,33 @@ def ls_methods() -> None:
     console.print(table)
 
 
-@ls_app.command("tasks")
-def ls_tasks() -> None:
-    """Tasks."""
+def _name_table(title: str, registry) -> None:
     from rich.table import Table
 
     from domainfit.cli.ui import console
-    from domainfit.registry import tasks
 
-    table = Table(title="tasks (`--task NAME`)", title_justify="left")
+    table = Table(title=title, title_justify="left")
     table.add_column("name")
     table.add_column("description")
-    for name, t in tasks.items():
-        table.add_row(name, t.description)
+    for name, item in registry.items():
+        table.add_row(name, item.description)
     console.print(table)
+
+
+@ls_app.command("tasks")
+def ls_tasks() -> None:
+    """Tasks."""
+    from domainfit.registry import tasks
+
+    _name_table("tasks (`--task NAME`)", tasks)
 
 
 @ls_app.command("baselines")
 def ls_baselines() -> None:
     """Baselines every model is compared against."""
-    from rich.table import Table
-
-    from domainfit.cli.ui import console
     from domainfit.registry import baselines
 
-    table = Table(title="baselines (`--set baselines=[tfidf]`)", title_justify="left")
-    table.add_column("name")
-    table.add_column("description")
-    for name, b in baselines.items():
-        table.add_row(name, b.description)
-    console.print(table)
+    _name_table("baselines (`--set baselines=[tfidf]`)", baselines)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from domainfit.train.loop import StepEvent
+from domainfit.training.loop import StepEvent
 
 __all__ = ["RichReporter", "compact_where", "comparison_table", "console", "issues_table", "predictions_table", "verdict"]
 

@@ -145,34 +145,24 @@ def _model(ctx: CheckContext) -> str:
 # ---------------------------------------------------------------------------------------------------- row checks
 
 
-@row_check("empty_text")
-def check_empty_text(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
-    bad = rows[rows["text"] == ""]
+def _blank(rows: pd.DataFrame, column: str, code: str, what: str, hint: str) -> Finding:
+    """Rows whose `column` is empty (after normalisation) are rejected with reason `code`."""
+    bad = rows[rows[column] == ""]
     if bad.empty:
         return _none()
-    issue = Issue(
-        "empty_text",
-        "error",
-        f"{_rows(len(bad), 'have')} an empty or whitespace-only text; rejected",
-        bad["_loc"].tolist(),
-        hint="fill in the text or delete these rows",
-    )
-    return pd.Series("empty_text", index=bad.index, dtype=object), [issue]
+    issue = Issue(code, "error", f"{_rows(len(bad), 'have')} {what}; rejected", bad["_loc"].tolist(), hint=hint)
+    return pd.Series(code, index=bad.index, dtype=object), [issue]
+
+
+@row_check("empty_text")
+def check_empty_text(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
+    return _blank(rows, "text", "empty_text", "an empty or whitespace-only text", "fill in the text or delete these rows")
 
 
 @row_check("missing_label")
 def check_missing_label(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
-    bad = rows[rows["label"] == ""]
-    if bad.empty:
-        return _none()
-    issue = Issue(
-        "missing_label",
-        "error",
-        f"{_rows(len(bad), 'have')} no label; rejected",
-        bad["_loc"].tolist(),
-        hint="label these rows or delete them (to label new texts with a trained model use `domainfit predict`)",
-    )
-    return pd.Series("missing_label", index=bad.index, dtype=object), [issue]
+    return _blank(rows, "label", "missing_label", "no label",
+                  "label these rows or delete them (to label new texts with a trained model use `domainfit predict`)")
 
 
 @row_check("conflicting_labels")

@@ -16,7 +16,7 @@ from domainfit.backbones.resolve import ResolvedBackbone
 from domainfit.config.schema import TrainConfig
 from domainfit.modeling import TextModel
 from domainfit.tasks.base import Task
-from domainfit.train.loop import StepEvent
+from domainfit.training.loop import StepEvent
 
 __all__ = ["FitContext", "FitResult", "Method", "Reporter", "SilentReporter"]
 

@@ -10,11 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domainfit.inference import run_model
 from domainfit.methods.base import FitContext, FitResult
-from domainfit.methods.probe import fit_probe, load_probe_into
+from domainfit.methods.probe import fit_probe, load_probe_into, probe_class_weight, probe_data
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
 from domainfit.tasks.classification import class_weight_vector
-from domainfit.train.loop import LoopState, train_loop
+from domainfit.training.loop import LoopState, train_loop
 from domainfit.backbones.encoder import tokenize
 
 __all__ = ["FullMethod", "fit_with_loop"]
@@ -39,10 +39,9 @@ class FullMethod:
         head = ctx.task.build_head(ctx.encoder.config.hidden_size, ctx.labels)
         if opts.lp_init and not ctx.resume:  # on resume the checkpoint holds the weights
             ctx.reporter.log("linear probe on frozen embeddings to initialise the head (LP-FT)")
-            x = ctx.frozen.embed(ctx.train["text"].tolist())
-            y = ctx.task.encode_targets(ctx.train["label"], ctx.labels).numpy()
-            weight = "balanced" if ctx.config.training.class_weights != "none" else None
-            load_probe_into(head, fit_probe(x, y, len(ctx.labels), C=opts.probe_C, class_weight=weight, seed=ctx.config.training.seed))
+            x, y = probe_data(ctx, ctx.train)
+            clf = fit_probe(x, y, len(ctx.labels), C=opts.probe_C, class_weight=probe_class_weight(ctx), seed=ctx.config.training.seed)
+            load_probe_into(head, clf)
         model = TextModel(ctx.encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=ctx.config.model.dropout)
         head_lr = ctx.config.training.head_lr or ctx.config.training.lr * opts.head_lr_scale
         result = fit_with_loop(ctx, model, head_lr=head_lr, extra={"lp_init": opts.lp_init, "probe_C": opts.probe_C})

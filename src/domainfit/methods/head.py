@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from domainfit.methods.base import FitContext, FitResult
-from domainfit.methods.probe import load_probe_into, select_probe
+from domainfit.methods.probe import load_probe_into, probe_class_weight, probe_data, select_probe
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
 
@@ -32,11 +31,9 @@ class HeadMethod:
     def fit(self, ctx: FitContext) -> FitResult:
         started = time.perf_counter()
         opts = HeadOptions.model_validate(ctx.options)
-        x = ctx.frozen.embed(ctx.train["text"].tolist())
-        x_val = ctx.frozen.embed(ctx.val["text"].tolist()) if len(ctx.val) else np.zeros((0, x.shape[1]), np.float32)
-        y = ctx.task.encode_targets(ctx.train["label"], ctx.labels).numpy()
-        y_val = ctx.task.encode_targets(ctx.val["label"], ctx.labels).numpy()
-        weight = "balanced" if ctx.config.training.class_weights != "none" else None
+        x, y = probe_data(ctx, ctx.train)
+        x_val, y_val = probe_data(ctx, ctx.val)
+        weight = probe_class_weight(ctx)
         ctx.reporter.log(f"fitting the head on {len(x)} cached embeddings (C in {opts.C})")
         clf, history = select_probe(x, y, x_val, y_val, len(ctx.labels), grid=opts.C, class_weight=weight, seed=ctx.config.training.seed)
         head = ctx.task.build_head(x.shape[1], ctx.labels)

@@ -14,7 +14,18 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from torch import nn
 
-__all__ = ["fit_probe", "load_probe_into", "select_probe"]
+__all__ = ["fit_probe", "load_probe_into", "probe_data", "select_probe"]
+
+
+def probe_data(ctx, frame) -> tuple[np.ndarray, np.ndarray]:
+    """(embeddings from the frozen backbone, label indices) of a split of a FitContext; cached on disk by the encoder."""
+    if not len(frame):
+        return np.zeros((0, ctx.encoder.config.hidden_size), np.float32), np.zeros(0, np.int64)
+    return ctx.frozen.embed(frame["text"].tolist()), ctx.task.encode_targets(frame["label"], ctx.labels).numpy()
+
+
+def probe_class_weight(ctx) -> str | None:
+    return "balanced" if ctx.config.training.class_weights != "none" else None
 
 
 def fit_probe(x: np.ndarray, y: np.ndarray, n_labels: int, *, C: float, class_weight: str | None, seed: int) -> LogisticRegression:

@@ -41,7 +41,7 @@ class ClassificationTask:
         return out
 
     def metrics(self, y_true, scores, label_set, *, texts=None) -> dict:
-        from domainfit.evaluate import classification_metrics
+        from domainfit.evaluation import classification_metrics
 
         return classification_metrics(y_true, scores, label_set, texts=texts)
 

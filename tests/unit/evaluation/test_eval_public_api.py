@@ -1,9 +1,9 @@
-"""The public surface of domainfit.evaluate: every name in __all__ resolves, and importing it stays cheap."""
+"""The public surface of domainfit.evaluation: every name in __all__ resolves, and importing it stays cheap."""
 
 import subprocess
 import sys
 
-import domainfit.evaluate as evaluate
+import domainfit.evaluation as evaluate
 
 
 def test_all_names_resolve():

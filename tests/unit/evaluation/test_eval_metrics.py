@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from domainfit.evaluate import classification_metrics
+from domainfit.evaluation import classification_metrics
 
 LABELS = ["a", "b", "c"]
 Y_TRUE = ["a", "a", "b", "b", "c", "c"]

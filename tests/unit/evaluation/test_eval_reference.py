@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from domainfit.evaluate import confidence_histogram, length_histogram, reference_stats
+from domainfit.evaluation import confidence_histogram, length_histogram, reference_stats
 
 
 def test_reference_stats_sums():

@@ -7,8 +7,8 @@ import torch
 from domainfit.backbones import load_backbone, tokenize
 from domainfit.config import TrainingConfig
 from domainfit.modeling import TextModel
-from domainfit.train import length_grouped_batches, train_loop
-from domainfit.train.loop import LoopState
+from domainfit.training import length_grouped_batches, train_loop
+from domainfit.training.loop import LoopState
 
 from tests.conftest import INTENTS, make_rows
 

@@ -51,7 +51,7 @@ def assess_and_report(
 
     Files go to `out_dir` (default: the bundle itself). Returns the metrics dict written to metrics.json.
     """
-    from domainfit.evaluate import reference_stats, write_report
+    from domainfit.evaluation import reference_stats, write_report
     from domainfit.predict import Predictor
 
     bundle = load_bundle(bundle_path)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from domainfit.evaluate import classification_metrics
+from domainfit.evaluation import classification_metrics
 from domainfit.registry import baselines
 
 # the checkout sits beside ../shared (as /work/main and /work/shared do)

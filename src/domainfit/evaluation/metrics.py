@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from domainfit.evaluate.analysis import most_confused, worst_errors
-from domainfit.evaluate.calibration import ece_from_bins, reliability_bins
+from domainfit.evaluation.analysis import most_confused, worst_errors
+from domainfit.evaluation.calibration import ece_from_bins, reliability_bins
 
 __all__ = ["check_proba", "classification_metrics", "label_indices"]
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from domainfit.evaluate import expected_calibration_error, reliability_bins
+from domainfit.evaluation import expected_calibration_error, reliability_bins
 
 
 def test_perfectly_calibrated_is_zero():

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from domainfit.evaluate import plots
+from domainfit.evaluation import plots
 
 
 def test_confusion_small_has_counts_big_does_not():

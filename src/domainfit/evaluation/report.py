@@ -14,7 +14,7 @@ from html import escape
 from os import PathLike
 from typing import Any
 
-from domainfit.evaluate import plots
+from domainfit.evaluation import plots
 
 __all__ = ["render_report", "write_report"]
 
@@ -336,8 +336,16 @@ def _data_issues(data_report: Mapping) -> str:
     issues = data_report.get("issues") or []
     counts = data_report.get("counts") or {}
     parts = []
-    if counts:
-        parts.append(_table(["count", "value"], [[_e(k), _value(v)] for k, v in counts.items()], cls={1: "num"}))
+    scalars = {k: v for k, v in counts.items() if not isinstance(v, (dict, list))}
+    if scalars:
+        parts.append(_table(["count", "value"], [[_e(k), _value(v)] for k, v in scalars.items()], cls={1: "num"}))
+    per_label = counts.get("per_label")
+    if isinstance(per_label, dict) and per_label:
+        splits = list(per_label)
+        labels = sorted({lab for d in per_label.values() if isinstance(d, dict) for lab in d})
+        rows = [[_e(lab), *[_value((per_label.get(sp) or {}).get(lab, 0)) for sp in splits]] for lab in labels]
+        parts.append(_table(["label", *[_e(sp) for sp in splits]], rows, cls={i + 1: "num" for i in range(len(splits))},
+                            scroll=len(rows) > 25))
     if issues:
         rank = {"error": 0, "warning": 1, "info": 2}
         ordered = sorted(issues, key=lambda i: rank.get(str(i.get("severity", "")).lower(), 3))

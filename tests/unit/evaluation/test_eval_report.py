@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pytest
 
-from domainfit.evaluate import classification_metrics, render_report, write_report
+from domainfit.evaluation import classification_metrics, render_report, write_report
 
 LABELS = ["card_arrival", "exchange_rate", "<b>refund</b>"]
 

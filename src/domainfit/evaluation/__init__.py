@@ -1,6 +1,6 @@
 """Evaluation: metrics, calibration, error analysis, baselines, figures and the self-contained HTML report.
 
-Names are imported on first use (PEP 562): `domainfit ls baselines` imports `domainfit.evaluate.baselines`, which
+Names are imported on first use (PEP 562): `domainfit ls baselines` imports `domainfit.evaluation.baselines`, which
 runs this file, and should not pay a second for matplotlib and scikit-learn it does not need.
 """
 
@@ -42,12 +42,12 @@ _HOME = {
 }
 
 if TYPE_CHECKING:
-    from domainfit.evaluate.analysis import most_confused, worst_errors
-    from domainfit.evaluate.baselines import Baseline, TextEncoder, readable_label
-    from domainfit.evaluate.calibration import expected_calibration_error, reliability_bins
-    from domainfit.evaluate.metrics import classification_metrics
-    from domainfit.evaluate.reference import confidence_histogram, length_histogram, reference_stats
-    from domainfit.evaluate.report import render_report, write_report
+    from domainfit.evaluation.analysis import most_confused, worst_errors
+    from domainfit.evaluation.baselines import Baseline, TextEncoder, readable_label
+    from domainfit.evaluation.calibration import expected_calibration_error, reliability_bins
+    from domainfit.evaluation.metrics import classification_metrics
+    from domainfit.evaluation.reference import confidence_histogram, length_histogram, reference_stats
+    from domainfit.evaluation.report import render_report, write_report
 
 
 def __getattr__(name: str) -> Any:

@@ -13,7 +13,7 @@ from domainfit.backbones import FrozenEncoder, configure_threads, default_poolin
 from domainfit.bundle import FORMAT_VERSION, META_FILE, library_versions, now_iso, save_model, write_json
 from domainfit.config.schema import TrainConfig
 from domainfit.data import prepare_data, write_rejects
-from domainfit.evaluate.assess import assess_and_report, run_baselines
+from domainfit.evaluation.assess import assess_and_report, run_baselines
 from domainfit.methods.base import FitContext, Reporter, SilentReporter
 from domainfit.registry import methods, tasks
 

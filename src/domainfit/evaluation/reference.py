@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from domainfit.evaluate.metrics import check_proba
+from domainfit.evaluation.metrics import check_proba
 
 __all__ = ["CONFIDENCE_EDGES", "LENGTH_EDGES", "confidence_histogram", "length_histogram", "reference_stats"]
 

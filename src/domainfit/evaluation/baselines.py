@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from domainfit.evaluate.metrics import label_indices
+from domainfit.evaluation.metrics import label_indices
 from domainfit.registry import baselines
 
 __all__ = [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from domainfit.evaluate.baselines import WORD_TOKEN_PATTERN, readable_label
+from domainfit.evaluation.baselines import WORD_TOKEN_PATTERN, readable_label
 from domainfit.registry import baselines
 
 TOPICS = {
