@@ -1,0 +1,72 @@
+"""How a bundle stores its encoder: whole (`transformers`), as a PEFT adapter over a base model (`peft`), or as
+bottleneck adapters over a base model (`bottleneck`). One small registry; `bundle.py` reads and writes through it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from torch import nn
+
+from domainfit.errors import BundleError
+from domainfit.registry import Registry
+
+__all__ = ["encoder_formats", "load_base_encoder"]
+
+encoder_formats: Registry = Registry("encoder format")
+
+
+def load_base_encoder(base: dict) -> nn.Module:
+    """The backbone an adapter was trained on: the recorded folder if it is still there, else resolved by name;
+    the weights hash must match, or the adapter would sit on other weights."""
+    from transformers import AutoModel
+
+    from domainfit.backbones.resolve import resolve_backbone
+
+    path = Path(base["path"])
+    resolved = resolve_backbone(str(path) if path.is_dir() else base["name"])
+    if base.get("sha256") and resolved.sha256 != base["sha256"]:
+        raise BundleError(
+            f"the base model found at {resolved.path} has other weights (sha256 {resolved.sha256[:12]}…) than the one "
+            f"this adapter was trained on ({base['sha256'][:12]}…)",
+            where="domainfit.json: backbone",
+            hint="install the same backbone (see versions and backbone in domainfit.json), or retrain; "
+            "or train with method_options.merge: true so the bundle carries all weights",
+        )
+    return AutoModel.from_pretrained(resolved.path)
+
+
+@encoder_formats.register("transformers")
+class TransformersFormat:
+    """All encoder weights in model/ (safetensors): plain `transformers.AutoModel.from_pretrained` loads them."""
+
+    @staticmethod
+    def save(encoder: nn.Module, folder: Path) -> dict:
+        for p in encoder.parameters():  # save_pretrained wants contiguous tensors; frozen ones may be views
+            p.data = p.data.contiguous()
+        encoder.save_pretrained(str(folder), safe_serialization=True)
+        return {}
+
+    @staticmethod
+    def load(folder: Path, meta: dict) -> nn.Module:
+        from transformers import AutoModel
+
+        return AutoModel.from_pretrained(str(folder))
+
+
+@encoder_formats.register("peft")
+class PeftFormat:
+    """A PEFT adapter (megabytes) in model/adapter/ plus the base model reference in domainfit.json."""
+
+    @staticmethod
+    def save(encoder: nn.Module, folder: Path) -> dict:
+        encoder.save_pretrained(str(folder / "adapter"))
+        (folder / "config.json").write_text(json.dumps(encoder.get_base_model().config.to_dict(), indent=2, default=str))
+        return {"adapter_dir": "adapter"}
+
+    @staticmethod
+    def load(folder: Path, meta: dict) -> nn.Module:
+        from peft import PeftModel
+
+        base = load_base_encoder(meta["backbone"])
+        return PeftModel.from_pretrained(base, str(folder / meta["model"]["encoder"]["adapter_dir"]))
