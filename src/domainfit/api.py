@@ -11,7 +11,7 @@ import numpy as np
 from domainfit.config.load import load_config
 from domainfit.config.schema import DataConfig, TrainConfig
 
-__all__ = ["Model", "check_data", "evaluate", "load", "train"]
+__all__ = ["Model", "check_data", "compare", "evaluate", "load", "train"]
 
 
 class Model:
@@ -91,3 +91,23 @@ def check_data(train: str | Path, *, test: str | Path | None = None, val: str | 
     backbone = resolve_backbone(model)
     tokenizer = AutoTokenizer.from_pretrained(backbone.path)
     return _check(cfg, tokenizer=tokenizer, max_length=max_length, model_name=backbone.name)
+
+
+def compare(data: str | Path, *, methods: Sequence[str] = ("zeroshot", "tfidf", "head", "fewshot", "lora", "full"),
+            shots: str | Sequence[int | str] = "8,16,32,all", seeds: int = 3, output: str | Path = "runs/compare",
+            test: str | Path | None = None, val: str | Path | None = None, text_column: str | None = None,
+            label_column: str | None = None, model: str | None = None, overrides: Sequence[str] = (),
+            config: Mapping | None = None, keep_bundles: bool = False, reporter=None) -> dict:
+    """Train every method at every labelled-data budget and score all on one test split.
+    Returns {"runs", "leaderboard", "recommendation"}; writes leaderboard.json/.csv and report.html to `output`."""
+    from domainfit.comparison import parse_shots, run_compare
+    from domainfit.config.load import parse_override, set_dotted
+
+    base: dict = {k: v for k, v in dict(config or {}).items()}
+    if model:
+        set_dotted(base, "model.backbone", model)
+    for item in overrides:
+        set_dotted(base, *parse_override(item))
+    return run_compare(data, methods_=[m.strip() for m in methods if m.strip()], shots=parse_shots(shots), seeds=seeds,
+                       output=output, test=test, val=val, text_column=text_column, label_column=label_column, base=base,
+                       keep_bundles=keep_bundles, reporter=reporter)

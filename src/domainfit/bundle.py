@@ -3,7 +3,8 @@
     <bundle>/
       domainfit.json         task, labels, method + options, backbone (name, resolved path, weights sha256), pooling,
                              resolved config, data fingerprint and counts, library versions, timings
-      model/                 encoder + tokenizer (plain `transformers.AutoModel/AutoTokenizer` load them) and head.safetensors
+      model/                 tokenizer, head.safetensors and the encoder: whole (plain `transformers.AutoModel` loads it)
+                             or, for adapter methods, the adapter weights over a base model named in domainfit.json
       metrics.json           test metrics of the model and of each baseline on the same split
       report.html            what a person reads
       reference_stats.json   what monitoring compares live traffic against
@@ -57,14 +58,16 @@ class Bundle:
 
     def load_model(self) -> tuple[TextModel, object]:
         """The TextModel (eval mode) and its tokenizer."""
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoTokenizer
 
         from domainfit.backbones.encoder import quiet_transformers
+        from domainfit.encoder_formats import encoder_formats
         from domainfit.registry import tasks
 
         quiet_transformers()
         task = tasks.get(self.task)()
-        encoder = AutoModel.from_pretrained(str(self.model_dir))
+        fmt = self.meta["model"].get("encoder", {}).get("format", "transformers")
+        encoder = encoder_formats.get(fmt).load(self.model_dir, self.meta)
         tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
         head = task.build_head(encoder.config.hidden_size, self.labels)
         head.load_state_dict(load_file(str(self.model_dir / HEAD_FILE)))
@@ -74,17 +77,18 @@ class Bundle:
         return model, tokenizer
 
 
-def save_model(path: str | Path, model: TextModel, tokenizer) -> Path:
-    """Write the encoder, tokenizer and head (safetensors) into <bundle>/model/."""
+def save_model(path: str | Path, model: TextModel, tokenizer, *, encoder_format: str = "transformers",
+               format_options: dict | None = None) -> dict:
+    """Write the encoder (in `encoder_format`), tokenizer and head (safetensors) into <bundle>/model/; returns the
+    encoder's description for domainfit.json (`model.encoder`)."""
+    from domainfit.encoder_formats import encoder_formats
+
     out = Path(path) / MODEL_DIR
     out.mkdir(parents=True, exist_ok=True)
-    encoder = model.encoder
-    for p in encoder.parameters():  # save_pretrained wants contiguous tensors; frozen ones may be views
-        p.data = p.data.contiguous()
-    encoder.save_pretrained(str(out), safe_serialization=True)
+    written = encoder_formats.get(encoder_format).save(model.encoder, out)
     tokenizer.save_pretrained(str(out))
     save_file({k: v.detach().contiguous().cpu() for k, v in model.head.state_dict().items()}, str(out / HEAD_FILE))
-    return out
+    return {"format": encoder_format, **(format_options or {}), **written}
 
 
 def write_json(path: str | Path, data: dict) -> None:

@@ -13,7 +13,8 @@ from domainfit.registry import Registry
 
 __all__ = ["encoder_formats", "load_base_encoder"]
 
-encoder_formats: Registry = Registry("encoder format")
+# Method modules may register formats of their own (the `adapter` method does): getting a name imports them.
+encoder_formats: Registry = Registry("encoder format", "domainfit.methods")
 
 
 def load_base_encoder(base: dict) -> nn.Module:

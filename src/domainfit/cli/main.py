@@ -100,7 +100,8 @@ def train(
     is_config = source.suffix.lower() in (".yaml", ".yml")
     values = {
         "data.train": None if is_config else str(source),
-        "output": str(output) if output else None,
+        # default bundle folder: runs/<data file name> (a config file names its own `output`)
+        "output": str(output) if output else (None if is_config else str(Path("runs") / source.stem)),
         "data.text_column": text, "data.label_column": label,
         "data.val": str(val) if val else None, "data.test": str(test) if test else None, "data.encoding": encoding,
         "method": method, "task": task, "model.backbone": model, "model.max_length": max_length,
@@ -170,6 +171,33 @@ def predict(
             console.print(predictions_table(text, preds))
 
 
+@app.command()
+def compare(
+    data: Annotated[Path, typer.Argument(help="labelled table (csv/tsv/jsonl/parquet/xlsx)")],
+    methods_: Annotated[str, Opt("--methods", help="comma-separated methods and baselines")] = "zeroshot,tfidf,head,fewshot,lora,full",
+    shots: Annotated[str, Opt("--shots", help="labelled examples per class to try, 'all' for every row")] = "8,16,32,all",
+    seeds: Annotated[int, Opt("--seeds", help="seeds for budgets of up to 32 per class (mean ± std)")] = 3,
+    output: Annotated[Path, Opt("-o", "--output", help="folder for leaderboard.json/.csv and report.html")] = Path("runs/compare"),
+    test: Annotated[Optional[Path], Opt("--test", help="your own test file (the same for every run)")] = None,
+    val: Annotated[Optional[Path], Opt("--val", help="your own validation file (sampled like the training rows)")] = None,
+    text: Annotated[Optional[str], Opt("--text")] = None,
+    label: Annotated[Optional[str], Opt("--label")] = None,
+    model: Annotated[Optional[str], Opt("--model", help="backbone (default: bundled MiniLM)")] = None,
+    set_: Annotated[Optional[list[str]], Opt("--set", help="config key for every run, e.g. training.epochs=5")] = None,
+    keep_bundles: Annotated[bool, Opt("--keep-bundles", help="keep every trained bundle (large)")] = False,
+) -> None:
+    """Which method, and how many labels? Every method at every budget on one test split: leaderboard + learning curve."""
+    from domainfit.api import compare as _compare
+    from domainfit.cli.ui import RichReporter, console, leaderboard_table
+
+    result = _compare(data, methods=methods_.split(","), shots=shots, seeds=seeds, output=output, test=test, val=val,
+                      text_column=text, label_column=label, model=model, overrides=set_ or (), keep_bundles=keep_bundles,
+                      reporter=RichReporter())
+    console.print(leaderboard_table(result["leaderboard"]))
+    console.print(f"[bold]recommended:[/] {result['recommendation']['method']} — {result['recommendation']['why']}")
+    console.print(f"report: {output / 'report.html'}   leaderboard: {output / 'leaderboard.csv'}")
+
+
 @ls_app.command("methods")
 def ls_methods() -> None:
     """Adaptation methods, their tasks and options."""
@@ -179,11 +207,11 @@ def ls_methods() -> None:
     from domainfit.registry import methods
 
     table = Table(title="methods (`--method NAME`, options under `method_options:`)", title_justify="left")
-    for col in ("name", "tasks", "description", "options"):
+    for col in ("name", "tasks", "lr", "description", "options (defaults)"):
         table.add_column(col, overflow="fold")
     for name, m in methods.items():
-        opts = ", ".join(f"{k}={f.default!r}" if f.default is not None else k for k, f in m.Options.model_fields.items())
-        table.add_row(name, ", ".join(sorted(m.tasks)), m.description, opts or "—")
+        opts = ", ".join(f"{k}={v!r}" for k, v in m.Options().model_dump().items())
+        table.add_row(name, ", ".join(sorted(m.tasks)), f"{getattr(m, 'default_lr', 1e-4):g}", m.description, opts or "—")
     console.print(table)
 
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from domainfit.training.loop import StepEvent
 
-__all__ = ["RichReporter", "compact_where", "comparison_table", "console", "issues_table", "predictions_table", "verdict"]
+__all__ = ["RichReporter", "compact_where", "leaderboard_table", "comparison_table", "console", "issues_table", "predictions_table", "verdict"]
 
 console = Console(stderr=False, highlight=False)
 
@@ -142,4 +142,24 @@ def predictions_table(texts: Sequence[str], preds: Sequence[dict]) -> Table:
     for t, p in zip(texts, preds):
         others = ", ".join(f"{x['label']} {x['score']:.2f}" for x in p.get("top_k", [])[1:])
         table.add_row(t, p["label"], f"{p['score']:.3f}", others)
+    return table
+
+
+def leaderboard_table(rows: Sequence[dict]) -> Table:
+    table = Table(title="compare: the same test rows for every run", title_justify="left")
+    cols = ("method", "shots", "seeds", "accuracy", "macro_f1", "train_seconds", "texts_per_s", "trainable_parameters", "bundle_mb")
+    for c in cols:
+        table.add_column(c.replace("_", " "), justify="left" if c in ("method", "shots") else "right")
+    for r in rows:
+        cells = []
+        for c in cols:
+            v = r.get(c)
+            if c in ("accuracy", "macro_f1") and v is not None:
+                std = r.get(f"{c}_std") or 0
+                cells.append(f"{100 * v:.2f}" + (f" ± {100 * std:.2f}" if std else ""))
+            elif c == "trainable_parameters" and v is not None:
+                cells.append(f"{int(v):,}")
+            else:
+                cells.append(_fmt(v))
+        table.add_row(*cells)
     return table

@@ -17,7 +17,7 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     """Where the data is and how to read, clean and split it."""
 
-    train: Path = Field(description="training table (csv/tsv/jsonl/parquet/xlsx); split into train/val/test unless --val/--test are given")
+    train: Path | None = Field(None, description="training table (csv/tsv/jsonl/parquet/xlsx); split into train/val/test unless --val/--test are given; only zero-shot methods go without")
     val: Path | None = Field(None, description="the user's own validation table")
     test: Path | None = Field(None, description="the user's own test table")
     text_column: str | None = Field(None, description="column holding the text; inferred when unambiguous")
@@ -47,7 +47,7 @@ class TrainingConfig(_Strict):
 
     epochs: float = Field(4, gt=0, description="passes over the training data (fractions allowed)")
     batch_size: int = Field(32, ge=1)
-    lr: float = Field(1e-4, gt=0, description="learning rate of the backbone")
+    lr: float | None = Field(None, gt=0, description="learning rate of the backbone (default: the method's: 1e-4 for full, 1e-3 for lora and adapters)")
     head_lr: float | None = Field(None, gt=0, description="learning rate of the new head (default: 20 x lr); a new head learns far slower at the backbone's rate")
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.06, ge=0, lt=1)
@@ -115,4 +115,12 @@ class TrainConfig(_Strict):
             options_model = method.Options
             # Validates (and fills defaults); raises ValueError listing every bad key, reported under method_options.
             self.__dict__["method_options"] = options_model.model_validate(self.method_options).model_dump()
+            if self.training.lr is None:
+                self.training.__dict__["lr"] = getattr(method, "default_lr", 1e-4)
+            if self.data.train is None:
+                if getattr(method, "needs_training_data", True):
+                    raise ValueError(f"data.train: required, method {self.method!r} learns from labelled rows "
+                                     "(only zero-shot methods go without)")
+                if not method.declared_labels(self.method_options):
+                    raise ValueError("method_options.labels: without data.train, list the labels as method_options.labels: {label: description, ...}")
         return self

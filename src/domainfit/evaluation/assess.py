@@ -11,7 +11,7 @@ import pandas as pd
 
 from domainfit.bundle import load_bundle, write_json
 from domainfit.errors import DomainfitError, EmptyDataError
-from domainfit.registry import baselines, tasks
+from domainfit.registry import baselines
 
 __all__ = ["assess_and_report", "evaluate_bundle", "load_eval_rows", "run_baselines"]
 
@@ -101,9 +101,9 @@ def assess_and_report(
 
 
 def load_eval_rows(path: str | Path, labels: Sequence[str], *, text_column=None, label_column=None, encoding=None,
-                   normalize: bool = True, rejects_path: str | Path | None = None) -> pd.DataFrame:
-    """Read an evaluation file: normalised text + label; rows that cannot be scored go to `rejects_path` with a reason."""
-    from domainfit.data import normalize_text, read_table, resolve_columns, write_rejects
+                   normalize: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read an evaluation file: (rows with normalised text + label, rejected rows with their reason)."""
+    from domainfit.data import normalize_text, read_table, resolve_columns
 
     read = read_table(path, encoding=encoding)
     tcol, lcol = resolve_columns(read.frame, text_column, label_column, path=str(path), require_label=True)
@@ -117,13 +117,11 @@ def load_eval_rows(path: str | Path, labels: Sequence[str], *, text_column=None,
     keep = reason == ""
     rejects = pd.DataFrame({"_file": frame["_file"], "_row": frame["_row"], "text": frame[tcol], "label": frame[lcol],
                             "reason": reason})[~keep]
-    if rejects_path is not None:
-        write_rejects(rejects, rejects_path)
     rows = pd.DataFrame({"text": text[keep], "label": label[keep], "_file": frame["_file"][keep], "_row": frame["_row"][keep]})
     if rows.empty:
         raise EmptyDataError(f"no row of {path} can be evaluated ({len(frame)} read, all rejected)", where=str(path),
                              hint=f"the labels must be among the model's: {', '.join(labels[:10])}{' ...' if len(labels) > 10 else ''}")
-    return rows.reset_index(drop=True)
+    return rows.reset_index(drop=True), rejects.reset_index(drop=True)
 
 
 def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: str | Path | None = None,
@@ -132,12 +130,15 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
     """Metrics and report of a bundle on a new labelled file, with the baselines re-fit on the bundle's training split."""
     from types import SimpleNamespace
 
+    from domainfit.data import write_rejects
+
     bundle = load_bundle(bundle_path)
     out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem
     out.mkdir(parents=True, exist_ok=True)
     cfg = bundle.meta["config"]
-    rows = load_eval_rows(data_path, bundle.labels, text_column=text_column, label_column=label_column, encoding=encoding,
-                          normalize=cfg["data"].get("normalize", True), rejects_path=out / "rejects.csv")
+    rows, rejects = load_eval_rows(data_path, bundle.labels, text_column=text_column, label_column=label_column,
+                                   encoding=encoding, normalize=cfg["data"].get("normalize", True))
+    write_rejects(rejects, out / "rejects.csv")
     train_csv = bundle.path / "data" / "train.csv"
     names = list(cfg.get("baselines", []) if baseline_names is None else baseline_names)
     scores: dict[str, dict] = {}

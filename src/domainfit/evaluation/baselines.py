@@ -50,6 +50,7 @@ class Baseline(Protocol):
 
     description: str
     needs_encoder: bool
+    needs_training_data: bool
 
     def fit_predict(self, train_texts: Sequence[str], train_labels: Sequence[str], test_texts: Sequence[str],
                     labels: Sequence[str], *, encoder: TextEncoder | None = None, seed: int = 0) -> np.ndarray:
@@ -76,6 +77,7 @@ class TfidfBaseline:
 
     description = "TF-IDF word 1-2 + char 2-5 n-grams, logistic regression C=10 (scikit-learn)"
     needs_encoder = False
+    needs_training_data = True
 
     def __init__(self, C: float = 10.0, max_iter: int = 2000) -> None:
         self.C = C
@@ -141,6 +143,7 @@ class ZeroShotBaseline:
 
     description = "untouched backbone: cosine similarity of text and label name, softmax (no training)"
     needs_encoder = True
+    needs_training_data = False
 
     def __init__(self, scale: float = 20.0, label_texts: Mapping[str, str] | None = None) -> None:
         self.scale = scale
@@ -169,6 +172,7 @@ class MajorityBaseline:
 
     description = "majority class: always predicts the most frequent training label (the floor to clear)"
     needs_encoder = False
+    needs_training_data = True
 
     def fit_predict(self, train_texts: Sequence[str], train_labels: Sequence[str], test_texts: Sequence[str],
                     labels: Sequence[str], *, encoder: TextEncoder | None = None, seed: int = 0) -> np.ndarray:

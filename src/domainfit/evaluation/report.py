@@ -386,12 +386,36 @@ def render_report(*, title: str, summary: dict, metrics: dict, comparison: list[
                          lambda: _data_issues(data_report)))
     body = "".join(_section(anchor, name, build()) for anchor, name, build in sections)
     header = _header(title, summary, metrics, comparison, [(a, n) for a, n, _ in sections])
+    return _page(title, header + body)
+
+
+def _page(title: str, inner: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n"
-        f"<body><main>{header}{body}<footer>{_e(_footer())}</footer></main></body></html>\n"
+        f"<body><main>{inner}<footer>{_e(_footer())}</footer></main></body></html>\n"
     )
+
+
+def render_page(title: str, intro: str, sections: Sequence[tuple[str, str, str]]) -> str:
+    """A self-contained page in the report's style for other reports (e.g. `domainfit compare`):
+    `intro` is plain text (escaped); `sections` are (anchor, title, trusted HTML body) — escape user text in them
+    with `html_escape`, build tables with `html_table`."""
+    body = "".join(_section(a, _e(t), b) for a, t, b in sections)
+    return _page(title, f"<h1>{_e(title)}</h1><p class=\"muted\">{_e(intro)}</p>{body}")
+
+
+def html_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], numeric: Iterable[int] = ()) -> str:
+    """A table of plain values (escaped here); `numeric` columns are right-aligned."""
+    return _table([_e(h) for h in headers], [[_e(c) for c in r] for r in rows], cls=_nums(numeric))
+
+
+def html_figure(svg: str) -> str:
+    return _figure(svg)
+
+
+html_escape = _e
 
 
 def _footer() -> str:

@@ -70,6 +70,8 @@ class FitResult:
     seconds: float
     history: list[dict] = field(default_factory=list)
     info: dict = field(default_factory=dict)  # method-specific facts worth recording (chosen C, best step, ...)
+    encoder_format: str = "transformers"  # how the bundle stores the encoder (see domainfit.encoder_formats)
+    format_options: dict = field(default_factory=dict)  # what that format needs to load it again
 
 
 class Method(Protocol):
@@ -78,5 +80,7 @@ class Method(Protocol):
     description: str
     tasks: frozenset[str]
     Options: type[BaseModel]
+    # optional class attributes: `default_lr` (training.lr when the config leaves it empty, default 1e-4) and
+    # `needs_training_data = False` (zero-shot methods: labels come from their options)
 
     def fit(self, ctx: FitContext) -> FitResult: ...

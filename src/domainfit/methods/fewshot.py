@@ -9,6 +9,7 @@ probe at C=10 beat SetFit at 8 examples per class).
 
 from __future__ import annotations
 
+import shutil
 import time
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,6 +70,7 @@ class FewShotMethod:
         load_probe_into(head, clf)
         for p in encoder.parameters():
             p.requires_grad_(False)
+        shutil.rmtree(ctx.output / "setfit", ignore_errors=True)  # scratch space of the contrastive phase
         model = TextModel(encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=0.0)
         model.eval()
         return FitResult(model=model, seconds=time.perf_counter() - started, history=history,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,7 +18,7 @@ from domainfit.tasks.classification import class_weight_vector
 from domainfit.training.loop import LoopState, train_loop
 from domainfit.backbones.encoder import tokenize
 
-__all__ = ["FullMethod", "fit_with_loop"]
+__all__ = ["FullMethod", "fit_with_loop", "probe_initialised_head"]
 
 
 class FullOptions(BaseModel):
@@ -36,23 +37,35 @@ class FullMethod:
     def fit(self, ctx: FitContext) -> FitResult:
         opts = FullOptions.model_validate(ctx.options)
         started = time.perf_counter()
-        head = ctx.task.build_head(ctx.encoder.config.hidden_size, ctx.labels)
-        if opts.lp_init and not ctx.resume:  # on resume the checkpoint holds the weights
-            ctx.reporter.log("linear probe on frozen embeddings to initialise the head (LP-FT)")
-            x, y = probe_data(ctx, ctx.train)
-            clf = fit_probe(x, y, len(ctx.labels), C=opts.probe_C, class_weight=probe_class_weight(ctx), seed=ctx.config.training.seed)
-            load_probe_into(head, clf)
+        head = probe_initialised_head(ctx, enabled=opts.lp_init, C=opts.probe_C)
         model = TextModel(ctx.encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=ctx.config.model.dropout)
-        head_lr = ctx.config.training.head_lr or ctx.config.training.lr * opts.head_lr_scale
-        result = fit_with_loop(ctx, model, head_lr=head_lr, extra={"lp_init": opts.lp_init, "probe_C": opts.probe_C})
+        lr = ctx.config.training.lr
+        head_lr = ctx.config.training.head_lr or lr * opts.head_lr_scale
+        result = fit_with_loop(ctx, model, param_lr=lambda name: head_lr if name.startswith("head.") else lr,
+                               extra={"lp_init": opts.lp_init, "probe_C": opts.probe_C})
         result.seconds = time.perf_counter() - started
         return result
 
 
-def fit_with_loop(ctx: FitContext, model: TextModel, *, head_lr: float, extra: dict | None = None) -> FitResult:
+def probe_initialised_head(ctx: FitContext, *, enabled: bool, C: float = 10.0) -> torch.nn.Module:
+    """The task head, initialised from a linear probe on frozen embeddings when `enabled` (LP-FT, Kumar et al. 2022):
+    fine-tuning then starts from a good classifier instead of distorting the features to fit a random one.
+    Skipped on resume (the checkpoint holds the weights)."""
+    head = ctx.task.build_head(ctx.encoder.config.hidden_size, ctx.labels)
+    if enabled and not ctx.resume:
+        ctx.reporter.log("linear probe on frozen embeddings to initialise the head (LP-FT)")
+        x, y = probe_data(ctx, ctx.train)
+        clf = fit_probe(x, y, len(ctx.labels), C=C, class_weight=probe_class_weight(ctx), seed=ctx.config.training.seed)
+        load_probe_into(head, clf)
+    return head
+
+
+def fit_with_loop(ctx: FitContext, model: TextModel, *, param_lr: Callable[[str], float], extra: dict | None = None,
+                  on_step: Callable[[torch.nn.Module, int], None] | None = None) -> FitResult:
     """Train `model` with the shared loop on ctx's data; validation on ctx.val with the task's primary metric.
 
-    Shared by every method whose training is gradient descent on (part of) the model.
+    Shared by every method whose training is gradient descent on (part of) the model. `param_lr(name)` gives each
+    trainable parameter's learning rate (names as in `model.named_parameters()`: "encoder....", "head....").
     """
     cfg = ctx.config.training
     tok, max_len = ctx.tokenizer, ctx.config.model.max_length
@@ -84,8 +97,9 @@ def fit_with_loop(ctx: FitContext, model: TextModel, *, head_lr: float, extra: d
         evaluate=evaluate if val_ids else None,
         primary_metric=ctx.task.primary_metric,
         cfg=cfg,
-        head_lr=head_lr,
+        param_lr=param_lr,
         pad_id=pad,
+        on_step=on_step,
         checkpoint_dir=ctx.output / "checkpoints",
         resume=ctx.resume,
         fingerprint_extra={"method": ctx.config.method, "labels": ctx.labels, "backbone": ctx.backbone.sha256, **(extra or {})},
@@ -98,7 +112,7 @@ def fit_with_loop(ctx: FitContext, model: TextModel, *, head_lr: float, extra: d
         seconds=state.seconds,
         history=state.history,
         info={"best_step": state.best_step, "best_val": state.best_score, "steps": state.step,
-              "stopped_early": state.stopped_early, "head_lr": head_lr,
+              "stopped_early": state.stopped_early, "head_lr": param_lr("head.weight"),
               "eval_seconds": round(state.eval_seconds, 2), "train_examples_per_s": _throughput(state, len(ids), cfg)},
     )
 

@@ -14,7 +14,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence  # noqa: F401
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from domainfit.errors import DomainfitError
 from domainfit.training.batching import length_grouped_batches
 from domainfit.training.precision import resolve_precision
 
-__all__ = ["LoopState", "StepEvent", "train_loop"]
+__all__ = ["LoopState", "StepEvent", "count_steps", "train_loop"]
 
 CHECKPOINT_FILE = "checkpoint.pt"
 
@@ -60,19 +60,21 @@ class LoopState:
     stopped_early: bool = False
 
 
-def _param_groups(model: nn.Module, head_names: Sequence[str], lr: float, head_lr: float, weight_decay: float) -> list[dict]:
-    """Four groups: {encoder, head} x {decayed, not decayed}. No weight decay on biases and normalisation weights."""
-    groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
+def _param_groups(model: nn.Module, param_lr: Callable[[str], float], weight_decay: float) -> list[dict]:
+    """Groups by (learning rate, decayed or not). No weight decay on biases and normalisation weights."""
+    groups: dict[tuple[float, bool], list[nn.Parameter]] = {}
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue
-        is_head = any(name.startswith(h) for h in head_names)
         no_decay = p.ndim < 2 or "norm" in name.lower()
-        groups.setdefault((is_head, no_decay), []).append(p)
-    return [
-        {"params": ps, "lr": head_lr if is_head else lr, "weight_decay": 0.0 if nd else weight_decay}
-        for (is_head, nd), ps in sorted(groups.items())
-    ]
+        groups.setdefault((param_lr(name), no_decay), []).append(p)
+    return [{"params": ps, "lr": lr, "weight_decay": 0.0 if nd else weight_decay} for (lr, nd), ps in sorted(groups.items())]
+
+
+def count_steps(n: int, cfg: TrainingConfig, num_processes: int = 1) -> int:
+    """Optimizer steps the loop will make for `n` training rows (some methods must know it up front)."""
+    batches_per_epoch = math.ceil(n / cfg.batch_size) // num_processes or 1
+    return max(1, round(cfg.epochs * math.ceil(batches_per_epoch / cfg.grad_accum)))
 
 
 def _adamw(groups: list[dict], lr: float) -> torch.optim.Optimizer:
@@ -103,9 +105,9 @@ def train_loop(
     evaluate: Callable[[nn.Module], dict] | None,
     primary_metric: str,
     cfg: TrainingConfig,
-    head_lr: float,
+    param_lr: Callable[[str], float],
     pad_id: int,
-    head_names: Sequence[str] = ("head.",),
+    on_step: Callable[[nn.Module, int], None] | None = None,
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
     fingerprint_extra: dict | None = None,
@@ -113,6 +115,8 @@ def train_loop(
 ) -> Iterator[StepEvent]:
     """Train `model` in place; yields a `StepEvent` per optimizer step and at each evaluation/checkpoint.
 
+    `param_lr(name)` gives each trainable parameter's learning rate (a higher one for a new head, layer-wise decay);
+    `on_step(model, step)` runs after each optimizer step, before gradients are cleared (AdaLoRA's budget update);
     `state` (optional) is filled as training goes, so the caller can read the history and timings afterwards.
     """
     from accelerate import Accelerator
@@ -130,10 +134,10 @@ def train_loop(
     lengths = [len(x) for x in input_ids]
     batches_per_epoch = math.ceil(n / cfg.batch_size) // accelerator.num_processes or 1
     steps_per_epoch = math.ceil(batches_per_epoch / cfg.grad_accum)
-    total_steps = max(1, round(cfg.epochs * steps_per_epoch))
+    total_steps = count_steps(n, cfg, accelerator.num_processes)
     eval_every = max(1, steps_per_epoch // cfg.evals_per_epoch)
 
-    optimizer = _adamw(_param_groups(model, head_names, cfg.lr, head_lr, cfg.weight_decay), cfg.lr)
+    optimizer = _adamw(_param_groups(model, param_lr, cfg.weight_decay), cfg.lr)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
     model, optimizer = accelerator.prepare(model, optimizer)
     device = accelerator.device
@@ -220,6 +224,8 @@ def train_loop(
                 accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
             optimizer.step()
             scheduler.step()
+            if on_step is not None:
+                on_step(accelerator.unwrap_model(model), state.step + 1)
             optimizer.zero_grad(set_to_none=True)
             state.step += 1
             state.batch_in_epoch = bi + 1

@@ -15,7 +15,7 @@ from domainfit.config.schema import TrainConfig
 from domainfit.data import prepare_data, write_rejects
 from domainfit.evaluation.assess import assess_and_report, run_baselines
 from domainfit.methods.base import FitContext, Reporter, SilentReporter
-from domainfit.registry import methods, tasks
+from domainfit.registry import baselines, methods, tasks
 
 __all__ = ["run_training"]
 
@@ -34,7 +34,11 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     auto_pooling, normalize = default_pooling(backbone.path)
     pooling = auto_pooling if cfg.model.pooling == "auto" else cfg.model.pooling
 
-    data = prepare_data(cfg.data, tokenizer=tokenizer, max_length=cfg.model.max_length, model_name=backbone.name)
+    method = methods.get(cfg.method)()
+    if cfg.data.train is None:  # a zero-shot method: labels from its options, the test file (if any) to evaluate on
+        data = _labels_only_data(cfg, method.declared_labels(cfg.method_options))
+    else:
+        data = prepare_data(cfg.data, tokenizer=tokenizer, max_length=cfg.model.max_length, model_name=backbone.name)
     out.mkdir(parents=True, exist_ok=True)
     write_rejects(data.rejects, out / "rejects.csv")
     write_json(out / "data_report.json", data.report.to_dict())
@@ -52,11 +56,11 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
 
     # Baselines first: "zeroshot" needs the backbone before fine-tuning changes it.
     t = time.perf_counter()
-    baseline_scores = run_baselines(cfg.baselines, data, frozen(True), seed=cfg.training.seed, reporter=reporter)
+    names = [b for b in cfg.baselines if len(data.train) or not baselines.get(b).needs_training_data]
+    baseline_scores = run_baselines(names, data, frozen(True), seed=cfg.training.seed, reporter=reporter) if len(data.test) else {}
     timings["baselines_s"] = time.perf_counter() - t
 
     task = tasks.get(cfg.task)()
-    method = methods.get(cfg.method)()
     ctx = FitContext(config=cfg, task=task, labels=data.labels, train=data.train, val=data.val, backbone=backbone,
                      encoder=encoder, tokenizer=tokenizer, pooling=pooling, normalize=normalize, frozen=frozen(normalize),
                      output=out, resume=resume, reporter=reporter)
@@ -65,7 +69,7 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     fit = method.fit(ctx)
     timings["fit_s"] = time.perf_counter() - t
 
-    save_model(out, fit.model, tokenizer)
+    encoder_meta = save_model(out, fit.model, tokenizer, encoder_format=fit.encoder_format, format_options=fit.format_options)
     meta = {
         "format_version": FORMAT_VERSION,
         "task": cfg.task,
@@ -73,7 +77,8 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
         "method": cfg.method,
         "method_options": cfg.method_options,
         "backbone": backbone.to_dict(),
-        "model": {"pooling": pooling, "normalize": normalize, "max_length": cfg.model.max_length,
+        "model": {"pooling": fit.model.pooling, "normalize": fit.model.normalize, "max_length": cfg.model.max_length,
+                  "encoder": encoder_meta,
                   "hidden_size": encoder.config.hidden_size, "trainable_parameters": fit.model.trainable_parameters(),
                   "total_parameters": sum(p.numel() for p in fit.model.parameters())},
         "config": cfg.model_dump(mode="json"),
@@ -86,9 +91,11 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     write_json(out / META_FILE, meta)
 
     t = time.perf_counter()
-    timings["total_s"] = time.perf_counter() - t0  # before evaluation; updated below
-    assess_and_report(out, data.test, data.train, baseline_scores=baseline_scores, history=fit.history,
-                      train_seconds=fit.seconds, reporter=reporter, title=f"domainfit: {cfg.task} with {cfg.method}")
+    if len(data.test):
+        assess_and_report(out, data.test, data.train, baseline_scores=baseline_scores, history=fit.history,
+                          train_seconds=fit.seconds, reporter=reporter, title=f"domainfit: {cfg.task} with {cfg.method}")
+    else:
+        reporter.log("no test rows: the bundle has no metrics (pass data.test to measure it)")
     timings["eval_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
     meta["timings"] = {k: round(v, 2) for k, v in timings.items()}
@@ -111,3 +118,22 @@ def _fingerprint(data) -> str:
         for text, label in zip(frame["text"], frame["label"]):
             h.update(f"{text}\x1f{label}\x1e".encode())
     return h.hexdigest()
+
+
+def _labels_only_data(cfg: TrainConfig, labels: list[str]):
+    """PreparedData for a method that needs no training rows: only the (optional) test file, read and checked."""
+    from domainfit.data import DataReport, PreparedData
+    from domainfit.evaluation.assess import load_eval_rows
+
+    empty = pd.DataFrame({"text": [], "label": [], "_file": [], "_row": []})
+    rejects = pd.DataFrame({"_file": [], "_row": [], "text": [], "label": [], "reason": []})
+    test = empty
+    if cfg.data.test is not None:
+        test, rejects = load_eval_rows(cfg.data.test, labels, text_column=cfg.data.text_column,
+                                       label_column=cfg.data.label_column, encoding=cfg.data.encoding,
+                                       normalize=cfg.data.normalize)
+    counts = {"rows_in": len(test) + len(rejects), "rows_kept": len(test), "rows_rejected": len(rejects), "train": 0,
+              "val": 0, "test": len(test)}
+    report = DataReport(issues=[], files=[], columns={"text": cfg.data.text_column, "label": cfg.data.label_column},
+                        counts=counts, labels=labels)
+    return PreparedData(train=empty, val=empty, test=test, rejects=rejects, report=report, labels=labels)

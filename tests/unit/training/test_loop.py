@@ -32,7 +32,7 @@ def _run(model, ids, targets, pad, cfg, ckpt, resume=False, stop_after=None, eva
     state = LoopState()
     events = []
     for ev in train_loop(model, input_ids=ids, targets=targets, loss_fn=_loss, evaluate=evaluate, primary_metric="acc",
-                         cfg=cfg, head_lr=cfg.lr * 5, pad_id=pad, checkpoint_dir=ckpt, resume=resume, state=state):
+                         cfg=cfg, param_lr=lambda n: cfg.lr * 5 if n.startswith("head.") else cfg.lr, pad_id=pad, checkpoint_dir=ckpt, resume=resume, state=state):
         events.append(ev)
         if stop_after is not None and ev.kind == "step" and ev.step == stop_after:
             break  # the generator is abandoned mid-run, as a killed process would be
