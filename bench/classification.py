@@ -103,7 +103,7 @@ def run_hf_trainer(splits: dict, out: Path) -> dict:
 
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(labels))
     args = TrainingArguments(output_dir=str(out), per_device_train_batch_size=HP["batch_size"], per_device_eval_batch_size=64,
-                             learning_rate=HP["lr"], num_train_epochs=HP["epochs"], weight_decay=0.01, warmup_ratio=0.06,
+                             learning_rate=HP["lr"], num_train_epochs=HP["epochs"], weight_decay=0.01, warmup_steps=0.06,  # transformers 5: a float < 1 is a ratio
                              save_strategy="no", report_to=[], logging_steps=50, use_cpu=True, seed=42,
                              dataloader_num_workers=0)
     trainer = Trainer(model=model, args=args, train_dataset=encode(train), data_collator=DataCollatorWithPadding(tok))

@@ -80,12 +80,15 @@ def load_config(
         for err in exc.errors():
             key = ".".join(str(p) for p in err["loc"]) or "(top level)"
             msg = err["msg"].removeprefix("Value error, ")
-            head, sep, rest = msg.partition(": ")
-            if key == "(top level)" and sep and "." in head and " " not in head:  # a cross-field check naming its key
-                key, msg = head, rest
             if err["type"] == "extra_forbidden":
-                msg = "unknown key (not an option here)" + _suggest(err["loc"])
-            problems.append((key, msg))
+                problems.append((key, "unknown key (not an option here)" + _suggest(err["loc"])))
+                continue
+            for line in msg.splitlines():  # cross-field checks name their key(s): "data.train: ..."
+                head, sep, rest = line.partition(": ")
+                if key == "(top level)" and sep and "." in head and " " not in head:
+                    problems.append((head, rest))
+                else:
+                    problems.append((key, line))
         raise ConfigError(problems, source=origin) from None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = ["DataConfig", "ModelConfig", "TrainConfig", "TrainingConfig"]
 
@@ -112,9 +112,14 @@ class TrainConfig(_Strict):
             if self.task not in method.tasks:
                 supported = [n for n, m in methods.items() if self.task in m.tasks]
                 raise ValueError(f"method {self.method!r} does not support task {self.task!r}; methods that do: {', '.join(supported)}")
-            options_model = method.Options
-            # Validates (and fills defaults); raises ValueError listing every bad key, reported under method_options.
-            self.__dict__["method_options"] = options_model.model_validate(self.method_options).model_dump()
+            try:  # validate (and fill defaults); every bad option is reported under its full key
+                self.__dict__["method_options"] = method.Options.model_validate(self.method_options).model_dump()
+            except ValidationError as exc:
+                raise ValueError("\n".join(
+                    f"method_options.{'.'.join(str(p) for p in e['loc'])}: "
+                    + ("unknown option of method " + repr(self.method) + "; options: " + ", ".join(method.Options.model_fields)
+                       if e["type"] == "extra_forbidden" else e["msg"])
+                    for e in exc.errors())) from None
             if self.training.lr is None:
                 self.training.__dict__["lr"] = getattr(method, "default_lr", 1e-4)
             if self.data.train is None:

@@ -70,7 +70,7 @@ class ZeroShotMethod:
         with torch.no_grad():
             head.weight.copy_(torch.as_tensor(weights * o.scale))
             head.bias.zero_()
-        for p in ctx.encoder.parameters():
+        for p in [*ctx.encoder.parameters(), *head.parameters()]:  # nothing is trained
             p.requires_grad_(False)
         model = TextModel(ctx.encoder, head, pooling=ctx.pooling, normalize=True, dropout=0.0)
         model.eval()

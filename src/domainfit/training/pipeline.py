@@ -65,6 +65,9 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
                      encoder=encoder, tokenizer=tokenizer, pooling=pooling, normalize=normalize, frozen=frozen(normalize),
                      output=out, resume=resume, reporter=reporter)
     reporter.log(f"method {cfg.method}: {method.description}")
+    from accelerate.utils import set_seed
+
+    set_seed(cfg.training.seed)  # methods draw initial weights (heads, LoRA matrices) before the loop seeds itself
     t = time.perf_counter()
     fit = method.fit(ctx)
     timings["fit_s"] = time.perf_counter() - t

@@ -18,6 +18,7 @@ TEXTS = ["loan rate please", "card stolen today", "transfer not arrived"]
 
 
 def _train(tmp_path, backbone, method, options=None, **training):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     data = write_csv(tmp_path / "d.csv", make_rows(12, seed=7))
     out = tmp_path / method
     model = domainfit.train({
