@@ -28,8 +28,10 @@ DATASETS = {
     "fpb_50agree": ("financial_phrasebank/50agree/train.csv", "financial_phrasebank/50agree/test.csv"),
 }
 SYSTEMS = ("domainfit-full", "domainfit-head", "hf-trainer", "tfidf")
-# Shared hyperparameters (the HF Trainer gets the same batch size, max length, epochs and backbone learning rate).
-HP = {"batch_size": 32, "max_length": 64, "epochs": 3, "lr": 1e-4}
+# Shared hyperparameters: the same batch size, max length and backbone learning rate for every system. Epochs: the HF
+# Trainer runs its usual 3; domainfit runs its own default (4, with early stopping) — the target is to beat the
+# Trainer's accuracy in no more wall time than its 3 epochs.
+HP = {"batch_size": 32, "max_length": 64, "lr": 1e-4, "hf_epochs": 3}
 
 
 def _env() -> dict:
@@ -65,7 +67,7 @@ def run_domainfit(method: str, splits: dict, out: Path) -> dict:
         "method": method,
         "data": {"train": splits["train"], "val": splits["val"], "test": splits["test"]},
         "model": {"max_length": HP["max_length"]},
-        "training": {"epochs": HP["epochs"], "batch_size": HP["batch_size"], "lr": HP["lr"]},
+        "training": {"batch_size": HP["batch_size"], "lr": HP["lr"]},
         "baselines": [],
         "output": str(out),
     })
@@ -75,6 +77,7 @@ def run_domainfit(method: str, splits: dict, out: Path) -> dict:
     return {"accuracy": m["accuracy"], "macro_f1": m["macro_f1"], "wall_s": wall, "fit_s": meta["training"]["seconds"],
             "train_examples_per_s": meta["training"].get("train_examples_per_s"),
             "epochs_run": round(meta["training"].get("steps", 0) * HP["batch_size"] / train_rows, 2) if method == "full" else None,
+            "best_epoch": round(meta["training"].get("best_step", 0) * HP["batch_size"] / train_rows, 2) if method == "full" else None,
             "stopped_early": meta["training"].get("stopped_early"), "best_step": meta["training"].get("best_step")}
 
 
@@ -103,7 +106,7 @@ def run_hf_trainer(splits: dict, out: Path) -> dict:
 
     model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=len(labels))
     args = TrainingArguments(output_dir=str(out), per_device_train_batch_size=HP["batch_size"], per_device_eval_batch_size=64,
-                             learning_rate=HP["lr"], num_train_epochs=HP["epochs"], weight_decay=0.01, warmup_steps=0.06,  # transformers 5: a float < 1 is a ratio
+                             learning_rate=HP["lr"], num_train_epochs=HP["hf_epochs"], weight_decay=0.01, warmup_steps=0.06,  # transformers 5: a float < 1 is a ratio
                              save_strategy="no", report_to=[], logging_steps=50, use_cpu=True, seed=42,
                              dataloader_num_workers=0)
     trainer = Trainer(model=model, args=args, train_dataset=encode(train), data_collator=DataCollatorWithPadding(tok))
