@@ -19,14 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "datasets"
-RESULTS = ROOT / "bench" / "results"
-DATASETS = {
-    "banking77": ("banking77/train.csv", "banking77/test.csv"),
-    "fpb_allagree": ("financial_phrasebank/allagree/train.csv", "financial_phrasebank/allagree/test.csv"),
-    "fpb_50agree": ("financial_phrasebank/50agree/train.csv", "financial_phrasebank/50agree/test.csv"),
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DATASETS, RESULTS, ROOT, SHARED, prepare_splits  # noqa: E402
+
 SYSTEMS = ("domainfit-full", "domainfit-head", "hf-trainer", "tfidf")
 # Shared hyperparameters: the same batch size, max length and backbone learning rate for every system. Epochs: the HF
 # Trainer runs its usual 3; domainfit runs its own default (4, with early stopping) — the target is to beat the
@@ -37,25 +32,6 @@ HP = {"batch_size": 32, "max_length": 64, "lr": 1e-4, "hf_epochs": 3}
 def _env() -> dict:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
             "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "PYTHONPATH": str(ROOT / "src")}
-
-
-def prepare_splits(name: str, workdir: Path) -> dict:
-    """train/val/test CSVs (text,label) for one dataset, made once with domainfit's own data layer."""
-    import pandas as pd
-
-    from domainfit.config import DataConfig
-    from domainfit.data import prepare_data
-
-    train, test = (SHARED / p for p in DATASETS[name])
-    data = prepare_data(DataConfig(train=train, test=test, val_size=0.1, seed=42))
-    paths = {}
-    for split in ("train", "val", "test"):
-        p = workdir / f"{name}_{split}.csv"
-        getattr(data, split)[["text", "label"]].to_csv(p, index=False)
-        paths[split] = str(p)
-    raw_test = pd.read_csv(test, dtype=str, keep_default_na=False)
-    return {**paths, "rows": {s: len(getattr(data, s)) for s in ("train", "val", "test")}, "official_test_rows": len(raw_test),
-            "labels": len(data.labels), "rejected": data.report.counts["rows_rejected"]}
 
 
 # ---------------------------------------------------------------- one system, in a subprocess

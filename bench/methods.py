@@ -19,30 +19,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "datasets"
-RESULTS = ROOT / "bench" / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, SHARED, prepare_splits  # noqa: E402
+
 os.environ.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"})
 
-DATA = {
-    "banking77": ("banking77/train.csv", "banking77/test.csv"),
-    "fpb_allagree": ("financial_phrasebank/allagree/train.csv", "financial_phrasebank/allagree/test.csv"),
-}
-
-
 def splits(name: str, work: Path) -> dict:
-    """train/val/test CSVs made once with domainfit's data layer (val carved from train, 10%, seed 42)."""
-    from domainfit.config import DataConfig
-    from domainfit.data import prepare_data
-
-    train, test = (SHARED / p for p in DATA[name])
-    data = prepare_data(DataConfig(train=train, test=test, val_size=0.1, seed=42))
-    out = {}
-    for split in ("train", "val", "test"):
-        p = work / f"{name}_{split}.csv"
-        getattr(data, split)[["text", "label"]].to_csv(p, index=False)
-        out[split] = p
-    return out
+    return {k: Path(v) for k, v in prepare_splits(name, work).items() if k in ("train", "val", "test")}
 
 
 def kshot(path: Path, k: int, seed: int, out: Path) -> Path:
@@ -118,7 +101,7 @@ def part_zeroshot(work: Path) -> list[dict]:
     import domainfit
 
     rows = []
-    for name in DATA:
+    for name in ("banking77", "fpb_allagree"):
         s = splits(name, work)
         model = domainfit.train({"method": "zeroshot", "method_options": {"prototypes": False},
                                  "data": {"train": str(s["train"]), "val": str(s["val"]), "test": str(s["test"])},

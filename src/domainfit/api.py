@@ -11,18 +11,24 @@ import numpy as np
 from domainfit.config.load import load_config
 from domainfit.config.schema import DataConfig, TrainConfig
 
-__all__ = ["Model", "check_data", "compare", "evaluate", "load", "train"]
+__all__ = ["Model", "bench", "check_data", "compare", "compress", "evaluate", "load", "train"]
 
 
 class Model:
     """A trained bundle ready to predict. `domainfit.load(path)` or the return value of `domainfit.train(...)`."""
 
     def __init__(self, path: str | Path, **predictor_kwargs: Any) -> None:
+        """`predictor_kwargs`: variant ("auto", "torch", "onnx-int8", ...), threads, batch_size."""
         from domainfit.predict import Predictor
 
         self._predictor = Predictor.from_bundle(path, **predictor_kwargs)
         self.path = Path(path)
         self.meta: dict = self._predictor.bundle.meta
+
+    @property
+    def variant(self) -> str:
+        """Which variant runs the predictions ("torch" or a compressed one)."""
+        return self._predictor.variant
 
     @property
     def labels(self) -> list[str]:
@@ -111,3 +117,20 @@ def compare(data: str | Path, *, methods: Sequence[str] = ("zeroshot", "tfidf", 
     return run_compare(data, methods_=[m.strip() for m in methods if m.strip()], shots=parse_shots(shots), seeds=seeds,
                        output=output, test=test, val=val, text_column=text_column, label_column=label_column, base=base,
                        keep_bundles=keep_bundles, reporter=reporter)
+
+
+def compress(bundle: str | Path, *, to: str = "onnx", quantize: str = "int8", distill_layers: int | None = None,
+             tolerance: float = 1.0, force: bool = False, reporter=None, **options: Any) -> dict:
+    """Add a compressed variant to the bundle (ONNX, int8/bf16, or a distilled student with `distill_layers`),
+    written only if its accuracy is within `tolerance` points of the original on the bundle's test split."""
+    from domainfit.compression import compress_bundle
+
+    return compress_bundle(bundle, to=to, quantize=quantize, distill_layers=distill_layers, tolerance=tolerance,
+                           force=force, reporter=reporter, **options)
+
+
+def bench(bundle: str | Path, *, threads: int | None = None, reporter=None) -> dict:
+    """Speed, size and accuracy of every variant against the machine's measured limit."""
+    from domainfit.compression import bench_bundle
+
+    return bench_bundle(bundle, threads=threads, reporter=reporter)

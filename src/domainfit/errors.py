@@ -8,6 +8,7 @@
     │   └── EmptyDataError         nothing usable remains after the checks
     ├── ModelNotFoundError         a backbone cannot be resolved offline (lists what was tried)
     ├── BundleError                a bundle folder is missing files or was written by an incompatible version
+    ├── CompressionError           a compressed variant failed the accuracy parity gate (says by how much)
     └── RegistryError              an unknown task/method/... name (with "did you mean")
 
 The CLI prints `DomainfitError`s without a traceback (unless `--debug`); anything else is a bug.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 __all__ = [
     "BundleError",
+    "CompressionError",
     "ColumnError",
     "ConfigError",
     "DataError",
@@ -79,6 +81,10 @@ class ModelNotFoundError(DomainfitError):
 
 class BundleError(DomainfitError):
     """A bundle folder is incomplete or incompatible."""
+
+
+class CompressionError(DomainfitError):
+    """A compressed variant lost more accuracy than the tolerance allows; it was not written."""
 
 
 class RegistryError(DomainfitError):

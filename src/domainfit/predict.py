@@ -9,31 +9,56 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from domainfit.backbones.encoder import configure_threads, tokenize
 from domainfit.bundle import Bundle, load_bundle
 from domainfit.data.clean import normalize_text
-from domainfit.inference import run_model
 from domainfit.registry import tasks
 
 __all__ = ["Predictor"]
 
 
 class Predictor:
-    """Predictions from a bundle. `predict` returns dicts; `predict_scores` the raw (n, labels) probabilities."""
+    """Predictions from a bundle. `predict` returns dicts; `predict_scores` the raw (n, labels) probabilities.
 
-    def __init__(self, bundle: Bundle, *, batch_size: int = 64, threads: int | None = None, device: str = "cpu") -> None:
+    `variant`: "auto" (the fastest variant the bundle holds that passed its parity gate, else the PyTorch model),
+    "torch" (the model as trained), or a variant's name ("onnx-int8", ...). Outputs are the same whatever runs.
+    """
+
+    def __init__(self, bundle: Bundle, *, batch_size: int = 64, threads: int | None = None, device: str = "cpu",
+                 variant: str = "auto", runner=None) -> None:
+        from transformers import AutoTokenizer
+
+        from domainfit.backbones.encoder import quiet_transformers
+
         configure_threads(threads)
+        quiet_transformers()
         self.bundle = bundle
         self.task = tasks.get(bundle.task)()
         self.labels: list[str] = bundle.labels
-        self.model, self.tokenizer = bundle.load_model()
-        self.device = torch.device(device)
-        self.model.to(self.device)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(bundle.model_dir))
         self.batch_size = batch_size
         self.max_length: int = bundle.meta["model"]["max_length"]
         self.normalize: bool = bundle.meta["config"]["data"].get("normalize", True)
+        if runner is None:
+            runner = self._runner(choose_variant(bundle, variant), threads=threads, device=device)
+        self.runner = runner
+        self.variant: str = runner.name
+
+    def _runner(self, name: str, *, threads: int | None, device: str):
+        if name == "torch":
+            from domainfit.compression.runners import TorchRunner
+
+            model, _ = self.bundle.load_model()
+            return TorchRunner(model, self.tokenizer.pad_token_id or 0, name="torch", device=device)
+        from domainfit.compression.variants import load_variant
+
+        return load_variant(self.bundle, name, threads=threads)
+
+    @property
+    def model(self):
+        """The PyTorch model (only for the `torch` variant)."""
+        return getattr(self.runner, "model", None)
 
     @classmethod
     def from_bundle(cls, path: str | Path, **kwargs) -> Predictor:
@@ -48,10 +73,32 @@ class Predictor:
         ids = tokenize(self.tokenizer, self.prepare(texts), self.max_length) if len(texts) else []
         if not ids:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
-        logits = run_model(self.model, ids, pad_id=self.tokenizer.pad_token_id or 0, batch_size=self.batch_size,
-                           device=self.device, advance=advance)
-        return self.task.decode(logits)
+        return self.task.decode(self.runner.logits(ids, batch_size=self.batch_size, advance=advance))
 
     def predict(self, texts: Sequence[str], *, top_k: int = 1) -> list[dict]:
         """[{"label", "score", "top_k": [{"label", "score"}, ...]}] in the order of `texts`."""
         return self.task.format(self.predict_scores(texts), self.labels, top_k)
+
+
+# Without measurements, the order in which variants are expected to be fastest on a CPU.
+_PREFERENCE = ("onnx-int8", "onnx-fp32", "torch-int8", "distilled")
+
+
+def choose_variant(bundle: Bundle, requested: str = "auto") -> str:
+    """The variant to run: the requested one, or for "auto" the fastest measured (by `domainfit bench`) among those
+    that passed their parity gate, else the first of a fixed preference order, else the PyTorch model."""
+    if requested != "auto":
+        return requested
+    from domainfit.compression.variants import list_variants
+
+    usable = {n: m for n, m in list_variants(bundle).items() if m.get("parity_passed")}
+    if not usable:
+        return "torch"
+    measured = {n: m["bench"]["sentences_per_s_batch32"] for n, m in usable.items() if m.get("bench")}
+    if measured:
+        return max(measured, key=measured.get)
+    for prefix in _PREFERENCE:
+        for name in usable:
+            if name.startswith(prefix):
+                return name
+    return next(iter(usable))

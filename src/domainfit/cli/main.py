@@ -198,6 +198,56 @@ def compare(
     console.print(f"report: {output / 'report.html'}   leaderboard: {output / 'leaderboard.csv'}")
 
 
+@app.command()
+def compress(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder written by `domainfit train`")],
+    to: Annotated[str, Opt("--to", help="onnx (onnxruntime) or torch")] = "onnx",
+    quantize: Annotated[str, Opt("--quantize", help="none, int8 (onnx/torch) or bf16 (torch)")] = "int8",
+    distill: Annotated[bool, Opt("--distill", help="train a smaller student from this model instead")] = False,
+    layers: Annotated[int, Opt("--layers", help="student layers for --distill")] = 3,
+    unlabelled: Annotated[Optional[Path], Opt("--unlabelled", help="in-domain texts without labels for --distill")] = None,
+    epochs: Annotated[float, Opt("--epochs", help="student training epochs for --distill")] = 4,
+    tolerance: Annotated[float, Opt("--tolerance", help="largest accuracy/macro-F1 drop allowed, in points")] = 1.0,
+    force: Annotated[bool, Opt("--force", help="keep the variant even if it fails the parity gate")] = False,
+) -> None:
+    """Add a smaller/faster variant to a bundle; it is kept only if it passes the parity gate on the test split."""
+    from domainfit.api import compress as _compress
+    from domainfit.cli.ui import RichReporter, console
+    from domainfit.compression.run import describe
+
+    options = {"unlabelled": str(unlabelled) if unlabelled else None, "epochs": epochs} if distill else {}
+    meta = _compress(bundle, to=to, quantize=quantize, distill_layers=layers if distill else None, tolerance=tolerance,
+                     force=force, reporter=RichReporter(), **options)
+    console.print(describe(meta))
+    console.print(f"next: domainfit bench {bundle}   (the Predictor now picks the fastest variant that passed)")
+
+
+@app.command("bench")
+def bench_cmd(
+    bundle: Annotated[Path, typer.Argument(help="bundle folder")],
+    threads: Annotated[Optional[int], Opt("--threads", help="CPU threads (default: the cores available)")] = None,
+) -> None:
+    """Speed, size and accuracy of every variant, and the share of this machine's limit each reaches."""
+    from rich.table import Table
+
+    from domainfit.api import bench as _bench
+    from domainfit.cli.ui import RichReporter, console
+
+    result = _bench(bundle, threads=threads, reporter=RichReporter())
+    table = Table(title=f"{result['test_rows']} test sentences, mean {result['mean_tokens']} tokens, {result['threads']} threads",
+                  title_justify="left")
+    cols = ("variant", "size_mb", "load_s", "sentences_per_s_batch1", "sentences_per_s_batch32", "p95_ms_batch1", "accuracy",
+            "accuracy_delta_points", "bound_sentences_per_s", "share_of_bound")
+    heads = ("variant", "MB", "load s", "sent/s b1", "sent/s b32", "p95 ms b1", "accuracy", "Δ pts", "bound/s", "of bound")
+    for h in heads:
+        table.add_column(h, justify="left" if h == "variant" else "right")
+    for r in result["variants"]:
+        table.add_row(*(f"{100 * r[c]:.2f}%" if c == "accuracy" else str(r.get(c, "—")) for c in cols))
+    console.print(table)
+    console.print("matrix multiply here (GFLOP/s): " + ", ".join(f"{k} {v}" for k, v in result["matmul_gflops"].items()))
+    console.print(f"written: {Path(bundle) / 'variants' / 'bench.md'}")
+
+
 @ls_app.command("methods")
 def ls_methods() -> None:
     """Adaptation methods, their tasks and options."""

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from torch import nn
 
 from domainfit.methods.base import FitContext, FitResult
-from domainfit.methods.full import fit_with_loop, probe_initialised_head
+from domainfit.methods.full import fit_with_loop, head_and_body_lr, probe_initialised_head
 from domainfit.modeling import TextModel
 
 __all__ = ["fit_peft"]
@@ -27,10 +27,7 @@ def fit_peft(ctx: FitContext, make_config: Callable[[int], object], *, merge: bo
     total = count_steps(len(ctx.train), ctx.config.training)
     encoder = get_peft_model(ctx.encoder, make_config(total))
     model = TextModel(encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=ctx.config.model.dropout)
-    lr = ctx.config.training.lr
-    head_lr = ctx.config.training.head_lr or lr * head_lr_scale
-    result = fit_with_loop(ctx, model, param_lr=lambda name: head_lr if name.startswith("head.") else lr, extra=extra,
-                           on_step=on_step)
+    result = fit_with_loop(ctx, model, param_lr=head_and_body_lr(ctx, head_lr_scale), extra=extra, on_step=on_step)
     result.info["trainable_parameters"] = model.trainable_parameters()
     if merge:
         model.encoder = model.encoder.merge_and_unload()

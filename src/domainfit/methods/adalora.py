@@ -3,17 +3,16 @@ every step by the loop's `on_step` hook — it is not automatic)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domainfit.methods._peft import fit_peft
-from domainfit.methods.base import FitContext, FitResult
+from domainfit.methods.base import FitContext, FitResult, LoopOptions
 from domainfit.registry import methods
 
 __all__ = ["AdaLoraMethod", "AdaLoraOptions"]
 
 
-class AdaLoraOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AdaLoraOptions(LoopOptions):
     init_r: int = Field(12, ge=1, description="starting rank of every adapted matrix")
     target_r: int = Field(8, ge=1, description="average rank after budget re-allocation")
     alpha: int = Field(16, ge=1)
@@ -22,8 +21,6 @@ class AdaLoraOptions(BaseModel):
     tinit: float = Field(0.1, ge=0, lt=1, description="share of steps before pruning starts")
     tfinal: float = Field(0.2, ge=0, lt=1, description="share of final steps at the target budget")
     merge: bool = Field(False, description="merge into the weights at save time")
-    lp_init: bool = True
-    head_lr_scale: float = Field(1.0, gt=0)
 
 
 @methods.register("adalora")

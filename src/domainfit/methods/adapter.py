@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from domainfit.encoder_formats import encoder_formats, load_base_encoder
-from domainfit.methods.base import FitContext, FitResult
-from domainfit.methods.full import fit_with_loop, probe_initialised_head
+from domainfit.methods.base import FitContext, FitResult, LoopOptions
+from domainfit.methods.full import fit_with_loop, head_and_body_lr, probe_initialised_head
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
 
@@ -74,13 +74,10 @@ def adapter_state(encoder: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().contiguous().cpu() for k, v in encoder.state_dict().items() if ".adapter." in k or "LayerNorm" in k}
 
 
-class AdapterOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AdapterOptions(LoopOptions):
     size: int = Field(64, ge=1, description="bottleneck width")
     targets: str = Field(DEFAULT_TARGETS, description="regex of the linear layers followed by an adapter")
     train_layer_norms: bool = Field(True, description="also train the layer norms (as Houlsby et al.)")
-    lp_init: bool = True
-    head_lr_scale: float = Field(1.0, gt=0)
 
 
 @methods.register("adapter")
@@ -105,9 +102,7 @@ class AdapterMethod:
             if ".adapter." in name or (o.train_layer_norms and "LayerNorm" in name):
                 p.requires_grad_(True)
         model = TextModel(ctx.encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=ctx.config.model.dropout)
-        lr = ctx.config.training.lr
-        head_lr = ctx.config.training.head_lr or lr * o.head_lr_scale
-        result = fit_with_loop(ctx, model, param_lr=lambda n: head_lr if n.startswith("head.") else lr, extra=o.model_dump())
+        result = fit_with_loop(ctx, model, param_lr=head_and_body_lr(ctx, o.head_lr_scale), extra=o.model_dump())
         result.encoder_format = "bottleneck"
         result.format_options = {"size": o.size, "targets": o.targets, "wrapped": len(wrapped)}
         result.seconds = time.perf_counter() - started

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from domainfit.backbones.encoder import FrozenEncoder
@@ -18,7 +18,15 @@ from domainfit.modeling import TextModel
 from domainfit.tasks.base import Task
 from domainfit.training.loop import StepEvent
 
-__all__ = ["FitContext", "FitResult", "Method", "Reporter", "SilentReporter"]
+__all__ = ["FitContext", "FitResult", "LoopOptions", "Method", "Reporter", "SilentReporter"]
+
+
+class LoopOptions(BaseModel):
+    """Options shared by the methods that train with the loop: how the head starts and how fast it learns."""
+
+    model_config = ConfigDict(extra="forbid")
+    lp_init: bool = Field(True, description="initialise the head from a linear probe on frozen embeddings (LP-FT)")
+    head_lr_scale: float = Field(1.0, gt=0, description="head learning rate = training.lr x this, unless training.head_lr is set")
 
 
 class Reporter(Protocol):

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 import time
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from domainfit.methods.base import FitContext, FitResult
+from domainfit.methods.base import FitContext, FitResult, LoopOptions
 from domainfit.methods.full import fit_with_loop, probe_initialised_head
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
@@ -27,11 +27,9 @@ def layer_depth(name: str, n_layers: int) -> int:
     return 0 if "embed" in name else n_layers + 1
 
 
-class FreezeOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class FreezeOptions(LoopOptions):
     layers: int = Field(2, ge=0, description="top encoder layers left trainable (0: only the head, by gradient descent)")
     lr_decay: float | None = Field(None, gt=0, le=1, description="layer-wise learning-rate decay: layer below gets lr x decay")
-    lp_init: bool = Field(True, description="initialise the head from a linear probe (LP-FT)")
     head_lr_scale: float = Field(5.0, gt=0, description="head learning rate = training.lr x this, unless training.head_lr is set")
 
 

@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domainfit.inference import run_model
-from domainfit.methods.base import FitContext, FitResult
+from domainfit.methods.base import FitContext, FitResult, LoopOptions
 from domainfit.methods.probe import fit_probe, load_probe_into, probe_class_weight, probe_data
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
@@ -18,12 +18,10 @@ from domainfit.tasks.classification import class_weight_vector
 from domainfit.training.loop import LoopState, train_loop
 from domainfit.backbones.encoder import tokenize
 
-__all__ = ["FullMethod", "fit_with_loop", "probe_initialised_head"]
+__all__ = ["FullMethod", "fit_with_loop", "head_and_body_lr", "probe_initialised_head"]
 
 
-class FullOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lp_init: bool = Field(True, description="initialise the head from a linear probe on frozen embeddings before fine-tuning (LP-FT)")
+class FullOptions(LoopOptions):
     probe_C: float = Field(10.0, gt=0, description="inverse L2 strength of that probe")
     head_lr_scale: float = Field(5.0, gt=0, description="head learning rate = training.lr x this, unless training.head_lr is set")
 
@@ -39,12 +37,17 @@ class FullMethod:
         started = time.perf_counter()
         head = probe_initialised_head(ctx, enabled=opts.lp_init, C=opts.probe_C)
         model = TextModel(ctx.encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=ctx.config.model.dropout)
-        lr = ctx.config.training.lr
-        head_lr = ctx.config.training.head_lr or lr * opts.head_lr_scale
-        result = fit_with_loop(ctx, model, param_lr=lambda name: head_lr if name.startswith("head.") else lr,
+        result = fit_with_loop(ctx, model, param_lr=head_and_body_lr(ctx, opts.head_lr_scale),
                                extra={"lp_init": opts.lp_init, "probe_C": opts.probe_C})
         result.seconds = time.perf_counter() - started
         return result
+
+
+def head_and_body_lr(ctx: FitContext, head_lr_scale: float) -> Callable[[str], float]:
+    """Learning rate per parameter: the head's own (training.head_lr, else lr x scale), training.lr for the rest."""
+    lr = ctx.config.training.lr
+    head_lr = ctx.config.training.head_lr or lr * head_lr_scale
+    return lambda name: head_lr if name.startswith("head.") else lr
 
 
 def probe_initialised_head(ctx: FitContext, *, enabled: bool, C: float = 10.0) -> torch.nn.Module:

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domainfit.methods._peft import fit_peft
-from domainfit.methods.base import FitContext, FitResult
+from domainfit.methods.base import FitContext, FitResult, LoopOptions
 from domainfit.registry import methods
 
 __all__ = ["IA3Method", "IA3Options"]
 
 
-class IA3Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class IA3Options(LoopOptions):
     target_modules: list[str] | None = Field(None, description="default: peft's for the architecture (key, value, output.dense for BERT)")
     feedforward_modules: list[str] | None = Field(None, description="default: peft's for the architecture")
     merge: bool = Field(False, description="merge into the weights at save time")
-    lp_init: bool = True
-    head_lr_scale: float = Field(1.0, gt=0)
 
 
 @methods.register("ia3")

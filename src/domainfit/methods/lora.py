@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domainfit.methods._peft import fit_peft
-from domainfit.methods.base import FitContext, FitResult
+from domainfit.methods.base import FitContext, FitResult, LoopOptions
 from domainfit.registry import methods
 
 __all__ = ["LoraMethod", "LoraOptions"]
 
 
-class LoraOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LoraOptions(LoopOptions):
     r: int = Field(8, ge=1, description="rank of the update matrices")
     alpha: int = Field(16, ge=1, description="scaling (alpha / r)")
     dropout: float = Field(0.05, ge=0, lt=1, description="dropout on the LoRA path")
     target_modules: list[str] | None = Field(None, description="module names to adapt (default: peft's for the architecture, query+value for BERT)")
     dora: bool = Field(False, description="weight-decomposed LoRA (DoRA)")
     merge: bool = Field(False, description="merge the adapter into the weights at save time (bundle loads with plain transformers); else store the adapter and a base-model reference")
-    lp_init: bool = Field(True, description="initialise the head from a linear probe (LP-FT)")
-    head_lr_scale: float = Field(1.0, gt=0, description="head learning rate = training.lr x this, unless training.head_lr is set")
 
 
 @methods.register("lora")

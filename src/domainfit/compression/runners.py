@@ -1,0 +1,74 @@
+"""Runners: turn token ids into logits with one backend (PyTorch, PyTorch int8/bf16, ONNX Runtime).
+
+Every runner takes unpadded token-id lists and returns logits in their original order, batching by length so no
+compute goes to padding. The Predictor holds one runner; variants differ only in which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from domainfit.backbones.encoder import sorted_batches
+from domainfit.inference import run_model
+
+__all__ = ["OnnxRunner", "Runner", "TorchRunner", "pad_batch"]
+
+
+class Runner(Protocol):
+    name: str
+
+    def logits(self, ids: Sequence[Sequence[int]], *, batch_size: int, advance: Callable[[int], None] | None = None) -> torch.Tensor: ...
+
+
+def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """(input_ids, attention_mask) as int64 arrays, padded to the longest member."""
+    width = max(len(x) for x in ids)
+    input_ids = np.full((len(ids), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(ids), width), dtype=np.int64)
+    for i, x in enumerate(ids):
+        input_ids[i, : len(x)] = x
+        mask[i, : len(x)] = 1
+    return input_ids, mask
+
+
+class TorchRunner:
+    """The PyTorch model as trained (fp32), optionally under bf16 autocast."""
+
+    def __init__(self, model: torch.nn.Module, pad_id: int, *, name: str = "torch", bf16: bool = False, device: str = "cpu") -> None:
+        self.model, self.pad_id, self.name, self.bf16 = model, pad_id, name, bf16
+        self.device = torch.device(device)
+        self.model.to(self.device)
+
+    def logits(self, ids, *, batch_size, advance=None) -> torch.Tensor:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            return run_model(self.model, ids, pad_id=self.pad_id, batch_size=batch_size, device=self.device, advance=advance)
+
+
+class OnnxRunner:
+    """An exported model in ONNX Runtime (fp32 or dynamically quantized int8)."""
+
+    def __init__(self, path: str | Path, pad_id: int, *, name: str, threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or 0  # 0: onnxruntime's default (the physical cores)
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        self.pad_id, self.name = pad_id, name
+
+    def logits(self, ids, *, batch_size, advance=None) -> torch.Tensor:
+        out: list[np.ndarray | None] = [None] * len(ids)
+        for batch in sorted_batches([len(x) for x in ids], batch_size):
+            input_ids, mask = pad_batch([ids[i] for i in batch], self.pad_id)
+            (logits,) = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})
+            for j, i in enumerate(batch):
+                out[i] = logits[j]
+            if advance:
+                advance(len(batch))
+        return torch.from_numpy(np.stack(out)) if out else torch.empty(0)  # type: ignore[arg-type]

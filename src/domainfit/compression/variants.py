@@ -1,0 +1,152 @@
+"""Compressed variants of a bundle, each in <bundle>/variants/<name>/ with a variant.json, and how to build and load them.
+
+    onnx-fp32   the model exported to ONNX (torch.onnx, opset 17, dynamic batch and sequence axes), run by onnxruntime
+    onnx-int8   the same, weights dynamically quantized to int8 by onnxruntime's quantizer (MatMul, Gather)
+    torch-int8  PyTorch dynamic int8 quantization of the linear layers (torch.ao.quantization.quantize_dynamic)
+    torch-bf16  the PyTorch model under bf16 autocast (fast only where the CPU/GPU has native bf16)
+    distilled-<k>l  a smaller student trained from the teacher (see distill.py), run in PyTorch
+
+A kind is one registered class with `build(bundle, folder, **options) -> dict` and `load(bundle, folder, meta) -> Runner`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import torch
+
+from domainfit.bundle import Bundle
+from domainfit.compression.runners import OnnxRunner, Runner, TorchRunner
+from domainfit.errors import BundleError
+from domainfit.registry import Registry
+
+__all__ = ["VARIANTS_DIR", "export_onnx", "list_variants", "variant_kinds", "variant_name"]
+
+VARIANTS_DIR = "variants"
+variant_kinds: Registry = Registry("variant kind", "domainfit.compression.distill")
+
+
+def variant_name(to: str, quantize: str) -> str:
+    return f"{to}-{'fp32' if quantize == 'none' else quantize}"
+
+
+def list_variants(bundle: Bundle) -> dict[str, dict]:
+    """{name: variant.json} of every variant the bundle holds."""
+    root = bundle.path / VARIANTS_DIR
+    out = {}
+    if root.is_dir():
+        for meta in sorted(root.glob("*/variant.json")):
+            out[meta.parent.name] = json.loads(meta.read_text(encoding="utf-8"))
+    return out
+
+
+def _plain_model(bundle: Bundle):
+    """The bundle's model with any adapter merged in, ready to export or quantize (a copy; the bundle is untouched)."""
+    model, tokenizer = bundle.load_model()
+    model = copy.deepcopy(model)
+    if hasattr(model.encoder, "merge_and_unload"):  # peft: fold the adapter into the weights
+        model.encoder = model.encoder.merge_and_unload()
+    model.eval()
+    return model, tokenizer
+
+
+def export_onnx(model: torch.nn.Module, tokenizer, path: Path, opset: int = 17) -> Path:
+    """ONNX export of the whole model (encoder, pooling, head) → logits, dynamic batch and sequence axes.
+    The TorchScript exporter (`dynamo=False`) matched PyTorch to 5e-6 here; the dynamo one needs onnxscript."""
+    sample = tokenizer(["an example sentence for export", "short"], padding=True, return_tensors="pt")
+    args = (sample["input_ids"], sample["attention_mask"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        torch.onnx.export(model, args, str(path), input_names=["input_ids", "attention_mask"], output_names=["logits"],
+                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+                                        "logits": {0: "batch"}},
+                          opset_version=opset, dynamo=False, do_constant_folding=True)
+    return path
+
+
+@variant_kinds.register("onnx")
+class OnnxKind:
+    quantizations = ("none", "int8")
+
+    @staticmethod
+    def build(bundle: Bundle, folder: Path, *, quantize: str = "none", reporter=None) -> dict:
+        model, tokenizer = _plain_model(bundle)
+        fp32 = folder / "model.onnx"
+        if quantize == "none":
+            export_onnx(model, tokenizer, fp32)
+            return {"file": "model.onnx"}
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        tmp = folder / "model.fp32.onnx"
+        export_onnx(model, tokenizer, tmp)
+        src, preprocessed = tmp, False
+        try:  # shape inference + graph optimisation first, as onnxruntime recommends before quantizing
+            from onnxruntime.quantization.shape_inference import quant_pre_process
+
+            quant_pre_process(str(tmp), str(folder / "model.pre.onnx"), skip_symbolic_shape=False)
+            src, preprocessed = folder / "model.pre.onnx", True
+        except Exception:  # noqa: BLE001 - pre-processing is an optimisation; quantize the plain export instead
+            pass
+        quantize_dynamic(str(src), str(folder / "model.int8.onnx"), weight_type=QuantType.QInt8)
+        for f in (tmp, folder / "model.pre.onnx"):
+            f.unlink(missing_ok=True)
+        return {"file": "model.int8.onnx", "preprocessed": preprocessed}
+
+    @staticmethod
+    def load(bundle: Bundle, folder: Path, meta: dict, *, threads: int | None = None) -> Runner:
+        return OnnxRunner(folder / meta["file"], _pad_id(bundle), name=meta["name"], threads=threads)
+
+
+@variant_kinds.register("torch")
+class TorchKind:
+    quantizations = ("int8", "bf16")
+
+    @staticmethod
+    def build(bundle: Bundle, folder: Path, *, quantize: str = "int8", reporter=None) -> dict:
+        if quantize == "bf16":
+            from domainfit.training.precision import bf16_native
+
+            native = bf16_native(torch.device("cpu"))
+            return {"autocast": "bf16", "native_bf16": native,
+                    "note": "native bf16 on this CPU" if native else
+                    "this CPU has no native bf16 (AVX512-BF16/AMX): torch emulates it, far slower than fp32"}
+        model, _ = _plain_model(bundle)
+        qmodel = _quantize_torch(model)
+        torch.save(qmodel.state_dict(), folder / "model.int8.pt")
+        return {"file": "model.int8.pt"}
+
+    @staticmethod
+    def load(bundle: Bundle, folder: Path, meta: dict, *, threads: int | None = None) -> Runner:
+        model, _ = _plain_model(bundle)
+        if meta.get("autocast") == "bf16":
+            return TorchRunner(model, _pad_id(bundle), name=meta["name"], bf16=True)
+        qmodel = _quantize_torch(model)
+        qmodel.load_state_dict(torch.load(folder / meta["file"], weights_only=False))
+        return TorchRunner(qmodel, _pad_id(bundle), name=meta["name"])
+
+
+def _quantize_torch(model: torch.nn.Module) -> torch.nn.Module:
+    import warnings
+
+    with warnings.catch_warnings():  # torch.ao.quantization is deprecated in favour of torchao, but still works
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def _pad_id(bundle: Bundle) -> int:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(bundle.model_dir)).pad_token_id or 0
+
+
+def load_variant(bundle: Bundle, name: str, *, threads: int | None = None) -> Runner:
+    variants = list_variants(bundle)
+    if name not in variants:
+        raise BundleError(f"the bundle has no variant {name!r} (it has: {', '.join(variants) or 'none'})",
+                          where=str(bundle.path), hint=f"create it with `domainfit compress {bundle.path} ...`")
+    meta = variants[name]
+    return variant_kinds.get(meta["kind"]).load(bundle, bundle.path / VARIANTS_DIR / name, meta, threads=threads)

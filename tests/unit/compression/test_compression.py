@@ -1,0 +1,121 @@
+"""Compression: export and quantize to variants that predict like the original, a parity gate that refuses a broken
+variant, the Predictor's choice of variant, distillation, the bench table, and clear errors for bad requests."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+import domainfit
+from domainfit.compression.variants import variant_kinds
+from domainfit.errors import BundleError, CompressionError, ConfigError
+from tests.conftest import make_rows, write_csv
+
+TEXTS = ["loan rate please", "card stolen today", "transfer not arrived", "my pin is blocked"]
+
+
+@pytest.fixture(scope="module")
+def bundle(tiny_backbone, tmp_path_factory):
+    root = tmp_path_factory.mktemp("compress")
+    data = write_csv(root / "d.csv", make_rows(30, seed=2))
+    domainfit.train({"data": {"train": str(data)}, "model": {"backbone": str(tiny_backbone), "max_length": 32},
+                     "training": {"epochs": 6, "batch_size": 8, "lr": 5e-3}, "baselines": [], "output": str(root / "b")})
+    return root / "b"
+
+
+@pytest.fixture()
+def fresh(bundle, tmp_path):
+    copy = tmp_path / "b"
+    shutil.copytree(bundle, copy)
+    return copy
+
+
+def test_onnx_fp32_matches_pytorch(fresh):
+    meta = domainfit.compress(fresh, to="onnx", quantize="none")
+    assert meta["name"] == "onnx-fp32" and meta["parity_passed"] and meta["parity"]["agreement"] == 1.0
+    assert meta["parity"]["max_probability_difference"] < 1e-4
+    torch_scores = domainfit.load(fresh, variant="torch").predict_scores(TEXTS)
+    onnx_model = domainfit.load(fresh, variant="onnx-fp32")
+    assert onnx_model.variant == "onnx-fp32"
+    np.testing.assert_allclose(onnx_model.predict_scores(TEXTS), torch_scores, atol=1e-4)
+    assert onnx_model.predict(TEXTS)[0].keys() == domainfit.load(fresh, variant="torch").predict(TEXTS)[0].keys()
+
+
+def test_int8_variants_pass_the_gate_and_auto_picks_them(fresh):
+    onnx8 = domainfit.compress(fresh, to="onnx", quantize="int8", tolerance=100)
+    torch8 = domainfit.compress(fresh, to="torch", quantize="int8", tolerance=100)
+    assert (fresh / "variants" / "onnx-int8" / "model.int8.onnx").is_file()
+    assert (fresh / "variants" / "torch-int8" / "model.int8.pt").is_file()
+    for meta in (onnx8, torch8):
+        assert set(meta["parity"]) >= {"accuracy", "accuracy_delta_points", "agreement", "max_probability_difference"}
+    assert domainfit.load(fresh).variant == "onnx-int8"  # no measurements yet: the preference order
+    result = domainfit.bench(fresh)
+    names = [r["variant"] for r in result["variants"]]
+    assert names[0] == "torch" and {"onnx-int8", "torch-int8"} <= set(names)
+    for r in result["variants"]:
+        assert r["sentences_per_s_batch32"] > 0 and r["p95_ms_batch1"] > 0 and 0 < r["share_of_bound"]
+    assert (fresh / "variants" / "bench.md").is_file()
+    fastest = max(result["variants"][1:], key=lambda r: r["sentences_per_s_batch32"])["variant"]
+    assert domainfit.load(fresh).variant == fastest  # now by the measured speed
+
+
+def test_the_gate_refuses_a_broken_variant(fresh, monkeypatch):
+    onnx_kind = variant_kinds.get("onnx")
+    real_build = onnx_kind.build
+
+    def broken_build(bundle, folder, *, quantize="none", reporter=None):
+        out = real_build(bundle, folder, quantize=quantize)
+        import onnx
+        from onnx import numpy_helper
+
+        path = folder / out["file"]
+        model = onnx.load(str(path))
+        for init in model.graph.initializer:  # scramble the head: a deliberately broken export
+            if init.dims and init.dims[0] == 3:
+                arr = numpy_helper.to_array(init)
+                init.CopyFrom(numpy_helper.from_array(np.random.default_rng(0).normal(size=arr.shape).astype(arr.dtype) * 50, init.name))
+        onnx.save(model, str(path))
+        return out
+
+    monkeypatch.setattr(onnx_kind, "build", staticmethod(broken_build))
+    with pytest.raises(CompressionError) as exc:
+        domainfit.compress(fresh, to="onnx", quantize="none")
+    assert "more than the tolerance of 1" in str(exc.value) and "loses" in str(exc.value)
+    assert not (fresh / "variants" / "onnx-fp32").exists()  # nothing written
+    meta = domainfit.compress(fresh, to="onnx", quantize="none", force=True)
+    assert meta["parity_passed"] is False and meta["forced"] is True
+    assert domainfit.load(fresh).variant == "torch"  # a forced variant is never picked automatically
+
+
+def test_distilled_student(fresh):
+    meta = domainfit.compress(fresh, distill_layers=1, tolerance=100, epochs=2)
+    assert meta["name"] == "distilled-1l" and meta["teacher_layers"] == [1]
+    student = domainfit.load(fresh, variant="distilled-1l")
+    inner = student._predictor.model
+    assert len(inner.encoder.encoder.layer) == 1
+    assert student.predict_scores(TEXTS).shape == (4, 3)
+
+
+def test_distillation_uses_unlabelled_texts(fresh, tmp_path):
+    extra = write_csv(tmp_path / "u.csv", [(t,) for t, _ in make_rows(5, seed=11)], header=("comment",))
+    meta = domainfit.compress(fresh, distill_layers=1, tolerance=100, epochs=1, unlabelled=str(extra))
+    assert meta["unlabelled_texts"] == 15
+
+
+def test_bad_requests(fresh, tmp_path):
+    with pytest.raises(ConfigError, match="int4"):
+        domainfit.compress(fresh, to="onnx", quantize="int4")
+    with pytest.raises(ConfigError, match="--to"):
+        domainfit.compress(fresh, to="tflite")
+    with pytest.raises(BundleError, match="no bundle folder"):
+        domainfit.compress(tmp_path / "nowhere")
+    (fresh / "data" / "test.csv").unlink()
+    with pytest.raises(BundleError, match="no test split"):
+        domainfit.compress(fresh)
+    with pytest.raises(BundleError, match="no variant 'onnx-int4'"):
+        domainfit.load(fresh, variant="onnx-int4")
+    assert torch.get_num_threads() >= 1
