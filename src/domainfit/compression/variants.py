@@ -11,8 +11,10 @@ A kind is one registered class with `build(bundle, folder, **options) -> dict` a
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -85,12 +87,14 @@ class OnnxKind:
         try:  # shape inference + graph optimisation first, as onnxruntime recommends before quantizing
             from onnxruntime.quantization.shape_inference import quant_pre_process
 
-            quant_pre_process(str(tmp), str(folder / "model.pre.onnx"), skip_symbolic_shape=False)
+            # it writes scratch files (sym_shape_infer_temp.onnx, <uuid>.data) into the working directory
+            with _working_directory(folder):
+                quant_pre_process(str(tmp.resolve()), str((folder / "model.pre.onnx").resolve()), skip_symbolic_shape=False)
             src, preprocessed = folder / "model.pre.onnx", True
         except Exception:  # noqa: BLE001 - pre-processing is an optimisation; quantize the plain export instead
             pass
         quantize_dynamic(str(src), str(folder / "model.int8.onnx"), weight_type=QuantType.QInt8)
-        for f in (tmp, folder / "model.pre.onnx"):
+        for f in [tmp, folder / "model.pre.onnx", *folder.glob("*.data"), folder / "sym_shape_infer_temp.onnx"]:
             f.unlink(missing_ok=True)
         return {"file": "model.int8.onnx", "preprocessed": preprocessed}
 
@@ -125,6 +129,17 @@ class TorchKind:
         qmodel = _quantize_torch(model)
         qmodel.load_state_dict(torch.load(folder / meta["file"], weights_only=False))
         return TorchRunner(qmodel, _pad_id(bundle), name=meta["name"])
+
+
+@contextlib.contextmanager
+def _working_directory(path: Path):
+    """Run a library that writes scratch files into the current directory inside `path` instead."""
+    previous = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
 
 
 def _quantize_torch(model: torch.nn.Module) -> torch.nn.Module:
