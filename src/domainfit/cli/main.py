@@ -29,6 +29,15 @@ ls_app = typer.Typer(help="List registered components.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(ls_app, name="ls")
 
+
+def _add_registry_commands() -> None:
+    from domainfit.cli.registry_cmd import registry_app
+
+    app.add_typer(registry_app, name="registry")
+
+
+_add_registry_commands()
+
 _state = {"debug": False}
 
 
@@ -246,6 +255,60 @@ def bench_cmd(
     console.print(table)
     console.print("matrix multiply here (GFLOP/s): " + ", ".join(f"{k} {v}" for k, v in result["matmul_gflops"].items()))
     console.print(f"written: {Path(bundle) / 'variants' / 'bench.md'}")
+
+
+@app.command()
+def serve(
+    source: Annotated[Optional[str], typer.Argument(help="bundle folder (or use --model for a registry URI)")] = None,
+    model: Annotated[Optional[str], Opt("--model", help="models:/NAME@ALIAS (followed: hot swap on promotion) or models:/NAME/VERSION")] = None,
+    host: Annotated[str, Opt("--host", help="address (0.0.0.0 exposes the service on the network)")] = "127.0.0.1",
+    port: Annotated[int, Opt("--port")] = 8000,
+    config: Annotated[Optional[Path], Opt("--config", help="YAML of serve settings (keys as in `domainfit.serving.ServeSettings`)")] = None,
+    variant: Annotated[str, Opt("--variant", help="auto (fastest that passed its parity gate), torch, onnx-int8, ...")] = "auto",
+    registry: Annotated[Optional[str], Opt("--registry", help="MLflow registry URI (default $DOMAINFIT_REGISTRY or ./domainfit-registry)")] = None,
+    api_keys: Annotated[Optional[Path], Opt("--api-keys", help="YAML of hashed API keys (`domainfit keygen`); or set DOMAINFIT_API_KEYS")] = None,
+    no_batching: Annotated[bool, Opt("--no-batching", help="one model call per request")] = False,
+    max_batch_size: Annotated[Optional[int], Opt("--max-batch-size", help="most texts per coalesced model call")] = None,
+    max_wait_ms: Annotated[Optional[float], Opt("--max-wait-ms", help="how long an idle worker waits for a batch to fill")] = None,
+    threads: Annotated[Optional[int], Opt("--threads", help="inference threads")] = None,
+    poll_seconds: Annotated[Optional[float], Opt("--poll-seconds", help="how often a followed alias is checked")] = None,
+) -> None:
+    """Serve a model over HTTP: POST /v1/predict, GET /v1/models, /healthz, /readyz, /metrics (docs at /docs)."""
+    import yaml
+
+    from domainfit.config.load import validation_problems
+    from domainfit.errors import ConfigError
+    from domainfit.serving import ServeSettings, run_server
+
+    if (source is None) == (model is None):
+        raise ConfigError([("source", "give a bundle folder or --model models:/NAME@ALIAS (exactly one)")])
+    values = yaml.safe_load(config.read_text(encoding="utf-8")) or {} if config else {}
+    flags = {"host": host, "port": port, "variant": variant, "registry": registry, "api_keys_file": api_keys,
+             "threads": threads, "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "poll_seconds": poll_seconds}
+    values.update({k: v for k, v in flags.items() if v is not None})
+    if no_batching:
+        values["batching"] = False
+    try:
+        settings = ServeSettings(**values)
+    except Exception as exc:  # pydantic.ValidationError
+        raise ConfigError(validation_problems(exc, ServeSettings), source=str(config) if config else "serve options") from None
+    run_server(model or source, settings)
+
+
+@app.command()
+def keygen(
+    name: Annotated[str, typer.Argument(help="who the key is for (e.g. crm-system)")],
+    file: Annotated[Path, Opt("--file", help="YAML of hashed keys to add it to (created if missing)")] = Path("api-keys.yaml"),
+    models: Annotated[Optional[str], Opt("--models", help="comma-separated model names it may call (default: all)")] = None,
+) -> None:
+    """Make an API key: the key is printed once; only its SHA-256 is stored."""
+    from domainfit.cli.ui import console
+    from domainfit.serving.auth import add_key
+
+    key = add_key(file, name, [m.strip() for m in models.split(",")] if models else None)
+    console.print(f"API key for {name} (shown once; stored hashed in {file}):")
+    print(key)
+    console.print(f"serve with: domainfit serve BUNDLE --api-keys {file}")
 
 
 @ls_app.command("methods")

@@ -76,26 +76,30 @@ def load_config(
     try:
         return TrainConfig.model_validate(tree)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                problems.append((key, "unknown key (not an option here)" + _suggest(err["loc"])))
-                continue
-            for line in msg.splitlines():  # cross-field checks name their key(s): "data.train: ..."
-                head, sep, rest = line.partition(": ")
-                if key == "(top level)" and sep and "." in head and " " not in head:
-                    problems.append((head, rest))
-                else:
-                    problems.append((key, line))
-        raise ConfigError(problems, source=origin) from None
+        raise ConfigError(validation_problems(exc, TrainConfig), source=origin) from None
 
 
-def _suggest(loc: tuple) -> str:
+def validation_problems(exc: ValidationError, model: Any = None) -> list[tuple[str, str]]:
+    """(key, message) per problem of a pydantic ValidationError, unknown keys with a "did you mean"."""
+    problems = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            problems.append((key, "unknown key (not an option here)" + _suggest(err["loc"], model or TrainConfig)))
+            continue
+        for line in msg.splitlines():  # cross-field checks name their key(s): "data.train: ..."
+            head, sep, rest = line.partition(": ")
+            if key == "(top level)" and sep and "." in head and " " not in head:
+                problems.append((head, rest))
+            else:
+                problems.append((key, line))
+    return problems
+
+
+def _suggest(loc: tuple, model: Any) -> str:
     import difflib
 
-    model: Any = TrainConfig
     for part in loc[:-1]:
         field = getattr(model, "model_fields", {}).get(part)
         model = getattr(field, "annotation", None) if field else None

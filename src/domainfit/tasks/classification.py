@@ -40,6 +40,20 @@ class ClassificationTask:
             out.append({"label": ranked[0]["label"], "score": ranked[0]["score"], "top_k": ranked})
         return out
 
+    def prediction_model(self, label_set: Sequence[str]) -> type:
+        from typing import Literal
+
+        from pydantic import BaseModel, Field, create_model
+
+        label_type = Literal[tuple(label_set)] if label_set else str
+        scored = create_model("ScoredLabel", label=(label_type, ...), score=(float, Field(ge=0.0, le=1.0)))
+        example = {"label": label_set[0], "score": 0.97, "top_k": [{"label": label_set[0], "score": 0.97}]} if label_set else None
+        return create_model("ClassificationPrediction", __base__=BaseModel,
+                            label=(label_type, Field(..., description="the most probable label")),
+                            score=(float, Field(..., ge=0.0, le=1.0, description="its probability")),
+                            top_k=(list[scored], Field(..., description="the top_k labels, most probable first",
+                                                       examples=[example["top_k"]] if example else None)))
+
     def metrics(self, y_true, scores, label_set, *, texts=None) -> dict:
         from domainfit.evaluation import classification_metrics
 

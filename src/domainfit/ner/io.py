@@ -1,0 +1,451 @@
+"""Reading named-entity files (CoNLL columns; JSON Lines of tokens+tags or of text+character spans) into BIO sentences.
+
+Every sentence comes back with its tokens, BIO tags, a text and each token's character offsets in it, and the
+file and line it came from. Nothing is dropped silently: a malformed line, a tag fixed on the way, a span snapped
+to word bounds or dropped all become a `Problem` naming file:line. The caller decides: `NerData.raise_for_errors()`.
+
+Written by hand (no library reads all three shapes and says where each problem is): the column parser, the span
+to token conversion and the small word splitter that both it and inference use (`split_words`). Encoding
+detection is domainfit.data.io's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from domainfit.data.io import detect_encoding
+from domainfit.errors import DataError, EncodingError
+from domainfit.ner.tags import detect_scheme, spans_from_tags, tags_from_spans, to_bio
+
+__all__ = ["FORMATS", "NerData", "Problem", "Sentence", "is_wide", "join_tokens", "read_ner", "split_words"]
+
+Offsets = list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding in an input file: where (file, 1-based line), a stable kind, one sentence, the severity."""
+
+    file: str
+    line: int
+    kind: str
+    message: str
+    severity: str  # "error" | "warning"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.severity}: {self.message} [{self.kind}]"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """Tokens with BIO tags; `text` is what they spell and `offsets[i]` the (start, end) of token i in it."""
+
+    tokens: list[str]
+    tags: list[str]
+    text: str
+    offsets: Offsets
+    source: str
+    line: int  # 1-based line of the first token (CoNLL) or of the record (JSON Lines)
+
+
+@dataclass(frozen=True)
+class NerData:
+    """What `read_ner` found: BIO sentences, every problem, the entity types, and how the file was read."""
+
+    sentences: list[Sentence]
+    problems: list[Problem]
+    entity_types: list[str]
+    format: str  # "conll" | "jsonl-tokens" | "jsonl-spans" ("jsonl" when no record could be read)
+    scheme: str  # the file's own scheme, "BIO" or "BIOES"; the sentences are always BIO
+    encoding: str
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def raise_for_errors(self, most: int = 20) -> None:
+        """Raise DataError listing the errors (the first `most`) when there are any."""
+        errors = self.errors
+        if errors:
+            listed = "\n".join(f"  {p}" for p in errors[:most])
+            more = f"\n  ... and {len(errors) - most} more" if len(errors) > most else ""
+            raise DataError(
+                f"{len(errors)} error(s) in the entity data:\n{listed}{more}",
+                where=errors[0].file,
+                hint="fix these lines in the file; I- tags after O are repaired when reading with repair=True",
+            )
+
+
+# ---------------------------------------------------------------------------------------------------- words and text
+
+# Scripts written without spaces between words: each character is one token, and no space joins two of them.
+_WIDE_RANGES = (
+    (0x3000, 0x303F),  # CJK symbols and punctuation
+    (0x3040, 0x30FF),  # hiragana, katakana
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF00, 0xFFEF),  # half- and full-width forms (full-width punctuation and digits)
+    (0x20000, 0x3134F),  # CJK extensions B to G
+)
+
+
+def is_wide(ch: str) -> bool:
+    """True for a Chinese or Japanese character or full-width mark: one character, one token, no spaces around."""
+    code = ord(ch)
+    return any(lo <= code <= hi for lo, hi in _WIDE_RANGES)
+
+
+def split_words(text: str) -> Offsets:
+    """(start, end) of each word of `text`: runs of letters/digits/marks; each punctuation mark or symbol alone;
+    each CJK character alone; whitespace between. The same split serves reading spans and serving predictions.
+
+    >>> t = "Apple's 北京 office."
+    >>> [t[a:b] for a, b in split_words(t)]
+    ['Apple', "'", 's', '北', '京', 'office', '.']
+    """
+    words: Offsets = []
+    start = -1
+    for i, ch in enumerate(text):
+        alone = is_wide(ch) or unicodedata.category(ch)[0] in "PS"
+        if start >= 0 and (alone or ch.isspace()):
+            words.append((start, i))
+            start = -1
+        if alone:
+            words.append((i, i + 1))
+        elif start < 0 and not ch.isspace():
+            start = i
+    if start >= 0:
+        words.append((start, len(text)))
+    return words
+
+
+def join_tokens(tokens: list[str]) -> tuple[str, Offsets]:
+    """The text the tokens spell and each token's offsets: joined by a space, except between two CJK tokens, so a
+    character-per-line Chinese file gives natural text ("我爱北京", not "我 爱 北 京")."""
+    parts: list[str] = []
+    offsets: Offsets = []
+    position = 0
+    for i, token in enumerate(tokens):
+        if i and not (is_wide(tokens[i - 1][-1:] or " ") and is_wide(token[:1] or " ")):
+            parts.append(" ")
+            position += 1
+        parts.append(token)
+        offsets.append((position, position + len(token)))
+        position += len(token)
+    return "".join(parts), offsets
+
+
+# ---------------------------------------------------------------------------------------------------- drafts
+
+
+@dataclass
+class _Draft:
+    """A sentence before its tags are checked: raw tags, the line of each token, and (spans) the original text."""
+
+    tokens: list[str]
+    tags: list[str]
+    token_lines: list[int]
+    line: int
+    text: str | None = None
+    offsets: Offsets | None = None
+
+
+@dataclass
+class _Found:
+    drafts: list[_Draft] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    format: str = ""
+
+
+# ---------------------------------------------------------------------------------------------------- CoNLL
+
+
+def _columns(line: str) -> list[str]:
+    # A tab anywhere means tab-separated (a token may then hold a space); otherwise any run of whitespace.
+    return [c.strip() for c in line.split("\t")] if "\t" in line else line.split()
+
+
+def _read_conll(text: str, shown: str) -> _Found:
+    """Token in the first column, tag in the last; a blank or -DOCSTART- line ends a sentence."""
+    lines = [raw.rstrip("\r") for raw in text.split("\n")]
+    widths = Counter(len(_columns(line)) for line in lines if line.strip() and not line.startswith("-DOCSTART-"))
+    usual = widths.most_common(1)[0][0] if widths else 2
+    found = _Found(format="conll")
+    tokens: list[str] = []
+    tags: list[str] = []
+    token_lines: list[int] = []
+
+    def end_sentence() -> None:
+        if tokens:
+            found.drafts.append(_Draft(tokens.copy(), tags.copy(), token_lines.copy(), token_lines[0]))
+        for kept in (tokens, tags, token_lines):
+            kept.clear()
+
+    for number, line in enumerate(lines, start=1):
+        cols = _columns(line)
+        if not line.strip() or cols[0] == "-DOCSTART-":
+            end_sentence()
+            continue
+        problem = _conll_line_problem(cols, usual)
+        if problem is not None:
+            kind, message, severity = problem
+            found.problems.append(Problem(shown, number, kind, f"{message}: {line.strip()[:80]!r}", severity))
+            if severity == "error":
+                continue
+        tokens.append(cols[0])
+        tags.append(cols[-1])
+        token_lines.append(number)
+    end_sentence()
+    return found
+
+
+def _conll_line_problem(cols: list[str], usual: int) -> tuple[str, str, str] | None:
+    if len(cols) < 2:
+        return "missing_tag", "one column only; a line needs the token first and the tag last (the line is skipped)", "error"
+    if not cols[0]:
+        return "empty_token", "the token column is empty (the line is skipped)", "error"
+    if not cols[-1]:
+        return "empty_tag", "the tag column is empty (the line is skipped)", "error"
+    if len(cols) != usual:
+        return "column_count", f"{len(cols)} columns where the file mostly has {usual}; the last one is read as the tag", "warning"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------- JSON records
+
+
+def _json_records(text: str, shown: str) -> Iterator[tuple[int, Any, Problem | None]]:
+    """(line, record, problem) for each record: a JSON array of objects, or one object a line (JSON Lines)."""
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        yield from _json_array(text, shown)
+        return
+    # split on "\n" only: str.splitlines would also split at U+2028, which JSON strings may hold raw
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line), None
+        except json.JSONDecodeError as e:
+            yield number, None, Problem(shown, number, "bad_json", f"not valid JSON ({e.msg}, column {e.colno}): {line.strip()[:80]!r}", "error")
+
+
+def _json_array(text: str, shown: str) -> Iterator[tuple[int, Any, Problem | None]]:
+    decoder = json.JSONDecoder()
+    position = text.index("[") + 1
+    while True:
+        while position < len(text) and text[position] in " \t\r\n,":
+            position += 1
+        line = text.count("\n", 0, position) + 1
+        if position >= len(text) or text[position] == "]":
+            return
+        try:
+            record, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError as e:
+            yield e.lineno, None, Problem(shown, e.lineno, "bad_json", f"not valid JSON ({e.msg}, column {e.colno}); the rest of the file is not read", "error")
+            return
+        yield line, record, None
+
+
+def _tokens_record(rec: dict, shown: str, line: int) -> tuple[_Draft | None, list[Problem]]:
+    """{"tokens": [...], "tags": [...]} (also "ner_tags"): one tag a token."""
+    def problem(kind: str, message: str, severity: str = "error") -> list[Problem]:
+        return [Problem(shown, line, kind, message, severity)]
+
+    tokens = rec.get("tokens")
+    tag_key = next((k for k in ("tags", "ner_tags") if k in rec), "tags")
+    tags = rec.get(tag_key)
+    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+        return None, problem("bad_record", '"tokens" must be a list of strings')
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        hint = "; integer ner_tags need their names: write the tag strings instead" if isinstance(tags, list) else ""
+        return None, problem("bad_record", f'"{tag_key}" must be a list of tag strings such as "B-PER"{hint}')
+    if len(tokens) != len(tags):
+        return None, problem("length_mismatch", f"{len(tokens)} tokens but {len(tags)} tags; there must be one tag a token")
+    if not tokens:
+        return None, problem("empty_text", "no tokens (the record is skipped)", "warning")
+    if not all(t.strip() for t in tokens):
+        empty = [i for i, t in enumerate(tokens) if not t.strip()]
+        return None, problem("empty_token", f"tokens {empty} are empty or whitespace; every token must hold a character")
+    return _Draft(tokens, tags, [line] * len(tokens), line), []
+
+
+def _entity_dict(ent: dict) -> tuple[Any, Any, Any]:
+    ent = ent["value"] if isinstance(ent.get("value"), dict) else ent  # Label Studio puts it under "value"
+    label = next((ent[k] for k in ("label", "type", "labels") if k in ent), None)
+    if isinstance(label, list) and len(label) == 1:  # Label Studio: "labels": ["ORG"]
+        label = label[0]
+    return ent.get("start"), ent.get("end"), label
+
+
+_ENTITY_SHAPES: dict[type, Callable[[Any], tuple[Any, Any, Any]]] = {
+    dict: _entity_dict,
+    list: lambda e: tuple(e) if len(e) == 3 else (None, None, None),  # doccano: [start, end, label]
+}
+_ENTITY_KEYS = ("entities", "spans", "label", "labels")  # doccano exports its triples under "label"
+
+
+def _spans_record(rec: dict, shown: str, line: int) -> tuple[_Draft | None, list[Problem]]:
+    """{"text": "...", "entities": [{"start": 0, "end": 4, "label": "ORG"}, ...]} -> words and BIO tags."""
+    text = rec.get("text")
+    if not isinstance(text, str):
+        return None, [Problem(shown, line, "bad_record", '"text" must be a string', "error")]
+    if not text.strip():
+        return None, [Problem(shown, line, "empty_text", "the text is empty (the record is skipped)", "warning")]
+    entities = next((rec[k] for k in _ENTITY_KEYS if k in rec), [])
+    if not isinstance(entities, list):
+        return None, [Problem(shown, line, "bad_record", '"entities" must be a list of {"start", "end", "label"} objects', "error")]
+    words = split_words(text)
+    spans, problems = _word_spans(text, words, entities, shown, line)
+    tokens = [text[a:b] for a, b in words]
+    return _Draft(tokens, tags_from_spans(len(words), spans), [line] * len(words), line, text, words), problems
+
+
+def _word_spans(text: str, words: Offsets, entities: list, shown: str, line: int) -> tuple[list[tuple[int, int, str]], list[Problem]]:
+    """Each valid entity as a word span, snapped outward to whole words; bad, empty and overlapping ones reported."""
+    problems: list[Problem] = []
+    kept: list[tuple[int, int, str, int, str]] = []  # first word, word after the last, label, entity number, shown
+
+    def report(kind: str, message: str, severity: str = "error") -> None:
+        problems.append(Problem(shown, line, kind, message, severity))
+
+    for j, ent in enumerate(entities):
+        shape = _ENTITY_SHAPES.get(type(ent))
+        start, end, label = shape(ent) if shape else (None, None, None)
+        if not (type(start) is int and type(end) is int and isinstance(label, str) and label.strip()):
+            report("bad_entity", f'entity {j} {json.dumps(ent, ensure_ascii=False)[:80]} needs integer "start" and "end" and a "label" (or "type") string')
+            continue
+        desc = f"entity {j} [{start}, {end}) {label!r}"
+        if not 0 <= start < end <= len(text):
+            report("span_out_of_range", f"{desc} is outside the text (length {len(text)}) or empty; the entity is dropped")
+            continue
+        covered = [k for k, (a, b) in enumerate(words) if a < end and b > start]
+        if not covered:
+            report("empty_span", f"{desc} covers only whitespace ({text[start:end]!r}); the entity is dropped")
+            continue
+        first, last = covered[0], covered[-1] + 1
+        a, b = words[first][0], words[last - 1][1]
+        if a < start or b > end:
+            report("span_snapped", f"{desc} {text[start:end]!r} cuts through a word; widened to [{a}, {b}) {text[a:b]!r}", "warning")
+        kept.append((first, last, label.strip(), j, f"{desc} {text[a:b]!r}"))
+    spans: list[tuple[int, int, str, int, str]] = []
+    for span in sorted(kept):
+        clash = next((s for s in spans if span[0] < s[1] and s[0] < span[1]), None)
+        if clash is None:
+            spans.append(span)
+        elif clash[:3] == span[:3]:
+            report("duplicate_span", f"{span[4]} repeats entity {clash[3]}; the repeat is dropped", "warning")
+        else:
+            report("overlapping_spans", f"{span[4]} overlaps {clash[4]}; BIO tags cannot hold both, the second is dropped")
+    return [s[:3] for s in spans], problems
+
+
+_RECORD_SHAPES: dict[str, tuple[str, Callable[[dict, str, int], tuple[_Draft | None, list[Problem]]]]] = {
+    "tokens": ("jsonl-tokens", _tokens_record),
+    "text": ("jsonl-spans", _spans_record),
+}
+"""The key that tells a record's shape -> (format name, reader). The first record decides for the file."""
+
+
+def _read_json(text: str, shown: str) -> _Found:
+    found = _Found(format="jsonl")
+    reader = None
+    for line, rec, problem in _json_records(text, shown):
+        if problem is not None:
+            found.problems.append(problem)
+            continue
+        if not isinstance(rec, dict):
+            found.problems.append(Problem(shown, line, "bad_record", f"a JSON {type(rec).__name__}, not an object", "error"))
+            continue
+        if reader is None:
+            key = next((k for k in _RECORD_SHAPES if k in rec), None)
+            if key is None:
+                shapes = ' or '.join(f'"{k}"' for k in _RECORD_SHAPES)
+                raise DataError(
+                    f"the first record has neither {shapes}: keys {sorted(rec)[:10]}",
+                    where=f"{shown}:line {line}",
+                    hint='write {"tokens": [...], "tags": [...]} or {"text": "...", "entities": [{"start": 0, "end": 4, "label": "ORG"}]}',
+                )
+            found.format, reader = _RECORD_SHAPES[key]
+        draft, problems = reader(rec, shown, line)
+        found.problems += problems
+        if draft is not None:
+            found.drafts.append(draft)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------------- registry
+
+FORMATS: dict[str, Callable[[str, str], _Found]] = {
+    ".conll": _read_conll,
+    ".txt": _read_conll,
+    ".bio": _read_conll,
+    ".iob": _read_conll,
+    ".tsv": _read_conll,
+    ".jsonl": _read_json,
+    ".ndjson": _read_json,
+    ".json": _read_json,
+}
+"""File extension -> reader of its decoded text. A new format is one entry here."""
+
+
+def _decode(path: Path, shown: str, encoding: str | None) -> tuple[str, str]:
+    raw = path.read_bytes()
+    try:
+        return detect_encoding(raw) if encoding is None else (encoding, raw.decode(encoding))
+    except EncodingError as e:
+        raise EncodingError(e.message, where=shown, hint=e.hint) from None
+    except (LookupError, UnicodeDecodeError) as e:
+        raise EncodingError(
+            f"cannot decode the file as {encoding!r}: {e}",
+            where=shown,
+            hint="leave the encoding out to detect it, or pass another (utf-8-sig, gb18030, big5, latin-1)",
+        ) from None
+
+
+def read_ner(path: str | os.PathLike, *, encoding: str | None = None, repair: bool = True) -> NerData:
+    """Read one entity file; the extension picks the reader (see FORMATS), a JSON file's first record its shape.
+
+    Tags come back in BIO whatever the file used (BIOES and its spellings are converted). With `repair`, an I- tag
+    that starts an entity becomes B- (a warning); without, it is an error. Problems carry file:line; raises
+    DataError only when the file cannot be read at all.
+    """
+    shown = str(path)
+    p = Path(path)
+    reader = FORMATS.get(p.suffix.lower())
+    if reader is None:
+        raise DataError(f"unsupported entity file type {p.suffix or '(no extension)'!r}", where=shown, hint=f"use one of {', '.join(FORMATS)}")
+    if not p.is_file():
+        raise DataError(f"no such file: {p.resolve()}", where=shown, hint=f"check the path; relative paths start from {Path.cwd()}")
+    used, text = _decode(p, shown, encoding)
+    found = reader(text, shown)
+    return _finish(found, shown, used, repair)
+
+
+def _finish(found: _Found, shown: str, encoding: str, repair: bool) -> NerData:
+    """Check and convert every draft's tags (with the scheme of the whole file), then build the sentences."""
+    scheme = detect_scheme([tag for d in found.drafts for tag in d.tags])
+    problems = list(found.problems)
+    sentences = []
+    for d in found.drafts:
+        tags, issues = to_bio(d.tags, scheme=scheme, repair=repair)
+        problems += [Problem(shown, d.token_lines[i.index], i.kind, f"token {d.tokens[i.index]!r}: {i.message}", i.severity) for i in issues]
+        text, offsets = (d.text, d.offsets) if d.text is not None and d.offsets is not None else join_tokens(d.tokens)
+        sentences.append(Sentence(d.tokens, tags, text, offsets, shown, d.line))
+    if not sentences:
+        problems.append(Problem(shown, 1, "no_sentences", "no sentence could be read from the file", "error"))
+    types = sorted({kind for s in sentences for _, _, kind in spans_from_tags(s.tags)})
+    problems.sort(key=lambda q: q.line)
+    return NerData(sentences, problems, types, found.format, scheme, encoding)

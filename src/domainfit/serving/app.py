@@ -1,0 +1,288 @@
+"""The FastAPI app factory: `create_app(source, settings)`; the model is loaded once, in the lifespan.
+
+Routes: POST /v1/predict, GET /v1/models, /healthz, /readyz, /metrics (Prometheus). Every response carries an
+`x-request-id`; every error is JSON: {"error": {"code", "message", ...}, "request_id"}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, create_model
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domainfit.errors import ConfigError
+from domainfit.registry import tasks
+from domainfit.serving.auth import KeyStore
+from domainfit.serving.batching import MicroBatcher
+from domainfit.serving.models import BundleSource, ModelSlot, RegistrySource, open_source
+from domainfit.serving.settings import ServeSettings
+from domainfit.serving.telemetry import ServiceMetrics
+
+__all__ = ["ApiError", "create_app"]
+
+log = logging.getLogger("domainfit.serve")
+
+
+class ApiError(Exception):
+    """An error response: HTTP status, a stable machine-readable code, a message, and details (e.g. the limit)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None, **details) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers, self.details = status, code, message, headers, details
+
+
+def _error_body(request_id: str | None, code: str, message: str, **details) -> dict:
+    return {"error": {"code": code, "message": message, **details}, "request_id": request_id}
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"texts": ["I lost my card yesterday", "how do I top up with a cheque?"], "top_k": 3}]})
+
+    texts: list[str] = Field(..., min_length=1, description="one or more texts to predict")
+    top_k: int = Field(1, ge=1, description="how many labels (most probable first) to return per text")
+
+
+def _schemas(task_name: str, labels: list[str]):
+    prediction = tasks.get(task_name)().prediction_model(labels)
+    response = create_model("PredictResponse", model=(str, Field(..., description="served model name")),
+                            version=(str, Field(..., description="its version")),
+                            request_id=(str, ...), predictions=(list[prediction], Field(..., description="one per text, in order")))
+    return response
+
+
+class _RequestContext:
+    """Pure ASGI middleware: request id, body-size limit, metrics and one JSON access-log line per request."""
+
+    def __init__(self, app, *, metrics: ServiceMetrics, max_body: int) -> None:
+        self.app, self.metrics, self.max_body = app, metrics, max_body
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        rid = (headers.get(b"x-request-id") or b"").decode("latin-1")[:128] or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+        start = time.perf_counter()
+        status = [500]
+        started = [False]
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status[0], started[0] = message["status"], True
+                MutableHeaders(scope=message).append("x-request-id", rid)
+            await send(message)
+
+        seen = [0]
+
+        async def receive_limited():
+            message = await receive()
+            if message["type"] == "http.request":
+                seen[0] += len(message.get("body", b""))
+                if seen[0] > self.max_body:
+                    raise _BodyTooLarge
+            return message
+
+        self.metrics.in_flight.inc()
+        try:
+            declared = headers.get(b"content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+                raise _BodyTooLarge
+            await self.app(scope, receive_limited, send_with_id)
+        except _BodyTooLarge:
+            if not started[0]:
+                body = json.dumps(_error_body(rid, "body_too_large", f"request body larger than max_body_bytes={self.max_body}",
+                                              limit=self.max_body)).encode()
+                await send_with_id({"type": "http.response.start", "status": 413,
+                                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+        finally:
+            self.metrics.in_flight.dec()
+            route = getattr(scope.get("route"), "path", "unmatched")
+            elapsed = time.perf_counter() - start
+            self.metrics.requests.labels(route, scope["method"], str(status[0])).inc()
+            self.metrics.latency.labels(route).observe(elapsed)
+            if route != "/metrics":
+                log.info("request", extra={"fields": {"request_id": rid, "method": scope["method"], "path": scope["path"],
+                                                      "status": status[0], "ms": round(elapsed * 1000, 2)}})
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def create_app(source: str | Path | BundleSource | RegistrySource, settings: ServeSettings | None = None, *,
+               keys: KeyStore | None = None) -> FastAPI:
+    """`source`: a bundle folder, a registry URI (`models:/name@champion`) or a source object
+    (`current_version()`, `path_for(version)`, `load(version, variant=, threads=)`, `name`, `follows`)."""
+    settings = settings or ServeSettings()
+    if isinstance(source, (str, Path)):
+        source = open_source(source, settings.registry)
+    keys = keys if keys is not None else KeyStore.from_sources(settings.api_keys_file)
+    auth_on = keys.enabled if settings.require_auth is None else settings.require_auth
+    if auth_on and not keys.enabled:
+        raise ConfigError([("require_auth", "is on but no API key is configured: set DOMAINFIT_API_KEYS or api_keys_file "
+                                            "(`domainfit keygen` makes one)")])
+    version = source.current_version()
+    meta = json.loads((Path(source.path_for(version)) / "domainfit.json").read_text())
+    response_model = _schemas(meta["task"], meta["labels"])
+
+    slot = ModelSlot(source, variant=settings.variant, threads=settings.threads)
+    metrics = ServiceMetrics()
+    batcher = MicroBatcher(lambda items: _run_batch(slot, items), enabled=settings.batching,
+                           max_batch_size=settings.max_batch_size, max_wait_ms=settings.max_wait_ms,
+                           on_batch=metrics.batch_size.observe)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        loaded = await asyncio.to_thread(slot.load_initial)
+        metrics.set_model(loaded.name, loaded.version, loaded.predictor.variant)
+        await batcher.start()
+        follower = asyncio.create_task(_follow(slot, metrics, settings.poll_seconds)) if source.follows else None
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            if follower is not None:
+                follower.cancel()
+            await batcher.stop()
+
+    app = FastAPI(title="domainfit model service", version="1", lifespan=lifespan,
+                  description=f"Predictions of the `{source.name}` model ({meta['task']}, {len(meta['labels'])} labels).")
+    app.state.ready = False
+    app.state.slot, app.state.metrics, app.state.batcher, app.state.settings = slot, metrics, batcher, settings
+
+    def require_key(request: Request) -> None:
+        if not auth_on:
+            return
+        header = request.headers.get("authorization", "")
+        presented = header[7:].strip() if header.lower().startswith("bearer ") else request.headers.get("x-api-key")
+        key = keys.lookup(presented)
+        if key is None:
+            raise ApiError(401, "unauthorized", "missing or unknown API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+                           headers={"WWW-Authenticate": "Bearer"})
+        if slot.current is not None and not key.allows(slot.current.name):
+            raise ApiError(403, "forbidden", f"API key {key.name!r} has no access to model {slot.current.name!r}")
+
+    @app.post("/v1/predict", response_model=response_model, dependencies=[Depends(require_key)],
+              summary="Predict one or many texts", responses={401: {}, 403: {}, 413: {}, 422: {}, 503: {}})
+    async def predict(body: PredictRequest, request: Request):
+        if len(body.texts) > settings.max_texts:
+            raise ApiError(422, "too_many_texts", f"{len(body.texts)} texts in one request; the limit is max_texts={settings.max_texts}",
+                           limit=settings.max_texts, where="texts")
+        for i, text in enumerate(body.texts):
+            if len(text) > settings.max_chars:
+                raise ApiError(422, "text_too_long", f"texts[{i}] has {len(text)} characters; the limit is max_chars={settings.max_chars}",
+                               limit=settings.max_chars, where=f"texts[{i}]")
+        if body.top_k > settings.max_top_k:
+            raise ApiError(422, "top_k_too_large", f"top_k={body.top_k}; the limit is max_top_k={settings.max_top_k}",
+                           limit=settings.max_top_k, where="top_k")
+        if not app.state.ready:
+            raise ApiError(503, "not_ready", "the model is not loaded yet (or the server is shutting down)")
+        result = await batcher.submit(body.texts, {"top_k": body.top_k})
+        model = result.model
+        counter = metrics.predictions
+        for p in result.outputs:
+            counter.labels(model.name, p["label"]).inc()
+        metrics.texts.inc(len(body.texts))
+        rid = request.scope["state"]["request_id"]
+        if settings.log_predictions:
+            log.info("predictions", extra={"fields": {"request_id": rid, "version": model.version,
+                                                       "labels": [p["label"] for p in result.outputs]}})
+        return JSONResponse({"model": model.name, "version": model.version, "request_id": rid, "predictions": result.outputs})
+
+    @app.get("/v1/models", dependencies=[Depends(require_key)], summary="The served model: name, version, task, labels, metrics")
+    async def models():
+        if slot.current is None:
+            raise ApiError(503, "not_ready", "the model is not loaded yet")
+        return {"models": [slot.current.describe()]}
+
+    @app.get("/healthz", summary="Liveness: the process answers")
+    async def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Readiness: a model is loaded and the server accepts work")
+    async def readyz():
+        current = slot.current
+        body = {"status": "ready" if app.state.ready and current else "not_ready",
+                "model": current.name if current else None, "version": current.version if current else None,
+                "swaps": slot.swaps, "last_reload_error": slot.last_error}
+        return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
+
+    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def prometheus():
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    _install_error_handlers(app)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"])
+    app.add_middleware(_RequestContext, metrics=metrics, max_body=settings.max_body_bytes)
+    return app
+
+
+def _run_batch(slot: ModelSlot, items):
+    """Runs on the worker thread: one model call for every text of every request in the batch."""
+    model = slot.current  # taken once: a swap during this batch does not affect it
+    texts = [t for request_texts, _ in items for t in request_texts]
+    scores = model.predictor.predict_scores(texts)
+    task, labels = model.predictor.task, model.labels
+    outputs, at = [], 0
+    for request_texts, options in items:
+        n = len(request_texts)
+        outputs.append(task.format(scores[at:at + n], labels, options.get("top_k", 1)))
+        at += n
+    return outputs, model
+
+
+async def _follow(slot: ModelSlot, metrics: ServiceMetrics, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        if await asyncio.to_thread(slot.refresh):
+            metrics.swaps.inc()
+            metrics.set_model(slot.current.name, slot.current.version, slot.current.predictor.variant)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    def rid(request: Request) -> str | None:
+        return request.scope.get("state", {}).get("request_id")
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError):
+        return JSONResponse(_error_body(rid(request), exc.code, exc.message, **exc.details), status_code=exc.status,
+                            headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        problems = [{"where": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body", "message": e.get("msg", "")}
+                    for e in exc.errors()]
+        message = "; ".join(f"{p['where']}: {p['message']}" for p in problems)
+        code = "malformed_json" if any(e.get("type") == "json_invalid" for e in exc.errors()) else "invalid_request"
+        return JSONResponse(_error_body(rid(request), code, message, problems=problems), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        message = f"no route {request.method} {request.url.path}; see /docs" if exc.status_code == 404 else str(exc.detail)
+        return JSONResponse(_error_body(rid(request), code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        log.error("request failed", exc_info=exc, extra={"fields": {"request_id": rid(request)}})
+        return JSONResponse(_error_body(rid(request), "internal_error", f"{type(exc).__name__}: {exc}"), status_code=500)

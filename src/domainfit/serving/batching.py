@@ -1,0 +1,129 @@
+"""Micro-batching: concurrent requests coalesced into one model call, run on a worker thread.
+
+The event loop never runs the model. One worker thread runs one batch at a time; while it works, new requests queue
+up and become the next batch, so batches grow with load on their own (adaptive batching). When the worker is idle, a
+request waits at most `max_wait_ms` for others to join it. A request's texts are never split across batches.
+
+With batching off, each request is its own model call on the same single worker (the baseline to compare with).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["BatchResult", "MicroBatcher"]
+
+
+@dataclass
+class BatchResult:
+    """What one model call returns for the texts of one request."""
+
+    outputs: list[Any]
+    model: Any  # the loaded model that produced them (its name/version go into the response)
+    batch_size: int
+
+
+@dataclass
+class _Pending:
+    texts: Sequence[str]
+    options: dict
+    future: asyncio.Future = field(repr=False)
+
+
+# run_batch(list of (texts, options)) -> (list of outputs per request, model)
+RunBatch = Callable[[list[tuple[Sequence[str], dict]]], tuple[list[list[Any]], Any]]
+
+
+class MicroBatcher:
+    def __init__(self, run_batch: RunBatch, *, enabled: bool = True, max_batch_size: int = 64, max_wait_ms: float = 2.0,
+                 on_batch: Callable[[int], None] | None = None) -> None:
+        self._run_batch = run_batch
+        self.enabled = enabled
+        self.max_batch_size = max_batch_size
+        self.max_wait = max_wait_ms / 1000.0
+        self._on_batch = on_batch or (lambda n: None)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="domainfit-infer")
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._task: asyncio.Task | None = None
+        self.in_flight = 0
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        if self.enabled:
+            self._task = asyncio.create_task(self._collect(), name="domainfit-batcher")
+
+    async def stop(self) -> None:
+        """Finish what is queued, then stop the worker."""
+        if self._queue is not None and self.enabled:
+            await self._queue.join()
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        self._executor.shutdown(wait=True)
+
+    async def submit(self, texts: Sequence[str], options: dict | None = None) -> BatchResult:
+        options = options or {}
+        self.in_flight += 1
+        try:
+            if not self.enabled:
+                loop = asyncio.get_running_loop()
+                outputs, model = await loop.run_in_executor(self._executor, self._run_batch, [(texts, options)])
+                self._on_batch(len(texts))
+                return BatchResult(outputs[0], model, len(texts))
+            assert self._queue is not None, "MicroBatcher.start() was not awaited"
+            future = asyncio.get_running_loop().create_future()
+            await self._queue.put(_Pending(texts, options, future))
+            return await future
+        finally:
+            self.in_flight -= 1
+
+    async def _collect(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            size = len(batch[0].texts)
+            deadline = loop.time() + self.max_wait
+            while size < self.max_batch_size:
+                if self._queue.empty():
+                    remaining = deadline - loop.time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        item = await asyncio.wait_for(self._queue.get(), remaining)
+                    except TimeoutError:
+                        break
+                else:
+                    item = self._queue.get_nowait()
+                if size + len(item.texts) > self.max_batch_size:
+                    await self._run(loop, batch, size)  # the newcomer starts the next batch
+                    batch, size = [item], len(item.texts)
+                    deadline = loop.time() + self.max_wait
+                    continue
+                batch.append(item)
+                size += len(item.texts)
+            await self._run(loop, batch, size)
+
+    async def _run(self, loop, batch: list[_Pending], size: int) -> None:
+        try:
+            outputs, model = await loop.run_in_executor(self._executor, self._run_batch,
+                                                        [(p.texts, p.options) for p in batch])
+        except Exception as exc:  # every caller gets the error; the server goes on
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+        else:
+            self._on_batch(size)
+            for p, out in zip(batch, outputs):
+                if not p.future.done():  # the client may have gone away
+                    p.future.set_result(BatchResult(out, model, size))
+        finally:
+            for _ in batch:
+                self._queue.task_done()

@@ -1,0 +1,32 @@
+"""The service's settings: typed, checked before the server starts (a YAML file, CLI flags or keyword arguments)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["ServeSettings"]
+
+
+class ServeSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0 exposes the service to the network)")
+    port: int = Field(8000, ge=0, le=65535)
+    variant: str = Field("auto", description="model variant: auto (fastest that passed its parity gate), torch, onnx-int8, ...")
+    threads: int | None = Field(None, ge=1, description="inference threads (default: the cores available)")
+    batching: bool = Field(True, description="coalesce concurrent requests into one model call")
+    max_batch_size: int = Field(64, ge=1, description="most texts in one coalesced model call")
+    max_wait_ms: float = Field(2.0, ge=0, description="how long an idle worker waits for more requests to join a batch")
+    max_texts: int = Field(64, ge=1, description="most texts in one request (422 beyond)")
+    max_chars: int = Field(5000, ge=1, description="most characters in one text (422 beyond)")
+    max_body_bytes: int = Field(1_000_000, ge=1, description="largest request body (413 beyond)")
+    max_top_k: int = Field(20, ge=1, description="largest top_k a request may ask for")
+    api_keys_file: Path | None = Field(None, description="YAML of hashed API keys (`domainfit keygen` writes it)")
+    require_auth: bool | None = Field(None, description="default: on when any API key is configured")
+    cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS (empty: CORS off)")
+    poll_seconds: float = Field(10.0, gt=0, description="how often a server following a registry alias checks it")
+    registry: str | None = Field(None, description="MLflow registry URI for models:/ sources (default $DOMAINFIT_REGISTRY)")
+    graceful_timeout_s: float = Field(30.0, gt=0, description="on SIGTERM, how long in-flight requests may take to finish")
+    log_predictions: bool = Field(False, description="log each prediction (text length, label, score) in the JSON log")
