@@ -139,3 +139,45 @@ def test_hot_swap_under_load_drops_nothing(tiny_bundle, second_bundle):
     assert set(versions[first_new + 8:]) == {"2"}, "requests went back to the old model after the swap"
     assert ready["version"] == "2" and "version 3 is broken" in ready["last_reload_error"]
     assert "domainfit_model_swaps_total 1.0" in metrics and 'version="2"' in metrics
+
+
+def test_server_follows_a_registry_alias_promotion_and_rollback_under_load(tiny_bundle, second_bundle, tmp_path, monkeypatch):
+    """Real MLflow registry (SQLite): serve models:/tickets@champion, promote v2 during load, then roll back."""
+    from domainfit.model_registry import ModelRegistry
+
+    monkeypatch.setenv("DOMAINFIT_CACHE", str(tmp_path / "cache"))
+    uri = f"sqlite:///{tmp_path}/reg/registry.db"
+    registry = ModelRegistry(uri)
+    assert registry.push(tiny_bundle, "tickets")["version"] == 1
+    assert registry.push(second_bundle, "tickets")["version"] == 2
+    registry.promote("tickets", 1)
+    app = create_app("models:/tickets@champion", ServeSettings(registry=uri, poll_seconds=0.2), keys=KeyStore([]))
+
+    async def wait_for(client, version):
+        for _ in range(300):
+            if (await client.get("/readyz")).json()["version"] == version:
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    async def scenario(url):
+        stop = asyncio.Event()
+        load = asyncio.create_task(_fire(url, 0, concurrency=8, stop=stop))
+        async with httpx.AsyncClient(base_url=url) as client:
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(registry.promote, "tickets", 2)
+            promoted = await wait_for(client, "2")
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(registry.rollback, "tickets")
+            rolled_back = await wait_for(client, "1")
+            models = (await client.get("/v1/models")).json()["models"][0]
+        await asyncio.sleep(0.3)
+        stop.set()
+        return await load, promoted, rolled_back, models
+
+    with live_server(app) as url:
+        results, promoted, rolled_back, models = asyncio.run(scenario(url))
+    assert promoted and rolled_back
+    assert results and all(r["status"] == 200 for r in results), "a request failed during promotion or rollback"
+    assert {r["version"] for r in results} == {"1", "2"}
+    assert models["version"] == "1" and models["source"] == "models:/tickets@champion"

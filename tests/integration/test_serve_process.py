@@ -1,0 +1,111 @@
+"""`domainfit serve` as a real process: it answers over HTTP, and SIGTERM during load drains every in-flight request
+(each one that reached the server gets its 200), refuses new connections, and exits with status 0."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+TEXTS = ["my card was stolen", "loan rate please", "transfer not arrived", "pin blocked today"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(bundle: Path, port: int, *extra: str) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "domainfit.cli.main", "serve", str(bundle), "--port", str(port), *extra]
+    return subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": SRC, "DOMAINFIT_API_KEYS": ""},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_ready(proc: subprocess.Popen, url: str) -> None:
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        assert proc.poll() is None, f"server exited early: {proc.communicate()[1][-3000:]}"
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("server not ready in 120 s")
+
+
+async def _load_until_refused(url: str, proc: subprocess.Popen, clients: int) -> dict:
+    """Clients send requests (a new connection each) until the server refuses them; SIGTERM after the first 40 answers."""
+    outcome = {"ok": 0, "refused": 0, "broken": [], "in_flight_at_term": 0}
+    in_flight = 0
+    terminated = asyncio.Event()
+    limits = httpx.Limits(max_keepalive_connections=0)
+
+    async def client(i: int) -> None:
+        nonlocal in_flight
+        async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
+            while True:
+                in_flight += 1
+                try:
+                    r = await http.post("/v1/predict", json={"texts": TEXTS * 8})
+                except httpx.ConnectError:
+                    outcome["refused"] += 1
+                    return
+                except httpx.TransportError as exc:
+                    outcome["broken"].append(repr(exc))
+                    return
+                finally:
+                    in_flight -= 1
+                if r.status_code != 200:
+                    outcome["broken"].append(f"HTTP {r.status_code}: {r.text[:200]}")
+                    return
+                outcome["ok"] += 1
+                if outcome["ok"] >= 40 and not terminated.is_set():
+                    terminated.set()
+                    outcome["in_flight_at_term"] = in_flight
+                    proc.send_signal(signal.SIGTERM)
+
+    await asyncio.wait_for(asyncio.gather(*(client(i) for i in range(clients))), timeout=180)
+    return outcome
+
+
+def test_sigterm_under_load_drains_in_flight_requests_and_exits_0(tiny_bundle):
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = _start(tiny_bundle, port, "--max-wait-ms", "5")
+    try:
+        _wait_ready(proc, url)
+        outcome = asyncio.run(_load_until_refused(url, proc, clients=12))
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read()
+    assert outcome["in_flight_at_term"] > 0, "the test sent SIGTERM with nothing in flight"
+    assert outcome["broken"] == [], f"requests dropped by the shutdown: {outcome['broken'][:5]}"
+    assert outcome["refused"] == 12, "every client should end on a refused connection after shutdown"
+    assert code == 0, f"exit status {code}; log tail: {stderr[-2000:]}"
+    logged = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    assert any(e["msg"] == "request" and e["status"] == 200 for e in logged), "no JSON access log lines"
+    assert any("Shutting down" in e["msg"] for e in logged)
+
+
+def test_serve_refuses_a_busy_port_with_a_clear_error(tiny_bundle):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = _start(tiny_bundle, port)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err and "Traceback" not in err
