@@ -161,3 +161,21 @@ def test_log_training_run_logs_params_and_metrics_without_registering(registry, 
     run = registry.client.get_run(run_id)
     assert run.data.metrics["test_accuracy"] == 0.9 and run.data.params["method"] == "head"
     assert run.info.status == "FINISHED" and registry.models() == []
+
+
+def test_training_with_mlflow_tracking_logs_the_run(tiny_backbone, tmp_path, empty_db):
+    import domainfit
+    from domainfit.model_registry import _mlflow
+    from tests.conftest import make_rows, write_csv
+
+    (tmp_path / "r").mkdir()
+    shutil.copy(empty_db, tmp_path / "r" / "registry.db")
+    uri = f"sqlite:///{tmp_path}/r/registry.db"
+    data = write_csv(tmp_path / "d.csv", make_rows(12, seed=3))
+    model = domainfit.train({"data": {"train": str(data)}, "model": {"backbone": str(tiny_backbone), "max_length": 32},
+                             "method": "head", "baselines": [], "output": str(tmp_path / "b"),
+                             "tracking": {"backend": "mlflow", "uri": uri, "experiment": "tickets"}})
+    run_id = model.meta["tracking"]["mlflow_run_id"]
+    run = _mlflow().MlflowClient(tracking_uri=uri).get_run(run_id)
+    assert run.data.params["method"] == "head"
+    assert run.data.metrics["test_accuracy"] == pytest.approx(model.metrics["model"]["accuracy"])

@@ -63,6 +63,12 @@ class TrainingConfig(_Strict):
     seed: int = 42
 
 
+class TrackingConfig(_Strict):
+    backend: Literal["none", "mlflow"] = Field("none", description="mlflow: log params and test metrics of the run")
+    uri: str | None = Field(None, description="MLflow tracking URI (default: $DOMAINFIT_REGISTRY or ./domainfit-registry)")
+    experiment: str = Field("domainfit", description="MLflow experiment name")
+
+
 class TrainConfig(_Strict):
     """Everything `domainfit train` needs. Saved, resolved, inside every bundle."""
 
@@ -74,6 +80,7 @@ class TrainConfig(_Strict):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     baselines: list[str] = Field(default_factory=lambda: ["zeroshot", "tfidf"], description="baselines evaluated on the same test split")
     output: Path = Field(Path("runs/model"), description="bundle folder to write")
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="experiment tracking (MLflow)")
 
     @field_validator("task")
     @classmethod

@@ -103,6 +103,13 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     timings["total_s"] = time.perf_counter() - t0
     meta["timings"] = {k: round(v, 2) for k, v in timings.items()}
     write_json(out / META_FILE, meta)
+    if cfg.tracking.backend == "mlflow":
+        from domainfit.model_registry import default_registry_uri, log_training_run
+
+        uri = cfg.tracking.uri or default_registry_uri()
+        meta["tracking"] = {"mlflow_uri": uri, "mlflow_run_id": log_training_run(out, uri, cfg.tracking.experiment)}
+        reporter.log(f"logged to MLflow: experiment {cfg.tracking.experiment!r}, run {meta['tracking']['mlflow_run_id']} ({uri})")
+        write_json(out / META_FILE, meta)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)  # training finished: the bundle is the result
     return out
 
