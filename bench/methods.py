@@ -113,13 +113,15 @@ def part_zeroshot(work: Path) -> list[dict]:
 
 
 def part_curve(work: Path, datasets: list[str], seeds: int) -> list[dict]:
+    """Resumable: rerun with the same --work folder and finished runs are reused (`compare(resume=True)`)."""
     import domainfit
 
     rows = []
     for name in datasets:
         s = splits(name, work)
         result = domainfit.compare(s["train"], test=s["test"], val=s["val"], methods=["zeroshot", "tfidf", "head", "fewshot", "lora", "full"],
-                                   shots="8,16,32,64,all", seeds=seeds, output=work / f"curve-{name}")
+                                   shots="8,16,32,64,all", seeds=seeds, output=work / f"curve-{name}",
+                                   resume=True)
         for r in result["leaderboard"]:
             rows.append(_report({"system": f"{name}: {r['method']} @ {r['shots']}/class", "accuracy": r["accuracy"],
                                  "accuracy_std": r["accuracy_std"], "macro_f1": r["macro_f1"], "train_s": r["train_seconds"],
@@ -141,13 +143,15 @@ def main() -> None:
     ap.add_argument("--part", choices=("fewshot", "lora", "zeroshot", "curve"), required=True)
     ap.add_argument("--datasets", default="banking77,fpb_allagree", help="for --part curve")
     ap.add_argument("--seeds", type=int, default=1, help="for --part curve: seeds for budgets up to 32 per class")
+    ap.add_argument("--work", type=Path, help="working folder (default: a new temporary one); reuse it to resume --part curve")
     args = ap.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"skipped: {SHARED} is absent (the benchmark reads ../shared/datasets beside the project)")
     import torch
 
     torch.set_num_threads(2)
-    work = Path(tempfile.mkdtemp(prefix="domainfit-methods-"))
+    work = args.work or Path(tempfile.mkdtemp(prefix="domainfit-methods-"))
+    work.mkdir(parents=True, exist_ok=True)
     os.environ["DOMAINFIT_CACHE"] = str(work / "cache")  # cold: nothing reused from earlier runs
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     parts = {"fewshot": part_fewshot, "lora": part_lora, "zeroshot": part_zeroshot,

@@ -103,8 +103,9 @@ def compare(data: str | Path, *, methods: Sequence[str] = ("zeroshot", "tfidf", 
             shots: str | Sequence[int | str] = "8,16,32,all", seeds: int = 3, output: str | Path = "runs/compare",
             test: str | Path | None = None, val: str | Path | None = None, text_column: str | None = None,
             label_column: str | None = None, model: str | None = None, overrides: Sequence[str] = (),
-            config: Mapping | None = None, keep_bundles: bool = False, reporter=None) -> dict:
-    """Train every method at every labelled-data budget and score all on one test split.
+            config: Mapping | None = None, keep_bundles: bool = False, resume: bool = False, reporter=None) -> dict:
+    """Train every method at every labelled-data budget and score all on one test split (`resume`: reuse the runs
+    an interrupted compare into the same `output` finished, when their sampled data and config are the same).
     Returns {"runs", "leaderboard", "recommendation"}; writes leaderboard.json/.csv and report.html to `output`."""
     from domainfit.comparison import parse_shots, run_compare
     from domainfit.config.load import parse_override, set_dotted
@@ -116,7 +117,7 @@ def compare(data: str | Path, *, methods: Sequence[str] = ("zeroshot", "tfidf", 
         set_dotted(base, *parse_override(item))
     return run_compare(data, methods_=[m.strip() for m in methods if m.strip()], shots=parse_shots(shots), seeds=seeds,
                        output=output, test=test, val=val, text_column=text_column, label_column=label_column, base=base,
-                       keep_bundles=keep_bundles, reporter=reporter)
+                       keep_bundles=keep_bundles, resume=resume, reporter=reporter)
 
 
 def compress(bundle: str | Path, *, to: str = "onnx", quantize: str = "int8", distill_layers: int | None = None,

@@ -60,3 +60,21 @@ def test_compare_cli_end_to_end(tiny_backbone, tmp_path):
     assert "Learning curve" in html and "<svg" in html and "http://" not in html.replace("http://www.w3.org", "")
     assert (out / "leaderboard.csv").is_file() and not (out / "runs").exists() or not any((out / "runs").iterdir())
     assert "recommended" in r.output
+
+    # --resume reuses every finished run: nothing is trained again (a training call would fail here)
+    import domainfit.comparison.run as compare_run
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run was trained again")
+
+    original = compare_run._train_method
+    compare_run._train_method = no_training
+    try:
+        again = CliRunner().invoke(app, ["compare", str(data), "--methods", "tfidf,head,zeroshot,full", "--shots", "4,all",
+                                         "--seeds", "2", "-o", str(out), "--model", str(tiny_backbone), "--resume",
+                                         "--set", "training.epochs=1", "--set", "model.max_length=32"])
+    finally:
+        compare_run._train_method = original
+    assert again.exit_code == 0, again.output
+    resumed = json.loads((out / "leaderboard.json").read_text())["runs"]
+    assert [(x["method"], x["accuracy"]) for x in resumed] == [(x["method"], x["accuracy"]) for x in runs]

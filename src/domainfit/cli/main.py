@@ -194,6 +194,7 @@ def compare(
     model: Annotated[Optional[str], Opt("--model", help="backbone (default: bundled MiniLM)")] = None,
     set_: Annotated[Optional[list[str]], Opt("--set", help="config key for every run, e.g. training.epochs=5")] = None,
     keep_bundles: Annotated[bool, Opt("--keep-bundles", help="keep every trained bundle (large)")] = False,
+    resume: Annotated[bool, Opt("--resume", help="reuse the runs an interrupted compare into the same --output finished")] = False,
 ) -> None:
     """Which method, and how many labels? Every method at every budget on one test split: leaderboard + learning curve."""
     from domainfit.api import compare as _compare
@@ -201,7 +202,7 @@ def compare(
 
     result = _compare(data, methods=methods_.split(","), shots=shots, seeds=seeds, output=output, test=test, val=val,
                       text_column=text, label_column=label, model=model, overrides=set_ or (), keep_bundles=keep_bundles,
-                      reporter=RichReporter())
+                      resume=resume, reporter=RichReporter())
     console.print(leaderboard_table(result["leaderboard"]))
     console.print(f"[bold]recommended:[/] {result['recommendation']['method']} — {result['recommendation']['why']}")
     console.print(f"report: {output / 'report.html'}   leaderboard: {output / 'leaderboard.csv'}")

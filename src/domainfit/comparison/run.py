@@ -41,6 +41,7 @@ def run_compare(
     label_column: str | None = None,
     base: dict[str, Any] | None = None,
     keep_bundles: bool = False,
+    resume: bool = False,
     reporter=None,
 ) -> dict:
     """Returns {"runs": [...], "leaderboard": [...], "recommendation": {...}} and writes them (and report.html) to `output`."""
@@ -68,6 +69,7 @@ def run_compare(
     plan = [(k, s) for k in shots for s in range(seeds if k is not None and k <= SMALL_BUDGET else 1)]
     total = len(plan) * len(methods_)
     advance = reporter.progress("compare", total) if reporter else None
+    done = _finished_runs(out) if resume else {}
     runs: list[dict] = []
     for k, seed in plan:
         shots_name = "all" if k is None else str(k)
@@ -76,8 +78,15 @@ def run_compare(
         train_csv, val_csv = folder / f"train_{shots_name}_s{seed}.csv", folder / f"val_{shots_name}_s{seed}.csv"
         train_k[["text", "label"]].to_csv(train_csv, index=False)
         val_k[["text", "label"]].to_csv(val_csv, index=False)
+        sample = _sample_digest(train_csv, val_csv, test_csv, base)
         for name in methods_:
-            record = {"method": name, "shots": shots_name, "seed": seed, "train_rows": len(train_k)}
+            record = {"method": name, "shots": shots_name, "seed": seed, "train_rows": len(train_k), "sample": sample}
+            previous = done.get((name, shots_name, seed, sample))
+            if previous is not None:  # --resume: this exact run finished before
+                runs.append(previous)
+                if advance:
+                    advance(1)
+                continue
             try:
                 if name in methods:
                     record.update(_train_method(run_training, base, name, train_csv, val_csv, test_csv, seed,
@@ -139,6 +148,24 @@ def _fit_baseline(name: str, train: pd.DataFrame, test: pd.DataFrame, labels: li
     pred = [labels[i] for i in np.asarray(scores).argmax(1)]
     return {"accuracy": float(accuracy_score(test["label"], pred)), "macro_f1": float(f1_score(test["label"], pred, average="macro")),
             "train_seconds": round(seconds, 2), "texts_per_s": None, "trainable_parameters": None, "bundle_mb": None}
+
+
+def _sample_digest(*parts) -> str:
+    """Identifies a run's inputs: the sampled files and the shared config (a resumed run must see the same)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.read_bytes() if isinstance(part, Path) else json.dumps(part, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:16]
+
+
+def _finished_runs(out: Path) -> dict:
+    path = out / "runs.json"
+    if not path.is_file():
+        return {}
+    runs = json.loads(path.read_text(encoding="utf-8"))
+    return {(r["method"], r["shots"], r["seed"], r.get("sample")): r for r in runs if "error" not in r and r.get("sample")}
 
 
 def _save(out: Path, runs: list[dict], result: dict | None = None) -> None:

@@ -1,0 +1,214 @@
+"""Load benchmark of `domainfit serve` (issue 6): throughput and latency over loopback, micro-batching on and off,
+the PyTorch model and the fastest compressed variant, and a registry promotion during load.
+
+Run by hand (not a test); needs `wrk` (Debian: apt-get install wrk) and a Banking77 bundle with compressed variants:
+    .venv/bin/python bench/compression.py --bundle runs/banking77       # adds onnx-int8 etc. to the bundle
+    .venv/bin/python bench/serve_load.py --bundle runs/banking77 [--seconds 8] [--clients 1,8,32,64]
+Writes bench/results/serve_load.{md,json}. The texts are Banking77's test texts (../shared/datasets), one per request.
+The load generator (wrk, 1 thread) runs on the same 2 cores as the server: its CPU time is taken from the server's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import RESULTS, SHARED  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
+       "DOMAINFIT_API_KEYS": "", "PYTHONPATH": str(ROOT / "src")}
+
+LUA = """
+local bodies = {%s}
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format(nil, "/v1/predict", nil, bodies[i])
+end
+done = function(summary, latency, requests)
+  local f = io.open("%s", "w")
+  f:write(string.format('{"requests": %%d, "duration_us": %%d, "connect": %%d, "read": %%d, "write": %%d, "status": %%d, ' ..
+    '"timeout": %%d, "p50_us": %%d, "p95_us": %%d, "p99_us": %%d, "max_us": %%d}', summary.requests, summary.duration,
+    summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.status, summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max))
+  f:close()
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(source: str, port: int, *flags: str, env: dict | None = None) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "domainfit.cli.main", "serve", source, "--port", str(port), *flags]
+    if source.startswith("models:/"):
+        cmd = [sys.executable, "-m", "domainfit.cli.main", "serve", "--model", source, "--port", str(port), *flags]
+    proc = subprocess.Popen(cmd, env=env or ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {proc.stderr.read()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("server not ready")
+
+
+def stop_server(proc: subprocess.Popen) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def wrk(port: int, clients: int, seconds: float, script: Path, out: Path) -> dict:
+    subprocess.run(["wrk", "-t", "1", "-c", str(clients), "-d", f"{seconds}s", "--timeout", "10s", "-s", str(script),
+                    f"http://127.0.0.1:{port}"], check=True, capture_output=True, text=True)
+    r = json.loads(out.read_text())
+    errors = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
+    return {"requests": r["requests"], "requests_per_s": round(r["requests"] / (r["duration_us"] / 1e6), 1),
+            "p50_ms": r["p50_us"] / 1000, "p95_ms": r["p95_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
+            "max_ms": r["max_us"] / 1000, "errors": errors}
+
+
+def make_script(texts: list[str], work: Path) -> tuple[Path, Path]:
+    out = work / "wrk.json"
+    bodies = ",".join(f"[==[{json.dumps({'texts': [t]}, ensure_ascii=False)}]==]" for t in texts)
+    script = work / "load.lua"
+    script.write_text(LUA % (bodies, out), encoding="utf-8")
+    return script, out
+
+
+def metric(port: int, name: str) -> float:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+    return float(next(line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")))
+
+
+def matrix(bundle: Path, variants: list[str], clients: list[int], seconds: float, threads: int, script, out) -> list[dict]:
+    rows = []
+    for variant in variants:
+        for batching in (True, False):
+            port = free_port()
+            flags = ["--variant", variant, "--threads", str(threads)] + ([] if batching else ["--no-batching"])
+            proc = start_server(str(bundle), port, *flags)
+            try:
+                wrk(port, 8, 2, script, out)  # warm-up, not reported
+                for c in clients:
+                    calls0, texts0 = metric(port, "domainfit_batch_size_count"), metric(port, "domainfit_batch_size_sum")
+                    r = wrk(port, c, seconds, script, out)
+                    calls = metric(port, "domainfit_batch_size_count") - calls0
+                    r["mean_batch"] = round((metric(port, "domainfit_batch_size_sum") - texts0) / max(calls, 1), 1)
+                    row = {"variant": variant, "batching": "on" if batching else "off", "clients": c, **r}
+                    print("  ", row, flush=True)
+                    rows.append(row)
+            finally:
+                row_exit = stop_server(proc)
+                if row_exit != 0:
+                    print(f"   server exit status {row_exit}", flush=True)
+    return rows
+
+
+def promotion_under_load(bundle: Path, seconds: float, threads: int, script, out, work: Path) -> dict:
+    """Serve models:/b77@champion, promote version 2 a third of the way into a 32-client run: count failures."""
+    from domainfit.model_registry import ModelRegistry
+
+    env = {**ENV, "DOMAINFIT_CACHE": str(work / "cache")}
+    os.environ["DOMAINFIT_CACHE"] = env["DOMAINFIT_CACHE"]
+    uri = f"sqlite:///{work}/registry/registry.db"
+    registry = ModelRegistry(uri)
+    registry.push(bundle, "b77")
+    registry.push(bundle, "b77")
+    registry.promote("b77", 1)
+    port = free_port()
+    proc = start_server("models:/b77@champion", port, "--registry", uri, "--poll-seconds", "0.5", "--threads", str(threads),
+                        env=env)
+    try:
+        timer = threading.Timer(seconds / 3, registry.promote, args=("b77", 2))
+        timer.start()
+        r = wrk(port, 32, seconds, script, out)
+        timer.join()
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz").json()
+        swaps = metric(port, "domainfit_model_swaps_total")
+    finally:
+        code = stop_server(proc)
+    return {"clients": 32, **r, "version_after": ready["version"], "swaps": swaps, "exit_status": code}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bundle", type=Path, required=True, help="a Banking77 bundle (with compressed variants)")
+    ap.add_argument("--seconds", type=float, default=8.0, help="length of each load run")
+    ap.add_argument("--clients", default="1,8,32,64")
+    ap.add_argument("--threads", type=int, default=2, help="inference threads of the server")
+    ap.add_argument("--variants", default="torch,auto")
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk not found: install it (Debian/Ubuntu: apt-get install wrk)")
+    test = SHARED / "banking77" / "test.csv"
+    if not test.is_file():
+        sys.exit(f"skipped: {test} is absent (the benchmark reads ../shared/datasets beside the project)")
+    import pandas as pd
+
+    from domainfit.predict import choose_variant
+    from domainfit.bundle import load_bundle
+
+    texts = pd.read_csv(test, dtype=str)["text"].tolist()
+    work = Path(tempfile.mkdtemp(prefix="domainfit-serve-load-"))
+    script, out = make_script(texts, work)
+    variants = [choose_variant(load_bundle(args.bundle)) if v == "auto" else v for v in args.variants.split(",")]
+    clients = [int(c) for c in args.clients.split(",")]
+    rows = matrix(args.bundle, variants, clients, args.seconds, args.threads, script, out)
+    promo = promotion_under_load(args.bundle, max(args.seconds, 9.0), args.threads, script, out, work)
+    print("   promotion:", promo, flush=True)
+    write_results(rows, promo, args, len(texts))
+
+
+def write_results(rows: list[dict], promo: dict, args, n_texts: int) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "serve_load.json").write_text(json.dumps({"rows": rows, "promotion": promo, "seconds": args.seconds,
+                                                         "threads": args.threads}, indent=2))
+    lines = ["# Serving load benchmark (issue 6)", "",
+             f"`bench/serve_load.py --bundle <Banking77 bundle> --seconds {args.seconds}`: `domainfit serve` on 127.0.0.1, one "
+             f"Banking77 test text per request ({n_texts} texts in rotation), wrk (1 thread, keep-alive) for {args.seconds} s "
+             f"per cell, server inference threads {args.threads}. **The load generator shares the machine's 2 cores with the "
+             "server.** Micro-batching: max batch 64, max wait 2 ms (defaults).", "",
+             "| variant | batching | clients | req/s | p50 ms | p95 ms | p99 ms | mean batch | requests | errors |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['variant']} | {r['batching']} | {r['clients']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.1f} | "
+                     f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['mean_batch']} | {r['requests']} | {r['errors']} |")
+    lines += ["", "## Promotion during load", "",
+              f"Server following `models:/b77@champion` (MLflow registry on SQLite, polled every 0.5 s); version 2 promoted "
+              f"a third of the way into a 32-client run: {promo['requests']} requests, {promo['requests_per_s']:.0f} req/s, "
+              f"p99 {promo['p99_ms']:.1f} ms, **{promo['errors']} errors**, served version afterwards: {promo['version_after']} "
+              f"({promo['swaps']:.0f} swap), exit status after SIGTERM: {promo['exit_status']}.", ""]
+    (RESULTS / "serve_load.md").write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
