@@ -62,11 +62,12 @@ def start_server(source: str, port: int, *flags: str, env: dict | None = None) -
     cmd = [sys.executable, "-m", "domainfit.cli.main", "serve", source, "--port", str(port), *flags]
     if source.startswith("models:/"):
         cmd = [sys.executable, "-m", "domainfit.cli.main", "serve", "--model", source, "--port", str(port), *flags]
-    proc = subprocess.Popen(cmd, env=env or ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = open(Path(tempfile.gettempdir()) / f"domainfit-serve-{port}.log", "w")  # a file: a full pipe would block the server
+    proc = subprocess.Popen(cmd, env=env or ENV, stdout=subprocess.DEVNULL, stderr=log, text=True)
     deadline = time.time() + 180
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read()[-2000:]}")
+            raise RuntimeError(f"server exited: {Path(log.name).read_text()[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
                 return proc
@@ -86,7 +87,7 @@ def stop_server(proc: subprocess.Popen) -> int:
 
 
 def wrk(port: int, clients: int, seconds: float, script: Path, out: Path) -> dict:
-    subprocess.run(["wrk", "-t", "1", "-c", str(clients), "-d", f"{seconds}s", "--timeout", "10s", "-s", str(script),
+    subprocess.run(["wrk", "-t", "1", "-c", str(clients), "-d", f"{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script),
                     f"http://127.0.0.1:{port}"], check=True, capture_output=True, text=True)
     r = json.loads(out.read_text())
     errors = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
@@ -113,7 +114,7 @@ def matrix(bundle: Path, variants: list[str], clients: list[int], seconds: float
     for variant in variants:
         for batching in (True, False):
             port = free_port()
-            flags = ["--variant", variant, "--threads", str(threads)] + ([] if batching else ["--no-batching"])
+            flags = ["--variant", variant, *threads_flag(threads)] + ([] if batching else ["--no-batching"])
             proc = start_server(str(bundle), port, *flags)
             try:
                 wrk(port, 8, 2, script, out)  # warm-up, not reported
@@ -132,7 +133,11 @@ def matrix(bundle: Path, variants: list[str], clients: list[int], seconds: float
     return rows
 
 
-def promotion_under_load(bundle: Path, seconds: float, threads: int, script, out, work: Path) -> dict:
+def threads_flag(threads: int | None) -> list[str]:
+    return ["--threads", str(threads)] if threads else []
+
+
+def promotion_under_load(bundle: Path, variant: str, seconds: float, threads: int | None, script, out, work: Path) -> dict:
     """Serve models:/b77@champion, promote version 2 a third of the way into a 32-client run: count failures."""
     from domainfit.model_registry import ModelRegistry
 
@@ -144,8 +149,8 @@ def promotion_under_load(bundle: Path, seconds: float, threads: int, script, out
     registry.push(bundle, "b77")
     registry.promote("b77", 1)
     port = free_port()
-    proc = start_server("models:/b77@champion", port, "--registry", uri, "--poll-seconds", "0.5", "--threads", str(threads),
-                        env=env)
+    proc = start_server("models:/b77@champion", port, "--registry", uri, "--poll-seconds", "0.5", "--variant", variant,
+                        *threads_flag(threads), env=env)
     try:
         timer = threading.Timer(seconds / 3, registry.promote, args=("b77", 2))
         timer.start()
@@ -155,16 +160,16 @@ def promotion_under_load(bundle: Path, seconds: float, threads: int, script, out
         swaps = metric(port, "domainfit_model_swaps_total")
     finally:
         code = stop_server(proc)
-    return {"clients": 32, **r, "version_after": ready["version"], "swaps": swaps, "exit_status": code}
+    return {"variant": variant, "clients": 32, **r, "version_after": ready["version"], "swaps": swaps, "exit_status": code}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", type=Path, required=True, help="a Banking77 bundle (with compressed variants)")
-    ap.add_argument("--seconds", type=float, default=8.0, help="length of each load run")
+    ap.add_argument("--seconds", type=int, default=8, help="length of each load run")
     ap.add_argument("--clients", default="1,8,32,64")
-    ap.add_argument("--threads", type=int, default=2, help="inference threads of the server")
-    ap.add_argument("--variants", default="torch,auto")
+    ap.add_argument("--threads", type=int, help="inference threads of the server (default: the server's own, cores - 1)")
+    ap.add_argument("--variants", default="torch,onnx-int8", help="variants to load (auto: the bundle's fastest at batch 32)")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: install it (Debian/Ubuntu: apt-get install wrk)")
@@ -182,7 +187,7 @@ def main() -> None:
     variants = [choose_variant(load_bundle(args.bundle)) if v == "auto" else v for v in args.variants.split(",")]
     clients = [int(c) for c in args.clients.split(",")]
     rows = matrix(args.bundle, variants, clients, args.seconds, args.threads, script, out)
-    promo = promotion_under_load(args.bundle, max(args.seconds, 9.0), args.threads, script, out, work)
+    promo = promotion_under_load(args.bundle, variants[-1], max(args.seconds, 9), args.threads, script, out, work)
     print("   promotion:", promo, flush=True)
     write_results(rows, promo, args, len(texts))
 
@@ -194,7 +199,7 @@ def write_results(rows: list[dict], promo: dict, args, n_texts: int) -> None:
     lines = ["# Serving load benchmark (issue 6)", "",
              f"`bench/serve_load.py --bundle <Banking77 bundle> --seconds {args.seconds}`: `domainfit serve` on 127.0.0.1, one "
              f"Banking77 test text per request ({n_texts} texts in rotation), wrk (1 thread, keep-alive) for {args.seconds} s "
-             f"per cell, server inference threads {args.threads}. **The load generator shares the machine's 2 cores with the "
+             f"per cell, server inference threads {args.threads or 'default (cores - 1 = 1)'}. **The load generator shares the machine's 2 cores with the "
              "server.** Micro-batching: max batch 64, max wait 2 ms (defaults).", "",
              "| variant | batching | clients | req/s | p50 ms | p95 ms | p99 ms | mean batch | requests | errors |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -202,7 +207,7 @@ def write_results(rows: list[dict], promo: dict, args, n_texts: int) -> None:
         lines.append(f"| {r['variant']} | {r['batching']} | {r['clients']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.1f} | "
                      f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['mean_batch']} | {r['requests']} | {r['errors']} |")
     lines += ["", "## Promotion during load", "",
-              f"Server following `models:/b77@champion` (MLflow registry on SQLite, polled every 0.5 s); version 2 promoted "
+              f"Server ({promo['variant']}) following `models:/b77@champion` (MLflow registry on SQLite, polled every 0.5 s); version 2 promoted "
               f"a third of the way into a 32-client run: {promo['requests']} requests, {promo['requests_per_s']:.0f} req/s, "
               f"p99 {promo['p99_ms']:.1f} ms, **{promo['errors']} errors**, served version afterwards: {promo['version_after']} "
               f"({promo['swaps']:.0f} swap), exit status after SIGTERM: {promo['exit_status']}.", ""]

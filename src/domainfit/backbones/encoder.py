@@ -23,14 +23,14 @@ __all__ = [
 ]
 
 
+def available_cores() -> int:
+    """The cores this process may run on (the container's share, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def configure_threads(threads: int | None = None) -> int:
     """Use the cores we have (torch's default may oversubscribe a container); one inter-op thread."""
-    if threads:
-        n = threads
-    elif hasattr(os, "sched_getaffinity"):
-        n = len(os.sched_getaffinity(0))
-    else:
-        n = os.cpu_count() or 1
+    n = threads or available_cores()
     torch.set_num_threads(max(1, n))
     try:
         torch.set_num_interop_threads(1)

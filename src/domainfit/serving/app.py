@@ -138,7 +138,10 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     meta = json.loads((Path(source.path_for(version)) / "domainfit.json").read_text())
     response_model = _schemas(meta["task"], meta["labels"])
 
-    slot = ModelSlot(source, variant=settings.variant, threads=settings.threads)
+    from domainfit.backbones.encoder import available_cores
+
+    threads = settings.threads or max(1, available_cores() - 1)
+    slot = ModelSlot(source, variant=settings.variant, threads=threads)
     metrics = ServiceMetrics()
     batcher = MicroBatcher(lambda items: _run_batch(slot, items), enabled=settings.batching,
                            max_batch_size=settings.max_batch_size, max_wait_ms=settings.max_wait_ms,

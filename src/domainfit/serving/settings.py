@@ -15,7 +15,8 @@ class ServeSettings(BaseModel):
     host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0 exposes the service to the network)")
     port: int = Field(8000, ge=0, le=65535)
     variant: str = Field("auto", description="model variant: auto (fastest that passed its parity gate), torch, onnx-int8, ...")
-    threads: int | None = Field(None, ge=1, description="inference threads (default: the cores available)")
+    threads: int | None = Field(None, ge=1, description="inference threads (default: the cores available minus one, "
+                                "which is left to the HTTP event loop: sharing it makes OpenMP threads spin against it)")
     batching: bool = Field(True, description="coalesce concurrent requests into one model call")
     max_batch_size: int = Field(64, ge=1, description="most texts in one coalesced model call")
     max_wait_ms: float = Field(2.0, ge=0, description="how long an idle worker waits for more requests to join a batch")
