@@ -167,7 +167,7 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     app.state.ready = False
     app.state.slot, app.state.metrics, app.state.batcher, app.state.settings = slot, metrics, batcher, settings
 
-    def require_key(request: Request) -> None:
+    async def require_key(request: Request) -> None:  # async: a sync dependency would cost a thread hop per request
         if not auth_on:
             return
         header = request.headers.get("authorization", "")

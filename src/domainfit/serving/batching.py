@@ -1,8 +1,10 @@
 """Micro-batching: concurrent requests coalesced into one model call, run on a worker thread.
 
-The event loop never runs the model. One worker thread runs one batch at a time; while it works, new requests queue
-up and become the next batch, so batches grow with load on their own (adaptive batching). When the worker is idle, a
-request waits at most `max_wait_ms` for others to join it. A request's texts are never split across batches.
+The event loop never runs the model. One worker thread runs one batch at a time, and one more batch may wait ready
+behind it (double buffering: the next batch's HTTP parsing overlaps the current batch's inference). While both
+places are taken, new requests queue up and become the batch after, so batches grow with load on their own
+(adaptive batching). A request waits at most `max_wait_ms` for others to join its batch. A request's texts are
+never split across batches.
 
 With batching off, each request is its own model call on the same single worker (the baseline to compare with).
 """
@@ -49,10 +51,13 @@ class MicroBatcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="domainfit-infer")
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self._running: set[asyncio.Task] = set()
         self.in_flight = 0
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
+        self._slots = asyncio.Semaphore(2)  # one batch running on the worker, one ready behind it
         if self.enabled:
             self._task = asyncio.create_task(self._collect(), name="domainfit-batcher")
 
@@ -88,6 +93,7 @@ class MicroBatcher:
         assert self._queue is not None
         loop = asyncio.get_running_loop()
         while True:
+            await self._slots.acquire()
             batch = [await self._queue.get()]
             size = len(batch[0].texts)
             deadline = loop.time() + self.max_wait
@@ -103,13 +109,19 @@ class MicroBatcher:
                 else:
                     item = self._queue.get_nowait()
                 if size + len(item.texts) > self.max_batch_size:
-                    await self._run(loop, batch, size)  # the newcomer starts the next batch
+                    self._launch(loop, batch, size)  # the newcomer starts the next batch
+                    await self._slots.acquire()
                     batch, size = [item], len(item.texts)
                     deadline = loop.time() + self.max_wait
                     continue
                 batch.append(item)
                 size += len(item.texts)
-            await self._run(loop, batch, size)
+            self._launch(loop, batch, size)
+
+    def _launch(self, loop, batch: list[_Pending], size: int) -> None:
+        task = asyncio.create_task(self._run(loop, batch, size))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
 
     async def _run(self, loop, batch: list[_Pending], size: int) -> None:
         try:
@@ -125,5 +137,6 @@ class MicroBatcher:
                 if not p.future.done():  # the client may have gone away
                     p.future.set_result(BatchResult(out, model, size))
         finally:
+            self._slots.release()
             for _ in batch:
                 self._queue.task_done()
