@@ -37,6 +37,26 @@ def make_rows(n_per_label: int, seed: int) -> list[tuple[str, str]]:
     return rows
 
 
+def make_task_rows(task: str, n_per_label: int, seed: int) -> list[tuple[str, str]]:
+    """Rows a tiny model learns in a few steps, for each task: classification (`make_rows`); multilabel (one or two
+    intents per text, labels joined by ';'); regression (a score set by the intent, 1, 2 or 3, plus a little noise)."""
+    if task == "classification":
+        return make_rows(n_per_label, seed)
+    rng = random.Random(seed)
+    names = list(INTENTS)
+    rows = []
+    for i in range(n_per_label * len(names)):
+        chosen = sorted(rng.sample(names, 1 + (i % 2)))
+        toks = [w for name in chosen for w in rng.sample(INTENTS[name], 2)] + rng.sample(FILLER, rng.randint(2, 4))
+        rng.shuffle(toks)
+        if task == "multilabel":
+            rows.append((" ".join(toks), ";".join(chosen)))
+        else:
+            score = sum(names.index(name) + 1 for name in chosen) + rng.uniform(-0.2, 0.2)
+            rows.append((" ".join(toks), f"{score:.3f}"))
+    return rows
+
+
 def write_csv(path: Path, rows, header=("text", "label"), encoding="utf-8") -> Path:
     with open(path, "w", newline="", encoding=encoding) as fh:
         w = csv.writer(fh)

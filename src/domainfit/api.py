@@ -44,7 +44,8 @@ class Model:
         return self._predictor.bundle.read_json("metrics.json")
 
     def predict(self, texts: Sequence[str], *, top_k: int = 1) -> list[dict]:
-        """[{"label", "score", "top_k": [...]}] per text."""
+        """One dict per text: classification {"label", "score", "top_k"}; multilabel {"labels", "scores", "label",
+        "score"}; regression {"score"}."""
         return self._predictor.predict(texts, top_k=top_k)
 
     def predict_scores(self, texts: Sequence[str]) -> np.ndarray:
@@ -84,19 +85,22 @@ def evaluate(bundle: str | Path, data: str | Path, *, out_dir: str | Path | None
 
 def check_data(train: str | Path, *, test: str | Path | None = None, val: str | Path | None = None,
                text_column: str | None = None, label_column: str | None = None, encoding: str | None = None,
-               model: str | None = None, max_length: int = 128, **data_options: Any):
+               model: str | None = None, max_length: int = 128, task: str = "classification",
+               task_options: Mapping | None = None, **data_options: Any):
     """Every problem in the data before any training (a DataReport). The backbone's tokenizer is used for the
-    truncation and vocabulary-coverage checks."""
+    truncation and vocabulary-coverage checks; `task` (with `task_options`) says how the label column is read."""
     from transformers import AutoTokenizer
 
     from domainfit.backbones import resolve_backbone
     from domainfit.data import check_data as _check
+    from domainfit.tasks import make_task
 
     cfg = DataConfig(train=train, test=test, val=val, text_column=text_column, label_column=label_column,
                      encoding=encoding, **data_options)
+    checked_task = make_task(task, dict(task_options or {}))
     backbone = resolve_backbone(model)
     tokenizer = AutoTokenizer.from_pretrained(backbone.path)
-    return _check(cfg, tokenizer=tokenizer, max_length=max_length, model_name=backbone.name)
+    return _check(cfg, task=checked_task, tokenizer=tokenizer, max_length=max_length, model_name=backbone.name)
 
 
 def compare(data: str | Path, *, methods: Sequence[str] = ("zeroshot", "tfidf", "head", "fewshot", "lora", "full"),

@@ -1,7 +1,8 @@
 """Save, load and validate the bundle: the one self-describing folder every later step needs.
 
     <bundle>/
-      domainfit.json         task, labels, method + options, backbone (name, resolved path, weights sha256), pooling,
+      domainfit.json         task, its options and learned state (multi-label thresholds, regression target mean/std),
+                             labels, method + options, backbone (name, resolved path, weights sha256), pooling,
                              resolved config, data fingerprint and counts, library versions, timings
       model/                 tokenizer, head.safetensors and the encoder: whole (plain `transformers.AutoModel` loads it)
                              or, for adapter methods, the adapter weights over a base model named in domainfit.json
@@ -52,6 +53,12 @@ class Bundle:
     def model_dir(self) -> Path:
         return self.path / MODEL_DIR
 
+    def make_task(self):
+        """The bundle's Task with its options and learned state (bundles from before task state: the defaults)."""
+        from domainfit.tasks import make_task
+
+        return make_task(self.task, self.meta.get("task_options"), self.meta.get("task_state"))
+
     def read_json(self, name: str) -> dict | None:
         p = self.path / name
         return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else None
@@ -62,10 +69,9 @@ class Bundle:
 
         from domainfit.backbones.encoder import quiet_transformers
         from domainfit.encoder_formats import encoder_formats
-        from domainfit.registry import tasks
 
         quiet_transformers()
-        task = tasks.get(self.task)()
+        task = self.make_task()
         fmt = self.meta["model"].get("encoder", {}).get("format", "transformers")
         encoder = encoder_formats.get(fmt).load(self.model_dir, self.meta)
         tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))

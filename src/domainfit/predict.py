@@ -1,6 +1,7 @@
 """The Predictor: the one inference path used by evaluate, predict and serving.
 
-Same normalisation as training → tokenize → length-sorted batches → model → task decoding (probabilities, top-k).
+Same normalisation as training → tokenize → length-sorted batches → model → task decoding (probabilities, top-k;
+multi-label thresholds and the regression target's scale come from the bundle's task state).
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import numpy as np
 from domainfit.backbones.encoder import configure_threads, tokenize
 from domainfit.bundle import Bundle, load_bundle
 from domainfit.data.clean import normalize_text
-from domainfit.registry import tasks
 
 __all__ = ["Predictor"]
 
 
 class Predictor:
-    """Predictions from a bundle. `predict` returns dicts; `predict_scores` the raw (n, labels) probabilities.
+    """Predictions from a bundle. `predict` returns dicts; `predict_scores` the raw (n, labels) scores (probabilities,
+    or the predicted values for regression).
 
     `variant`: "auto" (the fastest variant the bundle holds that passed its parity gate, else the PyTorch model),
     "torch" (the model as trained), or a variant's name ("onnx-int8", ...). Outputs are the same whatever runs.
@@ -34,7 +35,7 @@ class Predictor:
         configure_threads(threads)
         quiet_transformers()
         self.bundle = bundle
-        self.task = tasks.get(bundle.task)()
+        self.task = bundle.make_task()
         self.labels: list[str] = bundle.labels
         self.tokenizer = AutoTokenizer.from_pretrained(str(bundle.model_dir))
         self.batch_size = batch_size
@@ -76,7 +77,8 @@ class Predictor:
         return self.task.decode(self.runner.logits(ids, batch_size=self.batch_size, advance=advance))
 
     def predict(self, texts: Sequence[str], *, top_k: int = 1) -> list[dict]:
-        """[{"label", "score", "top_k": [{"label", "score"}, ...]}] in the order of `texts`."""
+        """One dict per text, in order: classification {"label", "score", "top_k"}; multilabel {"labels", "scores",
+        "label", "score"}; regression {"score"}."""
         return self.task.format(self.predict_scores(texts), self.labels, top_k)
 
 

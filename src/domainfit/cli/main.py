@@ -59,6 +59,7 @@ def data_check(
     model: Annotated[Optional[str], Opt("--model", help="backbone whose tokenizer is checked (default: bundled MiniLM)")] = None,
     max_length: Annotated[int, Opt("--max-length", help="tokens per text the model will see")] = 128,
     encoding: Annotated[Optional[str], Opt("--encoding", help="file encoding (detected when not given)")] = None,
+    task: Annotated[str, Opt("--task", help="how the label column is read; `domainfit ls tasks`")] = "classification",
     as_json: Annotated[bool, Opt("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Every problem in the data at once, with file and row numbers, before any training."""
@@ -66,7 +67,7 @@ def data_check(
     from domainfit.cli.ui import console, issues_table
 
     report = check_data(file, test=test, val=val, text_column=text, label_column=label, encoding=encoding, model=model,
-                        max_length=max_length)
+                        max_length=max_length, task=task)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:
@@ -102,7 +103,7 @@ def train(
     resume: Annotated[bool, Opt("--resume", help="continue an interrupted run from its last checkpoint in -o")] = False,
 ) -> None:
     """Fine-tune a model and write a bundle (model, metrics.json, report.html)."""
-    from domainfit.cli.ui import RichReporter, comparison_table, console, verdict
+    from domainfit.cli.ui import RichReporter, console
     from domainfit.config.load import load_config
     from domainfit.training.pipeline import run_training
 
@@ -121,10 +122,10 @@ def train(
     cfg = load_config(source if is_config else None, values=values, overrides=set_ or ())
     console.print(f"[bold]domainfit train[/]: task {cfg.task}, method {cfg.method} → {cfg.output}")
     path = run_training(cfg, resume=resume, reporter=RichReporter())
-    metrics = json.loads((path / "metrics.json").read_text(encoding="utf-8"))
-    console.print(comparison_table(metrics["comparison"]))
-    if note := verdict(metrics["comparison"]):
-        console.print(note)
+    metrics_file = path / "metrics.json"
+    if metrics_file.is_file():  # no test rows: no metrics
+        metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
+        _print_comparison(metrics)
     console.print(f"bundle: [bold]{path}[/]   report: {path / 'report.html'}")
     console.print(f"next: domainfit predict {path} --text \"...\"")
 
@@ -140,28 +141,38 @@ def evaluate(
 ) -> None:
     """Metrics, calibration, errors and report.html on a labelled file, beside the baselines."""
     from domainfit.api import evaluate as _evaluate
-    from domainfit.cli.ui import RichReporter, comparison_table, console, verdict
+    from domainfit.cli.ui import RichReporter, console
 
     result = _evaluate(bundle, data, out_dir=output, text_column=text, label_column=label, encoding=encoding,
                        reporter=RichReporter())
-    console.print(comparison_table(result["comparison"], title=f"{data.name}: {result['n']} rows"))
-    if note := verdict(result["comparison"]):
-        console.print(note)
+    _print_comparison(result, title=f"{data.name}: {result['n']} rows")
     out = output or Path(bundle) / "evaluations" / data.stem
     console.print(f"report: {out / 'report.html'}   metrics: {out / 'metrics.json'}")
+
+
+def _print_comparison(metrics: dict, **kwargs) -> None:
+    """The comparison table of a metrics.json on the task's headline metrics, and the verdict if a baseline wins."""
+    from domainfit.cli.ui import comparison_table, console, verdict
+
+    task = metrics.get("task") or {}
+    keys = task.get("summary_metrics", ("accuracy", "macro_f1", "micro_f1", "weighted_f1"))
+    primary = task.get("primary_metric", "macro_f1")
+    console.print(comparison_table(metrics["comparison"], keys=keys, primary=primary, **kwargs))
+    if note := verdict(metrics["comparison"], primary):
+        console.print(note)
 
 
 @app.command()
 def predict(
     bundle: Annotated[Path, typer.Argument(help="bundle folder written by `domainfit train`")],
-    text: Annotated[Optional[list[str]], Opt("--text", help="a text to classify (repeatable)")] = None,
+    text: Annotated[Optional[list[str]], Opt("--text", help="a text to predict (repeatable)")] = None,
     input: Annotated[Optional[Path], Opt("--input", help="file of texts (csv/tsv/jsonl/parquet/xlsx)")] = None,
     output: Annotated[Optional[Path], Opt("--output", help="where to write predictions (csv or jsonl)")] = None,
     column: Annotated[Optional[str], Opt("--column", help="text column of --input (inferred when unambiguous)")] = None,
     top_k: Annotated[int, Opt("--top-k", help="labels to return per text")] = 3,
     as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False,
 ) -> None:
-    """Predict labels for texts given on the command line or in a file."""
+    """Predict labels (or values) for texts given on the command line or in a file."""
     from domainfit.cli.predict_io import predict_file
     from domainfit.cli.ui import console, predictions_table
     from domainfit.predict import Predictor
@@ -329,33 +340,35 @@ def ls_methods() -> None:
     console.print(table)
 
 
-def _name_table(title: str, registry) -> None:
+def _name_table(title: str, registry, extra: tuple[str, ...] = (), cells=lambda item: ()) -> None:
     from rich.table import Table
 
     from domainfit.cli.ui import console
 
     table = Table(title=title, title_justify="left")
-    table.add_column("name")
-    table.add_column("description")
+    for col in ("name", *extra, "description"):
+        table.add_column(col, overflow="fold")
     for name, item in registry.items():
-        table.add_row(name, item.description)
+        table.add_row(name, *cells(item), item.description)
     console.print(table)
 
 
 @ls_app.command("tasks")
 def ls_tasks() -> None:
-    """Tasks."""
+    """Tasks, their options (`task_options:`) and default baselines."""
     from domainfit.registry import tasks
 
-    _name_table("tasks (`--task NAME`)", tasks)
+    _name_table("tasks (`--task NAME`, options under `task_options:`)", tasks, ("options (defaults)", "baselines"),
+                lambda t: (", ".join(f"{k}={v!r}" for k, v in t.Options().model_dump().items()) or "—",
+                           ", ".join(t.default_baselines)))
 
 
 @ls_app.command("baselines")
 def ls_baselines() -> None:
-    """Baselines every model is compared against."""
+    """Baselines every model is compared against, and the tasks each answers."""
     from domainfit.registry import baselines
 
-    _name_table("baselines (`--set baselines=[tfidf]`)", baselines)
+    _name_table("baselines (`--set baselines=[tfidf]`)", baselines, ("tasks",), lambda b: (", ".join(sorted(b.tasks)),))
 
 
 def main() -> None:

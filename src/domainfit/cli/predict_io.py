@@ -1,4 +1,9 @@
-"""Batch prediction over a file: read any supported table, predict, write CSV (utf-8-sig) or JSONL with the input columns."""
+"""Batch prediction over a file: read any supported table, predict, write CSV (utf-8-sig) or JSONL with the input columns.
+
+The columns added depend on the task (`Task.output_columns`): classification `predicted_label, score, top_k`;
+multilabel `predicted_labels` (joined with the task's separator), `scores`; regression `predicted_score`.
+In CSV a list or mapping is written as JSON; in JSONL it stays a list or object.
+"""
 
 from __future__ import annotations
 
@@ -20,15 +25,19 @@ def predict_file(predictor, input_path: str | Path, output: str | Path | None, *
     if out.suffix.lower() not in (".csv", ".jsonl"):
         raise DataError(f"cannot write predictions as {out.suffix!r}", where=str(out), hint="use a .csv or .jsonl output path")
     preds = predictor.predict(frame[tcol].astype(str).tolist(), top_k=top_k)
-    frame = frame.copy()
-    frame["predicted_label"] = [p["label"] for p in preds]
-    frame["score"] = [round(p["score"], 6) for p in preds]
-    frame["top_k"] = [json.dumps(p["top_k"], ensure_ascii=False) for p in preds]
+    added = [predictor.task.output_columns(p) for p in preds]
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".jsonl":
         with out.open("w", encoding="utf-8") as fh:
-            for row, p in zip(frame.drop(columns=["top_k"]).to_dict(orient="records"), preds):
-                fh.write(json.dumps({**row, "top_k": p["top_k"]}, ensure_ascii=False) + "\n")
+            for row, extra in zip(frame.to_dict(orient="records"), added):
+                fh.write(json.dumps({**row, **extra}, ensure_ascii=False) + "\n")
     else:
+        frame = frame.copy()
+        for name in added[0] if added else ():
+            frame[name] = [_cell(extra[name]) for extra in added]
         frame.to_csv(out, index=False, encoding="utf-8-sig")
     return out
+
+
+def _cell(value):
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value

@@ -78,14 +78,20 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def comparison_table(rows: Sequence[dict], title: str = "test set: the model against its baselines") -> Table:
+def comparison_table(rows: Sequence[dict], title: str = "test set: the model against its baselines", *,
+                     keys: Sequence[str] = ("accuracy", "macro_f1", "weighted_f1"), primary: str = "macro_f1") -> Table:
+    """The model and its baselines side by side on the task's headline metrics (`keys`); the best by `primary` in green."""
+    from domainfit.evaluation._html import metric_name
+
     table = Table(title=title, title_justify="left")
-    for col in ("name", "accuracy", "macro_f1", "weighted_f1", "train_seconds"):
-        table.add_column(col.replace("_", " "), justify="left" if col == "name" else "right")
-    best = max((r.get("macro_f1") or 0) for r in rows) if rows else 0
+    cols = ("name", *keys, "train_seconds")
+    table.add_column("name", no_wrap=True)
+    for col in cols[1:]:
+        table.add_column("train s" if col == "train_seconds" else metric_name(col), justify="right")
+    best = max((r.get(primary) or 0) for r in rows) if rows else 0
     for r in rows:
-        style = "bold green" if r.get("macro_f1") == best else None
-        table.add_row(*(_fmt(r.get(c)) for c in ("name", "accuracy", "macro_f1", "weighted_f1", "train_seconds")), style=style)
+        style = "bold green" if r.get(primary) == best else None
+        table.add_row(*(_fmt(r.get(c)) for c in cols), style=style)
     return table
 
 
@@ -121,27 +127,41 @@ def issues_table(issues: Sequence) -> Table:
     return table
 
 
-def verdict(rows: Sequence[dict]) -> str | None:
+def verdict(rows: Sequence[dict], primary: str = "macro_f1") -> str | None:
     """One sentence when a baseline beats the model: the user must not ship a model that loses to TF-IDF."""
     if len(rows) < 2:
         return None
-    model, best = rows[0], max(rows[1:], key=lambda r: r.get("macro_f1") or 0)
-    gap = (best.get("macro_f1") or 0) - (model.get("macro_f1") or 0)
+    model, best = rows[0], max(rows[1:], key=lambda r: r.get(primary) or 0)
+    gap = (best.get(primary) or 0) - (model.get(primary) or 0)
     if gap <= 0:
         return None
-    return (f"[bold yellow]note:[/] {best['name']} beats {model['name']} by {100 * gap:.1f} points of macro-F1 on this test set; "
+    from domainfit.evaluation._html import is_share, metric_name
+
+    by = f"{100 * gap:.1f} points of {metric_name(primary)}" if is_share(primary) else f"{gap:.3f} of {metric_name(primary)}"
+    return (f"[bold yellow]note:[/] {best['name']} beats {model['name']} by {by} on this test set; "
             "check the data warnings above (a backbone that does not cover the language?) before using this model")
 
 
 def predictions_table(texts: Sequence[str], preds: Sequence[dict]) -> Table:
+    """One row per text: the label(s) and score, and the runners-up (top_k, or the other labels' probabilities);
+    only the text and the value for regression."""
     table = Table(title="predictions", title_justify="left")
+    labelled = any("label" in p for p in preds)
     table.add_column("text", overflow="fold", max_width=60)
-    table.add_column("label")
+    if labelled:
+        table.add_column("label")
     table.add_column("score", justify="right")
-    table.add_column("runners-up", overflow="fold")
+    if labelled:
+        table.add_column("runners-up", overflow="fold")
     for t, p in zip(texts, preds):
-        others = ", ".join(f"{x['label']} {x['score']:.2f}" for x in p.get("top_k", [])[1:])
-        table.add_row(t, p["label"], f"{p['score']:.3f}", others)
+        if "labels" in p:  # multi-label: every label above its threshold
+            label = ", ".join(p["labels"]) or "(none above threshold)"
+            others = ", ".join(f"{k} {v:.2f}" for k, v in list(p["scores"].items())[:5] if k not in p["labels"])
+        else:
+            label = p.get("label", "")
+            others = ", ".join(f"{x['label']} {x['score']:.2f}" for x in p.get("top_k", [])[1:])
+        cells = (t, label, f"{p['score']:.3f}", others) if labelled else (t, f"{p['score']:.3f}")
+        table.add_row(*cells)
     return table
 
 

@@ -58,6 +58,11 @@ def run_compare(
     cfg0 = load_config(base, values={"data.train": str(data), "data.test": str(test) if test else None,
                                      "data.val": str(val) if val else None, "data.text_column": text_column,
                                      "data.label_column": label_column})
+    if cfg0.task != "classification":  # budgets are "k examples per class": only classes can be sampled that way
+        raise ConfigError([("task", f"`domainfit compare` samples k labelled examples per class, so it compares "
+                                    f"classification only, not {cfg0.task}; train each method with `domainfit train "
+                                    f"--task {cfg0.task} --method NAME` and compare their metrics.json "
+                                    f"({cfg0.task}: {', '.join(_task_metrics(cfg0.task))})")])
     backbone = resolve_backbone(cfg0.model.backbone)
     _, tokenizer = load_backbone(backbone.path)
     prepared = prepare_data(cfg0.data, tokenizer=tokenizer, max_length=cfg0.model.max_length, model_name=backbone.name)
@@ -113,6 +118,12 @@ def run_compare(
 
     write_compare_report(out / "report.html", result)
     return result
+
+
+def _task_metrics(name: str) -> tuple[str, ...]:
+    from domainfit.registry import tasks
+
+    return tasks.get(name).summary_metrics
 
 
 def _train_method(run_training, base: dict, name: str, train_csv: Path, val_csv: Path, test_csv: Path, seed: int,

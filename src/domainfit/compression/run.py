@@ -28,6 +28,9 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
     from domainfit.predict import Predictor
 
     bundle = load_bundle(path)
+    if bundle.task != "classification":  # the parity gate and the student's loss compare class probabilities
+        raise ConfigError([("bundle", f"compression checks a variant by accuracy and macro-F1, so it supports "
+                                      f"classification bundles only; {path} is a {bundle.task} bundle")])
     if distill_layers is not None:
         kind, name, build_opts = "distilled", f"distilled-{distill_layers}l", {"layers": distill_layers, **options}
     else:

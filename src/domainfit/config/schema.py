@@ -14,6 +14,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class _NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
 class DataConfig(_Strict):
     """Where the data is and how to read, clean and split it."""
 
@@ -73,12 +77,13 @@ class TrainConfig(_Strict):
     """Everything `domainfit train` needs. Saved, resolved, inside every bundle."""
 
     task: str = Field("classification", description="`domainfit ls tasks` lists them")
+    task_options: dict[str, Any] = Field(default_factory=dict, description="options of the chosen task (multilabel: separator, ...; regression: loss, ...)")
     method: str = Field("full", description="`domainfit ls methods` lists them")
     method_options: dict[str, Any] = Field(default_factory=dict, description="options of the chosen method")
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
-    baselines: list[str] = Field(default_factory=lambda: ["zeroshot", "tfidf"], description="baselines evaluated on the same test split")
+    baselines: list[str] | None = Field(None, description="baselines evaluated on the same test split; default: the task's (classification: zeroshot, tfidf)")
     output: Path = Field(Path("runs/model"), description="bundle folder to write")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="experiment tracking (MLflow)")
 
@@ -102,31 +107,29 @@ class TrainConfig(_Strict):
 
     @field_validator("baselines")
     @classmethod
-    def _known_baselines(cls, v: list[str]) -> list[str]:
+    def _known_baselines(cls, v: list[str] | None) -> list[str] | None:
         from domainfit.registry import baselines
 
-        bad = [b for b in v if b not in baselines]
+        bad = [b for b in v or () if b not in baselines]
         if bad:
             raise ValueError("; ".join(baselines.unknown_message(b) for b in bad))
         return v
 
     @model_validator(mode="after")
-    def _method_options(self) -> TrainConfig:
-        from domainfit.registry import methods
+    def _task_and_method_options(self) -> TrainConfig:
+        from domainfit.registry import methods, tasks
 
+        if self.method in methods and self.task not in methods.get(self.method).tasks:
+            supported = [n for n, m in methods.items() if self.task in m.tasks]
+            raise ValueError(f"method {self.method!r} does not support task {self.task!r}; methods that do: {', '.join(supported)}")
+        if self.task in tasks:
+            task = tasks.get(self.task)
+            self.__dict__["task_options"] = _options("task", self.task, getattr(task, "Options", _NoOptions), self.task_options)
+            if self.baselines is None:
+                self.__dict__["baselines"] = list(getattr(task, "default_baselines", ()))
         if self.method in methods:
             method = methods.get(self.method)
-            if self.task not in method.tasks:
-                supported = [n for n, m in methods.items() if self.task in m.tasks]
-                raise ValueError(f"method {self.method!r} does not support task {self.task!r}; methods that do: {', '.join(supported)}")
-            try:  # validate (and fill defaults); every bad option is reported under its full key
-                self.__dict__["method_options"] = method.Options.model_validate(self.method_options).model_dump()
-            except ValidationError as exc:
-                raise ValueError("\n".join(
-                    f"method_options.{'.'.join(str(p) for p in e['loc'])}: "
-                    + ("unknown option of method " + repr(self.method) + "; options: " + ", ".join(method.Options.model_fields)
-                       if e["type"] == "extra_forbidden" else e["msg"])
-                    for e in exc.errors())) from None
+            self.__dict__["method_options"] = _options("method", self.method, method.Options, self.method_options)
             if self.training.lr is None:
                 self.training.__dict__["lr"] = getattr(method, "default_lr", 1e-4)
             if self.data.train is None:
@@ -136,3 +139,16 @@ class TrainConfig(_Strict):
                 if not method.declared_labels(self.method_options):
                     raise ValueError("method_options.labels: without data.train, list the labels as method_options.labels: {label: description, ...}")
         return self
+
+
+def _options(kind: str, name: str, schema: type[BaseModel], values: dict) -> dict:
+    """`values` validated against a task's or method's Options, defaults filled in; every bad option is reported
+    under its full key (`method_options.r: ...`)."""
+    try:
+        return schema.model_validate(values).model_dump()
+    except ValidationError as exc:
+        raise ValueError("\n".join(
+            f"{kind}_options.{'.'.join(str(p) for p in e['loc'])}: "
+            + (f"unknown option of {kind} {name!r}; options: " + (", ".join(schema.model_fields) or "none")
+               if e["type"] == "extra_forbidden" else e["msg"])
+            for e in exc.errors())) from None

@@ -9,7 +9,8 @@ The table the checks read has one row per input row and the columns
 - A *report check* sees the kept rows and only reports.
 
 Severity: "error" = rows were rejected (or the data cannot train), "warning" = kept but at risk,
-"info" = a fact worth knowing. A new check is one decorated function.
+"info" = a fact worth knowing. A new check is one decorated function; `tasks=` limits it to the tasks where it
+makes sense (class balance means nothing for regression), and a task's own checks live in its module.
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ class CheckContext:
     tokenizer: Any = None
     max_length: int = 128
     model_name: str | None = None
+    task: Any = None  # the Task (domainfit.tasks); None: classification
+
+    @property
+    def task_name(self) -> str:
+        return getattr(self.task, "name", "classification")
 
 
 Finding = tuple[pd.Series, list[Issue]]
@@ -96,20 +102,25 @@ ROW_CHECKS: dict[str, RowCheck] = {}
 REPORT_CHECKS: dict[str, ReportCheck] = {}
 
 
-def row_check(name: str) -> Callable[[RowCheck], RowCheck]:
-    def deco(fn: RowCheck) -> RowCheck:
-        ROW_CHECKS[name] = fn
+def _register(table: dict, name: str, tasks: set[str] | None) -> Callable:
+    def deco(fn):
+        fn.tasks = frozenset(tasks) if tasks else None  # None: every task
+        table[name] = fn
         return fn
 
     return deco
 
 
-def report_check(name: str) -> Callable[[ReportCheck], ReportCheck]:
-    def deco(fn: ReportCheck) -> ReportCheck:
-        REPORT_CHECKS[name] = fn
-        return fn
+def _for_task(table: dict, ctx: CheckContext) -> list[Callable]:
+    return [c for c in table.values() if c.tasks is None or ctx.task_name in c.tasks]
 
-    return deco
+
+def row_check(name: str, tasks: set[str] | None = None) -> Callable[[RowCheck], RowCheck]:
+    return _register(ROW_CHECKS, name, tasks)
+
+
+def report_check(name: str, tasks: set[str] | None = None) -> Callable[[ReportCheck], ReportCheck]:
+    return _register(REPORT_CHECKS, name, tasks)
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -165,7 +176,20 @@ def check_missing_label(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
                   "label these rows or delete them (to label new texts with a trained model use `domainfit predict`)")
 
 
-@row_check("conflicting_labels")
+@row_check("invalid_label")
+def check_invalid_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
+    """Labels the task cannot read (`_label_error`, set by the task's parser): a non-number for regression, ..."""
+    bad = rows[rows["_label_error"].notna()] if "_label_error" in rows else rows.iloc[:0]
+    if bad.empty:
+        return _none()
+    issues = [Issue(code, "error", f"{_rows(len(group), 'have')} a label the {ctx.task_name} task "
+                    f"cannot read, e.g. {group['_label_error'].iloc[0].partition(': ')[2]} ({group['_loc'].iloc[0]}); rejected",
+                    group["_loc"].tolist(), hint="correct these label cells or delete the rows (`domainfit ls tasks` says what each task reads)")
+              for code, group in bad.groupby(bad["_label_error"].str.extract(r"^([a-z_]+)", expand=False), sort=True)]
+    return bad["_label_error"].astype(object), issues
+
+
+@row_check("conflicting_labels", tasks={"classification", "multilabel"})
 def check_conflicting_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     """The same text with different labels within one file: nobody can say which is right, so all copies go."""
     keys = ["_role", "text"]
@@ -261,7 +285,7 @@ def check_leakage(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     return pd.Series(reasons, dtype=object), issues
 
 
-@row_check("rare_class")
+@row_check("rare_class", tasks={"classification"})
 def check_rare_classes(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     train = rows[rows["_role"] == "train"]
     counts = train["label"].value_counts()
@@ -285,11 +309,14 @@ def check_rare_classes(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     return reasons.astype(object), [issue]
 
 
-@row_check("unseen_label")
+@row_check("unseen_label", tasks={"classification", "multilabel"})
 def check_unseen_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
-    known = set(rows.loc[rows["_role"] == "train", "label"])
+    """Held-out rows with a label no training row has (any of their labels, for multi-label rows)."""
+    label_set = ctx.task.label_set if ctx.task is not None else lambda labels: sorted(set(labels))
+    known = set(label_set(rows.loc[rows["_role"] == "train", "label"]))
     held = rows[rows["_role"] != "train"]
-    bad = held[~held["label"].isin(known)]
+    unseen = held["label"].map(lambda y: ", ".join(lab for lab in label_set([y]) if lab not in known))
+    bad, unseen = held[unseen != ""], unseen[unseen != ""]
     if bad.empty:
         return _none()
     files = ", ".join(dict.fromkeys(bad["_file"]))
@@ -297,33 +324,15 @@ def check_unseen_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
         "unseen_label",
         "error",
         f"{_rows(len(bad), 'of')} {files} have labels with no training rows: "
-        f"{_label_counts(bad['label'].value_counts().sort_index())}; the model cannot predict them, so they were rejected",
+        f"{_label_counts(unseen.value_counts().sort_index())}; the model cannot predict them, so they were rejected",
         bad["_loc"].tolist(),
         hint="add training rows with these labels, or correct or remove these rows",
     )
-    reasons = bad["label"].map(lambda lab: f"unseen_label: {lab!r} has no training rows")
+    reasons = unseen.map(lambda lab: f"unseen_label: {lab!r} has no training rows")
     return reasons.astype(object), [issue]
 
 
 # ---------------------------------------------------------------------------------------------------- report checks
-
-
-@report_check("class_imbalance")
-def check_class_imbalance(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
-    counts = kept.loc[kept["_role"] == "train", "label"].value_counts()
-    if len(counts) < 2 or counts.iloc[-1] == 0:
-        return []
-    ratio = counts.iloc[0] / counts.iloc[-1]
-    if ratio <= 10:
-        return []
-    return [Issue(
-        "class_imbalance",
-        "warning",
-        f"the largest class {counts.index[0]!r} has {counts.iloc[0]} rows, the smallest {counts.index[-1]!r} "
-        f"{counts.iloc[-1]} ({ratio:.0f}x fewer)",
-        [],
-        hint="set training.class_weights: balanced so small classes count in the loss, and judge the model by macro-F1",
-    )]  # fmt: skip
 
 
 @report_check("replacement_characters")
@@ -475,7 +484,7 @@ def run_checks(rows: pd.DataFrame, ctx: CheckContext) -> tuple[pd.DataFrame, lis
     rows = rows.copy()
     rows["reason"] = pd.Series([None] * len(rows), index=rows.index, dtype=object)
     issues: list[Issue] = []
-    for check in ROW_CHECKS.values():
+    for check in _for_task(ROW_CHECKS, ctx):
         kept = rows[rows["reason"].isna()]
         if kept.empty:
             break
@@ -488,7 +497,7 @@ def run_checks(rows: pd.DataFrame, ctx: CheckContext) -> tuple[pd.DataFrame, lis
         n_tokens, n_unk = token_counts(kept["text"].tolist(), ctx.tokenizer)
         kept["_n_tokens"], kept["_n_unk"] = n_tokens, n_unk
         rows["_n_tokens"], rows["_n_unk"] = kept["_n_tokens"], kept["_n_unk"]
-    for check in REPORT_CHECKS.values():
+    for check in _for_task(REPORT_CHECKS, ctx):
         issues.extend(check(kept, ctx))
     return rows, issues
 

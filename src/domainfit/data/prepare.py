@@ -1,4 +1,7 @@
-"""The data pipeline end to end: read -> columns -> clean -> checks (rejects) -> split, and its report.
+"""The data pipeline end to end: read -> columns -> clean -> parse targets -> checks (rejects) -> split, and its report.
+
+The task (`domainfit.tasks`) reads the label cells (`parse_target`: a class, a label list, a number), chooses the
+split's strata and summarises the targets; the checks that only make sense for some tasks say so.
 
 Pure apart from reading the input files: nothing is written here (`write_rejects` is the one writer, called
 by the CLI). `check_data` runs exactly the same pipeline and returns only the report.
@@ -54,9 +57,26 @@ def _rows_of(role: str, read: ReadResult, text_col: str, label_col: str, clean: 
             "_loc": frame["_file"].astype(str) + f":{unit} " + frame["_row"].astype(str),
             "raw": raw,
             "text": raw.map(clean).astype(str),
+            "raw_label": frame[label_col].astype(str),
             "label": frame[label_col].astype(str).str.strip(),
         }
     )
+
+
+def _parse_targets(rows: pd.DataFrame, task: Any) -> pd.DataFrame:
+    """`label` becomes the task's canonical target; a cell the task cannot read keeps its text and gets
+    `_label_error` (the `invalid_label` check rejects the row with that reason)."""
+
+    def parse(value: str) -> tuple[str, str | None]:
+        if not value:
+            return value, None  # the missing_label check reports it
+        try:
+            return task.parse_target(value), None
+        except ValueError as exc:
+            return value, str(exc)
+
+    parsed = [parse(v) for v in rows["label"]]
+    return rows.assign(label=[p[0] for p in parsed], _label_error=pd.Series([p[1] for p in parsed], index=rows.index, dtype=object))
 
 
 def _file_issues(reads: list[tuple[str, ReadResult]], text_col: str, label_col: str, cfg: DataConfig) -> list[Issue]:
@@ -90,7 +110,8 @@ def _out(frame: pd.DataFrame) -> pd.DataFrame:
     return out.astype({"text": str, "label": str, "_file": str, "_row": "int64"})
 
 
-def _usable_or_raise(rows: pd.DataFrame, splits: dict[str, pd.DataFrame] | None, report: DataReport, cfg: DataConfig) -> None:
+def _usable_or_raise(rows: pd.DataFrame, splits: dict[str, pd.DataFrame] | None, report: DataReport, cfg: DataConfig,
+                     task: Any) -> None:
     """EmptyDataError, carrying the report, when nothing trainable remains."""
 
     def fail(message: str, where: str, hint: str) -> None:
@@ -114,10 +135,11 @@ def _usable_or_raise(rows: pd.DataFrame, splits: dict[str, pd.DataFrame] | None,
     if len(train_labels) < 2:
         only = ", ".join(f"{lab!r} ({n} rows)" for lab, n in train_labels.items())
         fail(
-            f"only {len(train_labels)} label remains after the checks: {only}; a classifier needs at least 2",
+            f"only {len(train_labels)} label remains after the checks: {only}; a {task.name} model needs at least 2 "
+            "different ones",
             str(cfg.train),
             f"check that the label column ({report.columns.get('label')!r}) is the right one (--label COLUMN), "
-            "and add rows of the other classes",
+            "and add rows of the other labels (values)",
         )
     for name, frame in (splits or {}).items():
         if frame.empty:
@@ -129,8 +151,13 @@ def _usable_or_raise(rows: pd.DataFrame, splits: dict[str, pd.DataFrame] | None,
             )
 
 
-def prepare_data(cfg: DataConfig, *, tokenizer: Any = None, max_length: int = 128, model_name: str | None = None) -> PreparedData:
-    """Read, check, clean and split the data described by `cfg`. Raises DataError (or a subclass) for what cannot be used."""
+def prepare_data(cfg: DataConfig, *, task: Any = None, tokenizer: Any = None, max_length: int = 128,
+                 model_name: str | None = None) -> PreparedData:
+    """Read, check, clean and split the data described by `cfg` for `task` (a Task; default classification).
+    Raises DataError (or a subclass) for what cannot be used."""
+    from domainfit.tasks import make_task
+
+    task = task if task is not None else make_task("classification")
     paths = {role: getattr(cfg, role) for role in SPLITS if getattr(cfg, role) is not None}
     reads = {role: read_table(p, encoding=cfg.encoding, delimiter=cfg.delimiter, sheet=cfg.sheet) for role, p in paths.items()}
     text_col, label_col = resolve_columns(reads["train"].frame, cfg.text_column, cfg.label_column, path=str(cfg.train))
@@ -141,6 +168,7 @@ def prepare_data(cfg: DataConfig, *, tokenizer: Any = None, max_length: int = 12
 
     clean = normalize_text if cfg.normalize else strip_text
     rows = pd.concat([_rows_of(role, reads[role], text_col, label_col, clean) for role in reads], ignore_index=True)
+    rows = _parse_targets(rows, task)
     if model_name is None and tokenizer is not None:
         model_name = getattr(tokenizer, "name_or_path", None)
     ctx = CheckContext(
@@ -150,6 +178,7 @@ def prepare_data(cfg: DataConfig, *, tokenizer: Any = None, max_length: int = 12
         tokenizer=tokenizer,
         max_length=max_length,
         model_name=model_name,
+        task=task,
     )
     rows, found = run_checks(rows, ctx)
     issues = _file_issues([(str(paths[r]), reads[r]) for r in reads], text_col, label_col, cfg) + found
@@ -158,6 +187,7 @@ def prepare_data(cfg: DataConfig, *, tokenizer: Any = None, max_length: int = 12
     splits = None
     pool = kept[kept["_role"] == "train"]
     if not pool.empty:
+        pool = pool.assign(_stratum=task.strata(pool["label"]))
         splits = split_data(
             pool,
             test_size=cfg.test_size,
@@ -165,18 +195,20 @@ def prepare_data(cfg: DataConfig, *, tokenizer: Any = None, max_length: int = 12
             seed=cfg.seed,
             val=kept[kept["_role"] == "val"] if cfg.val is not None else None,
             test=kept[kept["_role"] == "test"] if cfg.test is not None else None,
+            label="_stratum",
         )
-    labels = sorted(set(kept["label"]))
+    labels = task.label_set(kept["label"])
     report = DataReport(
         issues=issues,
         files=[_file_entry(role, str(paths[role]), reads[role], rows) for role in reads],
         columns={"text": text_col, "label": label_col},
-        counts=_counts(rows, kept, rejected, splits, ctx),
+        counts=_counts(rows, kept, rejected, splits, ctx, task),
         labels=labels,
     )
-    _usable_or_raise(rows, splits, report, cfg)
+    _usable_or_raise(rows, splits, report, cfg, task)
     assert splits is not None
-    rejects = rejected[["_file", "_row", "raw", "label", "reason"]].rename(columns={"raw": "text"}).reset_index(drop=True)
+    rejects = rejected[["_file", "_row", "raw", "raw_label", "reason"]].rename(columns={"raw": "text", "raw_label": "label"})
+    rejects = rejects.reset_index(drop=True)
     return PreparedData(
         train=_out(splits["train"]),
         val=_out(splits["val"]),
@@ -202,14 +234,16 @@ def _file_entry(role: str, shown: str, read: ReadResult, rows: pd.DataFrame) -> 
     }
 
 
-def _counts(rows: pd.DataFrame, kept: pd.DataFrame, rejected: pd.DataFrame, splits: dict | None, ctx: CheckContext) -> dict:
+def _counts(rows: pd.DataFrame, kept: pd.DataFrame, rejected: pd.DataFrame, splits: dict | None, ctx: CheckContext,
+            task: Any) -> dict:
     splits = splits or {name: kept.iloc[:0] for name in SPLITS}
     counts: dict[str, Any] = {
         "rows_in": len(rows),
         "rows_kept": len(kept),
         "rows_rejected": len(rejected),
         **{name: len(splits[name]) for name in SPLITS},
-        "per_label": {name: {str(k): int(v) for k, v in splits[name]["label"].value_counts().sort_index().items()} for name in SPLITS},
+        # rows per label (per label of the lists, for multi-label); the value statistics for regression
+        "per_label": {name: task.target_summary(splits[name]["label"].tolist()) for name in SPLITS},
         "rejected_by_reason": _by_reason(rejected),
     }
     tokens = token_summary(kept, ctx)
@@ -218,9 +252,10 @@ def _counts(rows: pd.DataFrame, kept: pd.DataFrame, rejected: pd.DataFrame, spli
     return counts
 
 
-def check_data(cfg: DataConfig, *, tokenizer: Any = None, max_length: int = 128, model_name: str | None = None) -> DataReport:
+def check_data(cfg: DataConfig, *, task: Any = None, tokenizer: Any = None, max_length: int = 128,
+               model_name: str | None = None) -> DataReport:
     """The report `prepare_data` would give (counts as if split), writing nothing."""
-    return prepare_data(cfg, tokenizer=tokenizer, max_length=max_length, model_name=model_name).report
+    return prepare_data(cfg, task=task, tokenizer=tokenizer, max_length=max_length, model_name=model_name).report
 
 
 def write_rejects(rejects: pd.DataFrame, path: str | os.PathLike) -> None:

@@ -15,14 +15,20 @@ from domainfit.registry import baselines
 
 __all__ = ["assess_and_report", "evaluate_bundle", "load_eval_rows", "run_baselines"]
 
-_SUMMARY_KEYS = ("accuracy", "macro_f1", "micro_f1", "weighted_f1")
 
-
-def run_baselines(names: Sequence[str], data, encoder, *, seed: int = 0, reporter=None) -> dict[str, dict]:
-    """{name: {"scores": (n_test, labels) array, "seconds": s, "description": ...}} on data.train → data.test."""
+def run_baselines(names: Sequence[str], data, encoder, *, task=None, seed: int = 0, reporter=None) -> dict[str, dict]:
+    """{name: {"scores": (n_test, labels) array, "seconds": s, "description": ...}} on data.train → data.test.
+    A baseline that does not answer `task` (a Task; default classification) is skipped: {name: {"skipped": why}}."""
     out: dict[str, dict] = {}
+    task_name = getattr(task, "name", "classification")
     for name in names:
         baseline = baselines.get(name)()
+        if task_name not in baseline.tasks:
+            why = f"baseline {name!r} answers {', '.join(sorted(baseline.tasks))}, not {task_name}; skipped"
+            out[name] = {"skipped": why}
+            if reporter:
+                reporter.log(f"[note] {why}")
+            continue
         t = time.perf_counter()
         if reporter:
             reporter.log(f"baseline {name}: {baseline.description}")
@@ -51,8 +57,9 @@ def assess_and_report(
 
     Files go to `out_dir` (default: the bundle itself). Returns the metrics dict written to metrics.json.
     """
-    from domainfit.evaluation import reference_stats, write_report
+    from domainfit.evaluation import write_report
     from domainfit.predict import Predictor
+    from domainfit.tasks import make_task
 
     bundle = load_bundle(bundle_path)
     out = Path(out_dir) if out_dir else bundle.path
@@ -65,26 +72,33 @@ def assess_and_report(
     scores = predictor.predict_scores(texts, advance=advance)
     infer_s = time.perf_counter() - t
     metrics = task.metrics(y_true, scores, predictor.labels, texts=texts)
+    keys = task.summary_metrics
 
     name = f"domainfit ({bundle.meta['method']})"
-    comparison = [{**{k: metrics[k] for k in _SUMMARY_KEYS if k in metrics}, "name": name,
+    comparison = [{**{k: metrics[k] for k in keys if k in metrics}, "name": name,
                    "train_seconds": train_seconds, "note": "fine-tuned model, through the serving Predictor"}]
-    baseline_metrics = {}
+    baseline_metrics, skipped = {}, {}
+    plain = make_task(task.name, bundle.meta.get("task_options"))  # baselines: no state of the model (thresholds 0.5)
     for bname, b in baseline_scores.items():
-        m = task.metrics(y_true, b["scores"], predictor.labels)
-        baseline_metrics[bname] = {k: m[k] for k in _SUMMARY_KEYS if k in m}
+        if "skipped" in b:
+            skipped[bname] = b["skipped"]
+            continue
+        m = plain.metrics(y_true, b["scores"], predictor.labels)
+        baseline_metrics[bname] = {k: m[k] for k in keys if k in m}
         comparison.append({**baseline_metrics[bname], "name": f"baseline: {bname}", "train_seconds": round(b["seconds"], 2),
                            "note": b["description"]})
     result = {
         "n": len(texts),
+        "task": {"name": task.name, "primary_metric": task.primary_metric, "summary_metrics": list(keys)},
         "model": metrics,
         "baselines": baseline_metrics,
+        **({"baselines_skipped": skipped} if skipped else {}),
         "comparison": comparison,
         "inference": {"seconds": round(infer_s, 3), "texts_per_s": round(len(texts) / infer_s, 1) if infer_s else None},
     }
     write_json(out / "metrics.json", result)
     if out == bundle.path:
-        write_json(out / "reference_stats.json", reference_stats(texts, scores, predictor.labels))
+        write_json(out / "reference_stats.json", task.reference_stats(texts, scores, predictor.labels))
     meta = bundle.meta
     summary = {
         "task": meta["task"], "method": meta["method"], "backbone": meta["backbone"]["name"],
@@ -96,24 +110,38 @@ def assess_and_report(
     if data_report is None:
         data_report = bundle.read_json("data_report.json")
     write_report(out / "report.html", title=title, summary=summary, metrics=metrics, comparison=comparison,
-                 data_report=data_report, training=training)
+                 data_report=data_report, training=training, metric_keys=keys, primary=task.primary_metric)
     return result
 
 
-def load_eval_rows(path: str | Path, labels: Sequence[str], *, text_column=None, label_column=None, encoding=None,
+def load_eval_rows(path: str | Path, labels: Sequence[str], *, task=None, text_column=None, label_column=None, encoding=None,
                    normalize: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read an evaluation file: (rows with normalised text + label, rejected rows with their reason)."""
+    """Read an evaluation file: (rows with normalised text + the task's canonical label, rejected rows with their
+    reason). `task`: a Task (default classification) that reads the label cells."""
     from domainfit.data import normalize_text, read_table, resolve_columns
+    from domainfit.tasks import make_task
 
+    task = task if task is not None else make_task("classification")
     read = read_table(path, encoding=encoding)
     tcol, lcol = resolve_columns(read.frame, text_column, label_column, path=str(path), require_label=True)
     frame = read.frame
     text = frame[tcol].astype(str).map(normalize_text if normalize else str.strip)
-    label = frame[lcol].astype(str).str.strip()
     known = set(labels)
-    reason = np.where(text.str.len() == 0, "empty_text",
-                      np.where(label == "", "missing_label",
-                               np.where(~label.isin(known), "unknown_label: the model was not trained on this label", "")))
+
+    def read_label(value: str) -> tuple[str, str]:
+        """(canonical label, reason to reject or "")."""
+        if not value.strip():
+            return "", "missing_label"
+        try:
+            label = task.parse_target(value)
+        except ValueError as exc:
+            return value, str(exc)
+        unknown = [lab for lab in task.label_set([label]) if lab not in known]
+        return label, f"unknown_label: the model was not trained on {', '.join(map(repr, unknown))}" if unknown else ""
+
+    parsed = [read_label(v) for v in frame[lcol].astype(str)]
+    label = pd.Series([p[0] for p in parsed], index=frame.index, dtype=object)
+    reason = np.where(text.str.len() == 0, "empty_text", np.array([p[1] for p in parsed], dtype=object))
     keep = reason == ""
     rejects = pd.DataFrame({"_file": frame["_file"], "_row": frame["_row"], "text": frame[tcol], "label": frame[lcol],
                             "reason": reason})[~keep]
@@ -136,7 +164,8 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
     out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem
     out.mkdir(parents=True, exist_ok=True)
     cfg = bundle.meta["config"]
-    rows, rejects = load_eval_rows(data_path, bundle.labels, text_column=text_column, label_column=label_column,
+    task = bundle.make_task()
+    rows, rejects = load_eval_rows(data_path, bundle.labels, task=task, text_column=text_column, label_column=label_column,
                                    encoding=encoding, normalize=cfg["data"].get("normalize", True))
     write_rejects(rejects, out / "rejects.csv")
     train_csv = bundle.path / "data" / "train.csv"
@@ -147,7 +176,7 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
         data = SimpleNamespace(train=train, test=rows, labels=bundle.labels)
         encoder = _frozen_backbone(bundle, reporter) if any(baselines.get(n).needs_encoder for n in names) else None
         usable = [n for n in names if encoder is not None or not baselines.get(n).needs_encoder]
-        scores = run_baselines(usable, data, encoder, seed=cfg["training"]["seed"], reporter=reporter)
+        scores = run_baselines(usable, data, encoder, task=task, seed=cfg["training"]["seed"], reporter=reporter)
     return assess_and_report(bundle.path, rows, None, baseline_scores=scores, reporter=reporter, out_dir=out,
                              title=f"domainfit evaluation on {Path(data_path).name}",
                              train_seconds=bundle.meta["training"].get("seconds"))

@@ -4,6 +4,10 @@ Each baseline answers "is the fine-tuned model better than what I had?" from a d
 `tfidf` is the classical model an analyst would build first, `zeroshot` is the backbone before any fine-tuning,
 `majority` is the floor (always the most frequent class). All return probabilities with columns in `labels` order,
 computed on the same test split as the model. Built on scikit-learn; only the zero-shot scoring is written here.
+
+Each baseline declares the `tasks` it answers; the training pipeline skips the others with a note. The multi-label
+and regression baselines (`tfidf_multilabel`, `tfidf_ridge`) receive the task's canonical targets (a JSON list of
+labels, a number) and return per-label probabilities, or the predicted values as one column.
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ __all__ = [
     "MajorityBaseline",
     "TextEncoder",
     "TfidfBaseline",
+    "TfidfMultiLabelBaseline",
+    "TfidfRidgeBaseline",
     "ZeroShotBaseline",
     "readable_label",
+    "tfidf_features",
 ]
 
 # CJK ideographs, kana and hangul: each character is a word token, since these scripts put no spaces between words.
@@ -49,6 +56,7 @@ class Baseline(Protocol):
     """A reference model fitted and scored on the same split as the fine-tuned one."""
 
     description: str
+    tasks: frozenset[str]
     needs_encoder: bool
     needs_training_data: bool
 
@@ -58,11 +66,15 @@ class Baseline(Protocol):
         ...
 
 
-def _check_train(train_texts: Sequence[str], train_labels: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+def _fit_texts(train_texts: Sequence[str], train_labels: Sequence) -> None:
     if len(train_texts) != len(train_labels):
         raise ValueError(f"got {len(train_texts)} training texts but {len(train_labels)} training labels")
     if len(train_texts) == 0:
         raise ValueError("a baseline needs at least one training row")
+
+
+def _check_train(train_texts: Sequence[str], train_labels: Sequence[str], labels: Sequence[str]) -> np.ndarray:
+    _fit_texts(train_texts, train_labels)
     return label_indices(train_labels, labels, what="training label")
 
 
@@ -71,11 +83,24 @@ def _prior(y: np.ndarray, n_labels: int) -> np.ndarray:
     return counts / counts.sum()
 
 
+def tfidf_features():
+    """TF-IDF of word 1-2 grams and character 2-5 grams, the features of every `tfidf*` baseline (unfitted)."""
+    # Imported here: listing baselines (`domainfit ls`) should not pay for importing scikit-learn.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    return FeatureUnion([
+        ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=WORD_TOKEN_PATTERN)),
+        ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
+    ])
+
+
 @baselines.register("tfidf")
 class TfidfBaseline:
     """TF-IDF n-grams + logistic regression: the classical model to beat (91.3% on Banking77 in ~17 s)."""
 
     description = "TF-IDF word 1-2 + char 2-5 n-grams, logistic regression C=10 (scikit-learn)"
+    tasks = frozenset({"classification"})
     needs_encoder = False
     needs_training_data = True
 
@@ -83,18 +108,17 @@ class TfidfBaseline:
         self.C = C
         self.max_iter = max_iter
 
+    def classifier(self, seed: int = 0):
+        """The unfitted logistic regression (also one per label in `tfidf_multilabel`)."""
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=seed)
+
     def pipeline(self, seed: int = 0):
         """The unfitted scikit-learn pipeline (public so benchmarks and notebooks can reuse it)."""
-        # Imported here: listing baselines (`domainfit ls`) should not pay for importing scikit-learn.
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import FeatureUnion, make_pipeline
+        from sklearn.pipeline import make_pipeline
 
-        features = FeatureUnion([
-            ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=WORD_TOKEN_PATTERN)),
-            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
-        ])
-        return make_pipeline(features, LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=seed))
+        return make_pipeline(tfidf_features(), self.classifier(seed))
 
     def fit_predict(self, train_texts: Sequence[str], train_labels: Sequence[str], test_texts: Sequence[str],
                     labels: Sequence[str], *, encoder: TextEncoder | None = None, seed: int = 0) -> np.ndarray:
@@ -142,6 +166,7 @@ class ZeroShotBaseline:
     """
 
     description = "untouched backbone: cosine similarity of text and label name, softmax (no training)"
+    tasks = frozenset({"classification"})
     needs_encoder = True
     needs_training_data = False
 
@@ -171,6 +196,7 @@ class MajorityBaseline:
     """Always the most frequent training class, with the training class shares as probabilities: the floor."""
 
     description = "majority class: always predicts the most frequent training label (the floor to clear)"
+    tasks = frozenset({"classification"})
     needs_encoder = False
     needs_training_data = True
 
@@ -178,3 +204,65 @@ class MajorityBaseline:
                     labels: Sequence[str], *, encoder: TextEncoder | None = None, seed: int = 0) -> np.ndarray:
         prior = _prior(_check_train(train_texts, train_labels, labels), len(labels))
         return np.tile(prior, (len(test_texts), 1))
+
+
+@baselines.register("tfidf_multilabel")
+class TfidfMultiLabelBaseline:
+    """TF-IDF n-grams + one logistic regression per label: the classical multi-label model (decision threshold 0.5)."""
+
+    description = "TF-IDF word 1-2 + char 2-5 n-grams, one-vs-rest logistic regression C=10 (scikit-learn)"
+    tasks = frozenset({"multilabel"})
+    needs_encoder = False
+    needs_training_data = True
+
+    def __init__(self, **single_label: float) -> None:
+        self.single = TfidfBaseline(**single_label)  # C, max_iter of each label's logistic regression
+
+    def fit_predict(self, train_texts: Sequence[str], train_labels: Sequence[str], test_texts: Sequence[str],
+                    labels: Sequence[str], *, encoder: TextEncoder | None = None, seed: int = 0) -> np.ndarray:
+        """`train_labels`: canonical multi-label targets (JSON lists); returns (n_test, len(labels)) probabilities."""
+        from domainfit.tasks import make_task
+
+        _fit_texts(train_texts, train_labels)
+        y = make_task("multilabel").encode_targets(train_labels, labels).numpy().astype(np.int64)
+        out = np.zeros((len(test_texts), len(labels)))
+        if len(test_texts) == 0:
+            return out
+        features = tfidf_features().fit(list(train_texts))
+        x, x_test = features.transform(list(train_texts)), features.transform(list(test_texts))
+        for j in range(len(labels)):
+            if y[:, j].min() == y[:, j].max():  # always or never present: the answer is certain
+                out[:, j] = float(y[0, j])
+                continue
+            clf = self.single.classifier(seed).fit(x, y[:, j])
+            out[:, j] = clf.predict_proba(x_test)[:, 1]
+        return out
+
+
+@baselines.register("tfidf_ridge")
+class TfidfRidgeBaseline:
+    """TF-IDF n-grams + ridge regression: the classical model a numeric target is compared against."""
+
+    description = "TF-IDF word 1-2 + char 2-5 n-grams, ridge regression alpha=1 (scikit-learn)"
+    tasks = frozenset({"regression"})
+    needs_encoder = False
+    needs_training_data = True
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        self.alpha = alpha
+
+    def pipeline(self, seed: int = 0):
+        from sklearn.linear_model import Ridge
+        from sklearn.pipeline import make_pipeline
+
+        return make_pipeline(tfidf_features(), Ridge(alpha=self.alpha, random_state=seed))
+
+    def fit_predict(self, train_texts: Sequence[str], train_labels: Sequence[str], test_texts: Sequence[str],
+                    labels: Sequence[str], *, encoder: TextEncoder | None = None, seed: int = 0) -> np.ndarray:
+        """`train_labels`: the numbers (as canonical strings); returns the (n_test, 1) predicted values."""
+        _fit_texts(train_texts, train_labels)
+        y = np.asarray([float(v) for v in train_labels])
+        if len(test_texts) == 0:
+            return np.zeros((0, 1))
+        model = self.pipeline(seed).fit(list(train_texts), y)
+        return np.asarray(model.predict(list(test_texts)), dtype=np.float64).reshape(-1, 1)

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-__all__ = ["comparison_svg", "confusion_svg", "per_class_svg", "reliability_svg", "training_svg"]
+__all__ = ["comparison_svg", "confusion_svg", "per_class_svg", "reliability_svg", "scatter_svg", "training_svg"]
 
 MODEL_COLOR = "#2563eb"
 BASELINE_COLOR = "#9ca3af"
@@ -151,28 +151,34 @@ def reliability_svg(bins: Sequence[dict], ece: float | None = None) -> str:
         return _to_svg(fig, "reliability curve")
 
 
-def comparison_svg(rows: Sequence[dict], model_index: int = 0) -> str:
-    """Accuracy and macro-F1 bars for the model and each baseline; the model in colour, baselines in grey."""
-    rows = [r for r in rows if r.get("accuracy") is not None or r.get("macro_f1") is not None]
+def comparison_svg(rows: Sequence[dict], model_index: int = 0, keys: Sequence[str] = ("accuracy", "macro_f1")) -> str:
+    """Bars of two metrics (default accuracy and macro-F1; values up to 1, such as F1 or R²) for the model and each
+    baseline; the model in colour, baselines in grey."""
+    model = rows[model_index] if 0 <= model_index < len(rows) else None
+    rows = [r for r in rows if any(r.get(key) is not None for key in keys)]
     if not rows:
         return ""
+    model_index = next((i for i, r in enumerate(rows) if r is model), -1)
     k = len(rows)
+    names = {"accuracy": "accuracy", "r2": "R²"}
+    low = min(0.0, *(r[key] for r in rows for key in keys if r.get(key) is not None))
     with _style("comparison"):
         fig = Figure(figsize=(7.0, 0.55 * k + 1.0), layout="constrained")
         ax = fig.add_subplot()
         y = np.arange(k)
-        for offset, key, alpha in ((-0.2, "accuracy", 1.0), (0.2, "macro_f1", 0.55)):
+        for offset, key, alpha in zip((-0.2, 0.2), keys, (1.0, 0.55)):
             values = [r.get(key) if r.get(key) is not None else 0.0 for r in rows]
             colors = [MODEL_COLOR if i == model_index else BASELINE_COLOR for i in range(k)]
             bars = ax.barh(y + offset, values, height=0.38, color=colors, alpha=alpha,
-                           label=key.replace("_", "-").replace("f1", "F1"))
+                           label=names.get(key, key.replace("_", "-").replace("f1", "F1")))
+            share = key == "accuracy" or key.endswith("f1")
             for bar, value, row in zip(bars, values, rows):
                 if row.get(key) is not None:
-                    ax.text(value + 0.005, bar.get_y() + bar.get_height() / 2, f"{value:.1%}", va="center",
-                            fontsize=7)
+                    ax.text(max(value, 0.0) + 0.005, bar.get_y() + bar.get_height() / 2,
+                            f"{value:.1%}" if share else f"{value:.3f}", va="center", fontsize=7)
         ax.set_yticks(y, [_truncate(str(r.get("name", "?")), 36) for r in rows])
         ax.invert_yaxis()
-        ax.set_xlim(0, 1.1)
+        ax.set_xlim(low - 0.05 if low < 0 else 0, 1.1)
         ax.set_xticks(np.linspace(0, 1, 6))
         ax.xaxis.grid(True, color="#e5e7eb")
         ax.set_axisbelow(True)
@@ -181,12 +187,14 @@ def comparison_svg(rows: Sequence[dict], model_index: int = 0) -> str:
         return _to_svg(fig, "comparison with baselines")
 
 
-def training_svg(history: Sequence[dict], best_step: int | None = None) -> str:
-    """Training loss (left axis) and validation macro-F1 (right axis) against step; a dashed line at the best step."""
+def training_svg(history: Sequence[dict], best_step: int | None = None, metric: str = "macro_f1") -> str:
+    """Training loss (left axis) and the validation metric (right axis; default macro-F1) against step; a dashed
+    line at the best step."""
     def series(key: str) -> list[tuple[float, float]]:
         return [(h["step"], h[key]) for h in history if h.get("step") is not None and h.get(key) is not None]
 
-    loss, val = series("train_loss"), series("val_macro_f1")
+    loss, val = series("train_loss"), series(f"val_{metric}")
+    shown = {"macro_f1": "macro-F1", "micro_f1": "micro-F1", "r2": "R²"}.get(metric, metric)
     if not loss and not val:
         return ""
     with _style("training"):
@@ -201,10 +209,10 @@ def training_svg(history: Sequence[dict], best_step: int | None = None) -> str:
             ax2 = ax.twinx()
             ax2.spines["right"].set_visible(True)
             handles += ax2.plot(*zip(*val), color=SECOND_COLOR, marker="o", ms=3.5, lw=1.2,
-                                label="validation macro-F1")
-            ax2.set_ylabel("validation macro-F1", color=SECOND_COLOR)
+                                label=f"validation {shown}")
+            ax2.set_ylabel(f"validation {shown}", color=SECOND_COLOR)
             low = min(v for _, v in val)
-            ax2.set_ylim(max(0.0, low - 0.05), 1.0)
+            ax2.set_ylim(low - 0.05 if low < 0 else max(0.0, low - 0.05), 1.0)
         if best_step is not None:
             handles.append(ax.axvline(best_step, ls="--", color="#6b7280", lw=1, label=f"best step ({best_step})"))
         ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles),
@@ -239,3 +247,25 @@ def learning_curve_svg(rows: Sequence[dict]) -> str:
         ax.grid(True, alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
         return _to_svg(fig, "learning curve: accuracy against labelled examples per class")
+
+
+def scatter_svg(true: Sequence[float], pred: Sequence[float]) -> str:
+    """Predicted against true values (regression), with the diagonal where a perfect model's points would lie."""
+    if not len(true):
+        return ""
+    true, pred = np.asarray(true, dtype=float), np.asarray(pred, dtype=float)
+    low, high = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
+    pad = 0.03 * (high - low or 1.0)
+    with _style("scatter"):
+        fig = Figure(figsize=(4.8, 4.4), layout="constrained")
+        ax = fig.add_subplot()
+        ax.plot([low - pad, high + pad], [low - pad, high + pad], ls="--", color=BASELINE_COLOR, lw=1, label="perfect")
+        ax.scatter(true, pred, s=9, alpha=0.45 if len(true) > 200 else 0.8, color=MODEL_COLOR, linewidths=0, label="test rows")
+        ax.set_xlim(low - pad, high + pad)
+        ax.set_ylim(low - pad, high + pad)
+        ax.set_xlabel("true value")
+        ax.set_ylabel("predicted value")
+        ax.grid(True, color="#e5e7eb")
+        ax.set_axisbelow(True)
+        ax.legend(loc="upper left", frameon=False, fontsize=7)
+        return _to_svg(fig, "predicted against true values")

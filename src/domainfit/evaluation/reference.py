@@ -12,7 +12,8 @@ import numpy as np
 
 from domainfit.evaluation.metrics import check_proba
 
-__all__ = ["CONFIDENCE_EDGES", "LENGTH_EDGES", "confidence_histogram", "length_histogram", "reference_stats"]
+__all__ = ["CONFIDENCE_EDGES", "LENGTH_EDGES", "confidence_histogram", "length_histogram", "multilabel_reference_stats",
+           "reference_stats", "regression_reference_stats"]
 
 #: 20 equal-width bins on [0, 1]; the last bin includes 1.0.
 CONFIDENCE_EDGES: list[float] = [round(i / 20, 2) for i in range(21)]
@@ -41,21 +42,43 @@ def length_histogram(texts: Sequence[str]) -> dict:
     return {"edges": list(LENGTH_EDGES), "counts": _histogram(lengths, LENGTH_EDGES)}
 
 
+def _texts(texts: Sequence[str]) -> dict:
+    """The part every task shares: the number of texts and their lengths."""
+    if len(texts) == 0:
+        raise ValueError("reference statistics need at least one text")
+    return {"n": len(texts), "length_histogram": length_histogram(texts), "mean_length": float(np.mean([len(t) for t in texts]))}
+
+
+def _confidence(proba: np.ndarray) -> dict:
+    confidence = proba.max(axis=1)
+    return {"confidence_histogram": confidence_histogram(confidence), "mean_confidence": float(confidence.mean())}
+
+
 def reference_stats(texts: Sequence[str], proba: np.ndarray, labels: Sequence[str]) -> dict:
     """Label shares of the predictions, confidence and length histograms, and their means (JSON-ready)."""
-    n = len(texts)
-    if n == 0:
-        raise ValueError("reference statistics need at least one text")
+    common = _texts(texts)
     labels = [str(label) for label in labels]
-    proba = check_proba(proba, n, labels)
-    pred = proba.argmax(axis=1)
-    confidence = proba.max(axis=1)
-    shares = np.bincount(pred, minlength=len(labels)) / n
-    return {
-        "n": int(n),
-        "label_distribution": {label: float(shares[i]) for i, label in enumerate(labels)},
-        "confidence_histogram": confidence_histogram(confidence),
-        "length_histogram": length_histogram(texts),
-        "mean_confidence": float(confidence.mean()),
-        "mean_length": float(np.mean([len(t) for t in texts])),
-    }
+    proba = check_proba(proba, common["n"], labels)
+    shares = np.bincount(proba.argmax(axis=1), minlength=len(labels)) / common["n"]
+    return {**common, "label_distribution": {label: float(shares[i]) for i, label in enumerate(labels)}, **_confidence(proba)}
+
+
+def multilabel_reference_stats(texts: Sequence[str], proba: np.ndarray, labels: Sequence[str], thresholds: np.ndarray) -> dict:
+    """Share of texts given each label, labels per text, the top probability's histogram, lengths (JSON-ready)."""
+    common = _texts(texts)
+    labels = [str(label) for label in labels]
+    proba = check_proba(proba, common["n"], labels)
+    chosen = proba >= np.asarray(thresholds, dtype=np.float64)[None, :]
+    return {**common, "label_distribution": {label: float(chosen[:, i].mean()) for i, label in enumerate(labels)},
+            "mean_labels_per_text": float(chosen.sum(1).mean()), **_confidence(proba)}
+
+
+def regression_reference_stats(texts: Sequence[str], values: np.ndarray) -> dict:
+    """Mean, std and a 20-bin histogram of the predicted values (edges from their range, saved with the counts so
+    live predictions can be binned the same way), and the length histogram."""
+    common = _texts(texts)
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    low, high = float(values.min()), float(values.max())
+    edges = np.linspace(low, high if high > low else low + 1.0, 21).tolist()
+    return {**common, "value_histogram": {"edges": edges, "counts": _histogram(values, edges)},
+            "mean_value": float(values.mean()), "std_value": float(values.std())}

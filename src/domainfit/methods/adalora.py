@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from domainfit.methods._peft import fit_peft
-from domainfit.methods.base import FitContext, FitResult, LoopOptions
+from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult, LoopOptions
 from domainfit.registry import methods
 
 __all__ = ["AdaLoraMethod", "AdaLoraOptions"]
@@ -26,7 +26,7 @@ class AdaLoraOptions(LoopOptions):
 @methods.register("adalora")
 class AdaLoraMethod:
     description = "AdaLoRA via peft: LoRA with an adaptive rank budget (updated every step)"
-    tasks = frozenset({"classification"})
+    tasks = LINEAR_HEAD_TASKS
     Options = AdaLoraOptions
     default_lr = 1e-3
 

@@ -18,7 +18,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from domainfit.encoder_formats import encoder_formats, load_base_encoder
-from domainfit.methods.base import FitContext, FitResult, LoopOptions
+from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult, LoopOptions
 from domainfit.methods.full import fit_with_loop, head_and_body_lr, probe_initialised_head
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
@@ -83,7 +83,7 @@ class AdapterOptions(LoopOptions):
 @methods.register("adapter")
 class AdapterMethod:
     description = "bottleneck adapters (Houlsby 2019) after attention and feed-forward outputs; backbone frozen"
-    tasks = frozenset({"classification"})
+    tasks = LINEAR_HEAD_TASKS
     Options = AdapterOptions
     default_lr = 1e-3
 

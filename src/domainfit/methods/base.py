@@ -18,7 +18,11 @@ from domainfit.modeling import TextModel
 from domainfit.tasks.base import Task
 from domainfit.training.loop import StepEvent
 
-__all__ = ["FitContext", "FitResult", "LoopOptions", "Method", "Reporter", "SilentReporter"]
+__all__ = ["LINEAR_HEAD_TASKS", "FitContext", "FitResult", "LoopOptions", "Method", "Reporter", "SilentReporter"]
+
+# Tasks whose head is one linear layer fit by the task's own loss (or closed-form probe): every method that trains
+# a head and (part of) the encoder through the task works for all of them.
+LINEAR_HEAD_TASKS = frozenset({"classification", "multilabel", "regression"})
 
 
 class LoopOptions(BaseModel):

@@ -15,7 +15,7 @@ import time
 from pydantic import BaseModel, ConfigDict, Field
 
 from domainfit.methods.base import FitContext, FitResult
-from domainfit.methods.probe import load_probe_into, select_probe
+from domainfit.methods.probe import load_probe_into, probe_class_weight, select_probe
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
 
@@ -63,15 +63,14 @@ class FewShotMethod:
                               cache_dir=ctx.output / "setfit" / "cache", progress=ctx.reporter.progress)
         x, y = tuned.embed(ctx.train["text"].tolist()), ctx.task.encode_targets(ctx.train["label"], ctx.labels).numpy()
         x_val = tuned.embed(ctx.val["text"].tolist()) if len(ctx.val) else x[:0]
-        y_val = ctx.task.encode_targets(ctx.val["label"], ctx.labels).numpy()
-        weight = "balanced" if cfg.class_weights != "none" else None
-        clf, history = select_probe(x, y, x_val, y_val, len(ctx.labels), grid=o.C, class_weight=weight, seed=cfg.seed)
+        probe, C, history = select_probe(ctx.task, x, y, x_val, ctx.val["label"].tolist(), ctx.labels, grid=o.C,
+                                         balanced=probe_class_weight(ctx), seed=cfg.seed)
         head = ctx.task.build_head(x.shape[1], ctx.labels)
-        load_probe_into(head, clf)
+        load_probe_into(head, probe)
         for p in encoder.parameters():
             p.requires_grad_(False)
         shutil.rmtree(ctx.output / "setfit", ignore_errors=True)  # scratch space of the contrastive phase
         model = TextModel(encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=0.0)
         model.eval()
         return FitResult(model=model, seconds=time.perf_counter() - started, history=history,
-                         info={"C": float(clf.C), "contrastive_seconds": round(contrastive_s, 2), "pairs": o.max_steps * o.batch_size})
+                         info={"C": C, "contrastive_seconds": round(contrastive_s, 2), "pairs": o.max_steps * o.batch_size})

@@ -7,7 +7,7 @@ import time
 
 from pydantic import Field
 
-from domainfit.methods.base import FitContext, FitResult, LoopOptions
+from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult, LoopOptions
 from domainfit.methods.full import fit_with_loop, probe_initialised_head
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
@@ -36,7 +36,7 @@ class FreezeOptions(LoopOptions):
 @methods.register("freeze")
 class FreezeMethod:
     description = "train only the top k encoder layers plus the head (layers: 2), optional layer-wise lr decay"
-    tasks = frozenset({"classification"})
+    tasks = LINEAR_HEAD_TASKS
     Options = FreezeOptions
 
     def fit(self, ctx: FitContext) -> FitResult:

@@ -10,11 +10,10 @@ import torch
 from pydantic import Field
 
 from domainfit.inference import run_model
-from domainfit.methods.base import FitContext, FitResult, LoopOptions
+from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult, LoopOptions
 from domainfit.methods.probe import fit_probe, load_probe_into, probe_class_weight, probe_data
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
-from domainfit.tasks.classification import class_weight_vector
 from domainfit.training.loop import LoopState, train_loop
 from domainfit.backbones.encoder import tokenize
 
@@ -29,7 +28,7 @@ class FullOptions(LoopOptions):
 @methods.register("full")
 class FullMethod:
     description = "fine-tune all parameters; head initialised from a linear probe (LP-FT), its own learning rate"
-    tasks = frozenset({"classification"})
+    tasks = LINEAR_HEAD_TASKS
     Options = FullOptions
 
     def fit(self, ctx: FitContext) -> FitResult:
@@ -52,14 +51,13 @@ def head_and_body_lr(ctx: FitContext, head_lr_scale: float) -> Callable[[str], f
 
 def probe_initialised_head(ctx: FitContext, *, enabled: bool, C: float = 10.0) -> torch.nn.Module:
     """The task head, initialised from a linear probe on frozen embeddings when `enabled` (LP-FT, Kumar et al. 2022):
-    fine-tuning then starts from a good classifier instead of distorting the features to fit a random one.
+    fine-tuning then starts from a good head instead of distorting the features to fit a random one.
     Skipped on resume (the checkpoint holds the weights)."""
     head = ctx.task.build_head(ctx.encoder.config.hidden_size, ctx.labels)
     if enabled and not ctx.resume:
         ctx.reporter.log("linear probe on frozen embeddings to initialise the head (LP-FT)")
         x, y = probe_data(ctx, ctx.train)
-        clf = fit_probe(x, y, len(ctx.labels), C=C, class_weight=probe_class_weight(ctx), seed=ctx.config.training.seed)
-        load_probe_into(head, clf)
+        load_probe_into(head, fit_probe(ctx.task, x, y, C=C, balanced=probe_class_weight(ctx), seed=ctx.config.training.seed))
     return head
 
 
@@ -76,7 +74,7 @@ def fit_with_loop(ctx: FitContext, model: TextModel, *, param_lr: Callable[[str]
     targets = ctx.task.encode_targets(ctx.train["label"], ctx.labels)
     val_ids = tokenize(tok, ctx.val["text"].tolist(), max_len) if len(ctx.val) else []
     val_labels = ctx.val["label"].tolist()
-    weights = class_weight_vector(ctx.train["label"].tolist(), ctx.labels, cfg.class_weights)
+    weights = ctx.task.class_weights(ctx.train["label"].tolist(), ctx.labels, cfg.class_weights)
     pad = tok.pad_token_id or 0
 
     def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -84,12 +82,11 @@ def fit_with_loop(ctx: FitContext, model: TextModel, *, param_lr: Callable[[str]
         return ctx.task.loss(logits, y, class_weights=w, label_smoothing=cfg.label_smoothing)
 
     def evaluate(m: torch.nn.Module) -> dict:
-        from sklearn.metrics import accuracy_score, f1_score
-
+        """The task's headline metrics on the validation split (the loop stops early on the primary one)."""
         device = next(m.parameters()).device
         scores = ctx.task.decode(run_model(m, val_ids, pad_id=pad, batch_size=128, device=device))
-        pred = [ctx.labels[i] for i in scores.argmax(1)]
-        return {"macro_f1": float(f1_score(val_labels, pred, average="macro")), "accuracy": float(accuracy_score(val_labels, pred))}
+        metrics = ctx.task.metrics(val_labels, scores, ctx.labels)
+        return {k: metrics[k] for k in ctx.task.summary_metrics if metrics.get(k) is not None}
 
     state = LoopState()
     loop = train_loop(

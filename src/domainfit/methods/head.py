@@ -1,4 +1,5 @@
-"""`head`: the backbone stays frozen; its embeddings are computed once (and cached) and only a linear head is fit."""
+"""`head`: the backbone stays frozen; its embeddings are computed once (and cached) and only a linear head is fit
+(by the task: logistic regression for classes, one per label for multi-label, ridge for a number)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import time
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domainfit.methods.base import FitContext, FitResult
+from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult
 from domainfit.methods.probe import load_probe_into, probe_class_weight, probe_data, select_probe
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
@@ -18,28 +19,28 @@ class HeadOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     C: list[float] = Field(
         default_factory=lambda: [1.0, 10.0, 100.0],
-        description="inverse L2 strength(s) of the logistic-regression head; several: the best on validation is kept",
+        description="inverse L2 strength(s) of the head (ridge: alpha = 1/C); several: the best on validation is kept",
     )
 
 
 @methods.register("head")
 class HeadMethod:
-    description = "frozen backbone, embeddings computed once and cached, logistic-regression head (seconds, not minutes)"
-    tasks = frozenset({"classification"})
+    description = "frozen backbone, embeddings computed once and cached, linear head: logistic regression or ridge (seconds, not minutes)"
+    tasks = LINEAR_HEAD_TASKS
     Options = HeadOptions
 
     def fit(self, ctx: FitContext) -> FitResult:
         started = time.perf_counter()
         opts = HeadOptions.model_validate(ctx.options)
         x, y = probe_data(ctx, ctx.train)
-        x_val, y_val = probe_data(ctx, ctx.val)
-        weight = probe_class_weight(ctx)
+        x_val, _ = probe_data(ctx, ctx.val)
         ctx.reporter.log(f"fitting the head on {len(x)} cached embeddings (C in {opts.C})")
-        clf, history = select_probe(x, y, x_val, y_val, len(ctx.labels), grid=opts.C, class_weight=weight, seed=ctx.config.training.seed)
+        probe, C, history = select_probe(ctx.task, x, y, x_val, ctx.val["label"].tolist(), ctx.labels, grid=opts.C,
+                                         balanced=probe_class_weight(ctx), seed=ctx.config.training.seed)
         head = ctx.task.build_head(x.shape[1], ctx.labels)
-        load_probe_into(head, clf)
+        load_probe_into(head, probe)
         for p in ctx.encoder.parameters():
             p.requires_grad_(False)
         model = TextModel(ctx.encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=ctx.config.model.dropout)
         model.eval()
-        return FitResult(model=model, seconds=time.perf_counter() - started, history=history, info={"C": float(clf.C)})
+        return FitResult(model=model, seconds=time.perf_counter() - started, history=history, info={"C": C})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from domainfit.methods._peft import fit_peft
-from domainfit.methods.base import FitContext, FitResult, LoopOptions
+from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult, LoopOptions
 from domainfit.registry import methods
 
 __all__ = ["IA3Method", "IA3Options"]
@@ -20,7 +20,7 @@ class IA3Options(LoopOptions):
 @methods.register("ia3")
 class IA3Method:
     description = "(IA)^3 via peft: rescaling vectors only (the fewest trainable parameters)"
-    tasks = frozenset({"classification"})
+    tasks = LINEAR_HEAD_TASKS
     Options = IA3Options
     default_lr = 3e-3
 

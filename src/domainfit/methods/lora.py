@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from domainfit.methods._peft import fit_peft
-from domainfit.methods.base import FitContext, FitResult, LoopOptions
+from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult, LoopOptions
 from domainfit.registry import methods
 
 __all__ = ["LoraMethod", "LoraOptions"]
@@ -23,7 +23,7 @@ class LoraOptions(LoopOptions):
 @methods.register("lora")
 class LoraMethod:
     description = "LoRA adapters via peft (r=8 on query/value; DoRA optional); a few MB per task, merge optional"
-    tasks = frozenset({"classification"})
+    tasks = LINEAR_HEAD_TASKS
     Options = LoraOptions
     default_lr = 1e-3  # adapters learn at a far higher rate than full fine-tuning
 

@@ -1,7 +1,8 @@
-"""A linear probe on frozen embeddings (scikit-learn logistic regression), copied into a torch head.
+"""A linear probe on frozen embeddings, fit in closed form by the task (scikit-learn: logistic regression for
+classes and labels, ridge for a number), copied into a torch head.
 
-Used by `head` (the whole method) and by `full` (LP-FT: a probe-initialised head distorts the pretrained
-features less during fine-tuning; Kumar et al. 2022).
+Used by `head` (the whole method) and by `full` and the methods built on it (LP-FT: a probe-initialised head
+distorts the pretrained features less during fine-tuning; Kumar et al. 2022).
 """
 
 from __future__ import annotations
@@ -10,53 +11,54 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import f1_score
 from torch import nn
 
-__all__ = ["fit_probe", "load_probe_into", "probe_data", "select_probe"]
+__all__ = ["Probe", "fit_probe", "load_probe_into", "probe_data", "select_probe"]
+
+Probe = tuple[np.ndarray, np.ndarray]  # (weight (outputs, d), bias (outputs,))
 
 
 def probe_data(ctx, frame) -> tuple[np.ndarray, np.ndarray]:
-    """(embeddings from the frozen backbone, label indices) of a split of a FitContext; cached on disk by the encoder."""
+    """(embeddings from the frozen backbone, encoded targets) of a split of a FitContext; embeddings cached on disk."""
     if not len(frame):
         return np.zeros((0, ctx.encoder.config.hidden_size), np.float32), np.zeros(0, np.int64)
     return ctx.frozen.embed(frame["text"].tolist()), ctx.task.encode_targets(frame["label"], ctx.labels).numpy()
 
 
-def probe_class_weight(ctx) -> str | None:
-    return "balanced" if ctx.config.training.class_weights != "none" else None
+def probe_class_weight(ctx) -> bool:
+    """Whether the probe weighs classes against imbalance (any training.class_weights but none)."""
+    return ctx.config.training.class_weights != "none"
 
 
-def fit_probe(x: np.ndarray, y: np.ndarray, n_labels: int, *, C: float, class_weight: str | None, seed: int) -> LogisticRegression:
-    clf = LogisticRegression(C=C, max_iter=3000, class_weight=class_weight, random_state=seed)
-    clf.fit(x, y)
-    missing = sorted(set(range(n_labels)) - set(clf.classes_.tolist()))
-    if missing:  # the data checks prevent it; guard anyway because the copy below assumes every class
-        raise ValueError(f"label indices {missing} have no training rows")
-    return clf
+def fit_probe(task, x: np.ndarray, y: np.ndarray, *, C: float, balanced: bool, seed: int) -> Probe:
+    return task.linear_probe(x, y, C=C, balanced=balanced, seed=seed)
 
 
-def select_probe(
-    x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, n_labels: int, *,
-    grid: Sequence[float], class_weight: str | None, seed: int,
-) -> tuple[LogisticRegression, list[dict]]:
-    """Fit one probe per C and keep the best on validation macro-F1 (ties: the smaller C)."""
-    best, best_score, history = None, -1.0, []
+def select_probe(task, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, val_labels: Sequence[str], labels: Sequence[str], *,
+                 grid: Sequence[float], balanced: bool, seed: int) -> tuple[Probe, float, list[dict]]:
+    """Fit one probe per C and keep the best on the validation split by the task's primary metric (ties: the
+    smaller C); without validation rows, the first C. Returns (probe, its C, history)."""
+    key = task.primary_metric
+    best, best_C, best_score, history = None, grid[0], -np.inf, []
     for C in grid:
-        clf = fit_probe(x, y, n_labels, C=C, class_weight=class_weight, seed=seed)
-        score = float(f1_score(y_val, clf.predict(x_val), average="macro")) if len(y_val) else 0.0
-        history.append({"C": C, "val_macro_f1": score})
-        if score > best_score:
-            best, best_score = clf, score
-    return best, history  # type: ignore[return-value]
+        probe = fit_probe(task, x, y, C=C, balanced=balanced, seed=seed)
+        score = 0.0
+        if len(val_labels):
+            logits = torch.as_tensor(x_val @ probe[0].T + probe[1], dtype=torch.float32)
+            score = task.metrics(list(val_labels), task.decode(logits), labels)[key]
+            score = -np.inf if score is None else float(score)
+        history.append({"C": C, f"val_{key}": score})
+        if best is None or score > best_score:
+            best, best_C, best_score = probe, C, score
+    return best, float(best_C), history  # type: ignore[return-value]
 
 
-def load_probe_into(head: nn.Linear, clf: LogisticRegression) -> None:
-    coef, intercept = clf.coef_, clf.intercept_
-    if coef.shape[0] == 1:  # binary: scikit-learn keeps one row (the positive class); softmax needs two
-        coef = np.vstack([-coef / 2, coef / 2])
-        intercept = np.array([-intercept[0] / 2, intercept[0] / 2])
+def load_probe_into(head: nn.Linear, probe: Probe) -> None:
+    weight, bias = probe
+    if tuple(weight.shape) != tuple(head.weight.shape):
+        # the data checks keep every class in train; guard anyway because the copy assumes every output
+        raise ValueError(f"the probe has {weight.shape[0]} outputs but the head {head.weight.shape[0]}: "
+                         "some labels have no training rows")
     with torch.no_grad():
-        head.weight.copy_(torch.as_tensor(coef, dtype=head.weight.dtype))
-        head.bias.copy_(torch.as_tensor(intercept, dtype=head.bias.dtype))
+        head.weight.copy_(torch.as_tensor(weight, dtype=head.weight.dtype))
+        head.bias.copy_(torch.as_tensor(bias, dtype=head.bias.dtype))

@@ -198,12 +198,12 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
         model = result.model
         counter = metrics.predictions
         for p in result.outputs:
-            counter.labels(model.name, p["label"]).inc()
+            counter.labels(model.name, p.get("label", "")).inc()
         metrics.texts.inc(len(body.texts))
         rid = request.scope["state"]["request_id"]
         if settings.log_predictions:
             log.info("predictions", extra={"fields": {"request_id": rid, "version": model.version,
-                                                       "labels": [p["label"] for p in result.outputs]}})
+                                                       "labels": [p.get("label") for p in result.outputs]}})
         return JSONResponse({"model": model.name, "version": model.version, "request_id": rid, "predictions": result.outputs})
 
     @app.get("/v1/models", dependencies=[Depends(require_key)], summary="The served model: name, version, task, labels, metrics")

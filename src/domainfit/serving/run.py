@@ -20,6 +20,26 @@ def _check_port(host: str, port: int) -> None:
             raise ConfigError([("port", f"cannot listen on {host}:{port}: {exc.strerror}; pick another with --port")]) from None
 
 
+def _draining_server(config):
+    """uvicorn's Server, with one change to its shutdown: after the listening sockets close, connections already
+    accepted get a moment to deliver their request before idle connections are closed (uvicorn closes a connection
+    whose request has not been parsed yet at once, which drops a request the client has already sent)."""
+    import asyncio
+
+    import uvicorn
+
+    class DrainingServer(uvicorn.Server):
+        async def shutdown(self, sockets=None):
+            for server in self.servers:
+                server.close()
+            for sock in sockets or []:
+                sock.close()
+            await asyncio.sleep(0.5)
+            await super().shutdown(sockets=None)
+
+    return DrainingServer(config)
+
+
 def run_server(source, settings: ServeSettings | None = None) -> None:
     """Serve `source` (a bundle folder or `models:/name@alias`) until SIGTERM/SIGINT."""
     import uvicorn
@@ -33,7 +53,7 @@ def run_server(source, settings: ServeSettings | None = None) -> None:
     app = create_app(source, settings)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, access_log=False, log_config=None,
                             timeout_graceful_shutdown=settings.graceful_timeout_s, lifespan="on")
-    server = uvicorn.Server(config)
+    server = _draining_server(config)
     # uvicorn re-raises the signal it shut down on into the handler that was installed before it; with these no-op
     # handlers in place a graceful shutdown ends in a normal return (exit status 0) instead of death by signal.
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -1,4 +1,5 @@
-"""The train workflow: config → data → baselines → method.fit → bundle → evaluation through the Predictor → report."""
+"""The train workflow: config → data → baselines → method.fit → task state → bundle → evaluation through the
+Predictor → report."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from domainfit.config.schema import TrainConfig
 from domainfit.data import prepare_data, write_rejects
 from domainfit.evaluation.assess import assess_and_report, run_baselines
 from domainfit.methods.base import FitContext, Reporter, SilentReporter
-from domainfit.registry import baselines, methods, tasks
+from domainfit.registry import baselines, methods
+from domainfit.tasks import make_task
 
 __all__ = ["run_training"]
 
@@ -35,10 +37,11 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     pooling = auto_pooling if cfg.model.pooling == "auto" else cfg.model.pooling
 
     method = methods.get(cfg.method)()
+    task = make_task(cfg.task, cfg.task_options)
     if cfg.data.train is None:  # a zero-shot method: labels from its options, the test file (if any) to evaluate on
-        data = _labels_only_data(cfg, method.declared_labels(cfg.method_options))
+        data = _labels_only_data(cfg, method.declared_labels(cfg.method_options), task)
     else:
-        data = prepare_data(cfg.data, tokenizer=tokenizer, max_length=cfg.model.max_length, model_name=backbone.name)
+        data = prepare_data(cfg.data, task=task, tokenizer=tokenizer, max_length=cfg.model.max_length, model_name=backbone.name)
     out.mkdir(parents=True, exist_ok=True)
     write_rejects(data.rejects, out / "rejects.csv")
     write_json(out / "data_report.json", data.report.to_dict())
@@ -57,10 +60,11 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     # Baselines first: "zeroshot" needs the backbone before fine-tuning changes it.
     t = time.perf_counter()
     names = [b for b in cfg.baselines if len(data.train) or not baselines.get(b).needs_training_data]
-    baseline_scores = run_baselines(names, data, frozen(True), seed=cfg.training.seed, reporter=reporter) if len(data.test) else {}
+    baseline_scores = (run_baselines(names, data, frozen(True), task=task, seed=cfg.training.seed, reporter=reporter)
+                       if len(data.test) else {})
     timings["baselines_s"] = time.perf_counter() - t
 
-    task = tasks.get(cfg.task)()
+    task.fit_targets(data.train["label"].tolist(), data.labels)  # e.g. the regression target's mean and std
     ctx = FitContext(config=cfg, task=task, labels=data.labels, train=data.train, val=data.val, backbone=backbone,
                      encoder=encoder, tokenizer=tokenizer, pooling=pooling, normalize=normalize, frozen=frozen(normalize),
                      output=out, resume=resume, reporter=reporter)
@@ -70,12 +74,16 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     set_seed(cfg.training.seed)  # methods draw initial weights (heads, LoRA matrices) before the loop seeds itself
     t = time.perf_counter()
     fit = method.fit(ctx)
+    if task.tunes_on_validation:  # e.g. multi-label decision thresholds, from the trained model's validation scores
+        task.tune(data.val["label"].tolist(), _scores(fit.model, task, tokenizer, data.val, cfg.model.max_length), data.labels)
     timings["fit_s"] = time.perf_counter() - t
 
     encoder_meta = save_model(out, fit.model, tokenizer, encoder_format=fit.encoder_format, format_options=fit.format_options)
     meta = {
         "format_version": FORMAT_VERSION,
         "task": cfg.task,
+        "task_options": cfg.task_options,
+        "task_state": task.state(),  # what the Predictor needs besides the weights (thresholds, target mean/std)
         "labels": data.labels,
         "method": cfg.method,
         "method_options": cfg.method_options,
@@ -114,6 +122,20 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     return out
 
 
+def _scores(model, task, tokenizer, frame: pd.DataFrame, max_length: int):
+    """The task's decoded scores of the in-memory model on `frame` (the Predictor's tokenization and batching)."""
+    import numpy as np
+
+    from domainfit.backbones.encoder import tokenize
+    from domainfit.inference import run_model
+
+    if not len(frame):
+        return np.zeros((0, 0), dtype=np.float32)
+    ids = tokenize(tokenizer, frame["text"].tolist(), max_length)
+    device = next(model.parameters()).device
+    return task.decode(run_model(model, ids, pad_id=tokenizer.pad_token_id or 0, batch_size=128, device=device))
+
+
 def _save_splits(folder: Path, data) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("train", "val", "test"):
@@ -130,7 +152,7 @@ def _fingerprint(data) -> str:
     return h.hexdigest()
 
 
-def _labels_only_data(cfg: TrainConfig, labels: list[str]):
+def _labels_only_data(cfg: TrainConfig, labels: list[str], task):
     """PreparedData for a method that needs no training rows: only the (optional) test file, read and checked."""
     from domainfit.data import DataReport, PreparedData
     from domainfit.evaluation.assess import load_eval_rows
@@ -139,7 +161,7 @@ def _labels_only_data(cfg: TrainConfig, labels: list[str]):
     rejects = pd.DataFrame({"_file": [], "_row": [], "text": [], "label": [], "reason": []})
     test = empty
     if cfg.data.test is not None:
-        test, rejects = load_eval_rows(cfg.data.test, labels, text_column=cfg.data.text_column,
+        test, rejects = load_eval_rows(cfg.data.test, labels, task=task, text_column=cfg.data.text_column,
                                        label_column=cfg.data.label_column, encoding=cfg.data.encoding,
                                        normalize=cfg.data.normalize)
     counts = {"rows_in": len(test) + len(rejects), "rows_kept": len(test), "rows_rejected": len(rejects), "train": 0,

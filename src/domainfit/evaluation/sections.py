@@ -1,0 +1,133 @@
+"""The metric sections of the report, one small function per kind of result, each shown when the metrics hold it:
+per class or label, confusion, calibration and errors for classification; per-label thresholds for multi-label;
+predicted against true and the largest errors for regression. `SECTIONS` lists them in page order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from domainfit.evaluation import plots
+from domainfit.evaluation._html import MAX_TEXT, _e, _figure, _fixed, _label, _num, _nums, _pct, _table
+
+__all__ = ["SECTIONS"]
+
+
+def _per_class(metrics: Mapping) -> str:
+    """Per class (classification) or per label (multi-label, with each label's decision threshold)."""
+    per_class = metrics.get("per_class") or metrics.get("per_label") or []
+    if not per_class:
+        return '<p class="muted">No per-class scores.</p>'
+    thresholds = all("threshold" in r for r in per_class)
+    ordered = sorted(per_class, key=lambda r: (r["f1"], str(r["label"])))
+    rows = [[_label(r["label"]), _pct(r["precision"]), _pct(r["recall"]),
+             f'<span class="bar" style="width:{round(60 * r["f1"])}px"></span>{_pct(r["f1"])}', _num(r["support"]),
+             *([_fixed(r["threshold"], 2)] if thresholds else [])]
+            for r in ordered]
+    unit = "rows with that label; a label is predicted where its probability reaches the threshold tuned on validation" \
+        if thresholds else "test rows of that class"
+    note = f'<p class="muted">Sorted by F1, weakest first. Support is the number of {unit}.</p>'
+    headers = ["label", "precision", "recall", "F1", "support"] + (["threshold"] if thresholds else [])
+    table = _table(headers, rows, cls={0: "label", **_nums(range(1, len(headers)))}, scroll=len(rows) > 25, wide=True)
+    return note + table + _figure(plots.per_class_svg(per_class))
+
+
+def _confusion(metrics: Mapping) -> str:
+    confusion = metrics.get("confusion") or {}
+    labels, matrix = confusion.get("labels") or [], confusion.get("matrix") or []
+    if not labels:
+        return '<p class="muted">No confusion matrix.</p>'
+    note = ("Rows are the true class, columns the predicted one; colour is the share of the true class's rows"
+            + (", numbers are counts." if len(labels) <= 20 else ". Counts are left out past 20 classes: see the "
+               '<a href="#confused">most confused pairs</a>.'))
+    # past 30 classes the figure is shown at full size (scrolling sideways) so its small labels stay readable
+    return f'<p class="muted">{note}</p>' + _figure(plots.confusion_svg(matrix, labels), natural=len(labels) > 30)
+
+
+def _calibration(metrics: Mapping) -> str:
+    cal = metrics.get("calibration") or {}
+    bins, ece = cal.get("bins") or [], cal.get("ece")
+    if not bins:
+        return '<p class="muted">No calibration data.</p>'
+    text = (f"<p>Expected calibration error: <b>{_fixed(ece)}</b> (0 is perfect: among predictions made with 80% "
+            f"confidence, 80% are right). {_calibration_direction(bins)}</p>")
+    rows = [[f"{b['lower']:.1f}–{b['upper']:.1f}", _pct(b["confidence"]), _pct(b["accuracy"]), _num(b["count"])]
+            for b in bins if b["count"]]
+    table = _table(["confidence bin", "mean confidence", "accuracy", "rows"], rows, cls=_nums(range(1, 4)))
+    return text + _figure(plots.reliability_svg(bins, ece)) + table
+
+
+def _calibration_direction(bins: Sequence[dict]) -> str:
+    """One sentence on which way the probabilities lean, so a reader need not decode the curve."""
+    used = [b for b in bins if b["count"]]
+    total = sum(b["count"] for b in used)
+    lean = sum(b["count"] * (b["accuracy"] - b["confidence"]) for b in used) / total
+    if abs(lean) < 0.02:
+        return "The probabilities can be read at face value."
+    if lean > 0:
+        return ("The curve lies above the diagonal: the model is <b>under-confident</b> (right more often than its "
+                "probabilities say), so a confidence threshold can be set lower than it looks.")
+    return ("The curve lies below the diagonal: the model is <b>over-confident</b> (right less often than its "
+            "probabilities say); do not read its probabilities as chances without recalibrating.")
+
+
+def _most_confused(metrics: Mapping) -> str:
+    pairs = metrics.get("most_confused") or []
+    if not pairs:
+        return '<p class="muted">No confusions: every test row was predicted correctly.</p>'
+    rows = [[_label(p["true"]), _label(p["pred"]), _num(p["count"])] for p in pairs]
+    return _table(["true label", "predicted as", "rows"], rows, cls={0: "label", 1: "label", 2: "num"})
+
+
+def _worst_errors(metrics: Mapping) -> str:
+    errors = metrics.get("worst_errors") or []
+    if not errors:
+        return '<p class="muted">None to show (no wrong predictions, or no texts were passed to the metrics).</p>'
+    rows = []
+    for err in errors:
+        rows.append([_e(_short(str(err["text"]))), _label(err["true"]), _label(err["pred"]), _pct(err["confidence"])])
+    note = ('<p class="muted">Wrong predictions made with the highest confidence. Read these first: they are often '
+            "mislabelled rows, otherwise real gaps in the model.</p>")
+    return note + _table(["text", "true label", "predicted", "confidence"], rows,
+                         cls={0: "text", 1: "label", 2: "label", 3: "num"}, wide=True)
+
+
+def _regression_summary(metrics: Mapping) -> str:
+    true, pred = metrics.get("true") or {}, metrics.get("predicted") or {}
+    facts = (f"<p>Mean absolute error <b>{_fixed(metrics.get('mae'))}</b>, root mean squared error "
+             f"<b>{_fixed(metrics.get('rmse'))}</b>, R² <b>{_fixed(metrics.get('r2'))}</b>, Spearman ρ "
+             f"<b>{_fixed(metrics.get('spearman'))}</b>. True values: mean {_fixed(true.get('mean'))}, std "
+             f"{_fixed(true.get('std'))}; predictions: mean {_fixed(pred.get('mean'))}, std {_fixed(pred.get('std'))}"
+             " (a much smaller spread than the truth means the model hedges towards the mean).</p>")
+    scatter = metrics.get("scatter") or {}
+    return facts + _figure(plots.scatter_svg(scatter.get("true") or [], scatter.get("pred") or []))
+
+
+def _largest_errors(metrics: Mapping) -> str:
+    errors = metrics.get("worst_errors") or []
+    if not errors:
+        return '<p class="muted">None to show (no texts were passed to the metrics).</p>'
+    rows = [[_e(_short(str(err["text"]))), _num(err["true"]), _num(err["pred"]), _num(err["error"])] for err in errors]
+    note = '<p class="muted">The test rows predicted furthest from their true value: often a mislabelled row.</p>'
+    return note + _table(["text", "true", "predicted", "error"], rows, cls={0: "text", **_nums(range(1, 4))}, wide=True)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _classification(metrics: Mapping) -> bool:
+    return "confusion" in metrics
+
+
+SECTIONS: list[tuple[str, str, Callable[[Mapping], bool], Callable[[Mapping], str]]] = [
+    ("per-class", "Scores per class", lambda m: "per_class" in m, _per_class),
+    ("per-label", "Scores and thresholds per label", lambda m: "per_label" in m, _per_class),
+    ("confusion", "Confusion matrix", _classification, _confusion),
+    ("calibration", "Calibration", lambda m: "calibration" in m, _calibration),
+    ("confused", "Most confused pairs", _classification, _most_confused),
+    ("errors", "Most confident errors", _classification, _worst_errors),
+    ("scatter", "Predicted against true", lambda m: "scatter" in m, _regression_summary),
+    ("largest-errors", "Largest errors", lambda m: "scatter" in m, _largest_errors),
+]
+"""(anchor, title, shown when, build): the metric sections, in page order."""
