@@ -93,14 +93,16 @@ def check_data(train: str | Path, *, test: str | Path | None = None, val: str | 
 
     from domainfit.backbones import resolve_backbone
     from domainfit.data import check_data as _check
-    from domainfit.tasks import make_task
+    from domainfit.tasks import make_task, workflow_of
 
     cfg = DataConfig(train=train, test=test, val=val, text_column=text_column, label_column=label_column,
                      encoding=encoding, **data_options)
     checked_task = make_task(task, dict(task_options or {}))
     backbone = resolve_backbone(model)
     tokenizer = AutoTokenizer.from_pretrained(backbone.path)
-    return _check(cfg, task=checked_task, tokenizer=tokenizer, max_length=max_length, model_name=backbone.name)
+    workflow = workflow_of(task)
+    check = workflow.check_data if workflow is not None else _check  # NER, retrieval: their own file formats
+    return check(cfg, task=checked_task, tokenizer=tokenizer, max_length=max_length, model_name=backbone.name)
 
 
 def compare(data: str | Path, *, methods: Sequence[str] = ("zeroshot", "tfidf", "head", "fewshot", "lora", "full"),

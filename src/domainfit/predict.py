@@ -63,7 +63,12 @@ class Predictor:
 
     @classmethod
     def from_bundle(cls, path: str | Path, **kwargs) -> Predictor:
-        return cls(load_bundle(path), **kwargs)
+        """The predictor of any bundle: this class for sequence tasks, the task's own for NER, retrieval, ..."""
+        from domainfit.tasks import workflow_of
+
+        bundle = load_bundle(path)
+        workflow = workflow_of(bundle.task)
+        return workflow.make_predictor(bundle, **kwargs) if workflow is not None else cls(bundle, **kwargs)
 
     def prepare(self, texts: Sequence[str]) -> list[str]:
         return [normalize_text(t) if self.normalize else str(t).strip() for t in texts]

@@ -159,8 +159,14 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
     from types import SimpleNamespace
 
     from domainfit.data import write_rejects
+    from domainfit.tasks import workflow_of
 
     bundle = load_bundle(bundle_path)
+    workflow = workflow_of(bundle.task)
+    if workflow is not None:
+        return workflow.evaluate_bundle(bundle_path, data_path, out_dir=out_dir, text_column=text_column,
+                                        label_column=label_column, encoding=encoding, baseline_names=baseline_names,
+                                        reporter=reporter)
     out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem
     out.mkdir(parents=True, exist_ok=True)
     cfg = bundle.meta["config"]

@@ -20,7 +20,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-__all__ = ["NoOptions", "Task", "make_task"]
+__all__ = ["NoOptions", "Task", "make_task", "workflow_of"]
 
 
 class NoOptions(BaseModel):
@@ -39,6 +39,9 @@ class Task(Protocol):
     default_baselines: tuple[str, ...]  # baselines run when the config names none
     tunes_on_validation: bool  # the pipeline calls `tune` with the model's validation scores
     Options: type[BaseModel]  # `task_options` of the config, validated before any work
+    # Optional: the module path of a task that is not one-text-one-target (NER: one tag per token; retrieval: pairs)
+    # and so brings its own workflow; see `workflow_of`. Sequence tasks leave it unset.
+    workflow: str | None
 
     def __init__(self, options: dict | None = None, state: dict | None = None) -> None: ...
 
@@ -111,3 +114,22 @@ def make_task(name: str, options: dict | None = None, state: dict | None = None)
     from domainfit.registry import tasks
 
     return tasks.get(name)(options=options, state=state)
+
+
+def workflow_of(name: str):
+    """The workflow module of a task that has its own (`Task.workflow`), or None for the sequence tasks that the
+    shared pipeline serves. A workflow module provides:
+
+        run_training(cfg: TrainConfig, *, resume: bool, reporter) -> Path          the bundle it wrote
+        make_predictor(bundle: Bundle, **predictor_kwargs) -> predictor             `predict(texts, top_k=)`, `labels`,
+                                                                                    `variant`, `bundle`
+        evaluate_bundle(bundle_path, data_path, *, out_dir, text_column, label_column, encoding, baseline_names,
+                        reporter) -> dict                                          metrics, as the sequence evaluate
+        check_data(cfg: DataConfig, *, task, tokenizer, max_length, model_name) -> DataReport
+    """
+    import importlib
+
+    from domainfit.registry import tasks
+
+    path = getattr(tasks.get(name), "workflow", None)
+    return importlib.import_module(path) if path else None

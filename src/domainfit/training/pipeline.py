@@ -24,7 +24,12 @@ __all__ = ["run_training"]
 
 def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter | None = None) -> Path:
     """Train and write the bundle at cfg.output; returns its path."""
+    from domainfit.tasks import workflow_of
+
     reporter = reporter or SilentReporter()
+    workflow = workflow_of(cfg.task)
+    if workflow is not None:  # token- or pair-level tasks (NER, retrieval) run their own workflow
+        return workflow.run_training(cfg, resume=resume, reporter=reporter)
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     out = Path(cfg.output)
