@@ -127,12 +127,13 @@ def compare(data: str | Path, *, methods: Sequence[str] = ("zeroshot", "tfidf", 
 
 
 def compress(bundle: str | Path, *, to: str = "onnx", quantize: str = "int8", distill_layers: int | None = None,
-             tolerance: float = 1.0, force: bool = False, reporter=None, **options: Any) -> dict:
+             base: str | None = None, tolerance: float = 1.0, force: bool = False, reporter=None, **options: Any) -> dict:
     """Add a compressed variant to the bundle (ONNX, int8/bf16, or a distilled student with `distill_layers`),
-    written only if its accuracy is within `tolerance` points of the original on the bundle's test split."""
+    written only if its accuracy is within `tolerance` points of the original on the bundle's test split.
+    `base`: compress one of the bundle's variants further (e.g. base="distilled-3l", to="onnx", quantize="int8")."""
     from domainfit.compression import compress_bundle
 
-    return compress_bundle(bundle, to=to, quantize=quantize, distill_layers=distill_layers, tolerance=tolerance,
+    return compress_bundle(bundle, to=to, quantize=quantize, distill_layers=distill_layers, base=base, tolerance=tolerance,
                            force=force, reporter=reporter, **options)
 
 

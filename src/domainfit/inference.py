@@ -21,12 +21,14 @@ def run_model(
     batch_size: int = 64,
     device: torch.device | str = "cpu",
     advance: Callable[[int], None] | None = None,
+    call_overhead: float | None = None,
 ) -> torch.Tensor:
-    """Logits for every text, computed in batches of similar length (no compute spent on padding)."""
+    """Logits for every text, computed in batches of similar length (no compute spent on padding; `call_overhead`:
+    see `sorted_batches`)."""
     was_training = model.training
     model.eval()
     outputs: list[torch.Tensor | None] = [None] * len(ids)
-    for batch in sorted_batches([len(x) for x in ids], batch_size):
+    for batch in sorted_batches([len(x) for x in ids], batch_size, call_overhead):
         feats = {k: v.to(device) for k, v in collate([ids[i] for i in batch], pad_id).items()}
         out = model(**feats).float().cpu()
         for j, i in enumerate(batch):

@@ -81,6 +81,17 @@ class Predictor:
             return np.zeros((0, len(self.labels)), dtype=np.float32)
         return self.task.decode(self.runner.logits(ids, batch_size=self.batch_size, advance=advance))
 
+    def calibrate(self, text: str = "a typical customer message of about fifteen tokens, for timing") -> float:
+        """Measure one model call's fixed cost (`measure_call_overhead`) so that small mixed-length batches — a
+        server's — are cut into batches of similar length where that is cheaper than padding. Returns it, in tokens."""
+        from domainfit.backbones.encoder import measure_call_overhead
+
+        ids = tokenize(self.tokenizer, self.prepare([text]), self.max_length)[0]
+        self.runner.call_overhead = None
+        overhead = measure_call_overhead(lambda batch: self.runner.logits(batch, batch_size=len(batch)), ids)
+        self.runner.call_overhead = overhead
+        return overhead
+
     def predict(self, texts: Sequence[str], *, top_k: int = 1) -> list[dict]:
         """One dict per text, in order: classification {"label", "score", "top_k"}; multilabel {"labels", "scores",
         "label", "score"}; regression {"score"}."""

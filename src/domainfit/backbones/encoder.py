@@ -18,6 +18,7 @@ __all__ = [
     "configure_threads",
     "load_backbone",
     "pool",
+    "measure_call_overhead",
     "sorted_batches",
     "tokenize",
 ]
@@ -80,14 +81,60 @@ def collate(ids: Sequence[Sequence[int]], pad_id: int) -> dict[str, torch.Tensor
     return {"input_ids": input_ids, "attention_mask": mask}
 
 
-def sorted_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Inference batches of similar length (longest first), so almost no compute goes to padding."""
+def sorted_batches(lengths: Sequence[int], batch_size: int, call_overhead: float | None = None) -> list[list[int]]:
+    """Inference batches of similar length (longest first), so almost no compute goes to padding.
+
+    Without `call_overhead`: consecutive runs of `batch_size` in length order (right for many texts, whose sorted
+    neighbours have nearly equal lengths). With it — the fixed cost of one model call, in tokens' worth of compute
+    (`measure_call_overhead`) — the sorted texts are cut where it costs least: each batch costs
+    `call_overhead + size × its longest text`, and the cheapest cut points are found exactly by dynamic programming.
+    A server's batch of 32 texts of mixed lengths then runs as a few batches of similar length instead of one padded
+    to its longest text (measured on Banking77 with int8 ONNX: about twice the throughput).
+    """
     order = np.argsort(-np.asarray(lengths), kind="stable")
-    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+    if call_overhead is None or len(order) <= 1:
+        return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+    longest = np.asarray(lengths, dtype=np.float64)[order]  # descending: a batch [i, j) is as long as its first text
+    n = len(order)
+    best = np.zeros(n + 1)
+    start = np.zeros(n + 1, dtype=np.int64)
+    for j in range(1, n + 1):
+        i = np.arange(max(0, j - batch_size), j)
+        cost = best[i] + call_overhead + (j - i) * longest[i]
+        k = int(np.argmin(cost))
+        best[j], start[j] = cost[k], i[k]
+    cuts, j = [], n
+    while j > 0:
+        cuts.append((int(start[j]), j))
+        j = int(start[j])
+    return [order[a:b].tolist() for a, b in reversed(cuts)]
+
+
+def measure_call_overhead(run: Callable[[list[list[int]]], object], text: Sequence[int], *, batch: int = 8,
+                          repeats: int = 5) -> float:
+    """The fixed cost of one model call in tokens' worth of compute, from timing `run` (token ids → anything) on one
+    text and on `batch` copies of it (the fastest of `repeats` each)."""
+    import time
+
+    def fastest(ids: list[list[int]]) -> float:
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            run(ids)
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    text, tokens = list(text), len(text)
+    one, many = fastest([text]), fastest([text] * batch)
+    per_token = max(many - one, 1e-9) / ((batch - 1) * tokens)
+    return float(min(max((one - tokens * per_token) / per_token, 0.0), 1024.0))
 
 
 def pool(hidden: torch.Tensor, mask: torch.Tensor, mode: str, normalize: bool) -> torch.Tensor:
-    """One vector per text: the mean of its token states (what sentence-transformers models are trained for) or [CLS]."""
+    """One vector per text: the mean of its token states (what sentence-transformers models are trained for) or [CLS];
+    or, with mode "tokens" (token classification), every token's state as it is."""
+    if mode == "tokens":
+        return hidden
     if mode == "cls":
         out = hidden[:, 0]
     else:

@@ -228,6 +228,8 @@ def compress(
     layers: Annotated[int, Opt("--layers", help="student layers for --distill")] = 3,
     unlabelled: Annotated[Optional[Path], Opt("--unlabelled", help="in-domain texts without labels for --distill")] = None,
     epochs: Annotated[float, Opt("--epochs", help="student training epochs for --distill")] = 4,
+    base: Annotated[Optional[str], Opt("--from", help="compress this variant of the bundle further, e.g. "
+                                                      "--from distilled-3l --to onnx --quantize int8")] = None,
     tolerance: Annotated[float, Opt("--tolerance", help="largest accuracy/macro-F1 drop allowed, in points")] = 1.0,
     force: Annotated[bool, Opt("--force", help="keep the variant even if it fails the parity gate")] = False,
 ) -> None:
@@ -237,7 +239,7 @@ def compress(
     from domainfit.compression.run import describe
 
     options = {"unlabelled": str(unlabelled) if unlabelled else None, "epochs": epochs} if distill else {}
-    meta = _compress(bundle, to=to, quantize=quantize, distill_layers=layers if distill else None, tolerance=tolerance,
+    meta = _compress(bundle, to=to, quantize=quantize, distill_layers=layers if distill else None, base=base, tolerance=tolerance,
                      force=force, reporter=RichReporter(), **options)
     console.print(describe(meta))
     console.print(f"next: domainfit bench {bundle}   (the Predictor now picks the fastest variant that passed)")

@@ -22,9 +22,11 @@ def folder_size(path: Path) -> int:
 
 
 def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8", distill_layers: int | None = None,
-                    tolerance: float = 1.0, force: bool = False, reporter=None, **options) -> dict:
+                    base: str | None = None, tolerance: float = 1.0, force: bool = False, reporter=None, **options) -> dict:
     """Build one variant into <bundle>/variants/<name>/; returns its variant.json. `distill_layers` builds a student
-    instead (options: unlabelled, epochs, temperature, alpha)."""
+    instead (options: unlabelled, epochs, temperature, alpha). `base` stacks: export/quantize one of the bundle's
+    variants (a distilled student) instead of the original, giving e.g. `distilled-3l-onnx-int8`; its parity is
+    still measured against the original model, so the gate guards the total accuracy cost."""
     from domainfit.predict import Predictor
 
     bundle = load_bundle(path)
@@ -44,6 +46,8 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
         if problems:
             raise ConfigError(problems)
         kind, name, build_opts = to, variant_name(to, quantize), {"quantize": quantize}
+        if base is not None:
+            name, build_opts = f"{base}-{name}", {**build_opts, "base": base}
     texts, y_true = test_split(bundle)
 
     root = bundle.path / VARIANTS_DIR

@@ -21,6 +21,7 @@ __all__ = ["OnnxRunner", "Runner", "TorchRunner", "pad_batch"]
 
 class Runner(Protocol):
     name: str
+    call_overhead: float | None  # one call's fixed cost in tokens' worth of compute, once measured (`sorted_batches`)
 
     def logits(self, ids: Sequence[Sequence[int]], *, batch_size: int, advance: Callable[[int], None] | None = None) -> torch.Tensor: ...
 
@@ -43,10 +44,12 @@ class TorchRunner:
         self.model, self.pad_id, self.name, self.bf16 = model, pad_id, name, bf16
         self.device = torch.device(device)
         self.model.to(self.device)
+        self.call_overhead: float | None = None
 
     def logits(self, ids, *, batch_size, advance=None) -> torch.Tensor:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            return run_model(self.model, ids, pad_id=self.pad_id, batch_size=batch_size, device=self.device, advance=advance)
+            return run_model(self.model, ids, pad_id=self.pad_id, batch_size=batch_size, device=self.device, advance=advance,
+                             call_overhead=self.call_overhead)
 
 
 class OnnxRunner:
@@ -61,10 +64,11 @@ class OnnxRunner:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
         self.pad_id, self.name = pad_id, name
+        self.call_overhead: float | None = None
 
     def logits(self, ids, *, batch_size, advance=None) -> torch.Tensor:
         out: list[np.ndarray | None] = [None] * len(ids)
-        for batch in sorted_batches([len(x) for x in ids], batch_size):
+        for batch in sorted_batches([len(x) for x in ids], batch_size, self.call_overhead):
             input_ids, mask = pad_batch([ids[i] for i in batch], self.pad_id)
             (logits,) = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})
             for j, i in enumerate(batch):

@@ -5,6 +5,7 @@
     torch-int8  PyTorch dynamic int8 quantization of the linear layers (torch.ao.quantization.quantize_dynamic)
     torch-bf16  the PyTorch model under bf16 autocast (fast only where the CPU/GPU has native bf16)
     distilled-<k>l  a smaller student trained from the teacher (see distill.py), run in PyTorch
+    <base>-onnx-int8 ...  a variant compressed further (`--from distilled-3l --to onnx --quantize int8`)
 
 A kind is one registered class with `build(bundle, folder, **options) -> dict` and `load(bundle, folder, meta) -> Runner`.
 """
@@ -44,14 +45,37 @@ def list_variants(bundle: Bundle) -> dict[str, dict]:
     return out
 
 
-def _plain_model(bundle: Bundle):
-    """The bundle's model with any adapter merged in, ready to export or quantize (a copy; the bundle is untouched)."""
+def _plain_model(bundle: Bundle, base: str | None = None):
+    """The bundle's model with any adapter merged in, ready to export or quantize (a copy; the bundle is untouched).
+    `base`: start from one of the bundle's variants instead (a distilled student), to stack compressions."""
+    if base is not None:
+        return _variant_model(bundle, base)
     model, tokenizer = bundle.load_model()
     model = copy.deepcopy(model)
     if hasattr(model.encoder, "merge_and_unload"):  # peft: fold the adapter into the weights
         model.encoder = model.encoder.merge_and_unload()
     model.eval()
     return model, tokenizer
+
+
+def _variant_model(bundle: Bundle, base: str):
+    """The fp32 PyTorch model of variant `base` (a distilled student), to export or quantize in turn."""
+    from transformers import AutoTokenizer
+
+    held = list_variants(bundle)
+    if base not in held:
+        raise BundleError(f"{bundle.path} has no variant {base!r} to start from", where=f"--from {base}",
+                          hint=f"variants it holds: {', '.join(held) or 'none'}; build one first, e.g. "
+                               f"`domainfit compress {bundle.path} --distill --layers 3`")
+    meta = held[base]
+    runner = variant_kinds.get(meta["kind"]).load(bundle, bundle.path / VARIANTS_DIR / base, meta)
+    model = getattr(runner, "model", None)
+    quantized = model is not None and any(".quantized" in type(m).__module__ for m in model.modules())
+    if model is None or quantized or getattr(runner, "bf16", False):
+        raise BundleError(f"variant {base!r} is not an fp32 PyTorch model, so it cannot be compressed further",
+                          where=f"--from {base}", hint="start from the original model or a distilled student")
+    model.eval()
+    return model, AutoTokenizer.from_pretrained(str(bundle.model_dir))
 
 
 def export_onnx(model: torch.nn.Module, tokenizer, path: Path, opset: int = 17) -> Path:
@@ -73,8 +97,8 @@ class OnnxKind:
     quantizations = ("none", "int8")
 
     @staticmethod
-    def build(bundle: Bundle, folder: Path, *, quantize: str = "none", reporter=None) -> dict:
-        model, tokenizer = _plain_model(bundle)
+    def build(bundle: Bundle, folder: Path, *, quantize: str = "none", base: str | None = None, reporter=None) -> dict:
+        model, tokenizer = _plain_model(bundle, base)
         fp32 = folder / "model.onnx"
         if quantize == "none":
             export_onnx(model, tokenizer, fp32)
@@ -108,7 +132,10 @@ class TorchKind:
     quantizations = ("int8", "bf16")
 
     @staticmethod
-    def build(bundle: Bundle, folder: Path, *, quantize: str = "int8", reporter=None) -> dict:
+    def build(bundle: Bundle, folder: Path, *, quantize: str = "int8", base: str | None = None, reporter=None) -> dict:
+        if base is not None:
+            raise BundleError("--from stacks compressions through ONNX only", where=f"--from {base}",
+                              hint=f"use --to onnx with --from {base}")
         if quantize == "bf16":
             from domainfit.training.precision import bf16_native
 

@@ -55,6 +55,7 @@ def _load(path: Path, *, name: str, version: str, source: str, variant: str, thr
 
     predictor = Predictor.from_bundle(path, variant=variant, threads=threads)
     predictor.predict(_WARM_TEXTS)  # first calls pay one-off costs; pay them before traffic arrives
+    predictor.calibrate()  # a batch of mixed-length requests then runs as batches of similar length
     return LoadedModel(predictor, name=name, version=version, source=source)
 
 

@@ -100,6 +100,22 @@ def test_distilled_student(fresh):
     assert student.predict_scores(TEXTS).shape == (4, 3)
 
 
+def test_stacked_distilled_then_onnx_int8(fresh):
+    domainfit.compress(fresh, distill_layers=1, tolerance=100, epochs=2)
+    student = domainfit.load(fresh, variant="distilled-1l").predict_scores(TEXTS)
+    meta = domainfit.compress(fresh, base="distilled-1l", to="onnx", quantize="int8", tolerance=100)
+    assert meta["name"] == "distilled-1l-onnx-int8" and meta["base"] == "distilled-1l"
+    assert meta["parity"]["accuracy_original"] is not None  # the gate compares against the original model
+    stacked = domainfit.load(fresh, variant="distilled-1l-onnx-int8")
+    assert stacked.variant == "distilled-1l-onnx-int8"
+    assert np.abs(stacked.predict_scores(TEXTS) - student).max() < 0.1  # int8 of the student, not of the teacher
+    with pytest.raises(BundleError, match="no variant 'distilled-9l'"):
+        domainfit.compress(fresh, base="distilled-9l", to="onnx", quantize="int8")
+    domainfit.compress(fresh, to="torch", quantize="int8", tolerance=100)
+    with pytest.raises(BundleError, match="not an fp32 PyTorch model"):
+        domainfit.compress(fresh, base="torch-int8", to="onnx", quantize="none")
+
+
 def test_distillation_uses_unlabelled_texts(fresh, tmp_path):
     extra = write_csv(tmp_path / "u.csv", [(t,) for t, _ in make_rows(5, seed=11)], header=("comment",))
     meta = domainfit.compress(fresh, distill_layers=1, tolerance=100, epochs=1, unlabelled=str(extra))
