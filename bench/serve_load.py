@@ -133,6 +133,32 @@ def matrix(bundle: Path, variants: list[str], clients: list[int], seconds: float
     return rows
 
 
+def offline_ceiling(bundle: Path, variant: str, threads: int | None, texts: list[str], seconds: float = 4) -> dict:
+    """What the model alone does on this machine, in this process, with the server's thread count: random texts one
+    at a time, and in random batches of 32 (cut by the batch planner, as the server's are). No HTTP, no load generator
+    on the cores: the ceiling the server's throughput is measured against."""
+    import random
+
+    from domainfit.backbones.encoder import available_cores
+    from domainfit.predict import Predictor
+
+    n_threads = threads or max(1, available_cores() - 1)
+    predictor = Predictor.from_bundle(bundle, variant=variant, threads=n_threads)
+    predictor.predict(texts[:64])
+    predictor.calibrate()
+    shuffled = random.Random(0).sample(texts, len(texts))
+    out = {"variant": variant, "threads": n_threads}
+    for batch in (1, 32):
+        n, t = 0, time.perf_counter()
+        while time.perf_counter() - t < seconds:
+            start = n % (len(shuffled) - batch)
+            predictor.predict(shuffled[start : start + batch])
+            n += batch
+        out[f"texts_per_s_batch{batch}"] = round(n / (time.perf_counter() - t), 1)
+    print("   offline:", out, flush=True)
+    return out
+
+
 def threads_flag(threads: int | None) -> list[str]:
     return ["--threads", str(threads)] if threads else []
 
@@ -186,16 +212,17 @@ def main() -> None:
     script, out = make_script(texts, work)
     variants = [choose_variant(load_bundle(args.bundle)) if v == "auto" else v for v in args.variants.split(",")]
     clients = [int(c) for c in args.clients.split(",")]
+    offline = [offline_ceiling(args.bundle, v, args.threads, texts) for v in variants]
     rows = matrix(args.bundle, variants, clients, args.seconds, args.threads, script, out)
     promo = promotion_under_load(args.bundle, variants[-1], max(args.seconds, 9), args.threads, script, out, work)
     print("   promotion:", promo, flush=True)
-    write_results(rows, promo, args, len(texts))
+    write_results(rows, promo, offline, args, len(texts))
 
 
-def write_results(rows: list[dict], promo: dict, args, n_texts: int) -> None:
+def write_results(rows: list[dict], promo: dict, offline: list[dict], args, n_texts: int) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "serve_load.json").write_text(json.dumps({"rows": rows, "promotion": promo, "seconds": args.seconds,
-                                                         "threads": args.threads}, indent=2))
+    (RESULTS / "serve_load.json").write_text(json.dumps({"rows": rows, "promotion": promo, "offline": offline,
+                                                         "seconds": args.seconds, "threads": args.threads}, indent=2))
     lines = ["# Serving load benchmark (issue 6)", "",
              f"`bench/serve_load.py --bundle <Banking77 bundle> --seconds {args.seconds}`: `domainfit serve` on 127.0.0.1, one "
              f"Banking77 test text per request ({n_texts} texts in rotation), wrk (1 thread, keep-alive) for {args.seconds} s "
@@ -206,6 +233,14 @@ def write_results(rows: list[dict], promo: dict, args, n_texts: int) -> None:
     for r in rows:
         lines.append(f"| {r['variant']} | {r['batching']} | {r['clients']} | {r['requests_per_s']:.0f} | {r['p50_ms']:.1f} | "
                      f"{r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['mean_batch']} | {r['requests']} | {r['errors']} |")
+    lines += ["", "## The ceiling: the model alone, in-process, same thread count, no HTTP and no load generator", "",
+              "| variant | threads | texts/s one at a time | texts/s in random batches of 32 | best served req/s | served / best offline |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for o in offline:
+        served = max((r["requests_per_s"] for r in rows if r["variant"] == o["variant"]), default=0.0)
+        best = max(o["texts_per_s_batch1"], o["texts_per_s_batch32"])
+        lines.append(f"| {o['variant']} | {o['threads']} | {o['texts_per_s_batch1']:.0f} | {o['texts_per_s_batch32']:.0f} | "
+                     f"{served:.0f} | {served / best:.0%} |")
     lines += ["", "## Promotion during load", "",
               f"Server ({promo['variant']}) following `models:/b77@champion` (MLflow registry on SQLite, polled every 0.5 s); version 2 promoted "
               f"a third of the way into a 32-client run: {promo['requests']} requests, {promo['requests_per_s']:.0f} req/s, "
