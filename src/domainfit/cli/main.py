@@ -261,7 +261,8 @@ def bench_cmd(
                   title_justify="left")
     cols = ("variant", "size_mb", "load_s", "sentences_per_s_batch1", "sentences_per_s_batch32", "p95_ms_batch1", "accuracy",
             "accuracy_delta_points", "bound_sentences_per_s", "share_of_bound")
-    heads = ("variant", "MB", "load s", "sent/s b1", "sent/s b32", "p95 ms b1", "accuracy", "Δ pts", "bound/s", "of bound")
+    heads = ("variant", "MB", "load s", "sent/s b1", "sent/s b32", "p95 ms b1", result["variants"][0].get("metric", "accuracy"),
+             "Δ pts", "bound/s", "of bound")
     for h in heads:
         table.add_column(h, justify="left" if h == "variant" else "right")
     for r in result["variants"]:

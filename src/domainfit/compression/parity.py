@@ -8,7 +8,7 @@ import pandas as pd
 from domainfit.bundle import Bundle
 from domainfit.errors import BundleError, CompressionError
 
-__all__ = ["check_gate", "parity", "test_split"]
+__all__ = ["check_gate", "metric_names", "parity", "test_split"]
 
 
 def test_split(bundle: Bundle) -> tuple[list[str], list[str]]:
@@ -25,38 +25,43 @@ def test_split(bundle: Bundle) -> tuple[list[str], list[str]]:
     return frame["text"].tolist(), frame["label"].tolist()
 
 
-def parity(reference: np.ndarray, variant: np.ndarray, y_true: list[str], labels: list[str]) -> dict:
-    """Accuracy/macro-F1 of both, their difference in points, agreement of the predicted labels, max |Δp|."""
-    from sklearn.metrics import accuracy_score, f1_score
+def parity(reference: np.ndarray, variant: np.ndarray, y_true: list[str], labels: list[str], task=None) -> dict:
+    """The task's two headline metrics (classification: accuracy and macro-F1; multi-label: micro/macro-F1; regression:
+    R² and Spearman) for both, their difference in points, agreement of the decisions, max |Δ score|."""
+    from domainfit.tasks import make_task
 
-    ref_pred = [labels[i] for i in reference.argmax(1)]
-    var_pred = [labels[i] for i in variant.argmax(1)]
-    acc_ref, acc_var = accuracy_score(y_true, ref_pred), accuracy_score(y_true, var_pred)
-    f1_ref = f1_score(y_true, ref_pred, average="macro")
-    f1_var = f1_score(y_true, var_pred, average="macro")
-    return {
-        "n": len(y_true),
-        "accuracy": float(acc_var), "accuracy_original": float(acc_ref),
-        "accuracy_delta_points": round(100 * float(acc_var - acc_ref), 3),
-        "macro_f1": float(f1_var), "macro_f1_original": float(f1_ref),
-        "macro_f1_delta_points": round(100 * float(f1_var - f1_ref), 3),
-        "agreement": float(np.mean(reference.argmax(1) == variant.argmax(1))),
-        "max_probability_difference": float(np.max(np.abs(reference - variant))),
-    }
+    task = task or make_task("classification")
+    names = list(task.summary_metrics[:2])  # higher is better, by the Task protocol
+    ref_m, var_m = task.metrics(y_true, reference, labels), task.metrics(y_true, variant, labels)
+    out: dict = {"n": len(y_true), "metrics": names}
+    for m in names:
+        out.update({m: float(var_m[m]), f"{m}_original": float(ref_m[m]),
+                    f"{m}_delta_points": round(100 * float(var_m[m] - ref_m[m]), 3)})
+    decided = [(p.get("labels", p.get("label"))) for p in task.format(reference, labels, 1)]
+    if decided and decided[0] is not None:  # a regression has no decision to agree on: max |Δ score| says it all
+        again = [(p.get("labels", p.get("label"))) for p in task.format(variant, labels, 1)]
+        out["agreement"] = float(np.mean([a == b for a, b in zip(decided, again)]))
+    out["max_probability_difference"] = float(np.max(np.abs(reference - variant))) if len(reference) else 0.0
+    return out
+
+
+def metric_names(result: dict) -> list[str]:
+    return result.get("metrics", ["accuracy", "macro_f1"])
 
 
 def check_gate(name: str, result: dict, tolerance: float, force: bool) -> bool:
-    """True when the variant is within `tolerance` points of accuracy (and of macro-F1); raises unless `force`."""
-    drop = max(-result["accuracy_delta_points"], -result["macro_f1_delta_points"])
+    """True when the variant is within `tolerance` points of the original on both headline metrics (classification:
+    accuracy and macro-F1); raises unless `force`."""
+    names = metric_names(result)
+    drop = max(-result[f"{m}_delta_points"] for m in names)
     if drop <= tolerance:
         return True
     if force:
         return False
+    shown = ", ".join(f"{m} {100 * result[m]:.2f} against {100 * result[f'{m}_original']:.2f}" for m in names)
     raise CompressionError(
-        f"{name} loses {drop:.2f} points (accuracy {100 * result['accuracy']:.2f}% against "
-        f"{100 * result['accuracy_original']:.2f}%, macro-F1 {100 * result['macro_f1']:.2f} against "
-        f"{100 * result['macro_f1_original']:.2f}) — {drop - tolerance:.2f} points more than the tolerance of {tolerance:g}; "
-        "the variant was not written",
+        f"{name} loses {drop:.2f} points ({shown}) — {drop - tolerance:.2f} points more than the tolerance of "
+        f"{tolerance:g}; the variant was not written",
         where=name,
         hint="try a gentler setting (int8 → none, fewer distilled layers removed), raise --tolerance, or --force to keep it anyway",
     )

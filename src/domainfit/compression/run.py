@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from domainfit.bundle import load_bundle, now_iso, write_json
-from domainfit.compression.parity import check_gate, parity, test_split
+from domainfit.compression.parity import check_gate, metric_names, parity, test_split
 from domainfit.compression.variants import VARIANTS_DIR, variant_kinds, variant_name
 from domainfit.errors import ConfigError
 
@@ -29,10 +29,15 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
     still measured against the original model, so the gate guards the total accuracy cost."""
     from domainfit.predict import Predictor
 
+    from domainfit.tasks import workflow_of
+
     bundle = load_bundle(path)
-    if bundle.task != "classification":  # the parity gate and the student's loss compare class probabilities
-        raise ConfigError([("bundle", f"compression checks a variant by accuracy and macro-F1, so it supports "
-                                      f"classification bundles only; {path} is a {bundle.task} bundle")])
+    if workflow_of(bundle.task) is not None:
+        raise ConfigError([("bundle", f"compression supports the sequence tasks (classification, multilabel, "
+                                      f"regression); {path} is a {bundle.task} bundle")])
+    if distill_layers is not None and bundle.task != "classification":  # the student learns the class probabilities
+        raise ConfigError([("--distill", f"distillation trains on the teacher's class probabilities, so it supports "
+                                         f"classification bundles only; {path} is a {bundle.task} bundle")])
     if distill_layers is not None:
         kind, name, build_opts = "distilled", f"distilled-{distill_layers}l", {"layers": distill_layers, **options}
     else:
@@ -66,7 +71,7 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
         runner = variant_kinds.get(kind).load(bundle, tmp, meta)
         candidate = Predictor(bundle, runner=runner)
         scores = candidate.predict_scores(texts)
-        result = parity(ref, scores, y_true, bundle.labels)
+        result = parity(ref, scores, y_true, bundle.labels, original.task)
         passed = check_gate(name, result, tolerance, force)
         meta.update({"parity": result, "tolerance_points": tolerance, "parity_passed": passed, "forced": force and not passed,
                      "size_mb": round(folder_size(tmp) / 2**20, 2), "build_seconds": round(build_s, 1), "created": now_iso()})
@@ -81,8 +86,10 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
 
 def describe(meta: dict) -> str:
     p = meta["parity"]
-    return (f"{meta['name']}: accuracy {100 * p['accuracy']:.2f}% ({p['accuracy_delta_points']:+.2f} points), "
-            f"agreement {100 * p['agreement']:.1f}%, max |Δp| {p['max_probability_difference']:.4f}, {meta['size_mb']} MB"
+    first = metric_names(p)[0]
+    agreement = f"agreement {100 * p['agreement']:.1f}%, " if "agreement" in p else ""
+    return (f"{meta['name']}: {first} {100 * p[first]:.2f} ({p[f'{first}_delta_points']:+.2f} points), "
+            f"{agreement}max |Δ| {p['max_probability_difference']:.4f}, {meta['size_mb']} MB"
             + ("" if meta["parity_passed"] else "  [FORCED past the parity gate]"))
 
 

@@ -135,3 +135,23 @@ def test_bad_requests(fresh, tmp_path):
     with pytest.raises(BundleError, match="no variant 'onnx-int4'"):
         domainfit.load(fresh, variant="onnx-int4")
     assert torch.get_num_threads() >= 1
+
+
+@pytest.mark.parametrize(("task", "metrics"), [("multilabel", ["micro_f1", "macro_f1"]), ("regression", ["r2", "spearman"])])
+def test_multilabel_and_regression_bundles_export_and_quantize(task, metrics, tiny_backbone, tmp_path):
+    from tests.conftest import make_task_rows
+
+    data = write_csv(tmp_path / "d.csv", make_task_rows(task, 20, seed=3))
+    model = domainfit.train({"task": task, "data": {"train": str(data)}, "model": {"backbone": str(tiny_backbone), "max_length": 32},
+                             "training": {"epochs": 4, "batch_size": 8, "lr": 5e-3}, "baselines": [], "output": str(tmp_path / "b")})
+    meta = domainfit.compress(tmp_path / "b", to="onnx", quantize="none")
+    assert meta["parity"]["metrics"] == metrics and meta["parity_passed"]
+    assert meta["parity"]["max_probability_difference"] < 1e-4
+    assert ("agreement" in meta["parity"]) == (task == "multilabel")  # a regression has no decision to agree on
+    onnx = domainfit.load(tmp_path / "b", variant="onnx-fp32")
+    np.testing.assert_allclose(onnx.predict_scores(TEXTS), model.predict_scores(TEXTS), atol=1e-4)
+    assert [p.keys() for p in onnx.predict(TEXTS)] == [p.keys() for p in model.predict(TEXTS)]  # the task's own format
+    int8 = domainfit.compress(tmp_path / "b", to="onnx", quantize="int8", tolerance=100)
+    assert int8["name"] == "onnx-int8" and set(metrics) <= set(int8["parity"])
+    with pytest.raises(ConfigError, match="classification bundles only"):
+        domainfit.compress(tmp_path / "b", distill_layers=1)
