@@ -52,6 +52,26 @@ end
 """
 
 
+def http_ceiling(bundle: Path, seconds: float, script_dir: Path) -> dict:
+    """GET /healthz at 32 clients: what the HTTP stack alone (uvicorn, middleware, metrics, logs) serves here."""
+    done = LUA[LUA.index("done = function"):]
+    out = script_dir / "wrk-health.json"
+    script = script_dir / "health.lua"
+    script.write_text(done % out, encoding="utf-8")
+    port = free_port()
+    proc = start_server(str(bundle), port)
+    try:
+        subprocess.run(["wrk", "-t", "1", "-c", "32", "-d", f"{max(1, round(seconds))}s", "-s", str(script),
+                        f"http://127.0.0.1:{port}/healthz"], check=True, capture_output=True, text=True)
+    finally:
+        stop_server(proc)
+    r = json.loads(out.read_text())
+    row = {"route": "GET /healthz", "clients": 32, "requests_per_s": round(r["requests"] / (r["duration_us"] / 1e6), 1),
+           "p99_ms": r["p99_us"] / 1000}
+    print("   http ceiling:", row, flush=True)
+    return row
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -213,6 +233,7 @@ def main() -> None:
     variants = [choose_variant(load_bundle(args.bundle)) if v == "auto" else v for v in args.variants.split(",")]
     clients = [int(c) for c in args.clients.split(",")]
     offline = [offline_ceiling(args.bundle, v, args.threads, texts) for v in variants]
+    offline.append(http_ceiling(args.bundle, args.seconds, work))
     rows = matrix(args.bundle, variants, clients, args.seconds, args.threads, script, out)
     promo = promotion_under_load(args.bundle, variants[-1], max(args.seconds, 9), args.threads, script, out, work)
     print("   promotion:", promo, flush=True)
@@ -237,6 +258,10 @@ def write_results(rows: list[dict], promo: dict, offline: list[dict], args, n_te
               "| variant | threads | texts/s one at a time | texts/s in random batches of 32 | best served req/s | served / best offline |",
               "|---|---:|---:|---:|---:|---:|"]
     for o in offline:
+        if "route" in o:
+            lines += ["", f"The HTTP stack alone (`GET /healthz`, 32 clients, same server, same load generator): "
+                          f"{o['requests_per_s']:.0f} req/s, p99 {o['p99_ms']:.1f} ms."]
+            continue
         served = max((r["requests_per_s"] for r in rows if r["variant"] == o["variant"]), default=0.0)
         best = max(o["texts_per_s_batch1"], o["texts_per_s_batch32"])
         lines.append(f"| {o['variant']} | {o['threads']} | {o['texts_per_s_batch1']:.0f} | {o['texts_per_s_batch32']:.0f} | "
