@@ -2,6 +2,7 @@
 then `domainfit bench` on all of them. Run by hand:
 
     .venv/bin/python bench/compression.py [--bundle runs/banking77]   # without --bundle, trains one first (~7 min)
+    .venv/bin/python bench/compression.py --bundle runs/banking77 --reuse   # keep the variants it holds, build the rest
 
 Writes bench/results/compression.{md,json}. Data from ../shared/datasets, never copied into the project.
 """
@@ -27,6 +28,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", type=Path, help="a Banking77 bundle to compress (a copy is used)")
     ap.add_argument("--layers", type=int, default=3)
+    ap.add_argument("--reuse", action="store_true", help="keep the variants the bundle already holds; build only the missing")
     args = ap.parse_args()
     if not SHARED.is_dir():
         sys.exit(f"skipped: {SHARED} is absent (the benchmark reads ../shared/datasets beside the project)")
@@ -36,14 +38,23 @@ def main() -> None:
     bundle = work / "banking77"
     if args.bundle:
         shutil.copytree(args.bundle, bundle)
-        shutil.rmtree(bundle / "variants", ignore_errors=True)
+        if not args.reuse:
+            shutil.rmtree(bundle / "variants", ignore_errors=True)
     else:
         s = prepare_splits("banking77", work)
         domainfit.train({"data": {"train": s["train"], "val": s["val"], "test": s["test"]}, "model": {"max_length": 64},
                          "baselines": [], "output": str(bundle)})
     steps = {}
-    for kw in ({"to": "onnx", "quantize": "none"}, {"to": "onnx", "quantize": "int8"}, {"to": "torch", "quantize": "int8"},
-               {"distill_layers": args.layers}):
+    student = f"distilled-{args.layers}l"
+    plan = {"onnx-fp32": {"to": "onnx", "quantize": "none"}, "onnx-int8": {"to": "onnx", "quantize": "int8"},
+            "torch-int8": {"to": "torch", "quantize": "int8"}, student: {"distill_layers": args.layers},
+            f"{student}-onnx-int8": {"base": student, "to": "onnx", "quantize": "int8"}}  # stacked: the student in int8
+    for name, kw in plan.items():
+        held = bundle / "variants" / name / "variant.json"
+        if held.is_file():
+            meta = json.loads(held.read_text())
+            steps[name] = {"reused": True, "parity": meta["parity"], "size_mb": meta["size_mb"]}
+            continue
         t = time.perf_counter()
         try:
             meta = domainfit.compress(bundle, **kw)
