@@ -1,6 +1,7 @@
 """Benchmarks of the `multilabel` and `regression` tasks: domainfit `full` and `head` against TF-IDF, same splits.
 
-Run by hand (not a test):  .venv/bin/python bench/tasks.py --part multilabel|regression
+Run by hand (not a test):  .venv/bin/python bench/tasks.py --part multilabel|regression|retrieval|ner
+(ner: see bench/tasks_ner.py, WNUT17's CoNLL files read as they are.)
 Writes bench/results/tasks_<part>.{md,json}. Each system runs in its own subprocess (its peak RSS is its own).
 ../shared/datasets holds no dataset made for these tasks, so each benchmark is built from real annotations there
 (never copied into the project; the derived CSVs live in a temporary folder):
@@ -14,6 +15,11 @@ Writes bench/results/tasks_<part>.{md,json}. Each system runs in its own subproc
   0.75; else in 66agree: 0.66; else 0.5), so -1 ... +1, a signed "how clearly positive/negative" score. The 50agree
   files (every sentence) give train and test; validation is carved from train (10%, seeded, stratified by quantile
   bins of the score).
+- retrieval, from Banking77 as a FAQ: each of the 77 intents is an answer of the bank, its text the intent's name made
+  readable ("card_arrival" -> "card arrival"; Banking77 has no descriptions, and none are written here); training
+  pairs are (train text, its intent), queries the official test texts; validation is 10% of train (seeded,
+  stratified by answer). One domainfit run (`full`) scores the fine-tuned bi-encoder, BM25 (answer text + its
+  training queries) and the untouched backbone on the same test queries (its metrics.json comparison).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ HP = {"batch_size": 32, "max_length": 64, "lr": 1e-4}
 AGREEMENT = (("allagree", 1.0), ("75agree", 0.75), ("66agree", 0.66), ("50agree", 0.5))
 POLARITY = {"positive": 1.0, "neutral": 0.0, "negative": -1.0}
 BASELINE = {"multilabel": "tfidf_multilabel", "regression": "tfidf_ridge"}
+RETRIEVAL_HP = {"method": "full", "epochs": 1, "batch_size": 64, "max_length": 64, "lr": 2e-4}
 
 
 def _env() -> dict:
@@ -112,6 +119,61 @@ def prepare(part: str, work: Path) -> dict:
             "per_label": counts["per_label"]}
 
 
+def build_retrieval(work: Path) -> dict:
+    """bank.csv (id = intent, answer = the intent made readable) and (query, faq_id) pairs from Banking77."""
+    import pandas as pd
+
+    from domainfit.methods.zeroshot import label_text
+
+    frames = {split: pd.read_csv(SHARED / "banking77" / f"{split}.csv", dtype=str, keep_default_na=False) for split in ("train", "test")}
+    intents = sorted(set(frames["train"]["label"]))
+    pd.DataFrame({"id": intents, "answer": [label_text(i) for i in intents]}).to_csv(work / "bank.csv", index=False)
+    out = {"answers": str(work / "bank.csv")}
+    for split, frame in frames.items():
+        out[split] = str(work / f"banking77_faq_{split}.csv")
+        pd.DataFrame({"query": frame["text"], "faq_id": frame["label"]}).to_csv(out[split], index=False)
+    return out
+
+
+def prepare_retrieval(work: Path) -> dict:
+    from domainfit.config import DataConfig
+    from domainfit.retrieval.data import prepare_pairs
+    from domainfit.tasks import make_task
+
+    files = build_retrieval(work)
+    data = prepare_pairs(DataConfig(val_size=0.1, seed=42, **files), task=make_task("retrieval"))
+    counts = data.report.counts
+    return {**files, "rows": {s: counts[s] for s in ("train", "val", "test")}, "labels": data.labels,
+            "rejected": counts["rows_rejected"], "rejected_by_reason": counts["rejected_by_reason"],
+            "per_label": counts["per_label"]}
+
+
+def run_retrieval(splits: dict, out: Path) -> dict:
+    """One training run; its comparison (model, bm25, backbone on the same test queries) gives the rows."""
+    import domainfit
+
+    hp = RETRIEVAL_HP
+    t = time.perf_counter()
+    model = domainfit.train({
+        "task": "retrieval", "method": hp["method"],
+        "data": {"train": splits["train"], "test": splits["test"], "answers": splits["answers"], "val_size": 0.1, "seed": 42},
+        "model": {"max_length": hp["max_length"]},
+        "training": {"epochs": hp["epochs"], "batch_size": hp["batch_size"], "lr": hp["lr"]},
+        "baselines": ["bm25", "backbone"], "output": str(out),
+    })
+    wall = time.perf_counter() - t
+    meta, metrics = model.meta, model.metrics
+    rows = []
+    for row in metrics["comparison"]:
+        name = row["name"].replace("baseline: ", "")
+        rows.append({**_summary("retrieval", row), "system": "domainfit-full" if name.startswith("domainfit") else name,
+                     "fit_s": row.get("train_seconds") or 0.0, "note": row.get("note")})
+    rows[0].update({"wall_s": wall, "train_examples_per_s": meta["training"].get("train_examples_per_s"),
+                    "steps": meta["training"].get("steps"), "task_state": meta["task_state"],
+                    "no_answer": metrics["model"].get("no_answer"), "timings": meta.get("timings")})
+    return {"rows": rows}
+
+
 # ---------------------------------------------------------------- one system, in a subprocess
 def run_domainfit(part: str, method: str, splits: dict, out: Path) -> dict:
     import domainfit
@@ -165,7 +227,9 @@ def _summary(part: str, metrics: dict) -> dict:
 
 def child(part: str, system: str, splits_json: str, out: str, result_path: str) -> None:
     splits = json.loads(Path(splits_json).read_text())
-    if system == "tfidf":
+    if part == "retrieval":
+        result = run_retrieval(splits, Path(out))
+    elif system == "tfidf":
         result = run_tfidf(part, splits, Path(out))
     else:
         result = run_domainfit(part, system.removeprefix("domainfit-"), splits, Path(out))
@@ -176,27 +240,39 @@ def child(part: str, system: str, splits_json: str, out: str, result_path: str) 
 # ---------------------------------------------------------------- the driver
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--part", choices=("multilabel", "regression"))
-    ap.add_argument("--systems", default=",".join(SYSTEMS))
+    ap.add_argument("--part", choices=("multilabel", "regression", "retrieval", "ner"))
+    ap.add_argument("--systems", default=None, help=f"default: {','.join(SYSTEMS)} (retrieval: domainfit-full, "
+                                                   "whose run also scores bm25 and the untouched backbone)")
     ap.add_argument("--child", nargs=5, metavar=("PART", "SYSTEM", "SPLITS", "OUT", "RESULT"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(*args.child)
         return
     if args.part is None:
-        ap.error("--part multilabel|regression is required")
+        ap.error("--part multilabel|regression|retrieval|ner is required")
+    if args.part == "ner":  # its own module: one run on the CoNLL files, the dictionary baseline inside it
+        import tasks_ner
+
+        tasks_ner.main()
+        return
     if not SHARED.is_dir():
         sys.exit(f"skipped: {SHARED} is absent (the benchmark reads ../shared/datasets beside the project)")
 
     work = Path(tempfile.mkdtemp(prefix=f"domainfit-bench-{args.part}-"))
-    splits = prepare(args.part, work)
+    retrieval = args.part == "retrieval"
+    if retrieval and not (SHARED / "banking77" / "train.csv").is_file():
+        sys.exit(f"skipped: {SHARED / 'banking77'} is absent (the retrieval benchmark builds its FAQ from Banking77)")
+    splits = prepare_retrieval(work) if retrieval else prepare(args.part, work)
     (work / "splits.json").write_text(json.dumps(splits))
+    systems = args.systems or ("domainfit-full" if retrieval else ",".join(SYSTEMS))
     results = {"part": args.part, "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                                               "python": platform.python_version()},
-               "hyperparameters": HP, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv),
+               "hyperparameters": RETRIEVAL_HP if retrieval else HP, "started": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv),
                "data": {k: splits[k] for k in ("rows", "labels", "rejected", "rejected_by_reason", "per_label")}, "runs": []}
     print(f"== {args.part}: {splits['rows']} ({len(splits['labels'])} outputs, {splits['rejected']} rows rejected)", flush=True)
-    for system in args.systems.split(","):
+    if retrieval:  # shared machines: how fast this one multiplies matrices now, to read the times by
+        results["machine"]["torch_fp32_gflops_before"] = _gflops()
+    for system in systems.split(","):
         res_path = work / f"{system}.result.json"
         t = time.perf_counter()
         env = {**_env(), "DOMAINFIT_CACHE": str(work / f"cache-{system}")}  # every system timed cold
@@ -207,11 +283,22 @@ def main() -> None:
             results["runs"].append({"system": system, "error": f"exit {proc.returncode}"})
             continue
         r = json.loads(res_path.read_text()) | {"system": system, "process_s": round(time.perf_counter() - t, 1)}
-        results["runs"].append(r)
-        shown = "  ".join(f"{k} {r[k]:.4f}" for k in _keys(args.part) if r.get(k) is not None)
-        print(f"   {system:15s} {shown}  fit {r['fit_s']:.1f}s  wall {r['wall_s']:.1f}s  RSS {r['peak_rss_mb']} MB", flush=True)
+        rows = [{**row, "peak_rss_mb": r["peak_rss_mb"]} for row in r["rows"]] if "rows" in r else [r]  # retrieval: 3 rows
+        for r in rows:
+            results["runs"].append(r)
+            shown = "  ".join(f"{k} {r[k]:.4f}" for k in _keys(args.part) if r.get(k) is not None)
+            print(f"   {r['system']:15s} {shown}  fit {r['fit_s']:.1f}s  wall {r.get('wall_s') or 0:.1f}s  "
+                  f"RSS {r['peak_rss_mb']} MB", flush=True)
         _write(results)
+    if retrieval:
+        results["machine"]["torch_fp32_gflops_after"] = _gflops()
     _write(results)
+
+
+def _gflops() -> float:
+    from domainfit.compression.bench import matmul_rates
+
+    return round(matmul_rates(2)["torch_fp32"], 1)
 
 
 def _keys(part: str) -> tuple[str, ...]:
@@ -225,7 +312,15 @@ HOW = {
                   "left out); official train / dev (validation) / test.",
     "regression": "Financial PhraseBank sentences scored polarity (+1/0/-1) x annotator agreement (1.0 allagree, 0.75, "
                   "0.66, 0.5 from the nested variants), -1 ... +1; 50agree train/test, validation 10% of train.",
+    "retrieval": "Banking77 as a FAQ: the 77 intents are the answer bank (answer text = the intent name made readable, e.g. "
+                 "'card arrival'); training pairs (train text, its intent), validation 10% of train, queries = the official "
+                 "test texts. The bm25 and backbone rows come from the same run, on the same test queries; their no-answer "
+                 "thresholds are tuned on the same validation queries by the same rule.",
 }
+
+
+DEFAULTS = {"retrieval": "(domainfit defaults otherwise: in-batch negatives, scale 20, no-answer threshold `auto`). The "
+                          "baselines' `fit` is their indexing and scoring time."}
 
 
 def _write(results: dict) -> None:
@@ -236,8 +331,12 @@ def _write(results: dict) -> None:
     m = results["machine"]
     lines = [f"# {part} benchmark ({results['started']})", "",
              f"Command: `.venv/bin/python bench/tasks.py --part {part}`. Machine: {m['cpus']} CPU cores, {m['platform']}, "
-             f"Python {m['python']}. Backbone: bundled all-MiniLM-L6-v2. Hyperparameters: {results['hyperparameters']} "
-             "(domainfit defaults otherwise: 4 epochs, early stopping on the task's primary metric, LP-FT head).", "",
+             f"Python {m['python']}" + (f" (fp32 matrix multiply, 2 threads: {m['torch_fp32_gflops_before']} GFLOP/s before the run, "
+                                        f"{m.get('torch_fp32_gflops_after', '—')} after; about 170 on an idle machine)"
+                                        if "torch_fp32_gflops_before" in m else "")
+             + f". Backbone: bundled all-MiniLM-L6-v2. Hyperparameters: {results['hyperparameters']} "
+             + (DEFAULTS.get(part) or "(domainfit defaults otherwise: 4 epochs, early stopping on the task's primary "
+                "metric, LP-FT head)."), "",
              f"Data: {HOW[part]} Rows after the data checks: {results['data']['rows']}, rejected "
              f"{results['data']['rejected']} {results['data']['rejected_by_reason'] or ''}.", "",
              "Every system trains on the same rows and is scored on the same test rows. `fit` = training only; `wall` = the "
@@ -249,7 +348,8 @@ def _write(results: dict) -> None:
             lines.append(f"| {r['system']} | failed: {r['error']} |" + " |" * (len(keys) + 3))
             continue
         cells = [f"{r[k]:.4f}" if r.get(k) is not None else "—" for k in keys]
-        lines.append(f"| {r['system']} | " + " | ".join(cells) + f" | {r['fit_s']:.1f} | {r['wall_s']:.1f} | "
+        wall = f"{r['wall_s']:.1f}" if r.get("wall_s") is not None else "—"
+        lines.append(f"| {r['system']} | " + " | ".join(cells) + f" | {r['fit_s']:.1f} | {wall} | "
                      f"{r.get('train_examples_per_s') or '—'} | {r['peak_rss_mb']} |")
         if r.get("tuned_thresholds"):
             t = r["tuned_thresholds"]

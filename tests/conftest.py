@@ -12,6 +12,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle OpenMP threads sleep instead of spinning: on 2 shared cores
+# a spinning pool starved the other work (a MiniLM step took 8.4 s beside another job, 1.4 s with PASSIVE)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
@@ -42,6 +44,8 @@ def make_task_rows(task: str, n_per_label: int, seed: int) -> list[tuple[str, st
     intents per text, labels joined by ';'); regression (a score set by the intent, 1, 2 or 3, plus a little noise)."""
     if task == "classification":
         return make_rows(n_per_label, seed)
+    if task == "retrieval":
+        return make_pairs(n_per_label, seed)
     rng = random.Random(seed)
     names = list(INTENTS)
     rows = []
@@ -55,6 +59,41 @@ def make_task_rows(task: str, n_per_label: int, seed: int) -> list[tuple[str, st
             score = sum(names.index(name) + 1 for name in chosen) + rng.uniform(-0.2, 0.2)
             rows.append((" ".join(toks), f"{score:.3f}"))
     return rows
+
+
+def make_pairs(n_per_intent: int, seed: int) -> list[tuple[str, str]]:
+    """(query, answer text) rows for retrieval: two answers per intent ("help with card lost", ...), each query holding
+    its answer's two key words and some filler, so a tiny model learns the pairs in a few steps."""
+    rng = random.Random(seed)
+    rows = []
+    for intent, words in INTENTS.items():
+        for i in range(n_per_intent):
+            key = words[1 + i % 2]
+            toks = [intent, key, *rng.sample(FILLER, rng.randint(1, 4))]
+            rng.shuffle(toks)
+            rows.append((" ".join(toks), f"help with {intent} {key}"))
+    rng.shuffle(rows)
+    return rows
+
+
+def make_ner_sentences(n: int, seed: int) -> list[list[tuple[str, str]]]:
+    """Sentences of (word, BIO tag) a tiny model learns in a few steps: one or two entities a sentence, each an
+    intent's word or two typed by the intent (CARD, LOAN, TRANSFER), among filler words tagged O."""
+    rng = random.Random(seed)
+    sentences = []
+    for _ in range(n):
+        words: list[tuple[str, str]] = [(w, "O") for w in rng.sample(FILLER, rng.randint(1, 3))]
+        for name in rng.sample(list(INTENTS), rng.randint(1, 2)):
+            entity = rng.sample(INTENTS[name], rng.randint(1, 2))
+            words += [(w, f"{'B' if i == 0 else 'I'}-{name.upper()}") for i, w in enumerate(entity)]
+            words += [(w, "O") for w in rng.sample(FILLER, rng.randint(1, 2))]
+        sentences.append(words)
+    return sentences
+
+
+def write_conll(path: Path, sentences: list[list[tuple[str, str]]]) -> Path:
+    path.write_text("\n\n".join("\n".join(f"{w}\t{t}" for w, t in s) for s in sentences) + "\n", encoding="utf-8")
+    return path
 
 
 def write_csv(path: Path, rows, header=("text", "label"), encoding="utf-8") -> Path:
@@ -116,3 +155,15 @@ def train_tiny_bundle(backbone: Path, out: Path, *, seed: int = 2, epochs: int =
 def tiny_bundle(tiny_backbone, tmp_path_factory) -> Path:
     """A trained tiny bundle shared by the tests that only read it (copy it before changing it)."""
     return train_tiny_bundle(tiny_backbone, tmp_path_factory.mktemp("tiny-bundle") / "tickets")
+
+
+@pytest.fixture(scope="session")
+def tiny_ner_bundle(tiny_backbone, tmp_path_factory) -> Path:
+    """An entity bundle on the tiny backbone (CARD, LOAN, TRANSFER), shared by the tests that only read it."""
+    import domainfit
+
+    folder = tmp_path_factory.mktemp("tiny-ner")
+    train = write_conll(folder / "train.conll", make_ner_sentences(60, seed=3))
+    domainfit.train({"data": {"train": str(train)}, "model": {"backbone": str(tiny_backbone), "max_length": 32},
+                     "training": {"epochs": 6, "batch_size": 8, "lr": 5e-3}, "output": str(folder / "entities")})
+    return folder / "entities"

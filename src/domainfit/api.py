@@ -45,7 +45,7 @@ class Model:
 
     def predict(self, texts: Sequence[str], *, top_k: int = 1) -> list[dict]:
         """One dict per text: classification {"label", "score", "top_k"}; multilabel {"labels", "scores", "label",
-        "score"}; regression {"score"}."""
+        "score"}; regression {"score"}; retrieval {"label" (answer id), "answer", "score", "no_answer", "answers"}."""
         return self._predictor.predict(texts, top_k=top_k)
 
     def predict_scores(self, texts: Sequence[str]) -> np.ndarray:
@@ -85,16 +85,18 @@ def evaluate(bundle: str | Path, data: str | Path, *, out_dir: str | Path | None
 
 def check_data(train: str | Path, *, test: str | Path | None = None, val: str | Path | None = None,
                text_column: str | None = None, label_column: str | None = None, encoding: str | None = None,
-               model: str | None = None, max_length: int = 128, task: str = "classification",
+               model: str | None = None, max_length: int = 128, task: str | None = None,
                task_options: Mapping | None = None, **data_options: Any):
     """Every problem in the data before any training (a DataReport). The backbone's tokenizer is used for the
-    truncation and vocabulary-coverage checks; `task` (with `task_options`) says how the label column is read."""
+    truncation and vocabulary-coverage checks; `task` (with `task_options`) says how the label column is read
+    (default: the task the file's extension names, `.conll` entity recognition, else classification)."""
     from transformers import AutoTokenizer
 
     from domainfit.backbones import resolve_backbone
     from domainfit.data import check_data as _check
-    from domainfit.tasks import make_task, workflow_of
+    from domainfit.tasks import infer_task, make_task, workflow_of
 
+    task = task or infer_task(train) or "classification"
     cfg = DataConfig(train=train, test=test, val=val, text_column=text_column, label_column=label_column,
                      encoding=encoding, **data_options)
     checked_task = make_task(task, dict(task_options or {}))

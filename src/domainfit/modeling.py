@@ -11,7 +11,8 @@ __all__ = ["TextModel"]
 
 
 class TextModel(nn.Module):
-    """encoder → pool (mean/cls, optional L2 normalisation) → dropout → head. The encoder is a plain `AutoModel`."""
+    """encoder → pool (mean/cls, optional L2 normalisation) → dropout → head. The encoder is a plain `AutoModel`.
+    With pooling "tokens" the head scores every token: (batch, tokens, outputs) logits, for entity recognition."""
 
     def __init__(self, encoder: nn.Module, head: nn.Module, *, pooling: str, normalize: bool, dropout: float = 0.1) -> None:
         super().__init__()

@@ -94,7 +94,8 @@ class Predictor:
 
     def predict(self, texts: Sequence[str], *, top_k: int = 1) -> list[dict]:
         """One dict per text, in order: classification {"label", "score", "top_k"}; multilabel {"labels", "scores",
-        "label", "score"}; regression {"score"}."""
+        "label", "score"}; regression {"score"}; retrieval {"label" (answer id), "answer", "score", "no_answer",
+        "answers"}."""
         return self.task.format(self.predict_scores(texts), self.labels, top_k)
 
 

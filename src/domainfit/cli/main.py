@@ -51,15 +51,16 @@ Opt = typer.Option
 
 @data_app.command("check")
 def data_check(
-    file: Annotated[Path, typer.Argument(help="table to check (csv/tsv/jsonl/parquet/xlsx)")],
+    file: Annotated[Path, typer.Argument(help="table to check (csv/tsv/jsonl/parquet/xlsx), or entity data (.conll, .jsonl with --task ner)")],
     text: Annotated[Optional[str], Opt("--text", help="text column (inferred when unambiguous)")] = None,
     label: Annotated[Optional[str], Opt("--label", help="label column (inferred when unambiguous)")] = None,
     test: Annotated[Optional[Path], Opt("--test", help="your test file: leakage and label checks against it")] = None,
     val: Annotated[Optional[Path], Opt("--val", help="your validation file")] = None,
+    answers: Annotated[Optional[Path], Opt("--answers", help="retrieval: the answer bank (id, answer) when --label holds answer ids")] = None,
     model: Annotated[Optional[str], Opt("--model", help="backbone whose tokenizer is checked (default: bundled MiniLM)")] = None,
     max_length: Annotated[int, Opt("--max-length", help="tokens per text the model will see")] = 128,
     encoding: Annotated[Optional[str], Opt("--encoding", help="file encoding (detected when not given)")] = None,
-    task: Annotated[str, Opt("--task", help="how the label column is read; `domainfit ls tasks`")] = "classification",
+    task: Annotated[Optional[str], Opt("--task", help="how the labels are read; `domainfit ls tasks` (default: ner for .conll, else classification)")] = None,
     as_json: Annotated[bool, Opt("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Every problem in the data at once, with file and row numbers, before any training."""
@@ -67,7 +68,7 @@ def data_check(
     from domainfit.cli.ui import console, issues_table
 
     report = check_data(file, test=test, val=val, text_column=text, label_column=label, encoding=encoding, model=model,
-                        max_length=max_length, task=task)
+                        max_length=max_length, task=task, **({"answers": answers} if answers else {}))
     if as_json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:
@@ -90,6 +91,7 @@ def train(
     label: Annotated[Optional[str], Opt("--label", help="label column")] = None,
     val: Annotated[Optional[Path], Opt("--val", help="your own validation file")] = None,
     test: Annotated[Optional[Path], Opt("--test", help="your own test file (validation is then carved from train)")] = None,
+    answers: Annotated[Optional[Path], Opt("--answers", help="retrieval: the answer bank (id, answer) when --label holds answer ids")] = None,
     method: Annotated[Optional[str], Opt("--method", help="adaptation method; `domainfit ls methods`")] = None,
     task: Annotated[Optional[str], Opt("--task", help="task; `domainfit ls tasks`")] = None,
     model: Annotated[Optional[str], Opt("--model", help="backbone: local folder or Hugging Face id (default: bundled MiniLM)")] = None,
@@ -114,6 +116,7 @@ def train(
         "output": str(output) if output else (None if is_config else str(Path("runs") / source.stem)),
         "data.text_column": text, "data.label_column": label,
         "data.val": str(val) if val else None, "data.test": str(test) if test else None, "data.encoding": encoding,
+        "data.answers": str(answers) if answers else None,
         "method": method, "task": task, "model.backbone": model, "model.max_length": max_length,
         "training.epochs": epochs, "training.batch_size": batch_size, "training.lr": lr,
     }

@@ -146,6 +146,8 @@ def predictions_table(texts: Sequence[str], preds: Sequence[dict]) -> Table:
     """One row per text: the label(s) and score, and the runners-up (top_k, or the other labels' probabilities);
     only the text and the value for regression."""
     table = Table(title="predictions", title_justify="left")
+    if any("entities" in p for p in preds):
+        return _entities_table(table, texts, preds)
     labelled = any("label" in p for p in preds)
     table.add_column("text", overflow="fold", max_width=60)
     if labelled:
@@ -154,7 +156,10 @@ def predictions_table(texts: Sequence[str], preds: Sequence[dict]) -> Table:
     if labelled:
         table.add_column("runners-up", overflow="fold")
     for t, p in zip(texts, preds):
-        if "labels" in p:  # multi-label: every label above its threshold
+        if "answers" in p:  # retrieval: the answer given (or none), then the next answers of the top k
+            label = p["answer"] if p["answer"] is not None else "(no good answer)"
+            others = ", ".join(f"{a['answer']} {a['score']:.2f}" for a in p["answers"][1:])
+        elif "labels" in p:  # multi-label: every label above its threshold
             label = ", ".join(p["labels"]) or "(none above threshold)"
             others = ", ".join(f"{k} {v:.2f}" for k, v in list(p["scores"].items())[:5] if k not in p["labels"])
         else:
@@ -162,6 +167,16 @@ def predictions_table(texts: Sequence[str], preds: Sequence[dict]) -> Table:
             others = ", ".join(f"{x['label']} {x['score']:.2f}" for x in p.get("top_k", [])[1:])
         cells = (t, label, f"{p['score']:.3f}", others) if labelled else (t, f"{p['score']:.3f}")
         table.add_row(*cells)
+    return table
+
+
+def _entities_table(table: Table, texts: Sequence[str], preds: Sequence[dict]) -> Table:
+    """Entity recognition: one row per text, its entities as `[type] words (score) @start-end`."""
+    table.add_column("text", overflow="fold", max_width=60)
+    table.add_column("entities", overflow="fold")
+    for t, p in zip(texts, preds):
+        found = "\n".join(f"[{e['label']}] {e['text']} ({e['score']:.2f}) @{e['start']}-{e['end']}" for e in p["entities"])
+        table.add_row(t, found or "(none)")
     return table
 
 

@@ -24,6 +24,7 @@ class DataConfig(_Strict):
     train: Path | None = Field(None, description="training table (csv/tsv/jsonl/parquet/xlsx); split into train/val/test unless --val/--test are given; only zero-shot methods go without")
     val: Path | None = Field(None, description="the user's own validation table")
     test: Path | None = Field(None, description="the user's own test table")
+    answers: Path | None = Field(None, description="retrieval: the answer bank (id and answer text columns) when the pairs name answers by id")
     text_column: str | None = Field(None, description="column holding the text; inferred when unambiguous")
     label_column: str | None = Field(None, description="column holding the label; inferred when unambiguous")
     encoding: str | None = Field(None, description="file encoding; detected (utf-8, utf-8-sig, gb18030/gbk, ...) when not given")
@@ -86,6 +87,18 @@ class TrainConfig(_Strict):
     baselines: list[str] | None = Field(None, description="baselines evaluated on the same test split; default: the task's (classification: zeroshot, tfidf)")
     output: Path = Field(Path("runs/model"), description="bundle folder to write")
     tracking: TrackingConfig = Field(default_factory=TrackingConfig, description="experiment tracking (MLflow)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _task_from_data_file(cls, values: Any) -> Any:
+        """No task named: the training file's extension may say it (`.conll` is entity data); else classification."""
+        if isinstance(values, dict) and values.get("task") is None and isinstance(values.get("data"), dict):
+            from domainfit.tasks import infer_task
+
+            inferred = infer_task(values["data"].get("train"))
+            if inferred:
+                values = {**values, "task": inferred}
+        return values
 
     @field_validator("task")
     @classmethod

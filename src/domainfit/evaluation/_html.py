@@ -141,6 +141,8 @@ METRIC_NAMES = {
     "accuracy": "accuracy", "macro_f1": "macro-F1", "micro_f1": "micro-F1", "weighted_f1": "weighted-F1",
     "subset_accuracy": "subset accuracy", "hamming_loss": "Hamming loss", "r2": "R²", "spearman": "Spearman ρ",
     "pearson": "Pearson r", "mae": "MAE", "rmse": "RMSE",
+    "recall_at_1": "recall@1", "recall_at_5": "recall@5", "recall_at_10": "recall@10", "mrr_at_10": "MRR@10",
+    "no_answer_accuracy": "no-answer accuracy",
 }
 _SHARES = ("accuracy", "f1", "precision", "recall", "hamming_loss")  # key endings shown as percentages
 
@@ -151,7 +153,7 @@ def metric_name(key: str) -> str:
 
 def is_share(key: str) -> bool:
     """Whether a metric is a share of rows or decisions (shown as a percentage, compared in points)."""
-    return key.endswith(_SHARES)
+    return key.endswith(_SHARES) or key.startswith("recall_at_")
 
 
 def metric_value(key: str, value: float | None) -> str:

@@ -13,12 +13,14 @@ from domainfit.bundle import load_bundle, write_json
 from domainfit.errors import DomainfitError, EmptyDataError
 from domainfit.registry import baselines
 
-__all__ = ["assess_and_report", "evaluate_bundle", "load_eval_rows", "run_baselines"]
+__all__ = ["assess_and_report", "evaluate_bundle", "load_eval_rows", "run_baselines", "write_assessment"]
 
 
-def run_baselines(names: Sequence[str], data, encoder, *, task=None, seed: int = 0, reporter=None) -> dict[str, dict]:
+def run_baselines(names: Sequence[str], data, encoder, *, task=None, seed: int = 0, reporter=None,
+                  inputs: dict | None = None) -> dict[str, dict]:
     """{name: {"scores": (n_test, labels) array, "seconds": s, "description": ...}} on data.train → data.test.
-    A baseline that does not answer `task` (a Task; default classification) is skipped: {name: {"skipped": why}}."""
+    A baseline that does not answer `task` (a Task; default classification) is skipped: {name: {"skipped": why}}.
+    `inputs`: further keyword arguments of the task's baselines (retrieval: the answer bank, `answers`)."""
     out: dict[str, dict] = {}
     task_name = getattr(task, "name", "classification")
     for name in names:
@@ -34,7 +36,7 @@ def run_baselines(names: Sequence[str], data, encoder, *, task=None, seed: int =
             reporter.log(f"baseline {name}: {baseline.description}")
         scores = baseline.fit_predict(
             data.train["text"].tolist(), data.train["label"].tolist(), data.test["text"].tolist(), data.labels,
-            encoder=encoder if baseline.needs_encoder else None, seed=seed,
+            encoder=encoder if baseline.needs_encoder else None, seed=seed, **(inputs or {}),
         )
         out[name] = {"scores": np.asarray(scores), "seconds": time.perf_counter() - t, "description": baseline.description}
     return out
@@ -57,7 +59,6 @@ def assess_and_report(
 
     Files go to `out_dir` (default: the bundle itself). Returns the metrics dict written to metrics.json.
     """
-    from domainfit.evaluation import write_report
     from domainfit.predict import Predictor
     from domainfit.tasks import make_task
 
@@ -73,38 +74,51 @@ def assess_and_report(
     infer_s = time.perf_counter() - t
     metrics = task.metrics(y_true, scores, predictor.labels, texts=texts)
     keys = task.summary_metrics
-
-    name = f"domainfit ({bundle.meta['method']})"
-    comparison = [{**{k: metrics[k] for k in keys if k in metrics}, "name": name,
-                   "train_seconds": train_seconds, "note": "fine-tuned model, through the serving Predictor"}]
     baseline_metrics, skipped = {}, {}
-    plain = make_task(task.name, bundle.meta.get("task_options"))  # baselines: no state of the model (thresholds 0.5)
     for bname, b in baseline_scores.items():
         if "skipped" in b:
             skipped[bname] = b["skipped"]
             continue
+        # baselines: no state of the model (thresholds 0.5), unless tuned for them (b["task_state"])
+        plain = make_task(task.name, bundle.meta.get("task_options"), b.get("task_state"))
         m = plain.metrics(y_true, b["scores"], predictor.labels)
-        baseline_metrics[bname] = {k: m[k] for k in keys if k in m}
-        comparison.append({**baseline_metrics[bname], "name": f"baseline: {bname}", "train_seconds": round(b["seconds"], 2),
-                           "note": b["description"]})
+        baseline_metrics[bname] = {"metrics": {k: m[k] for k in keys if k in m}, "seconds": b["seconds"], "description": b["description"]}
+    reference = task.reference_stats(texts, scores, predictor.labels) if out == bundle.path else None
+    counts = {"labels": len(predictor.labels), "test rows": len(texts), "train rows": bundle.meta["data"]["counts"].get("train")}
+    return write_assessment(bundle, out, task=task, metrics=metrics, baselines=baseline_metrics, skipped=skipped, n=len(texts),
+                            infer_s=infer_s, reference=reference, counts=counts, history=history, train_seconds=train_seconds,
+                            title=title, data_report=data_report)
+
+
+def write_assessment(bundle, out: Path, *, task, metrics: dict, baselines: dict[str, dict], skipped: dict[str, str], n: int,
+                     infer_s: float, reference: dict | None, counts: dict, history: list[dict] | None, train_seconds: float | None,
+                     title: str, data_report: dict | None) -> dict:
+    """What every evaluation does once the model and the baselines are scored: the comparison (the model first), metrics.json,
+    reference_stats.json (when `reference` is given) and report.html in `out`. `baselines`: {name: {"metrics", "seconds",
+    "description"}}; `counts`: what the report's summary says of the data (labels, test and train rows). Returns metrics.json."""
+    from domainfit.evaluation import write_report
+
+    keys = task.summary_metrics
+    comparison = [{**{k: metrics[k] for k in keys if k in metrics}, "name": f"domainfit ({bundle.meta['method']})",
+                   "train_seconds": train_seconds, "note": "fine-tuned model, through the serving Predictor"}]
+    comparison += [{**{k: b["metrics"][k] for k in keys if k in b["metrics"]}, "name": f"baseline: {bname}",
+                    "train_seconds": round(b["seconds"], 2), "note": b["description"]} for bname, b in baselines.items()]
     result = {
-        "n": len(texts),
+        "n": n,
         "task": {"name": task.name, "primary_metric": task.primary_metric, "summary_metrics": list(keys)},
         "model": metrics,
-        "baselines": baseline_metrics,
+        "baselines": {bname: b["metrics"] for bname, b in baselines.items()},
         **({"baselines_skipped": skipped} if skipped else {}),
         "comparison": comparison,
-        "inference": {"seconds": round(infer_s, 3), "texts_per_s": round(len(texts) / infer_s, 1) if infer_s else None},
+        "inference": {"seconds": round(infer_s, 3), "texts_per_s": round(n / infer_s, 1) if infer_s else None},
     }
     write_json(out / "metrics.json", result)
-    if out == bundle.path:
-        write_json(out / "reference_stats.json", task.reference_stats(texts, scores, predictor.labels))
+    if reference is not None:
+        write_json(out / "reference_stats.json", reference)
     meta = bundle.meta
     summary = {
-        "task": meta["task"], "method": meta["method"], "backbone": meta["backbone"]["name"],
-        "labels": len(predictor.labels), "test rows": len(texts),
-        "train rows": meta["data"]["counts"].get("train"), "train time (s)": meta["training"].get("seconds"),
-        "bundle": str(bundle.path), "created": meta.get("created"),
+        "task": meta["task"], "method": meta["method"], "backbone": meta["backbone"]["name"], **counts,
+        "train time (s)": meta["training"].get("seconds"), "bundle": str(bundle.path), "created": meta.get("created"),
     }
     training = {"history": history or [], "seconds": train_seconds, "best_step": meta["training"].get("best_step")}
     if data_report is None:

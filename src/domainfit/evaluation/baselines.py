@@ -266,3 +266,8 @@ class TfidfRidgeBaseline:
             return np.zeros((0, 1))
         model = self.pipeline(seed).fit(list(train_texts), y)
         return np.asarray(model.predict(list(test_texts)), dtype=np.float64).reshape(-1, 1)
+
+
+# Baselines of tasks with their own package register there; importing them here keeps `baselines` complete.
+from domainfit.retrieval import baselines as _retrieval_baselines  # noqa: E402,F401  (bm25, backbone)
+from domainfit.ner import baseline as _ner_baselines  # noqa: E402,F401  (dictionary)

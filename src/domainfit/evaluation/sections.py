@@ -1,6 +1,7 @@
 """The metric sections of the report, one small function per kind of result, each shown when the metrics hold it:
 per class or label, confusion, calibration and errors for classification; per-label thresholds for multi-label;
-predicted against true and the largest errors for regression. `SECTIONS` lists them in page order.
+predicted against true and the largest errors for regression; per entity type, the confusion of entity types and
+the sentences with the most mistakes for entity recognition. `SECTIONS` lists them in page order.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ __all__ = ["SECTIONS"]
 
 def _per_class(metrics: Mapping) -> str:
     """Per class (classification) or per label (multi-label, with each label's decision threshold)."""
-    per_class = metrics.get("per_class") or metrics.get("per_label") or []
+    per_class = metrics.get("per_class") or metrics.get("per_label") or metrics.get("per_type") or []
     if not per_class:
         return '<p class="muted">No per-class scores.</p>'
     thresholds = all("threshold" in r for r in per_class)
@@ -26,6 +27,8 @@ def _per_class(metrics: Mapping) -> str:
             for r in ordered]
     unit = "rows with that label; a label is predicted where its probability reaches the threshold tuned on validation" \
         if thresholds else "test rows of that class"
+    if "per_type" in metrics:
+        unit = "test entities of that type; an entity counts only with its exact words and type (seqeval, strict)"
     note = f'<p class="muted">Sorted by F1, weakest first. Support is the number of {unit}.</p>'
     headers = ["label", "precision", "recall", "F1", "support"] + (["threshold"] if thresholds else [])
     table = _table(headers, rows, cls={0: "label", **_nums(range(1, len(headers)))}, scroll=len(rows) > 25, wide=True)
@@ -112,6 +115,70 @@ def _largest_errors(metrics: Mapping) -> str:
     return note + _table(["text", "true", "predicted", "error"], rows, cls={0: "text", **_nums(range(1, 4))}, wide=True)
 
 
+def _entity_confusion(metrics: Mapping) -> str:
+    confusion = metrics.get("entity_confusion") or {}
+    if not confusion.get("labels"):
+        return '<p class="muted">No entities.</p>'
+    note = ("Rows are the true entity type, columns the type predicted for exactly the same words. Row O: entities the "
+            "model predicted where there is none with these words (spurious); column O: true entities it did not find "
+            "with these exact words (missed, or found with other boundaries).")
+    return f'<p class="muted">{note}</p>' + _figure(plots.confusion_svg(confusion["matrix"], confusion["labels"]))
+
+
+def _entity_errors(metrics: Mapping) -> str:
+    errors = metrics.get("entity_errors") or []
+    if not errors:
+        return '<p class="muted">None: every test entity was found with its exact words and type.</p>'
+
+    def entities(items: list[dict]) -> str:
+        return "; ".join(f"{_e(x['label'])}: {_e(x['text'])}" for x in items) or "—"
+
+    rows = [[_e(_short(err["text"])), entities(err["true"]), entities(err["pred"]), _num(err["missed"]), _num(err["spurious"]),
+             _e(err["where"])] for err in errors]
+    note = ('<p class="muted">The test sentences with the most true entities missed (or mistyped) and entities predicted '
+            "where there is none. Read these first: often inconsistent annotation, otherwise real gaps.</p>")
+    return note + _table(["text", "true entities", "predicted", "missed", "spurious", "where"], rows,
+                         cls={0: "text", 1: "text", 2: "text", 3: "num", 4: "num"}, wide=True)
+
+
+def _recall_curve(metrics: Mapping) -> str:
+    """Retrieval: how often the right answer is within the top k."""
+    rows = [[_num(c["k"]), _pct(c["recall"])] for c in metrics.get("recall_curve") or []]
+    facts = (f"<p>Of {_num(metrics.get('n_with_answer'))} queries with an answer among the bank's "
+             f"{_num(metrics.get('answers'))}, the right one comes first for <b>{_pct(metrics.get('recall_at_1'))}</b> and "
+             f"within the top 10 for <b>{_pct(metrics.get('recall_at_10'))}</b>; MRR@10 <b>{_fixed(metrics.get('mrr_at_10'))}</b> "
+             "(1: always first).</p>")
+    return facts + _table(["top k", "recall"], rows, cls=_nums(range(2)))
+
+
+def _no_answer(metrics: Mapping) -> str:
+    """Retrieval: the no-answer threshold and what it does on the test queries."""
+    d = metrics.get("no_answer") or {}
+    if d.get("threshold") is None:
+        return ('<p class="muted">No threshold (task_options.no_answer: off): the model always answers; a decision is '
+                "right when its first answer is.</p>")
+    out_of_scope = (f"; it refused {_pct(d.get('refused_out_of_scope'))} of the {_num(metrics.get('n_out_of_scope'))} "
+                    "queries the bank cannot answer") if metrics.get("n_out_of_scope") else ""
+    return (f"<p>The model answers when its best score reaches <b>{_fixed(d['threshold'])}</b>. It answered "
+            f"{_pct(d.get('answered'))} of the test queries, and {_pct(d.get('answered_correct'))} of its answers were "
+            f"right; it refused {_pct(d.get('refused_with_answer'))} of the queries that had an answer{out_of_scope}. "
+            f"Right decisions (answer when the first answer is right, refuse otherwise): "
+            f"<b>{_pct(metrics.get('no_answer_accuracy'))}</b>.</p>")
+
+
+def _misses(metrics: Mapping) -> str:
+    """Retrieval: the queries whose right answer ranked lowest."""
+    misses = metrics.get("misses") or []
+    if not misses:
+        return '<p class="muted">None: every query with an answer got it first.</p>'
+    rows = [[_e(_short(m["text"])), _label(m["answer"]), _num(m["rank"]), _label(m["predicted"]), _fixed(m["score"]),
+             _fixed(m["answer_score"])] for m in misses]
+    note = ('<p class="muted">Queries whose right answer ranked lowest: often a mislabelled pair, or two answers that '
+            "overlap.</p>")
+    return note + _table(["query", "right answer", "its rank", "first answer", "its score", "right answer's score"], rows,
+                         cls={0: "text", 1: "label", 2: "num", 3: "label", 4: "num", 5: "num"}, wide=True)
+
+
 def _short(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
@@ -127,7 +194,13 @@ SECTIONS: list[tuple[str, str, Callable[[Mapping], bool], Callable[[Mapping], st
     ("calibration", "Calibration", lambda m: "calibration" in m, _calibration),
     ("confused", "Most confused pairs", _classification, _most_confused),
     ("errors", "Most confident errors", _classification, _worst_errors),
+    ("per-type", "Scores per entity type", lambda m: "per_type" in m, _per_class),
+    ("entity-confusion", "Entity types confused", lambda m: "entity_confusion" in m, _entity_confusion),
+    ("entity-errors", "Sentences with the most mistakes", lambda m: "entity_errors" in m, _entity_errors),
     ("scatter", "Predicted against true", lambda m: "scatter" in m, _regression_summary),
     ("largest-errors", "Largest errors", lambda m: "scatter" in m, _largest_errors),
+    ("recall", "Recall at k", lambda m: "recall_curve" in m, _recall_curve),
+    ("no-answer", "The no-answer decision", lambda m: "no_answer" in m, _no_answer),
+    ("misses", "Worst misses", lambda m: "misses" in m, _misses),
 ]
 """(anchor, title, shown when, build): the metric sections, in page order."""

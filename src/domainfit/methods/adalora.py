@@ -4,9 +4,12 @@ every step by the loop's `on_step` hook — it is not automatic)."""
 from __future__ import annotations
 
 from pydantic import Field
+from torch import nn
 
-from domainfit.methods._peft import fit_peft
-from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult, LoopOptions
+from domainfit.config.schema import TrainingConfig
+from domainfit.methods._peft import peft_adaptation
+from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
+from domainfit.methods.full import fit_adapted
 from domainfit.registry import methods
 
 __all__ = ["AdaLoraMethod", "AdaLoraOptions"]
@@ -26,22 +29,23 @@ class AdaLoraOptions(LoopOptions):
 @methods.register("adalora")
 class AdaLoraMethod:
     description = "AdaLoRA via peft: LoRA with an adaptive rank budget (updated every step)"
-    tasks = LINEAR_HEAD_TASKS
+    tasks = LINEAR_HEAD_TASKS | TOKEN_TASKS | PAIR_TASKS
     Options = AdaLoraOptions
     default_lr = 1e-3
 
-    def fit(self, ctx: FitContext) -> FitResult:
+    def adapt(self, encoder: nn.Module, options: dict, *, training: TrainingConfig, total_steps: int) -> Adaptation:
         from peft import AdaLoraConfig
 
-        o = AdaLoraOptions.model_validate(ctx.options)
+        o = AdaLoraOptions.model_validate(options)
+        total = total_steps
+        config = AdaLoraConfig(init_r=o.init_r, target_r=o.target_r, lora_alpha=o.alpha, lora_dropout=o.dropout,
+                               target_modules=o.target_modules, total_step=total, tinit=int(o.tinit * total),
+                               tfinal=int(o.tfinal * total), deltaT=max(1, total // 20))
 
-        def config(total: int):
-            return AdaLoraConfig(init_r=o.init_r, target_r=o.target_r, lora_alpha=o.alpha, lora_dropout=o.dropout,
-                                 target_modules=o.target_modules, total_step=total, tinit=int(o.tinit * total),
-                                 tfinal=int(o.tfinal * total), deltaT=max(1, total // 20))
-
-        def on_step(model, step: int) -> None:
+        def on_step(model: nn.Module, step: int) -> None:
             model.encoder.base_model.update_and_allocate(step)
 
-        return fit_peft(ctx, config, merge=o.merge, lp_init=o.lp_init, head_lr_scale=o.head_lr_scale, extra=o.model_dump(),
-                        on_step=on_step)
+        return peft_adaptation(encoder, config, training=training, head_lr_scale=o.head_lr_scale, merge=o.merge, on_step=on_step)
+
+    def fit(self, ctx: FitContext) -> FitResult:
+        return fit_adapted(ctx, self)

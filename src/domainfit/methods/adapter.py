@@ -9,7 +9,6 @@ The bundle stores only the adapter weights (`bottleneck.safetensors`) and the ba
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import torch
@@ -17,10 +16,10 @@ from pydantic import Field
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from domainfit.config.schema import TrainingConfig
 from domainfit.encoder_formats import encoder_formats, load_base_encoder
-from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult, LoopOptions
-from domainfit.methods.full import fit_with_loop, head_and_body_lr, probe_initialised_head
-from domainfit.modeling import TextModel
+from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
+from domainfit.methods.full import fit_adapted, head_and_body_lr
 from domainfit.registry import methods
 
 __all__ = ["AdapterMethod", "Bottleneck", "inject_adapters"]
@@ -83,30 +82,27 @@ class AdapterOptions(LoopOptions):
 @methods.register("adapter")
 class AdapterMethod:
     description = "bottleneck adapters (Houlsby 2019) after attention and feed-forward outputs; backbone frozen"
-    tasks = LINEAR_HEAD_TASKS
+    tasks = LINEAR_HEAD_TASKS | TOKEN_TASKS | PAIR_TASKS
     Options = AdapterOptions
     default_lr = 1e-3
 
-    def fit(self, ctx: FitContext) -> FitResult:
-        o = AdapterOptions.model_validate(ctx.options)
-        started = time.perf_counter()
-        head = probe_initialised_head(ctx, enabled=o.lp_init)
-        for p in ctx.encoder.parameters():
+    def adapt(self, encoder: nn.Module, options: dict, *, training: TrainingConfig, total_steps: int) -> Adaptation:
+        o = AdapterOptions.model_validate(options)
+        for p in encoder.parameters():
             p.requires_grad_(False)
-        wrapped = inject_adapters(ctx.encoder, o.size, o.targets)
+        wrapped = inject_adapters(encoder, o.size, o.targets)
         if not wrapped:
             from domainfit.errors import ConfigError
 
             raise ConfigError([("method_options.targets", f"no linear layer of the backbone matches {o.targets!r}")])
-        for name, p in ctx.encoder.named_parameters():
+        for name, p in encoder.named_parameters():
             if ".adapter." in name or (o.train_layer_norms and "LayerNorm" in name):
                 p.requires_grad_(True)
-        model = TextModel(ctx.encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=ctx.config.model.dropout)
-        result = fit_with_loop(ctx, model, param_lr=head_and_body_lr(ctx, o.head_lr_scale), extra=o.model_dump())
-        result.encoder_format = "bottleneck"
-        result.format_options = {"size": o.size, "targets": o.targets, "wrapped": len(wrapped)}
-        result.seconds = time.perf_counter() - started
-        return result
+        return Adaptation(encoder, head_and_body_lr(training, o.head_lr_scale), encoder_format="bottleneck",
+                          format_options={"size": o.size, "targets": o.targets, "wrapped": len(wrapped)})
+
+    def fit(self, ctx: FitContext) -> FitResult:
+        return fit_adapted(ctx, self)
 
 
 @encoder_formats.register("bottleneck")

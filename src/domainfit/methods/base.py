@@ -18,11 +18,18 @@ from domainfit.modeling import TextModel
 from domainfit.tasks.base import Task
 from domainfit.training.loop import StepEvent
 
-__all__ = ["LINEAR_HEAD_TASKS", "FitContext", "FitResult", "LoopOptions", "Method", "Reporter", "SilentReporter"]
+__all__ = ["LINEAR_HEAD_TASKS", "PAIR_TASKS", "TOKEN_TASKS", "Adaptation", "FitContext", "FitResult", "LoopOptions", "Method", "Reporter",
+           "SilentReporter"]
 
 # Tasks whose head is one linear layer fit by the task's own loss (or closed-form probe): every method that trains
 # a head and (part of) the encoder through the task works for all of them.
 LINEAR_HEAD_TASKS = frozenset({"classification", "multilabel", "regression"})
+# Tasks with a head over every token, trained by their own workflow (domainfit.ner.workflow): every method that
+# adapts the encoder with `adapt` serves them; methods that need one vector per text (head, fewshot, zeroshot) do not.
+TOKEN_TASKS = frozenset({"ner"})
+# Tasks over pairs of texts (query, answer), trained by their own workflow (domainfit.retrieval.workflow): every method
+# with `adapt` serves them; a method without it that declares them (zeroshot) indexes with the untouched backbone.
+PAIR_TASKS = frozenset({"retrieval"})
 
 
 class LoopOptions(BaseModel):
@@ -86,6 +93,20 @@ class FitResult:
     format_options: dict = field(default_factory=dict)  # what that format needs to load it again
 
 
+@dataclass
+class Adaptation:
+    """What a gradient method does to the backbone, whatever head sits on it (one per text or one per token): the
+    encoder to train (as is, partly frozen, wrapped by peft, with adapters injected), the learning rate of each
+    trainable parameter, and how the bundle stores the trained encoder."""
+
+    encoder: nn.Module
+    param_lr: Callable[[str], float]  # names as in the whole model: "encoder.…", "head.…"
+    on_step: Callable[[nn.Module, int], None] | None = None  # after each optimizer step (AdaLoRA's budget update)
+    encoder_format: str = "transformers"  # see domainfit.encoder_formats
+    format_options: dict = field(default_factory=dict)
+    finish: Callable[[nn.Module], nn.Module] | None = None  # the trained encoder -> the one saved (peft merge)
+
+
 class Method(Protocol):
     """One file per method registers a class under `domainfit.registry.methods`."""
 
@@ -96,3 +117,7 @@ class Method(Protocol):
     # `needs_training_data = False` (zero-shot methods: labels come from their options)
 
     def fit(self, ctx: FitContext) -> FitResult: ...
+
+    # Optional, for the methods that train (part of) the encoder by gradient descent; the token tasks (TOKEN_TASKS)
+    # need it. `fit` of those methods is `methods.full.fit_adapted(ctx, self)`.
+    # def adapt(self, encoder: nn.Module, options: dict, *, training: TrainingConfig, total_steps: int) -> Adaptation

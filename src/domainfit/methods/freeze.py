@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-import time
 
 from pydantic import Field
+from torch import nn
 
-from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult, LoopOptions
-from domainfit.methods.full import fit_with_loop, probe_initialised_head
-from domainfit.modeling import TextModel
+from domainfit.config.schema import TrainingConfig
+from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
+from domainfit.methods.full import fit_adapted
 from domainfit.registry import methods
 
 __all__ = ["FreezeMethod", "layer_depth"]
@@ -36,21 +36,18 @@ class FreezeOptions(LoopOptions):
 @methods.register("freeze")
 class FreezeMethod:
     description = "train only the top k encoder layers plus the head (layers: 2), optional layer-wise lr decay"
-    tasks = LINEAR_HEAD_TASKS
+    tasks = LINEAR_HEAD_TASKS | TOKEN_TASKS | PAIR_TASKS
     Options = FreezeOptions
 
-    def fit(self, ctx: FitContext) -> FitResult:
-        opts = FreezeOptions.model_validate(ctx.options)
-        started = time.perf_counter()
-        n_layers = int(ctx.encoder.config.num_hidden_layers)
+    def adapt(self, encoder: nn.Module, options: dict, *, training: TrainingConfig, total_steps: int) -> Adaptation:
+        opts = FreezeOptions.model_validate(options)
+        n_layers = int(encoder.config.num_hidden_layers)
         lowest = n_layers - opts.layers + 1  # depth of the lowest trainable layer
-        for name, p in ctx.encoder.named_parameters():
+        for name, p in encoder.named_parameters():
             depth = layer_depth("encoder." + name, n_layers)
             p.requires_grad_(lowest <= depth <= n_layers)
-        head = probe_initialised_head(ctx, enabled=opts.lp_init)
-        model = TextModel(ctx.encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=ctx.config.model.dropout)
-        lr = ctx.config.training.lr
-        head_lr = ctx.config.training.head_lr or lr * opts.head_lr_scale
+        lr = training.lr
+        head_lr = training.head_lr or lr * opts.head_lr_scale
 
         def param_lr(name: str) -> float:
             depth = layer_depth(name, n_layers)
@@ -58,6 +55,7 @@ class FreezeMethod:
                 return head_lr
             return lr * (opts.lr_decay ** (n_layers - depth) if opts.lr_decay else 1.0)
 
-        result = fit_with_loop(ctx, model, param_lr=param_lr, extra=opts.model_dump())
-        result.seconds = time.perf_counter() - started
-        return result
+        return Adaptation(encoder, param_lr)
+
+    def fit(self, ctx: FitContext) -> FitResult:
+        return fit_adapted(ctx, self)

@@ -9,15 +9,16 @@ from collections.abc import Callable
 import torch
 from pydantic import Field
 
+from domainfit.config.schema import TrainingConfig
 from domainfit.inference import run_model
-from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult, LoopOptions
+from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
 from domainfit.methods.probe import fit_probe, load_probe_into, probe_class_weight, probe_data
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
-from domainfit.training.loop import LoopState, train_loop
+from domainfit.training.loop import LoopState, count_steps, train_loop
 from domainfit.backbones.encoder import tokenize
 
-__all__ = ["FullMethod", "fit_with_loop", "head_and_body_lr", "probe_initialised_head"]
+__all__ = ["FullMethod", "finish_adaptation", "fit_adapted", "fit_with_loop", "head_and_body_lr", "probe_initialised_head"]
 
 
 class FullOptions(LoopOptions):
@@ -28,24 +29,44 @@ class FullOptions(LoopOptions):
 @methods.register("full")
 class FullMethod:
     description = "fine-tune all parameters; head initialised from a linear probe (LP-FT), its own learning rate"
-    tasks = LINEAR_HEAD_TASKS
+    tasks = LINEAR_HEAD_TASKS | TOKEN_TASKS | PAIR_TASKS
     Options = FullOptions
 
+    def adapt(self, encoder: torch.nn.Module, options: dict, *, training: TrainingConfig, total_steps: int) -> Adaptation:
+        return Adaptation(encoder, head_and_body_lr(training, FullOptions.model_validate(options).head_lr_scale))
+
     def fit(self, ctx: FitContext) -> FitResult:
-        opts = FullOptions.model_validate(ctx.options)
-        started = time.perf_counter()
-        head = probe_initialised_head(ctx, enabled=opts.lp_init, C=opts.probe_C)
-        model = TextModel(ctx.encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=ctx.config.model.dropout)
-        result = fit_with_loop(ctx, model, param_lr=head_and_body_lr(ctx, opts.head_lr_scale),
-                               extra={"lp_init": opts.lp_init, "probe_C": opts.probe_C})
-        result.seconds = time.perf_counter() - started
-        return result
+        return fit_adapted(ctx, self)
 
 
-def head_and_body_lr(ctx: FitContext, head_lr_scale: float) -> Callable[[str], float]:
+def fit_adapted(ctx: FitContext, method) -> FitResult:
+    """`fit` of every method that adapts the encoder (`method.adapt`), for the tasks with one vector per text: the
+    task head (probe-initialised unless `lp_init: false`), the adapted encoder under it, the shared loop, and the
+    encoder made ready to save."""
+    opts = method.Options.model_validate(ctx.options)
+    started = time.perf_counter()
+    head = probe_initialised_head(ctx, enabled=opts.lp_init, C=getattr(opts, "probe_C", 10.0))
+    adapted = method.adapt(ctx.encoder, ctx.options, training=ctx.config.training,
+                           total_steps=count_steps(len(ctx.train), ctx.config.training))
+    model = TextModel(adapted.encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=ctx.config.model.dropout)
+    result = fit_with_loop(ctx, model, param_lr=adapted.param_lr, extra=opts.model_dump(), on_step=adapted.on_step)
+    finish_adaptation(model, adapted, result)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def finish_adaptation(model: TextModel, adapted: Adaptation, result: FitResult) -> None:
+    """After training: the encoder as it will be saved (a peft merge), how it is stored, what was trained."""
+    result.info["trainable_parameters"] = model.trainable_parameters()
+    if adapted.finish is not None:
+        model.encoder = adapted.finish(model.encoder)
+    result.encoder_format, result.format_options = adapted.encoder_format, dict(adapted.format_options)
+
+
+def head_and_body_lr(training: TrainingConfig, head_lr_scale: float) -> Callable[[str], float]:
     """Learning rate per parameter: the head's own (training.head_lr, else lr x scale), training.lr for the rest."""
-    lr = ctx.config.training.lr
-    head_lr = ctx.config.training.head_lr or lr * head_lr_scale
+    lr = training.lr
+    head_lr = training.head_lr or lr * head_lr_scale
     return lambda name: head_lr if name.startswith("head.") else lr
 
 

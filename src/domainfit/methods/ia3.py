@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pydantic import Field
+from torch import nn
 
-from domainfit.methods._peft import fit_peft
-from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult, LoopOptions
+from domainfit.config.schema import TrainingConfig
+from domainfit.methods._peft import peft_adaptation
+from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
+from domainfit.methods.full import fit_adapted
 from domainfit.registry import methods
 
 __all__ = ["IA3Method", "IA3Options"]
@@ -20,16 +23,16 @@ class IA3Options(LoopOptions):
 @methods.register("ia3")
 class IA3Method:
     description = "(IA)^3 via peft: rescaling vectors only (the fewest trainable parameters)"
-    tasks = LINEAR_HEAD_TASKS
+    tasks = LINEAR_HEAD_TASKS | TOKEN_TASKS | PAIR_TASKS
     Options = IA3Options
     default_lr = 3e-3
 
-    def fit(self, ctx: FitContext) -> FitResult:
+    def adapt(self, encoder: nn.Module, options: dict, *, training: TrainingConfig, total_steps: int) -> Adaptation:
         from peft import IA3Config
 
-        o = IA3Options.model_validate(ctx.options)
-        return fit_peft(
-            ctx,
-            lambda total: IA3Config(target_modules=o.target_modules, feedforward_modules=o.feedforward_modules),
-            merge=o.merge, lp_init=o.lp_init, head_lr_scale=o.head_lr_scale, extra=o.model_dump(),
-        )
+        o = IA3Options.model_validate(options)
+        config = IA3Config(target_modules=o.target_modules, feedforward_modules=o.feedforward_modules)
+        return peft_adaptation(encoder, config, training=training, head_lr_scale=o.head_lr_scale, merge=o.merge)
+
+    def fit(self, ctx: FitContext) -> FitResult:
+        return fit_adapted(ctx, self)

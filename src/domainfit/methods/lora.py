@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pydantic import Field
+from torch import nn
 
-from domainfit.methods._peft import fit_peft
-from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult, LoopOptions
+from domainfit.config.schema import TrainingConfig
+from domainfit.methods._peft import peft_adaptation
+from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
+from domainfit.methods.full import fit_adapted
 from domainfit.registry import methods
 
 __all__ = ["LoraMethod", "LoraOptions"]
@@ -23,17 +26,16 @@ class LoraOptions(LoopOptions):
 @methods.register("lora")
 class LoraMethod:
     description = "LoRA adapters via peft (r=8 on query/value; DoRA optional); a few MB per task, merge optional"
-    tasks = LINEAR_HEAD_TASKS
+    tasks = LINEAR_HEAD_TASKS | TOKEN_TASKS | PAIR_TASKS
     Options = LoraOptions
     default_lr = 1e-3  # adapters learn at a far higher rate than full fine-tuning
 
-    def fit(self, ctx: FitContext) -> FitResult:
+    def adapt(self, encoder: nn.Module, options: dict, *, training: TrainingConfig, total_steps: int) -> Adaptation:
         from peft import LoraConfig
 
-        o = LoraOptions.model_validate(ctx.options)
-        return fit_peft(
-            ctx,
-            lambda total: LoraConfig(r=o.r, lora_alpha=o.alpha, lora_dropout=o.dropout, target_modules=o.target_modules,
-                                     use_dora=o.dora),
-            merge=o.merge, lp_init=o.lp_init, head_lr_scale=o.head_lr_scale, extra=o.model_dump(),
-        )
+        o = LoraOptions.model_validate(options)
+        config = LoraConfig(r=o.r, lora_alpha=o.alpha, lora_dropout=o.dropout, target_modules=o.target_modules, use_dora=o.dora)
+        return peft_adaptation(encoder, config, training=training, head_lr_scale=o.head_lr_scale, merge=o.merge)
+
+    def fit(self, ctx: FitContext) -> FitResult:
+        return fit_adapted(ctx, self)

@@ -9,6 +9,11 @@
     merge_windows     per-piece scores of every window -> per-word scores
     decode_entities   per-word scores -> entities with character offsets into the original text
     summarize_ner     counts, entity types and problems as a dict
+
+The `ner` task built on them (imported on use, not here: they load torch and the evaluation stack): `data` (splits,
+sentences left out with file:line, the report), `training` (windows through the shared loop), `inference` (per-word
+probabilities), `predictor` (NerPredictor), `metrics` (seqeval, strict), `baseline` (dictionary), `evaluate`, and
+`workflow`, which `domainfit.tasks.ner` names as the task's workflow.
 """
 
 from domainfit.ner.align import IGNORE_INDEX, Window, decode_entities, encode_words, merge_windows

@@ -198,7 +198,7 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
         model = result.model
         counter = metrics.predictions
         for p in result.outputs:
-            counter.labels(model.name, p.get("label", "")).inc()
+            counter.labels(model.name, p.get("label") or "").inc()  # retrieval: label null when no answer is good enough
         metrics.texts.inc(len(body.texts))
         rid = request.scope["state"]["request_id"]
         if settings.log_predictions:

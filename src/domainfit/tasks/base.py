@@ -11,7 +11,9 @@ thresholds). The pipeline fills it (`fit_targets` before training, `tune` on the
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -20,7 +22,7 @@ import torch
 from pydantic import BaseModel, ConfigDict
 from torch import nn
 
-__all__ = ["NoOptions", "Task", "make_task", "workflow_of"]
+__all__ = ["NoOptions", "Task", "infer_task", "make_task", "workflow_of"]
 
 
 class NoOptions(BaseModel):
@@ -42,6 +44,9 @@ class Task(Protocol):
     # Optional: the module path of a task that is not one-text-one-target (NER: one tag per token; retrieval: pairs)
     # and so brings its own workflow; see `workflow_of`. Sequence tasks leave it unset.
     workflow: str | None
+    # Optional: file extensions that only this task's data has (NER: ".conll"); a config that names no task and
+    # trains on such a file gets this task (see `infer_task`).
+    data_suffixes: tuple[str, ...]
 
     def __init__(self, options: dict | None = None, state: dict | None = None) -> None: ...
 
@@ -133,3 +138,12 @@ def workflow_of(name: str):
 
     path = getattr(tasks.get(name), "workflow", None)
     return importlib.import_module(path) if path else None
+
+
+def infer_task(path: str | os.PathLike | None) -> str | None:
+    """The task whose own data files end like `path` (a task's optional `data_suffixes`, e.g. ".conll" for entity
+    recognition), or None: the caller's default then applies."""
+    from domainfit.registry import tasks
+
+    suffix = Path(str(path)).suffix.lower() if path else ""
+    return next((name for name, t in tasks.items() if suffix and suffix in getattr(t, "data_suffixes", ())), None)

@@ -19,7 +19,7 @@ from domainfit.methods.base import FitContext, Reporter, SilentReporter
 from domainfit.registry import baselines, methods
 from domainfit.tasks import make_task
 
-__all__ = ["run_training"]
+__all__ = ["assess_into_bundle", "bundle_meta", "finish_bundle", "open_backbone", "run_training", "write_data_files"]
 
 
 def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter | None = None) -> Path:
@@ -33,11 +33,7 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     out = Path(cfg.output)
-    threads = configure_threads(cfg.training.threads)
-
-    backbone = resolve_backbone(cfg.model.backbone)
-    reporter.log(f"backbone {backbone.name} ← {backbone.path} ({backbone.source})")
-    encoder, tokenizer = load_backbone(backbone.path)
+    backbone, encoder, tokenizer, threads = open_backbone(cfg, reporter)
     auto_pooling, normalize = default_pooling(backbone.path)
     pooling = auto_pooling if cfg.model.pooling == "auto" else cfg.model.pooling
 
@@ -47,12 +43,7 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
         data = _labels_only_data(cfg, method.declared_labels(cfg.method_options), task)
     else:
         data = prepare_data(cfg.data, task=task, tokenizer=tokenizer, max_length=cfg.model.max_length, model_name=backbone.name)
-    out.mkdir(parents=True, exist_ok=True)
-    write_rejects(data.rejects, out / "rejects.csv")
-    write_json(out / "data_report.json", data.report.to_dict())
-    _save_splits(out / "data", data)
-    for issue in data.report.warnings:
-        reporter.log(f"[warning] {issue.message}" + (f"\n  how to fix: {issue.hint}" if issue.hint else ""))
+    write_data_files(out, data, reporter)
     c = data.report.counts
     reporter.log(f"data: {c['rows_in']} rows in, {c['rows_kept']} kept, {c['rows_rejected']} rejected (→ {out / 'rejects.csv'}); "
                  f"train {len(data.train)} / val {len(data.val)} / test {len(data.test)}; {len(data.labels)} labels")
@@ -84,36 +75,77 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     timings["fit_s"] = time.perf_counter() - t
 
     encoder_meta = save_model(out, fit.model, tokenizer, encoder_format=fit.encoder_format, format_options=fit.format_options)
-    meta = {
+    meta = bundle_meta(cfg, task=task, labels=data.labels, backbone=backbone, fit=fit, encoder_meta=encoder_meta,
+                       hidden_size=encoder.config.hidden_size, report=data.report, fingerprint=_fingerprint(data), threads=threads)
+    write_json(out / META_FILE, meta)
+
+    assess_into_bundle(out, data, baseline_scores=baseline_scores, fit=fit, reporter=reporter, timings=timings,
+                       title=f"domainfit: {cfg.task} with {cfg.method}")
+    finish_bundle(out, meta, cfg, timings=timings, started=t0, reporter=reporter)
+    return out
+
+
+def open_backbone(cfg: TrainConfig, reporter: Reporter):
+    """The CPU threads set, the backbone resolved (where it came from, logged) and loaded:
+    (backbone, encoder, tokenizer, threads)."""
+    threads = configure_threads(cfg.training.threads)
+    backbone = resolve_backbone(cfg.model.backbone)
+    reporter.log(f"backbone {backbone.name} ← {backbone.path} ({backbone.source})")
+    encoder, tokenizer = load_backbone(backbone.path)
+    return backbone, encoder, tokenizer, threads
+
+
+def write_data_files(out: Path, data, reporter: Reporter) -> None:
+    """rejects.csv, data_report.json and the exact splits (data/{train,val,test}.csv) of a table task's data into the
+    bundle; the data's warnings logged."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_rejects(data.rejects, out / "rejects.csv")
+    write_json(out / "data_report.json", data.report.to_dict())
+    _save_splits(out / "data", data)
+    for issue in data.report.warnings:
+        reporter.log(f"[warning] {issue.message}" + (f"\n  how to fix: {issue.hint}" if issue.hint else ""))
+
+
+def assess_into_bundle(out: Path, data, *, baseline_scores: dict, fit, reporter: Reporter, timings: dict[str, float],
+                       title: str) -> None:
+    """metrics.json, reference_stats.json and report.html of a table task's bundle, on its test split (if any)."""
+    t = time.perf_counter()
+    if len(data.test):
+        assess_and_report(out, data.test, data.train, baseline_scores=baseline_scores, history=fit.history,
+                          train_seconds=fit.seconds, reporter=reporter, title=title)
+    else:
+        reporter.log("no test rows: the bundle has no metrics (pass data.test to measure it)")
+    timings["eval_s"] = time.perf_counter() - t
+
+
+def bundle_meta(cfg: TrainConfig, *, task, labels: list[str], backbone, fit, encoder_meta: dict, hidden_size: int, report,
+                fingerprint: str, threads: int) -> dict:
+    """domainfit.json of a trained model (every workflow writes the same keys; a workflow may add its own)."""
+    return {
         "format_version": FORMAT_VERSION,
         "task": cfg.task,
         "task_options": cfg.task_options,
         "task_state": task.state(),  # what the Predictor needs besides the weights (thresholds, target mean/std)
-        "labels": data.labels,
+        "labels": labels,
         "method": cfg.method,
         "method_options": cfg.method_options,
         "backbone": backbone.to_dict(),
         "model": {"pooling": fit.model.pooling, "normalize": fit.model.normalize, "max_length": cfg.model.max_length,
                   "encoder": encoder_meta,
-                  "hidden_size": encoder.config.hidden_size, "trainable_parameters": fit.model.trainable_parameters(),
+                  "hidden_size": hidden_size, "trainable_parameters": fit.model.trainable_parameters(),
                   "total_parameters": sum(p.numel() for p in fit.model.parameters())},
         "config": cfg.model_dump(mode="json"),
-        "data": {"fingerprint": _fingerprint(data), "counts": data.report.counts, "columns": data.report.columns,
-                 "files": data.report.files},
+        "data": {"fingerprint": fingerprint, "counts": report.counts, "columns": report.columns, "files": report.files},
         "training": {"seconds": round(fit.seconds, 2), "threads": threads, **fit.info},
         "versions": library_versions(),
         "created": now_iso(),
     }
-    write_json(out / META_FILE, meta)
 
-    t = time.perf_counter()
-    if len(data.test):
-        assess_and_report(out, data.test, data.train, baseline_scores=baseline_scores, history=fit.history,
-                          train_seconds=fit.seconds, reporter=reporter, title=f"domainfit: {cfg.task} with {cfg.method}")
-    else:
-        reporter.log("no test rows: the bundle has no metrics (pass data.test to measure it)")
-    timings["eval_s"] = time.perf_counter() - t
-    timings["total_s"] = time.perf_counter() - t0
+
+def finish_bundle(out: Path, meta: dict, cfg: TrainConfig, *, timings: dict[str, float], started: float, reporter: Reporter) -> None:
+    """The last steps of every training workflow: timings into domainfit.json, the MLflow run if tracking is on, and
+    the checkpoints removed (training finished: the bundle is the result)."""
+    timings["total_s"] = time.perf_counter() - started
     meta["timings"] = {k: round(v, 2) for k, v in timings.items()}
     write_json(out / META_FILE, meta)
     if cfg.tracking.backend == "mlflow":
@@ -123,8 +155,7 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
         meta["tracking"] = {"mlflow_uri": uri, "mlflow_run_id": log_training_run(out, uri, cfg.tracking.experiment)}
         reporter.log(f"logged to MLflow: experiment {cfg.tracking.experiment!r}, run {meta['tracking']['mlflow_run_id']} ({uri})")
         write_json(out / META_FILE, meta)
-    shutil.rmtree(out / "checkpoints", ignore_errors=True)  # training finished: the bundle is the result
-    return out
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
 
 
 def _scores(model, task, tokenizer, frame: pd.DataFrame, max_length: int):

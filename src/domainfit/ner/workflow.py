@@ -1,0 +1,156 @@
+"""The `ner` task's workflow (see `domainfit.tasks.base.workflow_of`): train, predict, evaluate and check entity data.
+
+    CoNLL / JSONL ─ner.data (read, sentences with errors left out, split, report)→ train/val/test sentences
+      ─baselines (dictionary)→ tags on the test sentences
+      ─ner.training (windows of word pieces; method.adapt; shared loop, early stopping on entity F1)→ TextModel
+        with pooling "tokens" ─save_model→ bundle ─ner.evaluate (through NerPredictor)→ metrics.json, report.html
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from domainfit.bundle import META_FILE, Bundle, load_bundle, save_model, write_json
+from domainfit.config.schema import DataConfig, TrainConfig
+from domainfit.data.checks import DataReport
+from domainfit.errors import ConfigError, EmptyDataError
+from domainfit.methods.base import Reporter, SilentReporter
+from domainfit.ner.data import kept_sentences, prepare_ner, problem_issues, write_rejects, write_sentences
+from domainfit.ner.io import Sentence, read_ner
+
+__all__ = ["check_data", "evaluate_bundle", "make_predictor", "run_training"]
+
+SPLITS_DIR = "data"
+
+
+def _check_stride(task, max_length: int, tokenizer) -> int:
+    """The window stride, checked against the pieces a window holds (before any work)."""
+    budget = max_length - tokenizer.num_special_tokens_to_add(pair=False)
+    stride = task.stride(max_length)
+    if stride >= budget:
+        raise ConfigError([("task_options.stride", f"{stride} word pieces shared between windows, but a window holds only "
+                                                   f"{budget} (model.max_length {max_length} less the special tokens); "
+                                                   f"use at most {budget - 1}, or leave it out for a quarter of max_length")])
+    return stride
+
+
+def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter | None = None) -> Path:
+    """Train an entity model and write its bundle at cfg.output; returns its path."""
+    from accelerate.utils import set_seed
+
+    from domainfit.backbones import configure_threads, load_backbone, resolve_backbone
+    from domainfit.ner.evaluate import assess_ner, run_ner_baselines
+    from domainfit.ner.training import fit_tokens
+    from domainfit.registry import methods
+    from domainfit.tasks import make_task
+    from domainfit.training.pipeline import bundle_meta, finish_bundle
+
+    reporter = reporter or SilentReporter()
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    out = Path(cfg.output)
+    threads = configure_threads(cfg.training.threads)
+    task = make_task(cfg.task, cfg.task_options)
+    backbone = resolve_backbone(cfg.model.backbone)
+    reporter.log(f"backbone {backbone.name} ← {backbone.path} ({backbone.source})")
+    encoder, tokenizer = load_backbone(backbone.path)
+    _check_stride(task, cfg.model.max_length, tokenizer)
+
+    data = prepare_ner(cfg.data, repair=task.options.repair_tags, tokenizer=tokenizer, max_length=cfg.model.max_length)
+    labels = task.label_set(data.types)
+    out.mkdir(parents=True, exist_ok=True)
+    write_rejects(data.rejects, out / "rejects.csv")
+    write_json(out / "data_report.json", data.report.to_dict())
+    (out / SPLITS_DIR).mkdir(exist_ok=True)
+    for role in ("train", "val", "test"):
+        write_sentences(getattr(data, role), out / SPLITS_DIR / f"{role}.jsonl")
+    for issue in data.report.warnings:
+        reporter.log(f"[warning] {issue.message}" + (f"\n  how to fix: {issue.hint}" if issue.hint else ""))
+    c = data.report.counts
+    reporter.log(f"data: {c['rows_in']} sentences in, {c['rows_kept']} kept, {c['rows_rejected']} left out and "
+                 f"{c['lines_skipped']} lines skipped (→ {out / 'rejects.csv'}); train {c['train']} / val {c['val']} / "
+                 f"test {c['test']} sentences; entity types {', '.join(data.types)}")
+    timings["data_s"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    baseline_tags = run_ner_baselines(cfg.baselines or [], data.train, data.test, labels, reporter=reporter) if data.test else {}
+    timings["baselines_s"] = time.perf_counter() - t
+
+    method = methods.get(cfg.method)()
+    reporter.log(f"method {cfg.method}: {method.description}")
+    set_seed(cfg.training.seed)  # the head and any adapter draw their initial weights
+    t = time.perf_counter()
+    fit = fit_tokens(cfg, method=method, task=task, encoder=encoder, tokenizer=tokenizer, labels=labels, train=data.train,
+                     val=data.val, backbone_sha256=backbone.sha256, output=out, resume=resume, reporter=reporter)
+    timings["fit_s"] = time.perf_counter() - t
+
+    encoder_meta = save_model(out, fit.model, tokenizer, encoder_format=fit.encoder_format, format_options=fit.format_options)
+    meta = bundle_meta(cfg, task=task, labels=labels, backbone=backbone, fit=fit, encoder_meta=encoder_meta,
+                       hidden_size=encoder.config.hidden_size, report=data.report, fingerprint=_fingerprint(data), threads=threads)
+    write_json(out / META_FILE, meta)
+
+    t = time.perf_counter()
+    if data.test:
+        assess_ner(out, data.test, baseline_tags=baseline_tags, history=fit.history, train_seconds=fit.seconds,
+                   title=f"domainfit: ner with {cfg.method}")
+    else:
+        reporter.log("no test sentences: the bundle has no metrics (pass data.test to measure it)")
+    timings["eval_s"] = time.perf_counter() - t
+    finish_bundle(out, meta, cfg, timings=timings, started=t0, reporter=reporter)
+    return out
+
+
+def _fingerprint(data) -> str:
+    h = hashlib.sha256()
+    for role in ("train", "val", "test"):
+        h.update(role.encode())
+        for s in getattr(data, role):
+            h.update(("\x1f".join(s.tokens) + "\x1d" + "\x1f".join(s.tags) + "\x1e").encode())
+    return h.hexdigest()
+
+
+def make_predictor(bundle: Bundle, **predictor_kwargs):
+    from domainfit.ner.predictor import NerPredictor
+
+    return NerPredictor(bundle, **predictor_kwargs)
+
+
+def _read_split(bundle: Bundle, role: str) -> list[Sentence]:
+    path = bundle.path / SPLITS_DIR / f"{role}.jsonl"
+    return read_ner(path).sentences if path.is_file() and path.stat().st_size else []
+
+
+def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: str | Path | None = None,
+                    text_column: str | None = None, label_column: str | None = None, encoding: str | None = None,
+                    baseline_names: Sequence[str] | None = None, reporter=None) -> dict:
+    """Metrics and report of an entity bundle on a labelled CoNLL/JSONL file (sentences with errors left out and
+    listed in rejects.csv), beside the baselines re-fit on the bundle's training sentences. The file's own format
+    says where tokens and tags are: `text_column` and `label_column` do not apply."""
+    from domainfit.ner.evaluate import assess_ner, run_ner_baselines
+
+    bundle = load_bundle(bundle_path)
+    out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem
+    out.mkdir(parents=True, exist_ok=True)
+    task = bundle.make_task()
+    data = read_ner(data_path, encoding=encoding, repair=task.options.repair_tags)
+    test, rejects = kept_sentences(data)
+    write_rejects(rejects, out / "rejects.csv")
+    if not test:
+        raise EmptyDataError(f"no sentence of {data_path} can be evaluated ({len(data.sentences)} read)", where=str(data_path),
+                             hint=f"run `domainfit data check {data_path}` to see every problem with its line")
+    names = list(bundle.meta["config"].get("baselines") or [] if baseline_names is None else baseline_names)
+    train = _read_split(bundle, "train")
+    baseline_tags = run_ner_baselines(names, train, test, bundle.labels, reporter=reporter) if train else {}
+    report = {"issues": [i.to_dict() for i in problem_issues({"test": data})], "files": [{"path": str(data_path), "format": data.format,
+              "rows": len(data.sentences), "encoding": data.encoding}],
+              "counts": {"sentences": len(data.sentences), "evaluated": len(test), "left_out": len(data.sentences) - len(test)}}
+    return assess_ner(bundle.path, test, baseline_tags=baseline_tags, out_dir=out, data_report=report,
+                      title=f"domainfit evaluation on {Path(data_path).name}", train_seconds=bundle.meta["training"].get("seconds"))
+
+
+def check_data(cfg: DataConfig, *, task, tokenizer=None, max_length: int = 128, model_name: str | None = None) -> DataReport:
+    """The report training would give (files, problems with file:line, sentences and entities per split)."""
+    return prepare_ner(cfg, repair=task.options.repair_tags, tokenizer=tokenizer, max_length=max_length).report

@@ -1,0 +1,6 @@
+"""FAQ / semantic retrieval (the `retrieval` task): pairs data and answer bank (`data`), the bi-encoder's training
+and index (`train`), ranking metrics and the no-answer threshold (`metrics`), baselines (`baselines`: bm25,
+backbone), and the workflow the pipeline, Predictor, evaluation and data check dispatch to (`workflow`).
+
+Nothing heavy is imported here: `domainfit.evaluation.baselines` imports `baselines` to register them.
+"""
