@@ -107,12 +107,13 @@ def check_data(train: str | Path, *, test: str | Path | None = None, val: str | 
     return check(cfg, task=checked_task, tokenizer=tokenizer, max_length=max_length, model_name=backbone.name)
 
 
-def compare(data: str | Path, *, methods: Sequence[str] = ("zeroshot", "tfidf", "head", "fewshot", "lora", "full"),
+def compare(data: str | Path, *, methods: Sequence[str] = (),
             shots: str | Sequence[int | str] = "8,16,32,all", seeds: int = 3, output: str | Path = "runs/compare",
             test: str | Path | None = None, val: str | Path | None = None, text_column: str | None = None,
             label_column: str | None = None, model: str | None = None, overrides: Sequence[str] = (),
             config: Mapping | None = None, keep_bundles: bool = False, resume: bool = False, reporter=None) -> dict:
-    """Train every method at every labelled-data budget and score all on one test split (`resume`: reuse the runs
+    """Train every method at every labelled-data budget and score all on one test split (`methods`: default
+    zeroshot, tfidf, head, fewshot, lora, full less what the task cannot do, plus its own baselines; `resume`: reuse the runs
     an interrupted compare into the same `output` finished, when their sampled data and config are the same).
     Returns {"runs", "leaderboard", "recommendation"}; writes leaderboard.json/.csv and report.html to `output`."""
     from domainfit.comparison import parse_shots, run_compare

@@ -196,10 +196,13 @@ def predict(
 
 @app.command()
 def compare(
-    data: Annotated[Path, typer.Argument(help="labelled table (csv/tsv/jsonl/parquet/xlsx)")],
-    methods_: Annotated[str, Opt("--methods", help="comma-separated methods and baselines")] = "zeroshot,tfidf,head,fewshot,lora,full",
-    shots: Annotated[str, Opt("--shots", help="labelled examples per class to try, 'all' for every row")] = "8,16,32,all",
-    seeds: Annotated[int, Opt("--seeds", help="seeds for budgets of up to 32 per class (mean ± std)")] = 3,
+    data: Annotated[Path, typer.Argument(help="labelled table (csv/tsv/jsonl/parquet/xlsx), pairs, or CoNLL/JSONL entities")],
+    methods_: Annotated[str, Opt("--methods", help="comma-separated methods and baselines (default: zeroshot,tfidf,head,"
+                                                   "fewshot,lora,full, less what the task cannot do, plus its own baselines)")] = "",
+    shots: Annotated[str, Opt("--shots", help="labelled examples per class to try (multilabel: per label; regression: "
+                                              "rows per target bin; retrieval: queries per answer; ner: sentences "
+                                              "per entity type), 'all' for every row")] = "8,16,32,all",
+    seeds: Annotated[int, Opt("--seeds", help="seeds for budgets of up to 32 (mean ± std)")] = 3,
     output: Annotated[Path, Opt("-o", "--output", help="folder for leaderboard.json/.csv and report.html")] = Path("runs/compare"),
     test: Annotated[Optional[Path], Opt("--test", help="your own test file (the same for every run)")] = None,
     val: Annotated[Optional[Path], Opt("--val", help="your own validation file (sampled like the training rows)")] = None,
@@ -214,10 +217,10 @@ def compare(
     from domainfit.api import compare as _compare
     from domainfit.cli.ui import RichReporter, console, leaderboard_table
 
-    result = _compare(data, methods=methods_.split(","), shots=shots, seeds=seeds, output=output, test=test, val=val,
+    result = _compare(data, methods=[m for m in methods_.split(",") if m.strip()], shots=shots, seeds=seeds, output=output, test=test, val=val,
                       text_column=text, label_column=label, model=model, overrides=set_ or (), keep_bundles=keep_bundles,
                       resume=resume, reporter=RichReporter())
-    console.print(leaderboard_table(result["leaderboard"]))
+    console.print(leaderboard_table(result["leaderboard"], result["metrics"], result["unit"]))
     console.print(f"[bold]recommended:[/] {result['recommendation']['method']} — {result['recommendation']['why']}")
     console.print(f"report: {output / 'report.html'}   leaderboard: {output / 'leaderboard.csv'}")
 

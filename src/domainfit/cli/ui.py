@@ -180,16 +180,17 @@ def _entities_table(table: Table, texts: Sequence[str], preds: Sequence[dict]) -
     return table
 
 
-def leaderboard_table(rows: Sequence[dict]) -> Table:
-    table = Table(title="compare: the same test rows for every run", title_justify="left")
-    cols = ("method", "shots", "seeds", "accuracy", "macro_f1", "train_seconds", "texts_per_s", "trainable_parameters", "bundle_mb")
+def leaderboard_table(rows: Sequence[dict], metrics: Sequence[str] = ("accuracy", "macro_f1"),
+                      unit: str = "examples per class") -> Table:
+    table = Table(title=f"compare: the same test rows for every run (shots: {unit})", title_justify="left")
+    cols = ("method", "shots", "seeds", *metrics, "train_seconds", "texts_per_s", "trainable_parameters", "bundle_mb")
     for c in cols:
         table.add_column(c.replace("_", " "), justify="left" if c in ("method", "shots") else "right")
     for r in rows:
         cells = []
         for c in cols:
             v = r.get(c)
-            if c in ("accuracy", "macro_f1") and v is not None:
+            if c in metrics and v is not None:
                 std = r.get(f"{c}_std") or 0
                 cells.append(f"{100 * v:.2f}" + (f" ± {100 * std:.2f}" if std else ""))
             elif c == "trainable_parameters" and v is not None:

@@ -1,7 +1,8 @@
 """`domainfit compare`: every method at every labelled-data budget, scored on one test split, into a leaderboard.
 
-The data is read, checked and split once. For each budget (k examples per class, or all) and seed, the training
-and validation rows are sampled per class; each method is trained through the ordinary `train` pipeline (so what is
+The data is read, checked and split once (`pools.py`: the task's own reader). For each budget (k examples per class,
+label, target bin, answer or entity type — the task's `sampling.BUDGETS` — or all) and seed, the training and
+validation rows are sampled; each method is trained through the ordinary `train` pipeline (so what is
 compared is exactly what a user gets), baselines such as `tfidf` are fit directly. Small budgets get several seeds
 (mean ± std). Bundles are deleted after measuring unless `keep_bundles`.
 """
@@ -14,18 +15,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from domainfit.comparison.leaderboard import aggregate, recommend
-from domainfit.comparison.sampling import sample_per_class
+from domainfit.comparison.pools import open_pool
+from domainfit.comparison.sampling import budget_of
 from domainfit.config.load import load_config
 from domainfit.errors import ConfigError, DomainfitError
 from domainfit.registry import baselines, methods
 
-__all__ = ["run_compare"]
+__all__ = ["check_methods", "run_compare"]
 
-SMALL_BUDGET = 32  # budgets up to this many examples per class get several seeds
+SMALL_BUDGET = 32  # budgets up to this many examples per class (label, answer, ...) get several seeds
 
 
 def run_compare(
@@ -44,32 +45,29 @@ def run_compare(
     resume: bool = False,
     reporter=None,
 ) -> dict:
-    """Returns {"runs": [...], "leaderboard": [...], "recommendation": {...}} and writes them (and report.html) to `output`."""
+    """Returns {"runs", "leaderboard", "recommendation", "task", "metrics", "unit", "data"} and writes them (and
+    report.html) to `output`. The leaderboard ranks by the task's first two summary metrics (higher is better)."""
     from domainfit.backbones import load_backbone, resolve_backbone
-    from domainfit.data import prepare_data
+    from domainfit.tasks import make_task
     from domainfit.training.pipeline import run_training
 
-    unknown = [m for m in methods_ if m not in methods and m not in baselines]
-    if unknown:
-        problems = [("--methods", methods.unknown_message(m)) for m in unknown]
-        raise ConfigError(problems)
     out = Path(output)
     base = dict(base or {})
     cfg0 = load_config(base, values={"data.train": str(data), "data.test": str(test) if test else None,
                                      "data.val": str(val) if val else None, "data.text_column": text_column,
                                      "data.label_column": label_column})
-    if cfg0.task != "classification":  # budgets are "k examples per class": only classes can be sampled that way
-        raise ConfigError([("task", f"`domainfit compare` samples k labelled examples per class, so it compares "
-                                    f"classification only, not {cfg0.task}; train each method with `domainfit train "
-                                    f"--task {cfg0.task} --method NAME` and compare their metrics.json "
-                                    f"({cfg0.task}: {', '.join(_task_metrics(cfg0.task))})")])
+    methods_ = list(methods_) or default_methods(cfg0.task)
+    check_methods(methods_, cfg0.task)
+    budget = budget_of(cfg0.task)
+    task = make_task(cfg0.task, cfg0.task_options)
+    metrics = tuple(task.summary_metrics[:2])
     backbone = resolve_backbone(cfg0.model.backbone)
     _, tokenizer = load_backbone(backbone.path)
-    prepared = prepare_data(cfg0.data, tokenizer=tokenizer, max_length=cfg0.model.max_length, model_name=backbone.name)
     folder = out / "data"
     folder.mkdir(parents=True, exist_ok=True)
-    test_csv = folder / "test.csv"
-    prepared.test[["text", "label"]].to_csv(test_csv, index=False)
+    pool = open_pool(cfg0, task, tokenizer=tokenizer, model_name=backbone.name, folder=folder)
+    test_file = folder / f"test{pool.suffix}"
+    pool.write(pool.test, test_file)
 
     plan = [(k, s) for k in shots for s in range(seeds if k is not None and k <= SMALL_BUDGET else 1)]
     total = len(plan) * len(methods_)
@@ -78,12 +76,13 @@ def run_compare(
     runs: list[dict] = []
     for k, seed in plan:
         shots_name = "all" if k is None else str(k)
-        train_k = sample_per_class(prepared.train, k, seed)
-        val_k = sample_per_class(prepared.val, k, seed)
-        train_csv, val_csv = folder / f"train_{shots_name}_s{seed}.csv", folder / f"val_{shots_name}_s{seed}.csv"
-        train_k[["text", "label"]].to_csv(train_csv, index=False)
-        val_k[["text", "label"]].to_csv(val_csv, index=False)
-        sample = _sample_digest(train_csv, val_csv, test_csv, base)
+        train_k = budget.sample(pool.train, k, seed, task)
+        val_k = budget.sample(pool.val, k, seed, task)
+        train_file = folder / f"train_{shots_name}_s{seed}{pool.suffix}"
+        val_file = folder / f"val_{shots_name}_s{seed}{pool.suffix}"
+        pool.write(train_k, train_file)
+        pool.write(val_k, val_file)
+        sample = _sample_digest(train_file, val_file, test_file, *pool.inputs, base)
         for name in methods_:
             record = {"method": name, "shots": shots_name, "seed": seed, "train_rows": len(train_k), "sample": sample}
             previous = done.get((name, shots_name, seed, sample))
@@ -94,25 +93,27 @@ def run_compare(
                 continue
             try:
                 if name in methods:
-                    record.update(_train_method(run_training, base, name, train_csv, val_csv, test_csv, seed,
-                                                out / "runs" / f"{name}-{shots_name}-s{seed}", keep_bundles))
+                    files = {"data.train": str(train_file), "data.val": str(val_file), "data.test": str(test_file)}
+                    record.update(_train_method(run_training, base, name, {"task": cfg0.task, **files, **pool.run_values},
+                                                seed, out / "runs" / f"{name}-{shots_name}-s{seed}", keep_bundles, metrics))
                 else:
-                    record.update(_fit_baseline(name, train_k, prepared.test, prepared.labels, seed))
+                    record.update(_fit_baseline(pool, name, train_k, val_k, seed, metrics))
             except DomainfitError as exc:
                 record["error"] = str(exc)
             except Exception as exc:  # noqa: BLE001 - one failing method must not lose the others' results
                 record["error"] = f"{type(exc).__name__}: {exc}"
             runs.append(record)
             if reporter:
-                shown = f"{100 * record['accuracy']:.1f}%" if "accuracy" in record else f"failed: {record['error'][:200]}"
-                reporter.log(f"{name} @ {shots_name}/class (seed {seed}): {shown}")
+                shown = (f"{metrics[0]} {100 * record[metrics[0]]:.1f}" if record.get(metrics[0]) is not None
+                         else f"failed: {record.get('error', '')[:200]}")
+                reporter.log(f"{name} @ {shots_name} {budget.unit} (seed {seed}): {shown}")
             if advance:
                 advance(1)
             _save(out, runs)
-    board = aggregate(runs)
-    result = {"runs": runs, "leaderboard": board, "recommendation": recommend(board),
-              "data": {"train": len(prepared.train), "val": len(prepared.val), "test": len(prepared.test),
-                       "labels": len(prepared.labels), "backbone": backbone.name}}
+    board = aggregate(runs, metrics)
+    result = {"runs": runs, "leaderboard": board, "recommendation": recommend(board, metrics, unit=budget.unit),
+              "task": cfg0.task, "metrics": list(metrics), "unit": budget.unit,
+              "data": {**pool.summary, "backbone": backbone.name}}
     _save(out, runs, result)
     from domainfit.comparison.report import write_compare_report
 
@@ -120,45 +121,67 @@ def run_compare(
     return result
 
 
-def _task_metrics(name: str) -> tuple[str, ...]:
+DEFAULT_METHODS = ("zeroshot", "tfidf", "head", "fewshot", "lora", "full")
+
+
+def default_methods(task: str) -> list[str]:
+    """What `compare` runs when not told: the usual line-up, less what the task cannot do, and the task's own cheap
+    baselines (multilabel: tfidf_multilabel; regression: tfidf_ridge; retrieval: bm25; ner: dictionary)."""
     from domainfit.registry import tasks
 
-    return tasks.get(name).summary_metrics
+    usable = [n for n in DEFAULT_METHODS if (n in methods and task in methods.get(n).tasks)
+              or (n in baselines and task in baselines.get(n).tasks and not baselines.get(n).needs_encoder)]
+    own = [b for b in getattr(tasks.get(task), "default_baselines", ())
+           if b in baselines and not baselines.get(b).needs_encoder and b not in usable]
+    return own + usable
 
 
-def _train_method(run_training, base: dict, name: str, train_csv: Path, val_csv: Path, test_csv: Path, seed: int,
-                  bundle: Path, keep: bool) -> dict:
+def check_methods(names: list[str], task: str) -> None:
+    """Every name is a method or a baseline that answers `task` (a baseline that needs the backbone is compared as
+    the method of that name); all problems at once, before any work."""
+    problems = []
+    for name in names:
+        registry, kind = (methods, "method") if name in methods else (baselines, "baseline")
+        if name not in registry:
+            problems.append(("--methods", methods.unknown_message(name)))
+        elif task not in registry.get(name).tasks:
+            able = [n for n, c in methods.items() if task in c.tasks] + [n for n, c in baselines.items()
+                                                                         if task in c.tasks and not c.needs_encoder]
+            problems.append(("--methods", f"{kind} {name!r} does not support task {task!r}; methods and baselines that do: "
+                                          f"{', '.join(dict.fromkeys(able))}"))
+        elif kind == "baseline" and registry.get(name).needs_encoder:
+            problems.append(("--methods", f"{name!r} is a baseline that needs the backbone; compare the untouched backbone "
+                                          f"with the method `zeroshot` where the task has it"))
+    if problems:
+        raise ConfigError(problems)
+
+
+def _train_method(run_training, base: dict, name: str, values: dict, seed: int, bundle: Path, keep: bool,
+                  metrics: tuple[str, ...] = ("accuracy", "macro_f1")) -> dict:
+    """Train `name` through the ordinary pipeline on the run's files (`values`: data paths, task, columns)."""
     cfg = load_config({**base, "method": name, "baselines": []},
-                      values={"data.train": str(train_csv), "data.val": str(val_csv), "data.test": str(test_csv),
-                              "data.text_column": "text", "data.label_column": "label", "data.min_per_class": 1,
-                              "training.seed": seed, "output": str(bundle)})
+                      values={**values, "data.min_per_class": 1, "training.seed": seed, "output": str(bundle)})
     t = time.perf_counter()
     run_training(cfg)
     wall = time.perf_counter() - t
     meta = json.loads((bundle / "domainfit.json").read_text(encoding="utf-8"))
-    metrics = json.loads((bundle / "metrics.json").read_text(encoding="utf-8"))
+    scores = json.loads((bundle / "metrics.json").read_text(encoding="utf-8"))
     size = sum(f.stat().st_size for f in (bundle / "model").rglob("*") if f.is_file())
-    row = {"accuracy": metrics["model"]["accuracy"], "macro_f1": metrics["model"]["macro_f1"],
+    row = {**{m: scores["model"][m] for m in metrics},
            "train_seconds": meta["training"]["seconds"], "wall_seconds": round(wall, 2),
-           "texts_per_s": metrics["inference"]["texts_per_s"],
+           "texts_per_s": scores["inference"]["texts_per_s"],
            "trainable_parameters": meta["model"]["trainable_parameters"], "bundle_mb": round(size / 2**20, 2)}
     if not keep:
         shutil.rmtree(bundle, ignore_errors=True)
     return row
 
 
-def _fit_baseline(name: str, train: pd.DataFrame, test: pd.DataFrame, labels: list[str], seed: int) -> dict:
-    from sklearn.metrics import accuracy_score, f1_score
-
-    baseline = baselines.get(name)()
-    if baseline.needs_encoder:
-        raise ConfigError([("--methods", f"{name!r} is a baseline that needs the backbone: use the method of that name")])
+def _fit_baseline(pool, name: str, train, val, seed: int, metrics: tuple[str, ...]) -> dict:
     t = time.perf_counter()
-    scores = baseline.fit_predict(train["text"].tolist(), train["label"].tolist(), test["text"].tolist(), labels, seed=seed)
+    scores = pool.score_baseline(name, train, val, seed)
     seconds = time.perf_counter() - t
-    pred = [labels[i] for i in np.asarray(scores).argmax(1)]
-    return {"accuracy": float(accuracy_score(test["label"], pred)), "macro_f1": float(f1_score(test["label"], pred, average="macro")),
-            "train_seconds": round(seconds, 2), "texts_per_s": None, "trainable_parameters": None, "bundle_mb": None}
+    return {**{m: float(scores[m]) for m in metrics}, "train_seconds": round(seconds, 2), "texts_per_s": None,
+            "trainable_parameters": None, "bundle_mb": None}
 
 
 def _sample_digest(*parts) -> str:

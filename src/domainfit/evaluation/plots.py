@@ -220,20 +220,21 @@ def training_svg(history: Sequence[dict], best_step: int | None = None, metric: 
         return _to_svg(fig, "training curve")
 
 
-def learning_curve_svg(rows: Sequence[dict]) -> str:
-    """Accuracy against labelled examples per class, one line per method (error bars: std over seeds).
-    rows: {"method", "shots" (int or "all"), "accuracy", "accuracy_std"}; "all" is drawn at the right edge."""
+def learning_curve_svg(rows: Sequence[dict], metric: str = "accuracy", unit: str = "examples per class") -> str:
+    """`metric` (x100) against the labelled-data budget in `unit`, one line per method (error bars: std over seeds).
+    rows: {"method", "shots" (int or "all"), metric, f"{metric}_std"}; "all" is drawn at the right edge."""
     if not rows:
         return ""
     numeric = sorted({int(r["shots"]) for r in rows if r["shots"] != "all"})
     all_x = (numeric[-1] * 2) if numeric else 1
     ticks = numeric + ([all_x] if any(r["shots"] == "all" for r in rows) else [])
+    shown = metric.replace("_", " ")
     with _style("learning-curve"):
         fig = Figure(figsize=(7.5, 4.2), layout="constrained")
         ax = fig.subplots()
         for method in dict.fromkeys(r["method"] for r in rows):
-            pts = sorted(((all_x if r["shots"] == "all" else int(r["shots"])), r["accuracy"], r.get("accuracy_std") or 0)
-                         for r in rows if r["method"] == method and r.get("accuracy") is not None)
+            pts = sorted(((all_x if r["shots"] == "all" else int(r["shots"])), r[metric], r.get(f"{metric}_std") or 0)
+                         for r in rows if r["method"] == method and r.get(metric) is not None)
             if not pts:
                 continue
             xs, ys, es = zip(*pts)
@@ -242,11 +243,11 @@ def learning_curve_svg(rows: Sequence[dict]) -> str:
             ax.set_xscale("log", base=2)
             ax.set_xticks(ticks)
             ax.set_xticklabels([str(t) for t in numeric] + (["all"] if len(ticks) > len(numeric) else []))
-        ax.set_xlabel("labelled examples per class")
-        ax.set_ylabel("test accuracy (%)")
+        ax.set_xlabel(f"labelled {unit}")
+        ax.set_ylabel(f"test {shown} (%)" if metric == "accuracy" else f"test {shown} (x100)")
         ax.grid(True, alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
-        return _to_svg(fig, "learning curve: accuracy against labelled examples per class")
+        return _to_svg(fig, f"learning curve: {shown} against labelled {unit}")
 
 
 def scatter_svg(true: Sequence[float], pred: Sequence[float]) -> str:
