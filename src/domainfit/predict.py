@@ -47,14 +47,9 @@ class Predictor:
         self.variant: str = runner.name
 
     def _runner(self, name: str, *, threads: int | None, device: str):
-        if name == "torch":
-            from domainfit.compression.runners import TorchRunner
+        from domainfit.compression.variants import load_runner
 
-            model, _ = self.bundle.load_model()
-            return TorchRunner(model, self.tokenizer.pad_token_id or 0, name="torch", device=device)
-        from domainfit.compression.variants import load_variant
-
-        return load_variant(self.bundle, name, threads=threads)
+        return load_runner(self.bundle, name, threads=threads, device=device)
 
     @property
     def model(self):

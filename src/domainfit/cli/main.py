@@ -236,7 +236,8 @@ def compress(
     epochs: Annotated[float, Opt("--epochs", help="student training epochs for --distill")] = 4,
     base: Annotated[Optional[str], Opt("--from", help="compress this variant of the bundle further, e.g. "
                                                       "--from distilled-3l --to onnx --quantize int8")] = None,
-    tolerance: Annotated[float, Opt("--tolerance", help="largest accuracy/macro-F1 drop allowed, in points")] = 1.0,
+    tolerance: Annotated[float, Opt("--tolerance", help="largest drop allowed in the task's two headline metrics "
+                                                        "(accuracy/macro-F1, entity F1/precision, ...), in points")] = 1.0,
     force: Annotated[bool, Opt("--force", help="keep the variant even if it fails the parity gate")] = False,
 ) -> None:
     """Add a smaller/faster variant to a bundle; it is kept only if it passes the parity gate on the test split."""

@@ -87,21 +87,23 @@ def bench_bundle(path: str | Path, *, threads: int | None = None, latency_texts:
 
     n_threads = configure_threads(threads)
     bundle = load_bundle(path)
-    texts, y_true = test_split(bundle)
+    split = test_split(bundle)
+    texts = split.texts
     tokenizer_lengths = None
     rates = matmul_rates(n_threads)
     names = ["torch", *list_variants(bundle)]
     rows = []
     for name in names:
         t = time.perf_counter()
-        predictor = Predictor(bundle, variant=name, threads=n_threads, batch_size=32)
+        predictor = Predictor.from_bundle(bundle.path, variant=name, threads=n_threads, batch_size=32)  # NER: its own
         load_s = time.perf_counter() - t
         if tokenizer_lengths is None:
-            tokenizer_lengths = [len(x) for x in predictor.tokenizer(predictor.prepare(texts), truncation=True,
+            prepared = predictor.prepare(texts) if hasattr(predictor, "prepare") else texts  # NER: words normalised one by one
+            tokenizer_lengths = [len(x) for x in predictor.tokenizer(prepared, truncation=True,
                                                                        max_length=predictor.max_length)["input_ids"]]
         predictor.predict_scores(texts[:64])  # warm-up
         t = time.perf_counter()
-        scores = predictor.predict_scores(texts)
+        scores = split.score(predictor)
         b32 = len(texts) / (time.perf_counter() - t)
         predictor.batch_size = 1
         lat = []
@@ -109,8 +111,8 @@ def bench_bundle(path: str | Path, *, threads: int | None = None, latency_texts:
             t0 = time.perf_counter()
             predictor.predict_scores([text])
             lat.append(time.perf_counter() - t0)
-        metric = predictor.task.summary_metrics[0]  # classification: accuracy; multi-label: micro-F1; regression: R²
-        acc = float(predictor.task.metrics(y_true, scores, predictor.labels)[metric])
+        metric = predictor.task.summary_metrics[0]  # classification: accuracy; multi-label: micro-F1; regression: R²; NER: F1
+        acc = float(predictor.task.metrics(split.y_true, scores, predictor.labels)[metric])
         extra = {}
         if name == "torch":  # as users usually run it: batches of 32 in file order, padded to each batch's longest
             extra["sentences_per_s_batch32_unsorted"] = round(_unsorted_rate(predictor, texts), 1)

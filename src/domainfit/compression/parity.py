@@ -1,6 +1,11 @@
-"""The parity gate: a compressed variant against the original on the bundle's own test split."""
+"""The parity gate: a compressed variant against the original on the bundle's own test split, for any task: the
+task's two headline metrics, the agreement of the decisions and the largest score difference."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -8,11 +13,27 @@ import pandas as pd
 from domainfit.bundle import Bundle
 from domainfit.errors import BundleError, CompressionError
 
-__all__ = ["check_gate", "metric_names", "parity", "test_split"]
+__all__ = ["GateSplit", "check_gate", "metric_names", "parity", "test_split"]
 
 
-def test_split(bundle: Bundle) -> tuple[list[str], list[str]]:
-    """(texts, labels) of the test split saved at training time."""
+@dataclass(frozen=True)
+class GateSplit:
+    """The test split a variant is checked on: its `texts` (what `domainfit bench` times), the gold `y_true` the task's
+    metrics read, and `score(predictor)`, the scores of the whole split by a predictor of the bundle."""
+
+    texts: list[str]
+    y_true: list
+    score: Callable[[Any], Any]
+
+
+def test_split(bundle: Bundle) -> GateSplit:
+    """The test split saved at training time: data/test.csv (text, label) for the table tasks; a task with its own
+    workflow and its own split files (NER: data/test.jsonl) gives its own (`workflow.test_split`)."""
+    from domainfit.tasks import workflow_of
+
+    workflow = workflow_of(bundle.task)
+    if workflow is not None and hasattr(workflow, "test_split"):
+        return workflow.test_split(bundle)
     path = bundle.path / "data" / "test.csv"
     if not path.is_file():
         raise BundleError(f"the bundle has no test split ({path} is missing): compression is checked against it",
@@ -22,12 +43,31 @@ def test_split(bundle: Bundle) -> tuple[list[str], list[str]]:
     if frame.empty:
         raise BundleError(f"the bundle's test split {path} is empty: nothing to check a compressed variant against",
                           where=str(path), hint="retrain with a test file (data.test) or a test share (data.test_size)")
-    return frame["text"].tolist(), frame["label"].tolist()
+    texts = frame["text"].tolist()
+    return GateSplit(texts, frame["label"].tolist(), lambda predictor: predictor.predict_scores(texts))
 
 
-def parity(reference: np.ndarray, variant: np.ndarray, y_true: list[str], labels: list[str], task=None) -> dict:
+def decision(prediction: Any) -> Any:
+    """What a formatted prediction decides, without its scores (every float left out): the label(s), the entities'
+    spans and types, the answer id; an empty dict for a regression (a score is all it says)."""
+    if isinstance(prediction, dict):
+        return {k: decision(v) for k, v in prediction.items() if not isinstance(v, float)}
+    if isinstance(prediction, list):
+        return [decision(v) for v in prediction if not isinstance(v, float)]
+    return prediction
+
+
+def _flat(scores: Any) -> np.ndarray:
+    """All the scores as one vector: an (n, labels) array, or the per-word scores of each text (`WordScores`)."""
+    arrays = [np.ravel(getattr(s, "scores", s)) for s in scores]
+    return np.concatenate(arrays).astype(np.float64) if arrays else np.zeros(0)
+
+
+def parity(reference: Any, variant: Any, y_true: list, labels: list[str], task=None) -> dict:
     """The task's two headline metrics (classification: accuracy and macro-F1; multi-label: micro/macro-F1; regression:
-    R² and Spearman) for both, their difference in points, agreement of the decisions, max |Δ score|."""
+    R² and Spearman; NER: strict entity F1 and precision; retrieval: recall@1 and MRR@10) for both, their difference in
+    points, agreement (the share of test texts whose decision — label(s), entity set, answer — is identical; none for a
+    regression) and max |Δ score| (probabilities; a regression's values; NER: each word's label probabilities)."""
     from domainfit.tasks import make_task
 
     task = task or make_task("classification")
@@ -37,11 +77,12 @@ def parity(reference: np.ndarray, variant: np.ndarray, y_true: list[str], labels
     for m in names:
         out.update({m: float(var_m[m]), f"{m}_original": float(ref_m[m]),
                     f"{m}_delta_points": round(100 * float(var_m[m] - ref_m[m]), 3)})
-    decided = [(p.get("labels", p.get("label"))) for p in task.format(reference, labels, 1)]
-    if decided and decided[0] is not None:  # a regression has no decision to agree on: max |Δ score| says it all
-        again = [(p.get("labels", p.get("label"))) for p in task.format(variant, labels, 1)]
+    decided = [decision(p) for p in task.format(reference, labels, 1)]
+    if any(decided):  # a regression has no decision to agree on: max |Δ score| says it all
+        again = [decision(p) for p in task.format(variant, labels, 1)]
         out["agreement"] = float(np.mean([a == b for a, b in zip(decided, again)]))
-    out["max_probability_difference"] = float(np.max(np.abs(reference - variant))) if len(reference) else 0.0
+    ref, var = _flat(reference), _flat(variant)
+    out["max_probability_difference"] = float(np.max(np.abs(ref - var))) if len(ref) else 0.0
     return out
 
 

@@ -23,18 +23,14 @@ def folder_size(path: Path) -> int:
 
 def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8", distill_layers: int | None = None,
                     base: str | None = None, tolerance: float = 1.0, force: bool = False, reporter=None, **options) -> dict:
-    """Build one variant into <bundle>/variants/<name>/; returns its variant.json. `distill_layers` builds a student
+    """Build one variant into <bundle>/variants/<name>/ for any task's bundle (classification, multi-label, regression,
+    NER, retrieval); returns its variant.json. `distill_layers` builds a student
     instead (options: unlabelled, epochs, temperature, alpha). `base` stacks: export/quantize one of the bundle's
     variants (a distilled student) instead of the original, giving e.g. `distilled-3l-onnx-int8`; its parity is
     still measured against the original model, so the gate guards the total accuracy cost."""
     from domainfit.predict import Predictor
 
-    from domainfit.tasks import workflow_of
-
     bundle = load_bundle(path)
-    if workflow_of(bundle.task) is not None:
-        raise ConfigError([("bundle", f"compression supports the sequence tasks (classification, multilabel, "
-                                      f"regression); {path} is a {bundle.task} bundle")])
     if distill_layers is not None and bundle.task != "classification":  # the student learns the class probabilities
         raise ConfigError([("--distill", f"distillation trains on the teacher's class probabilities, so it supports "
                                          f"classification bundles only; {path} is a {bundle.task} bundle")])
@@ -53,7 +49,7 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
         kind, name, build_opts = to, variant_name(to, quantize), {"quantize": quantize}
         if base is not None:
             name, build_opts = f"{base}-{name}", {**build_opts, "base": base}
-    texts, y_true = test_split(bundle)
+    split = test_split(bundle)
 
     root = bundle.path / VARIANTS_DIR
     tmp = root / f".tmp-{name}"
@@ -66,12 +62,10 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
         built = variant_kinds.get(kind).build(bundle, tmp, reporter=reporter, **build_opts)
         build_s = time.perf_counter() - t
         meta = {"name": name, "kind": kind, **build_opts, **built}
-        original = Predictor(bundle, variant="torch")
-        ref = original.predict_scores(texts)
+        original = Predictor.from_bundle(bundle.path, variant="torch")  # the task's own predictor (NER, retrieval: theirs)
         runner = variant_kinds.get(kind).load(bundle, tmp, meta)
-        candidate = Predictor(bundle, runner=runner)
-        scores = candidate.predict_scores(texts)
-        result = parity(ref, scores, y_true, bundle.labels, original.task)
+        candidate = Predictor.from_bundle(bundle.path, runner=runner)
+        result = parity(split.score(original), split.score(candidate), split.y_true, bundle.labels, original.task)
         passed = check_gate(name, result, tolerance, force)
         meta.update({"parity": result, "tolerance_points": tolerance, "parity_passed": passed, "forced": force and not passed,
                      "size_mb": round(folder_size(tmp) / 2**20, 2), "build_seconds": round(build_s, 1), "created": now_iso()})

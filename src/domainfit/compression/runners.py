@@ -1,7 +1,9 @@
 """Runners: turn token ids into logits with one backend (PyTorch, PyTorch int8/bf16, ONNX Runtime).
 
 Every runner takes unpadded token-id lists and returns logits in their original order, batching by length so no
-compute goes to padding. The Predictor holds one runner; variants differ only in which.
+compute goes to padding: `logits` one row per text (a sequence task's head), `token_logits` one (tokens, labels) array
+per text, cut to its own tokens (a token head: entity recognition). The Predictor (or the NerPredictor) holds one
+runner; variants differ only in which.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from domainfit.backbones.encoder import sorted_batches
-from domainfit.inference import run_model
+from domainfit.inference import batched_outputs, model_outputs, run_model
 
 __all__ = ["OnnxRunner", "Runner", "TorchRunner", "pad_batch"]
 
@@ -24,6 +25,9 @@ class Runner(Protocol):
     call_overhead: float | None  # one call's fixed cost in tokens' worth of compute, once measured (`sorted_batches`)
 
     def logits(self, ids: Sequence[Sequence[int]], *, batch_size: int, advance: Callable[[int], None] | None = None) -> torch.Tensor: ...
+
+    def token_logits(self, ids: Sequence[Sequence[int]], *, batch_size: int,
+                     advance: Callable[[int], None] | None = None) -> list[np.ndarray]: ...
 
 
 def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +55,12 @@ class TorchRunner:
             return run_model(self.model, ids, pad_id=self.pad_id, batch_size=batch_size, device=self.device, advance=advance,
                              call_overhead=self.call_overhead)
 
+    def token_logits(self, ids, *, batch_size, advance=None) -> list[np.ndarray]:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            out = model_outputs(self.model, ids, pad_id=self.pad_id, batch_size=batch_size, device=self.device,
+                                advance=advance, call_overhead=self.call_overhead, per_token=True)
+        return [x.numpy() for x in out]
+
 
 class OnnxRunner:
     """An exported model in ONNX Runtime (fp32 or dynamically quantized int8)."""
@@ -66,13 +76,14 @@ class OnnxRunner:
         self.pad_id, self.name = pad_id, name
         self.call_overhead: float | None = None
 
+    def _forward(self, batch: list[Sequence[int]]) -> np.ndarray:
+        input_ids, mask = pad_batch(batch, self.pad_id)
+        return self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})[0]
+
     def logits(self, ids, *, batch_size, advance=None) -> torch.Tensor:
-        out: list[np.ndarray | None] = [None] * len(ids)
-        for batch in sorted_batches([len(x) for x in ids], batch_size, self.call_overhead):
-            input_ids, mask = pad_batch([ids[i] for i in batch], self.pad_id)
-            (logits,) = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": mask})
-            for j, i in enumerate(batch):
-                out[i] = logits[j]
-            if advance:
-                advance(len(batch))
-        return torch.from_numpy(np.stack(out)) if out else torch.empty(0)  # type: ignore[arg-type]
+        out = batched_outputs(self._forward, ids, batch_size=batch_size, advance=advance, call_overhead=self.call_overhead)
+        return torch.from_numpy(np.stack(out)) if out else torch.empty(0)
+
+    def token_logits(self, ids, *, batch_size, advance=None) -> list[np.ndarray]:
+        return batched_outputs(self._forward, ids, batch_size=batch_size, advance=advance, call_overhead=self.call_overhead,
+                               per_token=True)

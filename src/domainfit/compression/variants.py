@@ -1,6 +1,7 @@
 """Compressed variants of a bundle, each in <bundle>/variants/<name>/ with a variant.json, and how to build and load them.
 
-    onnx-fp32   the model exported to ONNX (torch.onnx, opset 17, dynamic batch and sequence axes), run by onnxruntime
+    onnx-fp32   the model exported to ONNX (torch.onnx, opset 17, dynamic batch and sequence axes; a token head's
+                logits keep the sequence axis), run by onnxruntime
     onnx-int8   the same, weights dynamically quantized to int8 by onnxruntime's quantizer (MatMul, Gather)
     torch-int8  PyTorch dynamic int8 quantization of the linear layers (torch.ao.quantization.quantize_dynamic)
     torch-bf16  the PyTorch model under bf16 autocast (fast only where the CPU/GPU has native bf16)
@@ -25,7 +26,7 @@ from domainfit.compression.runners import OnnxRunner, Runner, TorchRunner
 from domainfit.errors import BundleError
 from domainfit.registry import Registry
 
-__all__ = ["VARIANTS_DIR", "export_onnx", "list_variants", "variant_kinds", "variant_name"]
+__all__ = ["VARIANTS_DIR", "export_onnx", "list_variants", "load_runner", "variant_kinds", "variant_name"]
 
 VARIANTS_DIR = "variants"
 variant_kinds: Registry = Registry("variant kind", "domainfit.compression.distill")
@@ -78,16 +79,21 @@ def _variant_model(bundle: Bundle, base: str):
     return model, AutoTokenizer.from_pretrained(str(bundle.model_dir))
 
 
-def export_onnx(model: torch.nn.Module, tokenizer, path: Path, opset: int = 17) -> Path:
+def export_onnx(model: torch.nn.Module, tokenizer, path: Path, opset: int = 17, *,
+                logits_axes: dict[int, str] | None = None) -> Path:
     """ONNX export of the whole model (encoder, pooling, head) → logits, dynamic batch and sequence axes.
+    `logits_axes`: the dynamic axes of the output; by default batch, and also sequence for a model whose head scores
+    every token (pooling "tokens": (batch, sequence, labels) logits, entity recognition).
     The TorchScript exporter (`dynamo=False`) matched PyTorch to 5e-6 here; the dynamo one needs onnxscript."""
+    if logits_axes is None:
+        logits_axes = {0: "batch", 1: "sequence"} if getattr(model, "pooling", None) == "tokens" else {0: "batch"}
     sample = tokenizer(["an example sentence for export", "short"], padding=True, return_tensors="pt")
     args = (sample["input_ids"], sample["attention_mask"])
     path.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         torch.onnx.export(model, args, str(path), input_names=["input_ids", "attention_mask"], output_names=["logits"],
                           dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                                        "logits": {0: "batch"}},
+                                        "logits": logits_axes},
                           opset_version=opset, dynamo=False, do_constant_folding=True)
     return path
 
@@ -183,6 +189,14 @@ def _pad_id(bundle: Bundle) -> int:
     from transformers import AutoTokenizer
 
     return AutoTokenizer.from_pretrained(str(bundle.model_dir)).pad_token_id or 0
+
+
+def load_runner(bundle: Bundle, name: str, *, threads: int | None = None, device: str = "cpu") -> Runner:
+    """The runner of `name`: "torch" (the model as trained) or one of the bundle's variants."""
+    if name == "torch":
+        model, tokenizer = bundle.load_model()
+        return TorchRunner(model, tokenizer.pad_token_id or 0, name="torch", device=device)
+    return load_variant(bundle, name, threads=threads)
 
 
 def load_variant(bundle: Bundle, name: str, *, threads: int | None = None) -> Runner:

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 
 from domainfit.backbones.encoder import configure_threads
 from domainfit.bundle import Bundle
-from domainfit.errors import DomainfitError
 from domainfit.ner.inference import WordScores, model_words, score_words
 from domainfit.ner.io import Sentence, split_words
 
@@ -20,29 +19,39 @@ __all__ = ["NerPredictor"]
 
 class NerPredictor:
     """`predict(texts)` -> [{"entities": [{"start", "end", "text", "label", "score"}]}]; `predict_scores(texts)` ->
-    the per-word probabilities (`WordScores`) they are decoded from."""
+    the per-word probabilities (`WordScores`) they are decoded from.
+
+    `variant`: "auto" (the fastest variant the bundle holds that passed its parity gate, else the PyTorch model),
+    "torch" (the model as trained), or a variant's name ("onnx-int8", ...); `runner`: one already loaded. The
+    entities come back in the same format whatever runs."""
 
     def __init__(self, bundle: Bundle, *, batch_size: int = 32, threads: int | None = None, device: str = "cpu",
                  variant: str = "auto", runner=None) -> None:
-        if variant not in ("auto", "torch") or runner is not None:
-            raise DomainfitError(f"variant {variant!r}: entity bundles have only the PyTorch model", where=str(bundle.path),
-                                 hint="leave the variant out (or pass variant='torch'); `domainfit compress` is for classification bundles")
+        from transformers import AutoTokenizer
+
+        from domainfit.compression.variants import load_runner
+        from domainfit.predict import choose_variant
+
         configure_threads(threads)
         self.bundle = bundle
         self.task = bundle.make_task()
         self.labels: list[str] = bundle.labels
-        self.model, self.tokenizer = bundle.load_model()
-        self.model.to(device)
-        self.device = device
+        self.tokenizer = AutoTokenizer.from_pretrained(str(bundle.model_dir))
+        self.runner = runner or load_runner(bundle, choose_variant(bundle, variant), threads=threads, device=device)
+        self.variant: str = self.runner.name
         self.batch_size = batch_size
         self.max_length: int = bundle.meta["model"]["max_length"]
         self.normalize: bool = bundle.meta["config"]["data"].get("normalize", True)
-        self.variant = "torch"
+
+    @property
+    def model(self):
+        """The PyTorch model (only for the PyTorch variants)."""
+        return getattr(self.runner, "model", None)
 
     def _scores(self, texts: Sequence[str], offsets: Sequence[Sequence[tuple[int, int]]]) -> list[WordScores]:
         words = [model_words([t[a:b] for a, b in spans], self.normalize) for t, spans in zip(texts, offsets)]
-        scores = score_words(self.model, self.tokenizer, words, n_labels=len(self.labels), max_length=self.max_length,
-                             stride=self.task.stride(self.max_length), batch_size=self.batch_size, device=self.device)
+        scores = score_words(self.runner, self.tokenizer, words, n_labels=len(self.labels), max_length=self.max_length,
+                             stride=self.task.stride(self.max_length), batch_size=self.batch_size)
         return [WordScores(t, list(o), s) for t, o, s in zip(texts, offsets, scores)]
 
     def predict_scores(self, texts: Sequence[str], *, advance: Callable[[int], None] | None = None) -> list[WordScores]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from domainfit.compression.runners import TorchRunner
 from domainfit.config.schema import TrainConfig
 from domainfit.methods.base import FitResult, Reporter
 from domainfit.methods.full import finish_adaptation
@@ -53,8 +54,9 @@ def fit_tokens(cfg: TrainConfig, *, method, task, encoder: torch.nn.Module, toke
 
     def evaluate(m: torch.nn.Module) -> dict:
         """Entity-level scores on the validation sentences (the loop stops early on F1)."""
-        scores = score_words(m, tokenizer, val_words, n_labels=len(labels), max_length=max_length,
-                             stride=task.stride(max_length), device=next(m.parameters()).device)
+        runner = TorchRunner(m, tokenizer.pad_token_id or 0, device=next(m.parameters()).device)
+        scores = score_words(runner, tokenizer, val_words, n_labels=len(labels), max_length=max_length,
+                             stride=task.stride(max_length))
         metrics = entity_metrics(val_tags, [predicted_tags(s, labels) for s in scores])
         return {k: metrics[k] for k in task.summary_metrics}
 

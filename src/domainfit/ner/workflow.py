@@ -21,7 +21,7 @@ from domainfit.methods.base import Reporter, SilentReporter
 from domainfit.ner.data import kept_sentences, prepare_ner, problem_issues, write_rejects, write_sentences
 from domainfit.ner.io import Sentence, read_ner
 
-__all__ = ["check_data", "evaluate_bundle", "make_predictor", "run_training"]
+__all__ = ["check_data", "evaluate_bundle", "make_predictor", "run_training", "test_split"]
 
 SPLITS_DIR = "data"
 
@@ -121,6 +121,20 @@ def make_predictor(bundle: Bundle, **predictor_kwargs):
 def _read_split(bundle: Bundle, role: str) -> list[Sentence]:
     path = bundle.path / SPLITS_DIR / f"{role}.jsonl"
     return read_ner(path).sentences if path.is_file() and path.stat().st_size else []
+
+
+def test_split(bundle: Bundle):
+    """The test sentences saved at training time (data/test.jsonl), as the compression parity gate and `domainfit bench`
+    read them: texts, gold BIO tags, and their scores on the sentences' own words (`NerPredictor.score_sentences`)."""
+    from domainfit.compression.parity import GateSplit
+    from domainfit.errors import BundleError
+
+    sentences = _read_split(bundle, "test")
+    if not sentences:
+        raise BundleError(f"the bundle has no test sentences ({bundle.path / SPLITS_DIR / 'test.jsonl'} is missing or empty): "
+                          "a compressed variant is checked against them", where=str(bundle.path),
+                          hint="retrain with a test file (data.test) or a test share (data.test_size)")
+    return GateSplit([s.text for s in sentences], [s.tags for s in sentences], lambda p: p.score_sentences(sentences))
 
 
 def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: str | Path | None = None,
