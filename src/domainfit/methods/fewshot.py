@@ -2,13 +2,16 @@
 then a logistic-regression head on the tuned embeddings.
 
 Two changes to SetFit's defaults, both measured on Banking77 (see ../shared/REFERENCE.md): the number of pairs is
-bounded by `max_steps` (SetFit's default sampling makes ~375k pairs from 616 examples, ~5 hours on 2 cores), and
+bounded by `max_steps` (SetFit's default sampling makes ~375k pairs from 616 examples, ~5 hours on 2 cores) — and
+never more steps than one pass over the pairs SetFit generates (2 x num_iterations per example: a 24-example
+three-class set is 30 steps, not 200 steps of the same pairs again), and
 the head's regularisation is chosen on validation from a grid (SetFit's fixed C=1 under-fits many classes: a frozen
 probe at C=10 beat SetFit at 8 examples per class).
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import time
 
@@ -19,7 +22,7 @@ from domainfit.methods.probe import load_probe_into, probe_class_weight, select_
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
 
-__all__ = ["FewShotMethod", "FewShotOptions"]
+__all__ = ["FewShotMethod", "FewShotOptions", "contrastive_steps"]
 
 
 class FewShotOptions(BaseModel):
@@ -29,6 +32,13 @@ class FewShotOptions(BaseModel):
     batch_size: int = Field(32, ge=2, description="pairs per contrastive step")
     body_lr: float = Field(2e-5, gt=0, description="learning rate of the backbone during contrastive training")
     C: list[float] = Field(default_factory=lambda: [1.0, 10.0, 100.0], description="head regularisation grid (best on validation)")
+
+
+def contrastive_steps(n_examples: int, options: FewShotOptions) -> int:
+    """Steps of contrastive training: one pass over SetFit's pairs (2 x num_iterations per example), at most
+    `max_steps`."""
+    pairs = 2 * options.num_iterations * n_examples
+    return max(1, min(options.max_steps, math.ceil(pairs / options.batch_size)))
 
 
 @methods.register("fewshot")
@@ -47,13 +57,14 @@ class FewShotMethod:
         started = time.perf_counter()
         cfg = ctx.config.training
         setfit_model = SetFitModel.from_pretrained(ctx.backbone.path, local_files_only=True)
-        args = TrainingArguments(output_dir=str(ctx.output / "setfit"), batch_size=o.batch_size, max_steps=o.max_steps,
+        steps = contrastive_steps(len(ctx.train), o)
+        args = TrainingArguments(output_dir=str(ctx.output / "setfit"), batch_size=o.batch_size, max_steps=steps,
                                  num_iterations=o.num_iterations, body_learning_rate=o.body_lr,
                                  max_length=ctx.config.model.max_length, seed=cfg.seed, show_progress_bar=False,
                                  report_to="none", save_strategy="no")
         train = Dataset.from_dict({"text": ctx.train["text"].tolist(), "label": ctx.train["label"].astype(str).tolist()})
         trainer = Trainer(model=setfit_model, args=args, train_dataset=train)
-        ctx.reporter.log(f"contrastive training of the backbone: at most {o.max_steps} steps x {o.batch_size} pairs")
+        ctx.reporter.log(f"contrastive training of the backbone: {steps} steps x {o.batch_size} pairs")
         trainer.train_embeddings(x_train=train["text"], y_train=train["label"], args=args)
         contrastive_s = time.perf_counter() - started
 
@@ -73,4 +84,4 @@ class FewShotMethod:
         model = TextModel(encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=0.0)
         model.eval()
         return FitResult(model=model, seconds=time.perf_counter() - started, history=history,
-                         info={"C": C, "contrastive_seconds": round(contrastive_s, 2), "pairs": o.max_steps * o.batch_size})
+                         info={"C": C, "contrastive_seconds": round(contrastive_s, 2), "pairs": steps * o.batch_size})
