@@ -399,6 +399,45 @@ def monitor(
         raise typer.Exit(3)
 
 
+@app.command()
+def retrain(
+    bundle: Annotated[Path, typer.Argument(help="the champion bundle")],
+    new: Annotated[Path, Opt("--new", help="new labelled rows (e.g. `domainfit feedback export` output; text and label columns)")],
+    output: Annotated[Optional[Path], Opt("-o", "--output", help="challenger bundle folder (default: <bundle>-retrained-<time>)")] = None,
+    new_test: Annotated[Optional[Path], Opt("--new-test", help="your own test rows of the new data (default: a share of --new)")] = None,
+    replay: Annotated[str, Opt("--replay", help="old training rows trained on again: all, a share (0.5), a number (2000), or 0")] = "all",
+    metric: Annotated[str, Opt("--metric", help="what the gate compares: macro_f1 or accuracy")] = "macro_f1",
+    min_gain: Annotated[float, Opt("--min-gain", help="points the challenger must gain on the new rows (0.01 = 1 point)")] = 0.0,
+    max_drop: Annotated[float, Opt("--max-drop", help="points it may lose on the old test rows")] = 0.01,
+    promote: Annotated[Optional[str], Opt("--promote", help="registry model name: push the challenger and move --alias to it if it wins")] = None,
+    alias: Annotated[str, Opt("--alias", help="the alias --promote moves")] = "champion",
+    registry: Annotated[Optional[str], Opt("--registry", help="MLflow registry URI (default $DOMAINFIT_REGISTRY or ./domainfit-registry)")] = None,
+    text: Annotated[Optional[str], Opt("--text", help="text column of --new (default: text)")] = None,
+    label: Annotated[Optional[str], Opt("--label", help="label column of --new (default: label)")] = None,
+    set_: Annotated[Optional[list[str]], Opt("--set", help="config key for the challenger, e.g. training.epochs=3")] = None,
+    strict: Annotated[bool, Opt("--strict", help="exit with status 3 when the challenger is not promoted")] = False,
+) -> None:
+    """Train a challenger on new rows plus a replay of the champion's, score both on the old and the new test rows,
+    and promote the challenger only if it wins."""
+    from domainfit.cli.ui import RichReporter, console, retrain_table
+    from domainfit.retrain.gate import Gate
+    from domainfit.retrain.run import retrain as run_retrain
+
+    report = run_retrain(bundle, new, output=output, replay=replay, new_test=new_test, gate=Gate(metric, min_gain, max_drop),
+                         text_column=text, label_column=label, overrides=set_ or (), promote=promote, alias=alias,
+                         registry=registry, reporter=RichReporter())
+    console.print(retrain_table(report))
+    decision = report["decision"]
+    if decision["promote"]:
+        console.print("[green]the challenger wins[/]" + (f": {promote}@{alias} → version {report['registry']['promoted']['version']}"
+                                                        if report.get("registry") else ""))
+    else:
+        console.print("[yellow]the champion stays[/]: " + "; ".join(decision["reasons"]))
+    console.print(f"challenger: [bold]{report['challenger']}[/] (retrain.json, report.html)")
+    if strict and not decision["promote"]:
+        raise typer.Exit(3)
+
+
 feedback_app = typer.Typer(help="Corrections of served predictions (sent to POST /v1/feedback).", no_args_is_help=True)
 app.add_typer(feedback_app, name="feedback")
 

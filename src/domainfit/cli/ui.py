@@ -143,6 +143,25 @@ def drift_table(report: dict) -> Table:
     return table
 
 
+def retrain_table(report: dict) -> Table:
+    """Champion and challenger on the old test rows and the new ones (accuracy, macro-F1), the rows each is counted on."""
+    rows = report["rows"]
+    table = Table(title=f"champion vs challenger (replayed {rows['replayed']} of {rows['old_train']} old training rows + "
+                        f"{rows['new_train']} new)", title_justify="left")
+    for name in ("model", "old test: accuracy", "old: macro-F1", "new test: accuracy", "new: macro-F1"):
+        table.add_column(name, justify="left" if name == "model" else "right")
+
+    def pct(value) -> str:
+        return "—" if value is None else f"{100 * value:.1f}"
+
+    for name in ("champion", "challenger"):
+        s = report["scores"][name]
+        table.add_row(name, pct(s["old"]["accuracy"]), pct(s["old"]["macro_f1"]), pct(s["new"]["accuracy"]), pct(s["new"]["macro_f1"]))
+    table.caption = f"old test: {rows['old_test']} rows; new test: {rows['new_test']} rows" + (
+        f"; labels new to the champion: {', '.join(report['new_labels'])}" if report["new_labels"] else "")
+    return table
+
+
 def redaction_table(summary) -> Table:
     """What `data redact` replaced: one row per kind, a count per column, and where it was first found."""
     table = Table(title=f"redacted {summary.input}", title_justify="left")
