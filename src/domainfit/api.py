@@ -11,7 +11,7 @@ import numpy as np
 from domainfit.config.load import load_config
 from domainfit.config.schema import DataConfig, TrainConfig
 
-__all__ = ["Model", "bench", "check_data", "compare", "compress", "evaluate", "load", "train"]
+__all__ = ["Model", "bench", "check_data", "compare", "compress", "evaluate", "load", "redact", "redact_file", "retrain", "train"]
 
 
 class Model:
@@ -105,6 +105,29 @@ def check_data(train: str | Path, *, test: str | Path | None = None, val: str | 
     workflow = workflow_of(task)
     check = workflow.check_data if workflow is not None else _check  # NER, retrieval: their own file formats
     return check(cfg, task=checked_task, tokenizer=tokenizer, max_length=max_length, model_name=backbone.name)
+
+
+def retrain(bundle: str | Path, new_data: str | Path, **kwargs: Any) -> dict:
+    """A challenger on the new rows plus a replay of the bundle's training rows, scored against the bundle on old and
+    new test rows, promoted in the registry only if it wins (see `domainfit.retrain.run.retrain`)."""
+    from domainfit.retrain.run import retrain as _retrain
+
+    return _retrain(bundle, new_data, **kwargs)
+
+
+def redact(texts: Sequence[str], kinds: bool | str | Sequence[str] = True) -> list[str]:
+    """The texts with personal data (names, phones, ID cards, bank cards, emails) replaced by [NAME], [PHONE], ..."""
+    from domainfit.data.pii import Redactor
+
+    redactor = Redactor(kinds)
+    return [redactor(t) for t in texts]
+
+
+def redact_file(path: str | Path, output: str | Path | None = None, **kwargs: Any):
+    """A redacted copy of a table (see `domainfit.data.redact.redact_file`); returns what was replaced, counted."""
+    from domainfit.data.redact import redact_file as _redact_file
+
+    return _redact_file(path, output, **kwargs)
 
 
 def compare(data: str | Path, *, methods: Sequence[str] = (),

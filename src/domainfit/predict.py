@@ -13,7 +13,7 @@ import numpy as np
 
 from domainfit.backbones.encoder import configure_threads, tokenize
 from domainfit.bundle import Bundle, load_bundle
-from domainfit.data.clean import normalize_text
+from domainfit.data.clean import cleaner_for
 
 __all__ = ["Predictor"]
 
@@ -40,7 +40,7 @@ class Predictor:
         self.tokenizer = AutoTokenizer.from_pretrained(str(bundle.model_dir))
         self.batch_size = batch_size
         self.max_length: int = bundle.meta["model"]["max_length"]
-        self.normalize: bool = bundle.meta["config"]["data"].get("normalize", True)
+        self.clean = cleaner_for(bundle.meta["config"]["data"])  # normalisation and redaction, as in training
         if runner is None:
             runner = self._runner(choose_variant(bundle, variant), threads=threads, device=device)
         self.runner = runner
@@ -66,7 +66,7 @@ class Predictor:
         return workflow.make_predictor(bundle, **kwargs) if workflow is not None else cls(bundle, **kwargs)
 
     def prepare(self, texts: Sequence[str]) -> list[str]:
-        return [normalize_text(t) if self.normalize else str(t).strip() for t in texts]
+        return [self.clean(str(t)) for t in texts]
 
     def predict_scores(self, texts: Sequence[str], *, advance: Callable[[int], None] | None = None) -> np.ndarray:
         if isinstance(texts, str):

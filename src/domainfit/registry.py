@@ -27,8 +27,9 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A mapping from names to components; `populate` imports the package whose modules register themselves."""
 
-    def __init__(self, kind: str, package: str | None = None) -> None:
+    def __init__(self, kind: str, package: str | None = None, listing: str | None = None) -> None:
         self.kind = kind
+        self.listing = listing or f"{kind}s"  # `domainfit ls <listing>`
         self._package = package
         self._items: dict[str, T] = {}
         self._populated = package is None
@@ -52,7 +53,7 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            raise RegistryError(self.unknown_message(name), hint=f"`domainfit ls {self.kind}s` lists them") from None
+            raise RegistryError(self.unknown_message(name), hint=f"`domainfit ls {self.listing}` lists them") from None
 
     def unknown_message(self, name: str) -> str:
         self._populate()

@@ -125,3 +125,34 @@ def test_serve_refuses_a_busy_port_with_a_clear_error(tiny_bundle, tmp_path):
     err = (tmp_path / "serve.log").read_text()
     assert proc.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err and "Traceback" not in err
+
+
+def test_a_killed_server_has_logged_every_prediction_it_answered(tiny_bundle, tmp_path):
+    """SIGKILL (no shutdown, no flush) right after concurrent clients got their answers: every answered request is in
+    the prediction log, because the log commits on the worker thread before the response leaves."""
+    import sqlite3
+
+    port, db = _free_port(), tmp_path / "predictions.db"
+    proc = _start(tiny_bundle, port, "--prediction-log", str(db), log=tmp_path / "serve.log")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(proc, url)
+
+        async def send(i: int, http: httpx.AsyncClient) -> str | None:
+            r = await http.post("/v1/predict", json={"texts": TEXTS[: 1 + i % 4]}, headers={"X-Request-ID": f"k{i}"})
+            return f"k{i}" if r.status_code == 200 else None
+
+        async def burst() -> list[str]:
+            async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+                return [rid for rid in await asyncio.gather(*(send(i, http) for i in range(60))) if rid]
+
+        answered = asyncio.run(burst())
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert len(answered) == 60
+    with sqlite3.connect(db) as con:
+        logged = dict(con.execute("SELECT request_id, COUNT(*) FROM predictions GROUP BY request_id").fetchall())
+    assert {rid: logged.get(rid) for rid in answered} == {f"k{i}": 1 + i % 4 for i in range(60)}

@@ -61,6 +61,7 @@ def data_check(
     max_length: Annotated[int, Opt("--max-length", help="tokens per text the model will see")] = 128,
     encoding: Annotated[Optional[str], Opt("--encoding", help="file encoding (detected when not given)")] = None,
     task: Annotated[Optional[str], Opt("--task", help="how the labels are read; `domainfit ls tasks` (default: ner for .conll, else classification)")] = None,
+    redact: Annotated[Optional[str], Opt("--redact", help=_REDACT_HELP + " (as training would)")] = None,
     as_json: Annotated[bool, Opt("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Every problem in the data at once, with file and row numbers, before any training."""
@@ -68,7 +69,8 @@ def data_check(
     from domainfit.cli.ui import console, issues_table
 
     report = check_data(file, test=test, val=val, text_column=text, label_column=label, encoding=encoding, model=model,
-                        max_length=max_length, task=task, **({"answers": answers} if answers else {}))
+                        max_length=max_length, task=task, **({"answers": answers} if answers else {}),
+                        **({"redact": _redact_value(redact)} if redact is not None else {}))
     if as_json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:
@@ -81,6 +83,47 @@ def data_check(
         console.print(f"{c.get('rows_in')} rows in = {c.get('rows_kept')} usable + {c.get('rows_rejected')} rejected; "
                       f"{len(report.labels)} labels; split train {c.get('train')} / val {c.get('val')} / test {c.get('test')}")
     raise typer.Exit(1 if report.errors and not report.counts.get("rows_kept") else 0)
+
+
+def _redact_value(value: str | None) -> bool | list[str] | None:
+    """--redact all | none | phone,email -> the data.redact config value (None: not given)."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text in ("all", "true", "yes"):
+        return True
+    if text in ("none", "false", "no", ""):
+        return False
+    return [k.strip() for k in value.split(",") if k.strip()]
+
+
+_REDACT_HELP = "replace personal data by placeholders: all, or kinds among email,id_card,bank_card,phone,name"
+
+
+@data_app.command("redact")
+def data_redact(
+    file: Annotated[Path, typer.Argument(help="table to redact (csv/tsv/jsonl/parquet/xlsx)")],
+    output: Annotated[Optional[Path], Opt("-o", "--output", help="where to write (default: <name>.redacted<ext>; csv/tsv/jsonl/parquet/xlsx)")] = None,
+    columns: Annotated[Optional[str], Opt("--columns", help="columns to redact, comma-separated (default: the text column)")] = None,
+    kinds: Annotated[str, Opt("--kinds", help="all, or kinds among email,id_card,bank_card,phone,name")] = "all",
+    normalize: Annotated[bool, Opt("--normalize", help="also normalise the texts as training does (NFKC, whitespace)")] = False,
+    encoding: Annotated[Optional[str], Opt("--encoding", help="file encoding (detected when not given)")] = None,
+    as_json: Annotated[bool, Opt("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """A copy of a table with names, phones, ID cards, bank cards and emails replaced by [NAME], [PHONE], ...
+    Every row and column is kept; values found are never printed, only counted with where they are."""
+    from domainfit.cli.ui import console, redaction_table
+    from domainfit.data.redact import redact_file
+
+    chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    redact = _redact_value(kinds)
+    summary = redact_file(file, output, columns=chosen, kinds=True if redact is None else redact, encoding=encoding,
+                          normalize=normalize)
+    if as_json:
+        print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
+        return
+    console.print(redaction_table(summary))
+    console.print(f"{summary.rows_changed} of {summary.rows} rows changed → [bold]{summary.output}[/]")
 
 
 @app.command()
@@ -101,6 +144,7 @@ def train(
     max_length: Annotated[Optional[int], Opt("--max-length", help="tokens per text")] = None,
     seed: Annotated[Optional[int], Opt("--seed")] = None,
     encoding: Annotated[Optional[str], Opt("--encoding", help="input file encoding (detected when not given)")] = None,
+    redact: Annotated[Optional[str], Opt("--redact", help=_REDACT_HELP)] = None,
     set_: Annotated[Optional[list[str]], Opt("--set", help="any config key: --set training.patience=3 (repeatable)")] = None,
     resume: Annotated[bool, Opt("--resume", help="continue an interrupted run from its last checkpoint in -o")] = False,
 ) -> None:
@@ -119,6 +163,7 @@ def train(
         "data.answers": str(answers) if answers else None,
         "method": method, "task": task, "model.backbone": model, "model.max_length": max_length,
         "training.epochs": epochs, "training.batch_size": batch_size, "training.lr": lr,
+        "data.redact": _redact_value(redact),
     }
     if seed is not None:
         values.update({"training.seed": seed, "data.seed": seed})
@@ -294,8 +339,11 @@ def serve(
     max_wait_ms: Annotated[Optional[float], Opt("--max-wait-ms", help="how long an idle worker waits for a batch to fill")] = None,
     threads: Annotated[Optional[int], Opt("--threads", help="inference threads")] = None,
     poll_seconds: Annotated[Optional[float], Opt("--poll-seconds", help="how often a followed alias is checked")] = None,
+    prediction_log: Annotated[Optional[Path], Opt("--prediction-log", help="SQLite file of every prediction (for `domainfit monitor`, POST /v1/feedback)")] = None,
+    log_texts: Annotated[Optional[str], Opt("--log-texts", help="what the prediction log keeps of a text: redacted (default), raw, none")] = None,
 ) -> None:
-    """Serve a model over HTTP: POST /v1/predict, GET /v1/models, /healthz, /readyz, /metrics (docs at /docs)."""
+    """Serve a model over HTTP: POST /v1/predict, GET /v1/models, /healthz, /readyz, /metrics (docs at /docs);
+    with --prediction-log also POST /v1/feedback."""
     import yaml
 
     from domainfit.config.load import validation_problems
@@ -306,7 +354,8 @@ def serve(
         raise ConfigError([("source", "give a bundle folder or --model models:/NAME@ALIAS (exactly one)")])
     values = yaml.safe_load(config.read_text(encoding="utf-8")) or {} if config else {}
     flags = {"host": host, "port": port, "variant": variant, "registry": registry, "api_keys_file": api_keys,
-             "threads": threads, "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "poll_seconds": poll_seconds}
+             "threads": threads, "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "poll_seconds": poll_seconds,
+             "prediction_log": prediction_log, "log_texts": log_texts}
     values.update({k: v for k, v in flags.items() if v is not None})
     if no_batching:
         values["batching"] = False
@@ -315,6 +364,100 @@ def serve(
     except Exception as exc:  # pydantic.ValidationError
         raise ConfigError(validation_problems(exc, ServeSettings), source=str(config) if config else "serve options") from None
     run_server(model or source, settings)
+
+
+@app.command()
+def monitor(
+    bundle: Annotated[Path, typer.Argument(help="the bundle being served (its reference_stats.json is the baseline)")],
+    log: Annotated[Path, Opt("--log", help="the prediction log the server writes (--prediction-log)")],
+    since: Annotated[Optional[str], Opt("--since", help="window start: 24h, 7d, 2026-11-01, 2026-11-01T08:00 (default: the log's start)")] = None,
+    until: Annotated[Optional[str], Opt("--until", help="window end (default: now)")] = None,
+    model_name: Annotated[Optional[str], Opt("--model", help="only predictions of this served model name")] = None,
+    min_rows: Annotated[int, Opt("--min-rows", help="fewer live predictions than this: nothing is judged")] = 200,
+    alert: Annotated[Optional[list[str]], Opt("--alert", help="where alerts go: file:alerts.jsonl, webhook:https://... (repeatable)")] = None,
+    alert_on: Annotated[str, Opt("--alert-on", help="the status that sends alerts: warn or alert")] = "alert",
+    output: Annotated[Optional[Path], Opt("-o", "--output", help="folder for drift.json and drift.html (default: <bundle>/monitoring/<time>)")] = None,
+    strict: Annotated[bool, Opt("--strict", help="exit with status 3 when the status reaches --alert-on (for cron and CI)")] = False,
+    as_json: Annotated[bool, Opt("--json", help="print the report as JSON")] = False,
+) -> None:
+    """Has live traffic drifted from what the model was tested on? Labels, confidence, lengths and the texts
+    themselves, each judged by size and significance; a report, and alerts where asked."""
+    from domainfit.cli.ui import console, drift_table
+    from domainfit.monitor.drift import STATUSES, DriftThresholds
+    from domainfit.monitor.run import monitor as run_monitor
+
+    report = run_monitor(bundle, log, since=since, until=until, model=model_name, thresholds=DriftThresholds(min_rows=min_rows),
+                         out_dir=output, alerts=alert or (), alert_on=alert_on)
+    if as_json:
+        print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+    else:
+        console.print(drift_table(report))
+        for sent in report.get("alerts", []):
+            console.print(f"alert → {sent['sink']}: " + ("sent" if sent["sent"] else f"[red]failed[/] ({sent['error']})"))
+        console.print(f"report: {Path(report['output']) / 'drift.html'}")
+    if strict and STATUSES.index(report["status"]) >= STATUSES.index(alert_on):
+        raise typer.Exit(3)
+
+
+@app.command()
+def retrain(
+    bundle: Annotated[Path, typer.Argument(help="the champion bundle")],
+    new: Annotated[Path, Opt("--new", help="new labelled rows (e.g. `domainfit feedback export` output; text and label columns)")],
+    output: Annotated[Optional[Path], Opt("-o", "--output", help="challenger bundle folder (default: <bundle>-retrained-<time>)")] = None,
+    new_test: Annotated[Optional[Path], Opt("--new-test", help="your own test rows of the new data (default: a share of --new)")] = None,
+    replay: Annotated[str, Opt("--replay", help="old training rows trained on again: all, a share (0.5), a number (2000), or 0")] = "all",
+    metric: Annotated[str, Opt("--metric", help="what the gate compares: macro_f1 or accuracy")] = "macro_f1",
+    min_gain: Annotated[float, Opt("--min-gain", help="points the challenger must gain on the new rows (0.01 = 1 point)")] = 0.0,
+    max_drop: Annotated[float, Opt("--max-drop", help="points it may lose on the old test rows")] = 0.01,
+    promote: Annotated[Optional[str], Opt("--promote", help="registry model name: push the challenger and move --alias to it if it wins")] = None,
+    alias: Annotated[str, Opt("--alias", help="the alias --promote moves")] = "champion",
+    registry: Annotated[Optional[str], Opt("--registry", help="MLflow registry URI (default $DOMAINFIT_REGISTRY or ./domainfit-registry)")] = None,
+    text: Annotated[Optional[str], Opt("--text", help="text column of --new (default: text)")] = None,
+    label: Annotated[Optional[str], Opt("--label", help="label column of --new (default: label)")] = None,
+    set_: Annotated[Optional[list[str]], Opt("--set", help="config key for the challenger, e.g. training.epochs=3")] = None,
+    strict: Annotated[bool, Opt("--strict", help="exit with status 3 when the challenger is not promoted")] = False,
+) -> None:
+    """Train a challenger on new rows plus a replay of the champion's, score both on the old and the new test rows,
+    and promote the challenger only if it wins."""
+    from domainfit.cli.ui import RichReporter, console, retrain_table
+    from domainfit.retrain.gate import Gate
+    from domainfit.retrain.run import retrain as run_retrain
+
+    report = run_retrain(bundle, new, output=output, replay=replay, new_test=new_test, gate=Gate(metric, min_gain, max_drop),
+                         text_column=text, label_column=label, overrides=set_ or (), promote=promote, alias=alias,
+                         registry=registry, reporter=RichReporter())
+    console.print(retrain_table(report))
+    decision = report["decision"]
+    if decision["promote"]:
+        console.print("[green]the challenger wins[/]" + (f": {promote}@{alias} → version {report['registry']['promoted']['version']}"
+                                                        if report.get("registry") else ""))
+    else:
+        console.print("[yellow]the champion stays[/]: " + "; ".join(decision["reasons"]))
+    console.print(f"challenger: [bold]{report['challenger']}[/] (retrain.json, report.html)")
+    if strict and not decision["promote"]:
+        raise typer.Exit(3)
+
+
+feedback_app = typer.Typer(help="Corrections of served predictions (sent to POST /v1/feedback).", no_args_is_help=True)
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+def feedback_export(
+    log: Annotated[Path, Opt("--log", help="the prediction log (--prediction-log of serve)")],
+    output: Annotated[Path, Opt("-o", "--output", help="CSV to write: text, label (the correction), predicted, ...")] = Path("corrections.csv"),
+    since: Annotated[Optional[str], Opt("--since", help="24h, 7d, 2026-11-01, ...")] = None,
+    until: Annotated[Optional[str], Opt("--until")] = None,
+    model_name: Annotated[Optional[str], Opt("--model", help="only corrections of this served model name")] = None,
+) -> None:
+    """The corrections as a training table (text, label): add them to your data and retrain."""
+    from domainfit.cli.ui import console
+    from domainfit.monitor.run import export_corrections
+
+    done = export_corrections(log, output, since=since, until=until, model=model_name)
+    missing = f"; {done['without_text']} without a text in the log (log_texts: none) left out" if done["without_text"] else ""
+    console.print(f"{done['written']} corrections written to [bold]{done['output']}[/] "
+                  f"({done['changed_label']} disagree with the model{missing})")
 
 
 @app.command()
@@ -379,6 +522,15 @@ def ls_baselines() -> None:
     from domainfit.registry import baselines
 
     _name_table("baselines (`--set baselines=[tfidf]`)", baselines, ("tasks",), lambda b: (", ".join(sorted(b.tasks)),))
+
+
+@ls_app.command("pii")
+def ls_pii() -> None:
+    """Kinds of personal data `--redact` and `data redact` replace, and their placeholders."""
+    from domainfit.data.pii import DETECTORS
+
+    _name_table("personal data (`--redact all` or `--redact phone,email`; config `data.redact`)", DETECTORS, ("placeholder",),
+                lambda d: (d.placeholder,))
 
 
 def main() -> None:

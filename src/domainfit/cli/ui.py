@@ -127,6 +127,54 @@ def issues_table(issues: Sequence) -> Table:
     return table
 
 
+def drift_table(report: dict) -> Table:
+    """One row per drift check: what it compares, the effect size, the p-value and the status, coloured."""
+    colors = {"ok": "green", "warn": "yellow", "alert": "red", "insufficient": "dim"}
+    window = report["window"]
+    table = Table(title=f"drift of {report['model']}: {report['live']['n']} predictions, {window['from']} → {window['to']}: "
+                        f"[{colors.get(report['status'], 'white')}]{report['status']}[/]", title_justify="left")
+    for name in ("check", "compares", "effect size", "p-value", "status"):
+        table.add_column(name, justify="right" if name in ("effect size", "p-value") else "left")
+    for c in report["checks"]:
+        p = c["p_value"]
+        table.add_row(c["name"], c["what"], f"{c['statistic']} {c['value']}" if c["value"] is not None else "—",
+                      "—" if p is None else ("<0.0001" if p < 1e-4 else f"{p:.4f}"),
+                      f"[{colors.get(c['status'], 'white')}]{c['status']}[/]")
+    return table
+
+
+def retrain_table(report: dict) -> Table:
+    """Champion and challenger on the old test rows and the new ones (accuracy, macro-F1), the rows each is counted on."""
+    rows = report["rows"]
+    table = Table(title=f"champion vs challenger (replayed {rows['replayed']} of {rows['old_train']} old training rows + "
+                        f"{rows['new_train']} new)", title_justify="left")
+    for name in ("model", "old test: accuracy", "old: macro-F1", "new test: accuracy", "new: macro-F1"):
+        table.add_column(name, justify="left" if name == "model" else "right")
+
+    def pct(value) -> str:
+        return "—" if value is None else f"{100 * value:.1f}"
+
+    for name in ("champion", "challenger"):
+        s = report["scores"][name]
+        table.add_row(name, pct(s["old"]["accuracy"]), pct(s["old"]["macro_f1"]), pct(s["new"]["accuracy"]), pct(s["new"]["macro_f1"]))
+    table.caption = f"old test: {rows['old_test']} rows; new test: {rows['new_test']} rows" + (
+        f"; labels new to the champion: {', '.join(report['new_labels'])}" if report["new_labels"] else "")
+    return table
+
+
+def redaction_table(summary) -> Table:
+    """What `data redact` replaced: one row per kind, a count per column, and where it was first found."""
+    table = Table(title=f"redacted {summary.input}", title_justify="left")
+    table.add_column("kind", no_wrap=True)
+    for column in summary.columns:
+        table.add_column(column, justify="right")
+    table.add_column("first found at")
+    for kind in summary.kinds:
+        counts = [summary.counts.get(c, {}).get(kind, 0) for c in summary.columns]
+        table.add_row(kind, *[str(n) for n in counts], compact_where(summary.examples.get(kind, [])) or "—")
+    return table
+
+
 def verdict(rows: Sequence[dict], primary: str = "macro_f1") -> str | None:
     """One sentence when a baseline beats the model: the user must not ship a model that loses to TF-IDF."""
     if len(rows) < 2:

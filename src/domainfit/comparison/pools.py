@@ -112,7 +112,7 @@ class SentencePool:
 
     suffix = ".jsonl"
     inputs: list[Path] = []
-    run_values: dict[str, Any] = {}
+    run_values: dict[str, Any] = {"data.text_column": None, "data.label_column": None}  # the JSONL written has standard names
 
     def __init__(self, cfg: TrainConfig, task, *, tokenizer, model_name: str, folder: Path) -> None:
         from domainfit.ner.data import prepare_ner

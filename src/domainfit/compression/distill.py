@@ -17,6 +17,7 @@ from torch import nn
 from domainfit.bundle import Bundle, save_model
 from domainfit.compression.runners import TorchRunner
 from domainfit.compression.variants import _plain_model, variant_kinds
+from domainfit.data.clean import cleaner_for
 
 __all__ = ["DistilledKind", "make_student", "teacher_layers"]
 
@@ -61,7 +62,7 @@ class DistilledKind:
         texts, hard = train["text"].tolist(), [bundle.labels.index(y) for y in train["label"]]
         n_unlabelled = 0
         if unlabelled:
-            extra = _read_texts(unlabelled)
+            extra = _read_texts(unlabelled, cleaner_for(bundle.meta["config"]["data"]))
             texts += extra
             hard += [-1] * len(extra)
             n_unlabelled = len(extra)
@@ -107,10 +108,11 @@ class DistilledKind:
         return TorchRunner(model, tokenizer.pad_token_id or 0, name=meta["name"])
 
 
-def _read_texts(path: str) -> list[str]:
-    from domainfit.data import normalize_text, read_table, resolve_columns
+def _read_texts(path: str, clean) -> list[str]:
+    """The texts of an unlabelled file, cleaned as the teacher's training data was (normalised, redacted)."""
+    from domainfit.data import read_table, resolve_columns
 
     read = read_table(path)
     col, _ = resolve_columns(read.frame, None, None, path=str(path), require_label=False)
-    texts = [normalize_text(t) for t in read.frame[col].astype(str)]
+    texts = [clean(t) for t in read.frame[col].astype(str)]
     return [t for t in texts if t]

@@ -31,11 +31,25 @@ class DataConfig(_Strict):
     delimiter: str | None = Field(None, description="CSV delimiter; detected when not given")
     sheet: str | int | None = Field(None, description="Excel sheet name or index (default: the first)")
     normalize: bool = Field(True, description="Unicode NFKC (full-width to half-width), control characters and whitespace")
+    redact: bool | list[str] = Field(False, description="replace personal data in the texts by placeholders ([PHONE], [NAME], ...) in "
+                                     "training, evaluation, prediction and logs: true for every kind, or a list of email, id_card, "
+                                     "bank_card, phone, name")
     val_size: float = Field(0.1, gt=0, lt=0.5, description="share of rows for validation when it is carved from train")
     test_size: float = Field(0.2, gt=0, lt=0.5, description="share of rows for test when no --test is given")
     min_per_class: int = Field(3, ge=1, description="classes with fewer rows than this are rejected (they cannot be split and evaluated)")
     drop_leakage: bool = Field(True, description="drop training rows whose text also appears in the test set")
     seed: int = 42
+
+
+    @field_validator("redact")
+    @classmethod
+    def _known_pii_kinds(cls, value: bool | list[str]) -> bool | list[str]:
+        from domainfit.data.pii import DETECTORS
+
+        for kind in [] if isinstance(value, bool) else value:
+            if kind not in DETECTORS:
+                raise ValueError(DETECTORS.unknown_message(kind))
+        return value
 
 
 class ModelConfig(_Strict):
@@ -140,6 +154,8 @@ class TrainConfig(_Strict):
             self.__dict__["task_options"] = _options("task", self.task, getattr(task, "Options", _NoOptions), self.task_options)
             if self.baselines is None:
                 self.__dict__["baselines"] = list(getattr(task, "default_baselines", ()))
+            if self.data.redact and not getattr(task, "supports_redaction", True):
+                raise ValueError(f"data.redact: not available for task {self.task!r}: {task.supports_redaction_why}")
         if self.method in methods:
             method = methods.get(self.method)
             self.__dict__["method_options"] = _options("method", self.method, method.Options, self.method_options)

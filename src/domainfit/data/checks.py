@@ -16,6 +16,7 @@ makes sense (class balance means nothing for regression), and a task's own check
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -87,6 +88,7 @@ class CheckContext:
     max_length: int = 128
     model_name: str | None = None
     task: Any = None  # the Task (domainfit.tasks); None: classification
+    redact: tuple[str, ...] = ()  # the personal-data kinds replaced by placeholders (data.redact)
 
     @property
     def task_name(self) -> str:
@@ -131,7 +133,7 @@ def _rows(n: int, verb: str | None = None) -> str:
     noun = "row" if n == 1 else "rows"
     if verb is None:
         return f"{n} {noun}"
-    verbs = {"have": "has", "are": "is", "repeat": "repeats", "appear": "appears"}
+    verbs = {"have": "has", "are": "is", "repeat": "repeats", "appear": "appears", "hold": "holds"}
     return f"{n} {noun} {verbs.get(verb, verb) if n == 1 else verb}"
 
 
@@ -348,6 +350,35 @@ def check_replacement_characters(kept: pd.DataFrame, ctx: CheckContext) -> list[
         bad["_loc"].tolist(),
         hint="export the data again as UTF-8 from the original system",
     )]  # fmt: skip
+
+
+@report_check("personal_data")
+def check_personal_data(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
+    """Personal data in the texts: counted per kind; what `data.redact` replaces is reported as done, the rest as a
+    warning. Values are never shown, only where they are."""
+    from domainfit.data.clean import normalize_text
+    from domainfit.data.pii import DETECTORS, PRIORITY, find_pii
+
+    kinds = [k for k in PRIORITY if k in DETECTORS]
+    found = [{f.kind for f in find_pii(normalize_text(t), kinds)} for t in kept["raw"]]
+    issues = []
+    for done in (True, False):
+        chosen = [k for k in kinds if (k in ctx.redact) == done]
+        rows = [i for i, present in enumerate(found) if present & set(chosen)]
+        if not rows:
+            continue
+        counts = Counter(k for present in found for k in present if k in chosen)
+        listed = ", ".join(f"{k} {counts[k]}" for k in chosen if counts[k])
+        where = kept["_loc"].iloc[rows].tolist()
+        if done:
+            issues.append(Issue("personal_data_redacted", "info", f"{_rows(len(rows), 'held')} personal data, replaced by "
+                                f"placeholders ([PHONE], [NAME], ...) before training: {listed}", where))
+        else:
+            issues.append(Issue("personal_data", "warning", f"{_rows(len(rows), 'hold')} personal data ({listed}, rows "
+                                "counted per kind) that will be in the bundle's data/ files and the model's training", where,
+                                hint="set data.redact: true (or `--set data.redact=true`) to replace it by placeholders in "
+                                     "training, evaluation, prediction and logs; `domainfit data redact` writes a redacted copy"))
+    return issues
 
 
 def token_counts(texts: list[str], tokenizer: Any, batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 
-__all__ = ["normalize_text", "strip_text"]
+from domainfit.data.pii import Redactor
+
+__all__ = ["cleaner_for", "make_cleaner", "normalize_text", "strip_text"]
 
 # Unicode category Cf (format) and the C0/C1 controls that are not whitespace. Listed rather than computed with
 # unicodedata.category per character, which is ~20x slower. (`str.split()` already treats \t \n \v \f \r
@@ -50,3 +53,24 @@ def normalize_text(text: str) -> str:
 def strip_text(text: str) -> str:
     """What a text becomes when normalisation is switched off (`data.normalize: false`): only the ends stripped."""
     return text.strip() if text else ""
+
+
+def make_cleaner(normalize: bool = True, redact: bool | str | Sequence[str] | None = None) -> Callable[[str], str]:
+    """The text cleaner of a configuration: `normalize_text` (or `strip_text`), then the personal data of the
+    `redact` kinds replaced by placeholders (`domainfit.data.pii`). Redaction runs after normalisation, so
+    full-width digits (１３８...) are found as well."""
+    base = normalize_text if normalize else strip_text
+    redactor = Redactor(redact) if redact else None
+    if not redactor:
+        return base
+
+    def clean(text: str) -> str:
+        return redactor(base(text))
+
+    clean.redacts = True  # type: ignore[attr-defined]  # callers keep personal data out of what they write
+    return clean
+
+
+def cleaner_for(data: Mapping) -> Callable[[str], str]:
+    """The cleaner a bundle's saved configuration describes (its "data" section), as training applied it."""
+    return make_cleaner(data.get("normalize", True), data.get("redact"))

@@ -19,7 +19,8 @@ import pandas as pd
 
 from domainfit.config.schema import DataConfig
 from domainfit.data.checks import CheckContext, DataReport, Issue, run_checks, token_summary
-from domainfit.data.clean import normalize_text, strip_text
+from domainfit.data.clean import make_cleaner
+from domainfit.data.pii import Redactor
 from domainfit.data.columns import resolve_columns
 from domainfit.data.io import ReadResult, read_table
 from domainfit.data.split import split_data
@@ -166,7 +167,7 @@ def prepare_data(cfg: DataConfig, *, task: Any = None, tokenizer: Any = None, ma
         if role in reads:  # the user's own val/test files must use the same column names
             resolve_columns(reads[role].frame, text_col, label_col, path=str(paths[role]))
 
-    clean = normalize_text if cfg.normalize else strip_text
+    clean = make_cleaner(cfg.normalize, cfg.redact)
     rows = pd.concat([_rows_of(role, reads[role], text_col, label_col, clean) for role in reads], ignore_index=True)
     rows = _parse_targets(rows, task)
     if model_name is None and tokenizer is not None:
@@ -179,6 +180,7 @@ def prepare_data(cfg: DataConfig, *, task: Any = None, tokenizer: Any = None, ma
         max_length=max_length,
         model_name=model_name,
         task=task,
+        redact=Redactor(cfg.redact).kinds,
     )
     rows, found = run_checks(rows, ctx)
     issues = _file_issues([(str(paths[r]), reads[r]) for r in reads], text_col, label_col, cfg) + found
@@ -208,6 +210,8 @@ def prepare_data(cfg: DataConfig, *, task: Any = None, tokenizer: Any = None, ma
     _usable_or_raise(rows, splits, report, cfg, task)
     assert splits is not None
     rejects = rejected[["_file", "_row", "raw", "raw_label", "reason"]].rename(columns={"raw": "text", "raw_label": "label"})
+    if cfg.redact:  # rejects.csv must not hold what the bundle does not: the row number finds the original
+        rejects["text"] = rejects["text"].map(Redactor(cfg.redact))
     rejects = rejects.reset_index(drop=True)
     return PreparedData(
         train=_out(splits["train"]),

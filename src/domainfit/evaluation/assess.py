@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from domainfit.bundle import load_bundle, write_json
+from domainfit.data.clean import cleaner_for
 from domainfit.errors import DomainfitError, EmptyDataError
 from domainfit.registry import baselines
 
@@ -129,9 +130,10 @@ def write_assessment(bundle, out: Path, *, task, metrics: dict, baselines: dict[
 
 
 def load_eval_rows(path: str | Path, labels: Sequence[str], *, task=None, text_column=None, label_column=None, encoding=None,
-                   normalize: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Read an evaluation file: (rows with normalised text + the task's canonical label, rejected rows with their
-    reason). `task`: a Task (default classification) that reads the label cells."""
+                   clean: Callable[[str], str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read an evaluation file: (rows with cleaned text + the task's canonical label, rejected rows with their
+    reason). `task`: a Task (default classification) that reads the label cells; `clean`: the bundle's text cleaner
+    (`domainfit.data.clean.cleaner_for`; default: normalisation only)."""
     from domainfit.data import normalize_text, read_table, resolve_columns
     from domainfit.tasks import make_task
 
@@ -139,7 +141,7 @@ def load_eval_rows(path: str | Path, labels: Sequence[str], *, task=None, text_c
     read = read_table(path, encoding=encoding)
     tcol, lcol = resolve_columns(read.frame, text_column, label_column, path=str(path), require_label=True)
     frame = read.frame
-    text = frame[tcol].astype(str).map(normalize_text if normalize else str.strip)
+    text = frame[tcol].astype(str).map(clean or normalize_text)
     known = set(labels)
 
     def read_label(value: str) -> tuple[str, str]:
@@ -157,7 +159,8 @@ def load_eval_rows(path: str | Path, labels: Sequence[str], *, task=None, text_c
     label = pd.Series([p[0] for p in parsed], index=frame.index, dtype=object)
     reason = np.where(text.str.len() == 0, "empty_text", np.array([p[1] for p in parsed], dtype=object))
     keep = reason == ""
-    rejects = pd.DataFrame({"_file": frame["_file"], "_row": frame["_row"], "text": frame[tcol], "label": frame[lcol],
+    shown = text if getattr(clean, "redacts", False) else frame[tcol]  # rejects.csv holds no personal data the bundle does not
+    rejects = pd.DataFrame({"_file": frame["_file"], "_row": frame["_row"], "text": shown, "label": frame[lcol],
                             "reason": reason})[~keep]
     rows = pd.DataFrame({"text": text[keep], "label": label[keep], "_file": frame["_file"][keep], "_row": frame["_row"][keep]})
     if rows.empty:
@@ -186,7 +189,7 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
     cfg = bundle.meta["config"]
     task = bundle.make_task()
     rows, rejects = load_eval_rows(data_path, bundle.labels, task=task, text_column=text_column, label_column=label_column,
-                                   encoding=encoding, normalize=cfg["data"].get("normalize", True))
+                                   encoding=encoding, clean=cleaner_for(cfg["data"]))
     write_rejects(rejects, out / "rejects.csv")
     train_csv = bundle.path / "data" / "train.csv"
     names = list(cfg.get("baselines", []) if baseline_names is None else baseline_names)

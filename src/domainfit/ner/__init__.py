@@ -18,11 +18,12 @@ probabilities), `predictor` (NerPredictor), `metrics` (seqeval, strict), `baseli
 
 from domainfit.ner.align import IGNORE_INDEX, Window, decode_entities, encode_words, merge_windows
 from domainfit.ner.checks import summarize_ner
-from domainfit.ner.io import FORMATS, NerData, Problem, Sentence, is_wide, join_tokens, read_ner, split_words
+from domainfit.ner.io import FORMATS, Fields, NerData, Problem, Sentence, is_wide, join_tokens, read_ner, split_words
 from domainfit.ner.tags import OUTSIDE, SCHEMES, TagIssue, bio_labels, detect_scheme, parse_tag, spans_from_tags, tags_from_spans, to_bio
 
 __all__ = [
     "FORMATS",
+    "Fields",
     "IGNORE_INDEX",
     "OUTSIDE",
     "SCHEMES",

@@ -22,7 +22,7 @@ from domainfit.config.schema import DataConfig
 from domainfit.data.checks import DataReport, Issue
 from domainfit.data.split import split_data
 from domainfit.errors import EmptyDataError
-from domainfit.ner.io import NerData, Problem, Sentence, read_ner
+from domainfit.ner.io import Fields, NerData, Problem, Sentence, read_ner
 from domainfit.ner.tags import spans_from_tags
 
 __all__ = ["NerSplits", "kept_sentences", "prepare_ner", "problem_issues", "write_rejects", "write_sentences"]
@@ -53,6 +53,8 @@ HINTS = {
     "span_snapped": "put start and end on word boundaries",
     "duplicate_span": "list each entity once",
     "overlapping_spans": "BIO tags hold one entity per word: keep one of the overlapping entities",
+    "missing_field": "give every record the field named by data.text_column / data.label_column (--text / --label), or leave them out for the standard names",
+    "ignored_columns": "leave --text / --label out for CoNLL files",
     "no_sentences": "check the file format: CoNLL columns (token ... tag) or JSON Lines records",
 }
 
@@ -139,7 +141,8 @@ def prepare_ner(cfg: DataConfig, *, repair: bool, tokenizer=None, max_length: in
     """Read data.train (and data.val / data.test where given), leave out the sentences with errors, split, report.
     Raises EmptyDataError (carrying the report) when no training sentence with an entity remains."""
     paths = {role: getattr(cfg, role) for role in ROLES if getattr(cfg, role) is not None}
-    reads = {role: read_ner(path, encoding=cfg.encoding, repair=repair) for role, path in paths.items()}
+    fields = Fields(cfg.text_column, cfg.label_column)
+    reads = {role: read_ner(path, encoding=cfg.encoding, repair=repair, fields=fields) for role, path in paths.items()}
     kept, rejects = {}, []
     for role, data in reads.items():
         kept[role], rejected = kept_sentences(data)

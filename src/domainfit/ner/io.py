@@ -24,7 +24,7 @@ from domainfit.data.io import detect_encoding
 from domainfit.errors import DataError, EncodingError
 from domainfit.ner.tags import detect_scheme, spans_from_tags, tags_from_spans, to_bio
 
-__all__ = ["FORMATS", "NerData", "Problem", "Sentence", "is_wide", "join_tokens", "read_ner", "split_words"]
+__all__ = ["FORMATS", "Fields", "NerData", "Problem", "Sentence", "is_wide", "join_tokens", "read_ner", "split_words"]
 
 Offsets = list[tuple[int, int]]
 
@@ -169,6 +169,38 @@ class _Found:
     format: str = ""
 
 
+@dataclass(frozen=True)
+class Fields:
+    """The user's names (data.text_column, data.label_column) for a JSON record's text and its labels.
+
+    The text field holds a list of tokens (then the labels are one tag a token) or a string (then the labels are
+    entity spans); both are read as if they were named "tokens"/"tags" or "text"/"entities". CoNLL files have no
+    field names: the word is the first column and the tag the last, so names given for them are reported and unused.
+    """
+
+    text: str | None = None
+    label: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.text or self.label)
+
+    def rename(self, rec: dict, shown: str, line: int) -> tuple[dict | None, Problem | None]:
+        """The record with the user's fields under the standard names, or a problem naming the missing field."""
+        for name, key in ((self.text, "data.text_column"), (self.label, "data.label_column")):
+            if name and name not in rec:
+                return None, Problem(shown, line, "missing_field", f"no field {name!r} ({key}); the record has {sorted(rec)[:10]}", "error")
+        out = dict(rec)
+        if self.text:
+            value = out.pop(self.text)
+            shape = "tokens" if isinstance(value, list) else "text"
+            out.pop("text" if shape == "tokens" else "tokens", None)  # the user's field decides the record's shape
+            out[shape] = value
+        if self.label:
+            value = out.pop(self.label)
+            out["tags" if isinstance(out.get("tokens"), list) else "entities"] = value
+        return out, None
+
+
 # ---------------------------------------------------------------------------------------------------- CoNLL
 
 
@@ -177,12 +209,16 @@ def _columns(line: str) -> list[str]:
     return [c.strip() for c in line.split("\t")] if "\t" in line else line.split()
 
 
-def _read_conll(text: str, shown: str) -> _Found:
+def _read_conll(text: str, shown: str, fields: Fields = Fields()) -> _Found:
     """Token in the first column, tag in the last; a blank or -DOCSTART- line ends a sentence."""
     lines = [raw.rstrip("\r") for raw in text.split("\n")]
     widths = Counter(len(_columns(line)) for line in lines if line.strip() and not line.startswith("-DOCSTART-"))
     usual = widths.most_common(1)[0][0] if widths else 2
     found = _Found(format="conll")
+    if fields:
+        named = ", ".join(f"{k}={v!r}" for k, v in (("data.text_column", fields.text), ("data.label_column", fields.label)) if v)
+        found.problems.append(Problem(shown, 1, "ignored_columns", f"{named} not used: a CoNLL file's word is its first "
+                                      "column and its tag the last", "warning"))
     tokens: list[str] = []
     tags: list[str] = []
     token_lines: list[int] = []
@@ -359,15 +395,16 @@ _RECORD_SHAPES: dict[str, tuple[str, Callable[[dict, str, int], tuple[_Draft | N
 """The key that tells a record's shape -> (format name, reader). The first record decides for the file."""
 
 
-def _read_json(text: str, shown: str) -> _Found:
+def _read_json(text: str, shown: str, fields: Fields = Fields()) -> _Found:
     found = _Found(format="jsonl")
     reader = None
     for line, rec, problem in _json_records(text, shown):
+        if problem is None and not isinstance(rec, dict):
+            problem = Problem(shown, line, "bad_record", f"a JSON {type(rec).__name__}, not an object", "error")
+        if problem is None and fields:
+            rec, problem = fields.rename(rec, shown, line)
         if problem is not None:
             found.problems.append(problem)
-            continue
-        if not isinstance(rec, dict):
-            found.problems.append(Problem(shown, line, "bad_record", f"a JSON {type(rec).__name__}, not an object", "error"))
             continue
         if reader is None:
             key = next((k for k in _RECORD_SHAPES if k in rec), None)
@@ -388,7 +425,7 @@ def _read_json(text: str, shown: str) -> _Found:
 
 # ---------------------------------------------------------------------------------------------------- registry
 
-FORMATS: dict[str, Callable[[str, str], _Found]] = {
+FORMATS: dict[str, Callable[[str, str, Fields], _Found]] = {
     ".conll": _read_conll,
     ".txt": _read_conll,
     ".bio": _read_conll,
@@ -398,7 +435,8 @@ FORMATS: dict[str, Callable[[str, str], _Found]] = {
     ".ndjson": _read_json,
     ".json": _read_json,
 }
-"""File extension -> reader of its decoded text. A new format is one entry here."""
+"""File extension -> reader of its decoded text (text, file name shown, the user's field names). A new format is one
+entry here."""
 
 
 def _decode(path: Path, shown: str, encoding: str | None) -> tuple[str, str]:
@@ -415,12 +453,13 @@ def _decode(path: Path, shown: str, encoding: str | None) -> tuple[str, str]:
         ) from None
 
 
-def read_ner(path: str | os.PathLike, *, encoding: str | None = None, repair: bool = True) -> NerData:
+def read_ner(path: str | os.PathLike, *, encoding: str | None = None, repair: bool = True, fields: Fields = Fields()) -> NerData:
     """Read one entity file; the extension picks the reader (see FORMATS), a JSON file's first record its shape.
 
     Tags come back in BIO whatever the file used (BIOES and its spellings are converted). With `repair`, an I- tag
     that starts an entity becomes B- (a warning); without, it is an error. Problems carry file:line; raises
-    DataError only when the file cannot be read at all.
+    DataError only when the file cannot be read at all. `fields` names a JSON record's text and label fields when
+    they are not the standard ones (see Fields).
     """
     shown = str(path)
     p = Path(path)
@@ -430,7 +469,7 @@ def read_ner(path: str | os.PathLike, *, encoding: str | None = None, repair: bo
     if not p.is_file():
         raise DataError(f"no such file: {p.resolve()}", where=shown, hint=f"check the path; relative paths start from {Path.cwd()}")
     used, text = _decode(p, shown, encoding)
-    found = reader(text, shown)
+    found = reader(text, shown, fields)
     return _finish(found, shown, used, repair)
 
 

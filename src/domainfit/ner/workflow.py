@@ -19,7 +19,7 @@ from domainfit.data.checks import DataReport
 from domainfit.errors import ConfigError, EmptyDataError
 from domainfit.methods.base import Reporter, SilentReporter
 from domainfit.ner.data import kept_sentences, prepare_ner, problem_issues, write_rejects, write_sentences
-from domainfit.ner.io import Sentence, read_ner
+from domainfit.ner.io import Fields, Sentence, read_ner
 
 __all__ = ["check_data", "evaluate_bundle", "make_predictor", "run_training", "test_split"]
 
@@ -141,15 +141,15 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
                     text_column: str | None = None, label_column: str | None = None, encoding: str | None = None,
                     baseline_names: Sequence[str] | None = None, reporter=None) -> dict:
     """Metrics and report of an entity bundle on a labelled CoNLL/JSONL file (sentences with errors left out and
-    listed in rejects.csv), beside the baselines re-fit on the bundle's training sentences. The file's own format
-    says where tokens and tags are: `text_column` and `label_column` do not apply."""
+    listed in rejects.csv), beside the baselines re-fit on the bundle's training sentences. `text_column` and
+    `label_column` name a JSON record's fields where they are not the standard ones (see domainfit.ner.io.Fields)."""
     from domainfit.ner.evaluate import assess_ner, run_ner_baselines
 
     bundle = load_bundle(bundle_path)
     out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem
     out.mkdir(parents=True, exist_ok=True)
     task = bundle.make_task()
-    data = read_ner(data_path, encoding=encoding, repair=task.options.repair_tags)
+    data = read_ner(data_path, encoding=encoding, repair=task.options.repair_tags, fields=Fields(text_column, label_column))
     test, rejects = kept_sentences(data)
     write_rejects(rejects, out / "rejects.csv")
     if not test:

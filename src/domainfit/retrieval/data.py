@@ -212,7 +212,7 @@ def prepare_pairs(cfg: DataConfig, *, task, tokenizer=None, max_length: int = 12
 
 
 def read_eval_pairs(path: str | Path, task, *, text_column: str | None = None, label_column: str | None = None,
-                    encoding: str | None = None, normalize: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    encoding: str | None = None, clean=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pairs to evaluate a bundle on (answer cells: ids or texts of the bundle's bank, or the no-answer marker):
     (rows, rejected rows with their reason). `task` must be bound to the bank."""
     from domainfit.evaluation.assess import load_eval_rows
@@ -220,4 +220,4 @@ def read_eval_pairs(path: str | Path, task, *, text_column: str | None = None, l
     read = read_table(path, encoding=encoding)
     query, answer = pair_columns(read.frame, text_column, label_column, path=str(path))
     return load_eval_rows(path, list(task.answers or {}), task=task, text_column=query, label_column=answer,
-                          encoding=encoding, normalize=normalize)
+                          encoding=encoding, clean=clean)

@@ -20,6 +20,7 @@ import pandas as pd
 from domainfit.bundle import META_FILE, Bundle, load_bundle, save_model, write_json
 from domainfit.config.schema import DataConfig, TrainConfig
 from domainfit.data import DataReport, write_rejects
+from domainfit.data.clean import cleaner_for
 from domainfit.methods.base import Reporter, SilentReporter
 
 __all__ = ["ANSWERS_FILE", "check_data", "evaluate_bundle", "make_predictor", "read_bank", "run_training"]
@@ -143,7 +144,7 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
     bank = read_bank(bundle)
     task = bundle.make_task().bind(bank)
     rows, rejects = read_eval_pairs(data_path, task, text_column=text_column, label_column=label_column, encoding=encoding,
-                                    normalize=cfg["data"].get("normalize", True))
+                                    clean=cleaner_for(cfg["data"]))
     write_rejects(rejects, out / "rejects.csv")
     names = list(cfg.get("baselines", []) if baseline_names is None else baseline_names)
     scores: dict[str, dict] = {}

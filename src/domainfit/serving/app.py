@@ -1,6 +1,8 @@
 """The FastAPI app factory: `create_app(source, settings)`; the model is loaded once, in the lifespan.
 
-Routes: POST /v1/predict, GET /v1/models, /healthz, /readyz, /metrics (Prometheus). Every response carries an
+Routes: POST /v1/predict, POST /v1/feedback (with a prediction log), GET /v1/models, /healthz, /readyz, /metrics
+(Prometheus). With `prediction_log` set, every prediction is written to it (SQLite, `domainfit.monitor.log`) on the
+worker thread before its response is sent, so a crash loses no answered prediction. Every response carries an
 `x-request-id`; every error is JSON: {"error": {"code", "message", ...}, "request_id"}.
 """
 
@@ -52,6 +54,15 @@ class PredictRequest(BaseModel):
 
     texts: list[str] = Field(..., min_length=1, description="one or more texts to predict")
     top_k: int = Field(1, ge=1, description="how many labels (most probable first) to return per text")
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"request_id": "3f2a...", "item": 0, "label": "card_lost"}]})
+
+    request_id: str = Field(..., min_length=1, description="the request_id of the prediction being corrected")
+    item: int = Field(0, ge=0, description="which text of that request (0 for the first)")
+    label: str = Field(..., min_length=1, description="the correct label (multilabel: joined with the task's separator; "
+                                                      "regression: the number; retrieval: the answer id)")
 
 
 def _schemas(task_name: str, labels: list[str]):
@@ -143,7 +154,12 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     threads = settings.threads or max(1, available_cores() - 1)
     slot = ModelSlot(source, variant=settings.variant, threads=threads)
     metrics = ServiceMetrics()
-    batcher = MicroBatcher(lambda items: _run_batch(slot, items), enabled=settings.batching,
+    plog = None
+    if settings.prediction_log is not None:
+        from domainfit.monitor.log import PredictionLog
+
+        plog = PredictionLog(settings.prediction_log, texts=settings.log_texts)
+    batcher = MicroBatcher(lambda items: _run_batch(slot, items, plog, metrics), enabled=settings.batching,
                            max_batch_size=settings.max_batch_size, max_wait_ms=settings.max_wait_ms,
                            on_batch=metrics.batch_size.observe)
 
@@ -161,6 +177,8 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
             if follower is not None:
                 follower.cancel()
             await batcher.stop()
+            if plog is not None:
+                plog.close()
 
     app = FastAPI(title="domainfit model service", version="1", lifespan=lifespan,
                   description=f"Predictions of the `{source.name}` model ({meta['task']}, {len(meta['labels'])} labels).")
@@ -178,6 +196,7 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
                            headers={"WWW-Authenticate": "Bearer"})
         if slot.current is not None and not key.allows(slot.current.name):
             raise ApiError(403, "forbidden", f"API key {key.name!r} has no access to model {slot.current.name!r}")
+        request.scope["state"]["key_name"] = key.name
 
     @app.post("/v1/predict", response_model=response_model, dependencies=[Depends(require_key)],
               summary="Predict one or many texts", responses={401: {}, 403: {}, 413: {}, 422: {}, 503: {}})
@@ -194,17 +213,34 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
                            limit=settings.max_top_k, where="top_k")
         if not app.state.ready:
             raise ApiError(503, "not_ready", "the model is not loaded yet (or the server is shutting down)")
-        result = await batcher.submit(body.texts, {"top_k": body.top_k})
+        rid = request.scope["state"]["request_id"]
+        result = await batcher.submit(body.texts, {"top_k": body.top_k, "request_id": rid})
         model = result.model
         counter = metrics.predictions
         for p in result.outputs:
             counter.labels(model.name, p.get("label") or "").inc()  # retrieval: label null when no answer is good enough
         metrics.texts.inc(len(body.texts))
-        rid = request.scope["state"]["request_id"]
         if settings.log_predictions:
             log.info("predictions", extra={"fields": {"request_id": rid, "version": model.version,
                                                        "labels": [p.get("label") for p in result.outputs]}})
         return JSONResponse({"model": model.name, "version": model.version, "request_id": rid, "predictions": result.outputs})
+
+    @app.post("/v1/feedback", dependencies=[Depends(require_key)], summary="Correct a logged prediction",
+              responses={401: {}, 403: {}, 404: {}, 422: {}})
+    async def feedback(body: FeedbackRequest, request: Request):
+        if plog is None:
+            raise ApiError(404, "no_prediction_log", "corrections are kept with the predictions: start the server with "
+                           "--prediction-log FILE (prediction_log: in the settings)")
+        model = slot.current
+        problem = _feedback_problem(model, body.label) if model is not None else None
+        if problem:
+            raise ApiError(422, "bad_label", problem, where="label")
+        source = request.scope["state"].get("key_name")
+        if not await asyncio.to_thread(plog.add_feedback, body.request_id, body.item, body.label, source=source):
+            raise ApiError(404, "unknown_prediction", f"no logged prediction for request_id {body.request_id!r}, item {body.item}",
+                           where="request_id")
+        metrics.feedback.inc()
+        return {"status": "recorded", "request_id": body.request_id, "item": body.item, "label": body.label}
 
     @app.get("/v1/models", dependencies=[Depends(require_key)], summary="The served model: name, version, task, labels, metrics")
     async def models():
@@ -240,8 +276,9 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     return app
 
 
-def _run_batch(slot: ModelSlot, items):
-    """Runs on the worker thread: one model call for every text of every request in the batch."""
+def _run_batch(slot: ModelSlot, items, plog=None, metrics: ServiceMetrics | None = None):
+    """Runs on the worker thread: one model call for every text of every request in the batch; then, with a
+    prediction log, one transaction writing them all before any answer leaves."""
     model = slot.current  # taken once: a swap during this batch does not affect it
     texts = [t for request_texts, _ in items for t in request_texts]
     scores = model.predictor.predict_scores(texts)
@@ -251,7 +288,33 @@ def _run_batch(slot: ModelSlot, items):
         n = len(request_texts)
         outputs.append(task.format(scores[at:at + n], labels, options.get("top_k", 1)))
         at += n
+    if plog is not None:
+        try:
+            written = plog.append((options.get("request_id"), model.name, model.version, request_texts, out)
+                                  for (request_texts, options), out in zip(items, outputs))
+            if metrics is not None:
+                metrics.logged.inc(written)
+        except Exception:  # a full disk must not take the service down: counted, logged, answered
+            log.exception("prediction log write failed")
+            if metrics is not None:
+                metrics.log_errors.inc()
     return outputs, model
+
+
+def _feedback_problem(model, label: str) -> str | None:
+    """Why a corrected label cannot be right for this model (None: it can)."""
+    task = model.predictor.task
+    parse = getattr(task, "parse_target", None)
+    if parse is None:
+        return None
+    try:
+        parsed = parse(label)
+    except ValueError as exc:
+        return f"{label!r} is not a label of this task: {exc}"
+    unknown = [lab for lab in task.label_set([parsed]) if lab not in set(model.labels)]  # regression: ["score"]
+    if unknown:
+        return f"{', '.join(map(repr, unknown))} is not among the model's labels ({len(model.labels)}; GET /v1/models lists them)"
+    return None
 
 
 async def _follow(slot: ModelSlot, metrics: ServiceMetrics, every: float) -> None:

@@ -27,6 +27,9 @@ class ServiceMetrics:
         self.predictions = Counter("domainfit_predictions_total", "predictions by label", ["model", "label"], registry=r)
         self.model_info = Gauge("domainfit_model_info", "the model being served (value 1)", ["model", "version", "variant"], registry=r)
         self.swaps = Counter("domainfit_model_swaps_total", "hot swaps to a new model version", registry=r)
+        self.logged = Counter("domainfit_logged_predictions_total", "predictions written to the prediction log", registry=r)
+        self.log_errors = Counter("domainfit_prediction_log_errors_total", "model calls whose predictions could not be logged", registry=r)
+        self.feedback = Counter("domainfit_feedback_total", "corrections received through /v1/feedback", registry=r)
         self.in_flight = Gauge("domainfit_in_flight_requests", "requests being handled", registry=r)
 
     def set_model(self, name: str, version: str, variant: str) -> None:

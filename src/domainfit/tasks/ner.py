@@ -44,6 +44,9 @@ class NerTask:
     tunes_on_validation = False
     Options = NerOptions
     workflow = "domainfit.ner.workflow"
+    supports_redaction = False
+    supports_redaction_why = ("entities are returned with offsets into the original text, and a name is an entity to "
+                              "find; redact phones, cards and emails in the files beforehand with `domainfit data redact`")
     data_suffixes = (".conll", ".bio", ".iob")  # a training file with one of these is read as this task's data
 
     def __init__(self, options: dict | None = None, state: dict | None = None) -> None:

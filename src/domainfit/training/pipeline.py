@@ -14,6 +14,7 @@ from domainfit.backbones import FrozenEncoder, configure_threads, default_poolin
 from domainfit.bundle import FORMAT_VERSION, META_FILE, library_versions, now_iso, save_model, write_json
 from domainfit.config.schema import TrainConfig
 from domainfit.data import prepare_data, write_rejects
+from domainfit.data.clean import make_cleaner
 from domainfit.evaluation.assess import assess_and_report, run_baselines
 from domainfit.methods.base import FitContext, Reporter, SilentReporter
 from domainfit.registry import baselines, methods
@@ -199,7 +200,7 @@ def _labels_only_data(cfg: TrainConfig, labels: list[str], task):
     if cfg.data.test is not None:
         test, rejects = load_eval_rows(cfg.data.test, labels, task=task, text_column=cfg.data.text_column,
                                        label_column=cfg.data.label_column, encoding=cfg.data.encoding,
-                                       normalize=cfg.data.normalize)
+                                       clean=make_cleaner(cfg.data.normalize, cfg.data.redact))
     counts = {"rows_in": len(test) + len(rejects), "rows_kept": len(test), "rows_rejected": len(rejects), "train": 0,
               "val": 0, "test": len(test)}
     report = DataReport(issues=[], files=[], columns={"text": cfg.data.text_column, "label": cfg.data.label_column},

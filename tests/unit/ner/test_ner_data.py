@@ -11,6 +11,7 @@ import pytest
 from domainfit.errors import DataError
 from domainfit.ner import (
     IGNORE_INDEX,
+    Fields,
     bio_labels,
     decode_entities,
     encode_words,
@@ -220,6 +221,25 @@ def test_jsonl_bad_spans_are_reported_with_their_line(tmp_path):
     assert by_line[4].tags == ["B-PER", "I-PER"]  # "im Co" widened to "Tim Cook"
     assert "'Tim Cook'" in data.problems[3].message
     assert by_line[6].tags == ["B-PER", "O"]
+
+
+def test_jsonl_fields_named_by_the_user(tmp_path):
+    """data.text_column / data.label_column (--text / --label) name a record's fields; the value's type picks the shape."""
+    words = [{"words": ["Ann", "met", "Bob"], "bio": ["B-PER", "O", "B-PER"], "text": "ignored"},
+             {"bio": ["O"]}]
+    data = read_ner(write(tmp_path / "w.jsonl", "\n".join(json.dumps(r) for r in words)), fields=Fields("words", "bio"))
+    assert data.format == "jsonl-tokens" and [s.tags for s in data.sentences] == [["B-PER", "O", "B-PER"]]
+    assert kinds(data) == [(2, "missing_field", "error")] and "'words' (data.text_column)" in data.problems[0].message
+
+    spans = [{"sentence": "Tim Cook leads Apple", "ents": [[0, 8, "PER"], [15, 20, "ORG"]]}]
+    data = read_ner(write(tmp_path / "s.jsonl", json.dumps(spans[0])), fields=Fields("sentence", "ents"))
+    assert data.format == "jsonl-spans" and data.sentences[0].tags == ["B-PER", "I-PER", "O", "B-ORG"]
+
+
+def test_conll_reports_column_names_it_cannot_use(tmp_path):
+    data = read_ner(write(tmp_path / "a.conll", "Ann B-PER\n"), fields=Fields(text="sentence"))
+    assert kinds(data) == [(1, "ignored_columns", "warning")] and "data.text_column='sentence'" in data.problems[0].message
+    assert data.sentences[0].tags == ["B-PER"]
 
 
 def test_json_array_file_reports_record_lines(tmp_path):
