@@ -109,8 +109,8 @@ def check_data(train: str | Path, *, test: str | Path | None = None, val: str | 
 
 def retrain(bundle: str | Path, new_data: str | Path, **kwargs: Any) -> dict:
     """A challenger on the new rows plus a replay of the bundle's training rows, scored against the bundle on old and
-    new test rows, promoted in the registry only if it wins (see `domainfit.retrain.run.retrain`)."""
-    from domainfit.retrain.run import retrain as _retrain
+    new test rows, promoted in the registry only if it wins (see `domainfit.retraining.run.retrain`)."""
+    from domainfit.retraining.run import retrain as _retrain
 
     return _retrain(bundle, new_data, **kwargs)
 

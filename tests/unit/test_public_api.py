@@ -29,5 +29,5 @@ def test_api_functions_are_not_shadowed_by_subpackages():
     for info in pkgutil.walk_packages(domainfit.__path__, "domainfit."):  # noqa: B007
         if not info.name.startswith("domainfit.cli"):
             importlib.import_module(info.name)
-    for name in ("train", "load", "evaluate", "check_data", "compare", "compress", "bench"):
+    for name in ("train", "load", "evaluate", "check_data", "compare", "compress", "bench", "redact", "redact_file", "retrain"):
         assert callable(getattr(domainfit, name)) and not type(getattr(domainfit, name)).__name__ == "module", name

@@ -420,8 +420,8 @@ def retrain(
     """Train a challenger on new rows plus a replay of the champion's, score both on the old and the new test rows,
     and promote the challenger only if it wins."""
     from domainfit.cli.ui import RichReporter, console, retrain_table
-    from domainfit.retrain.gate import Gate
-    from domainfit.retrain.run import retrain as run_retrain
+    from domainfit.retraining.gate import Gate
+    from domainfit.retraining.run import retrain as run_retrain
 
     report = run_retrain(bundle, new, output=output, replay=replay, new_test=new_test, gate=Gate(metric, min_gain, max_drop),
                          text_column=text, label_column=label, overrides=set_ or (), promote=promote, alias=alias,

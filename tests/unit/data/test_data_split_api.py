@@ -42,7 +42,8 @@ def test_stratified_split_keeps_order_and_is_seeded():
 
 def test_public_api_is_exactly_the_contract():
     assert sorted(domainfit.data.__all__) == sorted(
-        ["Issue", "DataReport", "PreparedData", "ReadResult", "read_table", "resolve_columns", "normalize_text", "prepare_data", "check_data", "write_rejects"]
+        ["Issue", "DataReport", "PreparedData", "ReadResult", "read_table", "resolve_columns", "normalize_text", "prepare_data", "check_data",
+         "write_rejects", "Redactor", "make_cleaner", "cleaner_for"]
     )
     for name in domainfit.data.__all__:
         assert getattr(domainfit.data, name) is not None

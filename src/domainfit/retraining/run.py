@@ -21,7 +21,7 @@ import pandas as pd
 
 from domainfit.bundle import load_bundle, write_json
 from domainfit.errors import BundleError, DataError, DomainfitError
-from domainfit.retrain.gate import Gate, decide, label_scores
+from domainfit.retraining.gate import Gate, decide, label_scores
 
 __all__ = ["retrain", "replay_rows"]
 

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from domainfit.cli.main import app
 from domainfit.errors import DataError
 from domainfit.model_registry import ModelRegistry
-from domainfit.retrain.gate import Gate, decide, label_scores
-from domainfit.retrain.run import _parse_replay, replay_rows, retrain
+from domainfit.retraining.gate import Gate, decide, label_scores
+from domainfit.retraining.run import _parse_replay, replay_rows, retrain
 from tests.conftest import make_rows, write_csv
 
 

@@ -4,6 +4,6 @@
     run     `domainfit retrain`: data assembly, training the champion's recipe, scoring, registry promotion
 """
 
-from domainfit.retrain.gate import Gate, decide, label_scores
+from domainfit.retraining.gate import Gate, decide, label_scores
 
 __all__ = ["Gate", "decide", "label_scores"]
