@@ -151,7 +151,7 @@ def write(result: dict) -> None:
         f"A `head` model trained on 72 intents (test accuracy {result['model_test_accuracy']:.1%}); reference: "
         f"{result['reference_rows']} test queries. {result['windows']} live windows of {result['window_size']} predictions "
         f"per condition, logged through the prediction log and judged by `domainfit monitor` (default thresholds: "
-        "alert = p < 0.01 and PSI ≥ 0.25 or AUC ≥ 0.75). Unseen intents: " + ", ".join(result["unseen_intents"]) + ".",
+        "alert = p < 0.01 and PSI ≥ 0.25 or AUC ≥ 0.65). Unseen intents: " + ", ".join(result["unseen_intents"]) + ".",
         "",
         "| condition | share | windows alerting | alerting or warning | labels | confidence | length | texts (AUC) | mean AUC | model accuracy on the window | s per run |",
         "|---|---|---|---|---|---|---|---|---|---|---|",

@@ -3,7 +3,7 @@ forgetting the rest, and does the gate promote the right challengers?
 
 Banking77 (../shared/datasets). The champion (`head`, the bundled MiniLM) is trained on 72 of the 77 intents. The
 "corrections" are k labelled queries of each of the 5 unseen intents (from the training file, as reviewers would
-label live traffic). The challenger is trained by `domainfit.retraining` with the champion's recipe on the corrections
+label live traffic). The challenger is trained by `domainfit.retrain` with the champion's recipe on the corrections
 plus a replay of all, 20 % or none of the old training rows, and both are scored on
 
 - old test: the official test queries of the 72 known intents,
@@ -66,7 +66,7 @@ def run(shots: list[int], work: Path) -> dict:
         for replay in REPLAYS:
             out = work / f"challenger-{k}-{replay}"
             t = time.perf_counter()
-            report = domainfit.retraining(champion, p[f"new_{k}"], new_test=p["new_test"], output=out, replay=replay,
+            report = domainfit.retrain(champion, p[f"new_{k}"], new_test=p["new_test"], output=out, replay=replay,
                                        gate=Gate(metric="macro_f1", min_gain=0.0, max_drop=0.01), overrides=["baselines=[]"])
             s = report["scores"]
             rows.append({"corrections_per_intent": k, "replay": replay, "replayed": report["rows"]["replayed"],

@@ -9,8 +9,12 @@ test split at training time) and reports two numbers:
 - **whether that is more than chance**: a χ² test of the two count tables (a z-test for the AUC).
 
 A check alerts only when both say so: the change is significant (p < `alpha`) **and** material (PSI ≥ 0.25, or
-AUC ≥ 0.75; PSI ≥ 0.1 or AUC ≥ 0.6 warns). With 77 labels and 500 live texts, sampling noise alone gives a PSI near
+AUC ≥ 0.65; PSI ≥ 0.1 or AUC ≥ 0.55 warns). With 77 labels and 500 live texts, sampling noise alone gives a PSI near
 0.15; the test keeps that from alerting, and the effect size keeps a million texts from alerting on a trifle.
+
+The AUC thresholds read as a share of new texts: when a share π of live texts is unlike anything in the reference
+and the rest is as before, the best classifier reaches AUC = 0.5 + π/2. So 0.55 is about 10 % of live traffic new,
+0.65 about 30 % (a threshold near 0.75 would need half the traffic new before it alerts).
 Below `min_rows` live predictions nothing is judged ("insufficient").
 """
 
@@ -34,8 +38,8 @@ class DriftThresholds:
     alpha: float = 0.01
     psi_warn: float = 0.1
     psi_alert: float = 0.25
-    auc_warn: float = 0.6
-    auc_alert: float = 0.75
+    auc_warn: float = 0.55  # about 10 % of live texts unlike the reference (AUC = 0.5 + share / 2)
+    auc_alert: float = 0.65  # about 30 %
 
 
 @dataclass

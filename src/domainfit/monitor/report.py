@@ -71,7 +71,8 @@ def render_drift(report: dict) -> str:
              _STATUS_WORDS.get(c["status"], c["status"])) for c in checks]
     sections = [("checks", "Checks", html_table(["check", "compares", "effect size", "p-value", "status"], rows) +
                  "<p class=\"muted\">A check alerts when the change is both significant (p below the threshold) and "
-                 "large (PSI ≥ 0.25 or AUC ≥ 0.75; PSI ≥ 0.1 or AUC ≥ 0.6 warns).</p>")]
+                 "large (PSI ≥ 0.25 or AUC ≥ 0.65; PSI ≥ 0.1 or AUC ≥ 0.55 warns). An AUC of 0.5 + s/2 is what a share s of live "
+                 "texts unlike the test set gives.</p>")]
     by_name = {c["name"]: c for c in checks}
     if "labels" in by_name:
         sections.append(("labels", "Predicted labels", html_figure(_shares_svg(by_name["labels"]["detail"].get("largest_changes", []),
