@@ -178,11 +178,16 @@ _SURNAMES_2 = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉�
                "端木", "南宫", "独孤", "澹台", "呼延", "万俟")
 _SURNAME = "(?:" + "|".join(_SURNAMES_2) + f"|[{_SURNAMES_1}])"
 _HAN = r"[\u4e00-\u9fff]"
-_TITLES_ZH = "先生|女士|小姐|太太|老师|医生|大夫|护士|师傅|律师|同学|阿姨|叔叔"
-_ROLES_ZH = "总经理|经理|主任|总监|老板|行长|科长|处长|局长|院长|主管|专员|客服"  # after the surname alone: 王经理 (高级经理 is no name)
-_CUES_ZH = "我叫|名叫|叫做|姓名[:：]?|名字[是叫:：]?|联系人[:：]?|户名[:：]?|持卡人[:：]?|收件人[:：]?|收货人[:：]?|患者[:：]?|客户[:：]|本人[:：]?|签名[:：]?"
+_TITLES_ZH = "先生|女士|小姐|太太|老师|医生|大夫|护士|律师|同学"
+# After the surname alone (王经理, 郭师傅): 高级经理, 谢谢师傅 and 辛苦师傅 are no names.
+_ROLES_ZH = "总经理|经理|主任|总监|老板|行长|科长|处长|局长|院长|主管|专员|师傅|阿姨|叔叔"
+# Surnames that are far more often a function word before a title (对于老板, 和师傅说): not read as names there.
+_FUNCTION_SURNAMES = "和于全对向时成常"
+# Words a cue or a title may pick up that are no names (我是顾客, 谢谢老师).
+_NOT_NAMES_ZH = {"顾客", "客户", "用户", "会员", "商家", "骑手", "谢谢", "辛苦", "感谢", "关键", "送餐", "外卖", "快递", "老师", "同学"}
+_CUES_ZH = "我叫|(?<!改)名叫|姓名[:：]?|名字[是叫:：]|联系人[:：]?|户名[:：]?|持卡人[:：]?|收件人[:：]?|收货人[:：]?|患者[:：]?|客户[:：]|本人[:：]?|签名[:：]?"
 _TITLES_EN = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Madam)\.?"
-_CAP = r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?"
+_CAP = r"[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:[-'][A-Z]?[a-z]+)?"  # Smith, McAlpine, O'Neil, Smith-Jones
 _NOT_NAMES_EN = {"A", "An", "The", "Not", "Very", "So", "Sorry", "Happy", "Glad", "Here", "Just", "Still", "From", "In", "At",
                  "Calling", "Writing", "Trying", "Looking", "Unable", "Able", "Afraid", "Sure", "Interested", "Disappointed"}
 
@@ -192,7 +197,7 @@ _NAMES = [
     # surname (+ one or two characters) + title: 王先生 / 李建国经理. The name must start the text or follow a character
     # that is not part of a word, or a verb-like word such as 联系/找/问/给/请/和/是.
     (re.compile(rf"(?:^|(?<=[^\u4e00-\u9fff])|(?<=[联系找问给请和是向对跟让])|(?<=您好|你好))({_SURNAME}{_HAN}{{0,2}}?)(?:{_TITLES_ZH})"), 1),
-    (re.compile(rf"(?:^|(?<=[^\u4e00-\u9fff])|(?<=[联系找问给请和是向对跟让])|(?<=您好|你好))({_SURNAME})(?:{_ROLES_ZH})"), 1),
+    (re.compile(rf"(?:^|(?<=[^\u4e00-\u9fff])|(?<=[联系找问给请和是向对跟让])|(?<=您好|你好))(?![{_FUNCTION_SURNAMES}])({_SURNAME})(?:{_ROLES_ZH})"), 1),
     # 我是张三， : the cue is weaker, so the name must end there
     (re.compile(rf"我是({_SURNAME}{_HAN}{{1,2}})(?!{_HAN})"), 1),
     # English: a title, then one or two capitalised words
@@ -207,7 +212,8 @@ def _names(text: str) -> Iterator[tuple[int, int]]:
     for pattern, group in _NAMES:
         for m in pattern.finditer(text):
             start, end = m.span(group)
-            if text[start:end].split()[0] in _NOT_NAMES_EN:
+            name = text[start:end]
+            if name.split()[0] in _NOT_NAMES_EN or name in _NOT_NAMES_ZH or name[:2] in _NOT_NAMES_ZH:
                 continue
             yield start, end
 

@@ -31,7 +31,9 @@ redact = Redactor(True)
     ("座机010-62345678转123", "座机[PHONE]转123"),
     ("我叫欧阳娜娜，联系人：李建国", "我叫[NAME]，联系人：[NAME]"),
     ("请找王经理", "请找[NAME]经理"),
+    ("下着雨，孙师傅很认真", "下着雨，[NAME]师傅很认真"),
     ("Dear Mr. Brown, I am Very happy", "Dear Mr. [NAME], I am Very happy"),
+    ("an order from Sir Robert McAlpine today", "an order from Sir [NAME] today"),
     ("电话１３８１２３４５６７８，邮箱ａｂ＠ｃｄ．ｃｏｍ", "电话[PHONE]，邮箱[EMAIL]"),  # full-width, offsets kept
 ])
 def test_each_kind_is_replaced_by_its_placeholder(text, expected):
@@ -44,6 +46,9 @@ def test_each_kind_is_replaced_by_its_placeholder(text, expected):
     "110105194913310021",  # 18 digits with an impossible birth date
     ID_17 + "1",  # a wrong check character
     "高级经理说明天开会",  # 高 is a surname, but 高级 is no name
+    # from real reviews (Waimai 10k), where the first rules saw names: 谢/辛/和/于/全/顾 are surnames too
+    "送得很快，谢谢师傅！辛苦师傅了", "对于老板私自换菜的行为不满", "和客服说后立马补送了", "我是顾客，就这样对我？",
+    "两个汉堡的名字全不对", "可以改名叫全宇宙最慢卷饼了",
     "transfer 1000000 to savings on 2024-01-31 at 10:30",
     "model v2.13.0, ticket #4521, room 1203",
 ])
