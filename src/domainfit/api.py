@@ -58,14 +58,15 @@ class Model:
         return f"Model({str(self.path)!r}, task={self.task!r}, method={self.meta['method']!r}, labels={len(self.labels)})"
 
 
-def train(config: str | Path | Mapping | TrainConfig | None = None, *, resume: bool = False, overrides: Sequence[str] = (),
-          reporter=None, **values: Any) -> Model:
+def train(config: str | Path | Mapping | TrainConfig | None = None, *, resume: bool = False, overwrite: bool = False,
+          overrides: Sequence[str] = (), reporter=None, **values: Any) -> Model:
     """Train and return the model. `config`: a YAML path, a dict or a TrainConfig; `values`: dotted keys
-    (e.g. `**{"data.train": "tickets.csv", "training.epochs": 3}`); `overrides`: "key=value" strings."""
+    (e.g. `**{"data.train": "tickets.csv", "training.epochs": 3}`); `overrides`: "key=value" strings; `overwrite`:
+    replace a bundle already at the output folder (once the new one is complete)."""
     from domainfit.training.pipeline import run_training
 
     cfg = load_config(config, values=values, overrides=overrides)
-    return Model(run_training(cfg, resume=resume, reporter=reporter))
+    return Model(run_training(cfg, resume=resume, overwrite=overwrite, reporter=reporter))
 
 
 def load(path: str | Path, **predictor_kwargs: Any) -> Model:

@@ -34,7 +34,7 @@ def load_base_encoder(base: dict) -> nn.Module:
             hint="install the same backbone (see versions and backbone in domainfit.json), or retrain; "
             "or train with method_options.merge: true so the bundle carries all weights",
         )
-    return AutoModel.from_pretrained(resolved.path)
+    return AutoModel.from_pretrained(resolved.path, use_safetensors=True)
 
 
 @encoder_formats.register("transformers")
@@ -52,7 +52,7 @@ class TransformersFormat:
     def load(folder: Path, meta: dict) -> nn.Module:
         from transformers import AutoModel
 
-        return AutoModel.from_pretrained(str(folder))
+        return AutoModel.from_pretrained(str(folder), use_safetensors=True)  # never a pickled .bin
 
 
 @encoder_formats.register("peft")
@@ -70,4 +70,10 @@ class PeftFormat:
         from peft import PeftModel
 
         base = load_base_encoder(meta["backbone"])
-        return PeftModel.from_pretrained(base, str(folder / meta["model"]["encoder"]["adapter_dir"]))
+        from domainfit.bundle import inside
+
+        adapter = inside(folder, meta["model"]["encoder"]["adapter_dir"], key="domainfit.json: model.encoder.adapter_dir")
+        if not (adapter / "adapter_model.safetensors").is_file():
+            raise BundleError(f"{adapter} holds no adapter_model.safetensors", where="domainfit.json: model.encoder.adapter_dir",
+                              hint="a bundle's adapter is safetensors only; retrain to write it")
+        return PeftModel.from_pretrained(base, str(adapter))

@@ -35,7 +35,7 @@ def test_sigkill_then_resume_equals_uninterrupted(tiny_backbone, tmp_path):
     killed = tmp_path / "killed"
     proc = subprocess.Popen(_train_cmd(data, killed, tiny_backbone), env=_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    ckpt = killed / "checkpoints" / "checkpoint.pt"
+    ckpt = tmp_path / ".killed.partial" / "checkpoints" / "checkpoint.safetensors"  # the staging folder
     deadline = time.time() + 300
     while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)

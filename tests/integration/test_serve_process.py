@@ -107,7 +107,7 @@ def test_sigterm_under_load_drains_in_flight_requests_and_exits_0(tiny_bundle, t
     assert outcome["refused"] + len(outcome["reset"]) == 12, "every client should end on a refused connection after shutdown"
     assert code == 0, f"exit status {code}; log tail: {stderr[-2000:]}"
     logged = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
-    handled = {e["request_id"]: e["status"] for e in logged if e["msg"] == "request"}
+    handled = {e["client_request_id"]: e["status"] for e in logged if e["msg"] == "request" and e["client_request_id"]}
     assert sum(1 for s in handled.values() if s == 200) >= outcome["ok"] > 0
     assert set(handled.values()) == {200}, "a request that reached the server did not get its 200"
     dropped = [rid for rid in outcome["reset"] if rid in handled]
@@ -125,6 +125,17 @@ def test_serve_refuses_a_busy_port_with_a_clear_error(tiny_bundle, tmp_path):
     err = (tmp_path / "serve.log").read_text()
     assert proc.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err and "Traceback" not in err
+    warning = next(json.loads(line) for line in err.splitlines() if line.startswith("{") and "API keys are off" in line)
+    assert warning["level"] == "warning" and "DOMAINFIT_API_KEYS" in warning["msg"]
+
+
+def test_serve_without_keys_refuses_a_network_address_unless_told(tiny_bundle, tmp_path):
+    proc = _start(tiny_bundle, _free_port(), "--host", "0.0.0.0", log=tmp_path / "serve.log")
+    proc.wait(timeout=120)
+    err = (tmp_path / "serve.log").read_text()
+    assert proc.returncode == 2, err[-2000:]
+    assert "0.0.0.0 is reachable from the network and no API key is configured" in err and "--insecure-no-auth" in err
+    assert "Traceback" not in err
 
 
 def test_a_killed_server_has_logged_every_prediction_it_answered(tiny_bundle, tmp_path):
@@ -140,7 +151,7 @@ def test_a_killed_server_has_logged_every_prediction_it_answered(tiny_bundle, tm
 
         async def send(i: int, http: httpx.AsyncClient) -> str | None:
             r = await http.post("/v1/predict", json={"texts": TEXTS[: 1 + i % 4]}, headers={"X-Request-ID": f"k{i}"})
-            return f"k{i}" if r.status_code == 200 else None
+            return r.json()["request_id"] if r.status_code == 200 else None
 
         async def burst() -> list[str]:
             async with httpx.AsyncClient(base_url=url, timeout=30) as http:
@@ -154,5 +165,6 @@ def test_a_killed_server_has_logged_every_prediction_it_answered(tiny_bundle, tm
             proc.kill()
     assert len(answered) == 60
     with sqlite3.connect(db) as con:
-        logged = dict(con.execute("SELECT request_id, COUNT(*) FROM predictions GROUP BY request_id").fetchall())
-    assert {rid: logged.get(rid) for rid in answered} == {f"k{i}": 1 + i % 4 for i in range(60)}
+        logged = {rid: (client, n) for rid, client, n in con.execute(
+            "SELECT request_id, client_request_id, COUNT(*) FROM predictions GROUP BY request_id").fetchall()}
+    assert [logged.get(rid) for rid in answered] == [(f"k{i}", 1 + i % 4) for i in range(60)]

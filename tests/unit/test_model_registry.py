@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from domainfit.bundle import seal_bundle
 from domainfit.errors import BundleError, RegistryError
 from domainfit.model_registry import MARKER, ModelRegistry, parse_model_uri
 
@@ -39,6 +40,7 @@ def make_bundle(folder: Path, accuracy: float = 0.9, macro_f1: float = 0.85) -> 
     metrics = {"model": {"accuracy": accuracy, "macro_f1": macro_f1, "n": 30, "per_label": {"card": {"f1": 1.0}}},
                "baselines": {"tfidf": {"accuracy": 0.5}}}
     (folder / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    seal_bundle(folder)  # the manifest every bundle carries
     return folder
 
 

@@ -34,6 +34,9 @@ def _add_registry_commands() -> None:
     from domainfit.cli.registry_cmd import registry_app
 
     app.add_typer(registry_app, name="registry")
+    from domainfit.cli.bundle_cmd import bundle_app
+
+    app.add_typer(bundle_app, name="bundle")
 
 
 _add_registry_commands()
@@ -147,6 +150,7 @@ def train(
     redact: Annotated[Optional[str], Opt("--redact", help=_REDACT_HELP)] = None,
     set_: Annotated[Optional[list[str]], Opt("--set", help="any config key: --set training.patience=3 (repeatable)")] = None,
     resume: Annotated[bool, Opt("--resume", help="continue an interrupted run from its last checkpoint in -o")] = False,
+    overwrite: Annotated[bool, Opt("--overwrite", help="replace the bundle already in -o (once the new one is complete)")] = False,
 ) -> None:
     """Fine-tune a model and write a bundle (model, metrics.json, report.html)."""
     from domainfit.cli.ui import RichReporter, console
@@ -169,7 +173,7 @@ def train(
         values.update({"training.seed": seed, "data.seed": seed})
     cfg = load_config(source if is_config else None, values=values, overrides=set_ or ())
     console.print(f"[bold]domainfit train[/]: task {cfg.task}, method {cfg.method} → {cfg.output}")
-    path = run_training(cfg, resume=resume, reporter=RichReporter())
+    path = run_training(cfg, resume=resume, overwrite=overwrite, reporter=RichReporter())
     metrics_file = path / "metrics.json"
     if metrics_file.is_file():  # no test rows: no metrics
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
@@ -328,7 +332,7 @@ def bench_cmd(
 def serve(
     source: Annotated[Optional[str], typer.Argument(help="bundle folder (or use --model for a registry URI)")] = None,
     model: Annotated[Optional[str], Opt("--model", help="models:/NAME@ALIAS (followed: hot swap on promotion) or models:/NAME/VERSION")] = None,
-    host: Annotated[str, Opt("--host", help="address (0.0.0.0 exposes the service on the network)")] = "127.0.0.1",
+    host: Annotated[str, Opt("--host", help="address (0.0.0.0 exposes the service on the network: API keys required)")] = "127.0.0.1",
     port: Annotated[int, Opt("--port")] = 8000,
     config: Annotated[Optional[Path], Opt("--config", help="YAML of serve settings (keys as in `domainfit.serving.ServeSettings`)")] = None,
     variant: Annotated[str, Opt("--variant", help="auto (fastest that passed its parity gate), torch, onnx-int8, ...")] = "auto",
@@ -341,6 +345,7 @@ def serve(
     poll_seconds: Annotated[Optional[float], Opt("--poll-seconds", help="how often a followed alias is checked")] = None,
     prediction_log: Annotated[Optional[Path], Opt("--prediction-log", help="SQLite file of every prediction (for `domainfit monitor`, POST /v1/feedback)")] = None,
     log_texts: Annotated[Optional[str], Opt("--log-texts", help="what the prediction log keeps of a text: redacted (default), raw, none")] = None,
+    insecure_no_auth: Annotated[bool, Opt("--insecure-no-auth", help="serve without API keys on a non-loopback --host (refused otherwise)")] = False,
 ) -> None:
     """Serve a model over HTTP: POST /v1/predict, GET /v1/models, /healthz, /readyz, /metrics (docs at /docs);
     with --prediction-log also POST /v1/feedback."""
@@ -359,6 +364,8 @@ def serve(
     values.update({k: v for k, v in flags.items() if v is not None})
     if no_batching:
         values["batching"] = False
+    if insecure_no_auth:
+        values["insecure_no_auth"] = True
     try:
         settings = ServeSettings(**values)
     except Exception as exc:  # pydantic.ValidationError

@@ -162,7 +162,7 @@ def _train_method(run_training, base: dict, name: str, values: dict, seed: int, 
     cfg = load_config({**base, "method": name, "baselines": []},
                       values={**values, "data.min_per_class": 1, "training.seed": seed, "output": str(bundle)})
     t = time.perf_counter()
-    run_training(cfg)
+    run_training(cfg, overwrite=True)  # the comparison's own work folder
     wall = time.perf_counter() - t
     meta = json.loads((bundle / "domainfit.json").read_text(encoding="utf-8"))
     scores = json.loads((bundle / "metrics.json").read_text(encoding="utf-8"))

@@ -1,5 +1,11 @@
 """The parity gate: a compressed variant against the original on the bundle's own test split, for any task: the
-task's two headline metrics, the agreement of the decisions and the largest score difference."""
+task's two headline metrics, the agreement of the decisions and the largest score difference.
+
+`score_split` and `headline_metrics` are the one way a variant's quality is measured: the gate (`domainfit compress`)
+and `domainfit bench` both read their numbers from them, so the two commands agree to the last digit. Why the batch
+plan is fixed: an int8 variant quantizes its activations per batch (dynamic quantization scales each batch by its own
+range), so its scores, and now and then a decision, change with the texts it shares a batch with; scored at batch 64
+by one command and at batch 32 by the other, one variant got two accuracies."""
 
 from __future__ import annotations
 
@@ -13,7 +19,10 @@ import pandas as pd
 from domainfit.bundle import Bundle
 from domainfit.errors import BundleError, CompressionError
 
-__all__ = ["GateSplit", "check_gate", "metric_names", "parity", "test_split"]
+__all__ = ["SCORING_BATCH_SIZE", "GateSplit", "check_gate", "headline_metrics", "metric_names", "parity", "score_split",
+           "test_split"]
+
+SCORING_BATCH_SIZE = 32  # the test split is scored in length-sorted batches of this size, whatever runs it
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,29 @@ def test_split(bundle: Bundle) -> GateSplit:
     return GateSplit(texts, frame["label"].tolist(), lambda predictor: predictor.predict_scores(texts))
 
 
+def score_split(split: GateSplit, predictor: Any) -> Any:
+    """The predictor's scores of the whole split in the one batch plan every measurement uses: length-sorted batches of
+    `SCORING_BATCH_SIZE` (the predictor's own batch size and any measured call overhead are set aside meanwhile)."""
+    runner = getattr(predictor, "runner", None)
+    batch_size, overhead = predictor.batch_size, getattr(runner, "call_overhead", None)
+    predictor.batch_size = SCORING_BATCH_SIZE
+    if runner is not None:
+        runner.call_overhead = None  # plain runs of SCORING_BATCH_SIZE, not a plan cut by a timing
+    try:
+        return split.score(predictor)
+    finally:
+        predictor.batch_size = batch_size
+        if runner is not None:
+            runner.call_overhead = overhead
+
+
+def headline_metrics(task: Any, y_true: list, scores: Any, labels: list[str]) -> dict[str, float]:
+    """The task's two headline metrics (its first two `summary_metrics`; `bench` shows the first) of `scores`
+    (`score_split`) against the split's gold answers: what the gate and `domainfit bench` both report."""
+    values = task.metrics(y_true, scores, labels)
+    return {m: float(values[m]) for m in task.summary_metrics[:2]}
+
+
 def decision(prediction: Any) -> Any:
     """What a formatted prediction decides, without its scores (every float left out): the label(s), the entities'
     spans and types, the answer id; an empty dict for a regression (a score is all it says)."""
@@ -72,7 +104,7 @@ def parity(reference: Any, variant: Any, y_true: list, labels: list[str], task=N
 
     task = task or make_task("classification")
     names = list(task.summary_metrics[:2])  # higher is better, by the Task protocol
-    ref_m, var_m = task.metrics(y_true, reference, labels), task.metrics(y_true, variant, labels)
+    ref_m, var_m = headline_metrics(task, y_true, reference, labels), headline_metrics(task, y_true, variant, labels)
     out: dict = {"n": len(y_true), "metrics": names}
     for m in names:
         out.update({m: float(var_m[m]), f"{m}_original": float(ref_m[m]),

@@ -1,24 +1,123 @@
-"""`domainfit compress`: build a variant, check it against the original on the test split, keep it only if it passes."""
+"""`domainfit compress`: build a variant, check it against the original on the test split, keep it only if it passes.
+
+The exporter and the quantizer are noisy (torch.onnx's TracerWarnings, onnxruntime's shape inference and quantizer
+logging, C++ messages on stderr) and none of it is the user's to act on: it goes into the variant's `build.log`, and
+one line says how much there was. The capture is written by hand: no library routes warnings, log records and the
+C-level stderr of a block into one file.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import logging
+import os
+import re
 import shutil
+import sys
+import tempfile
 import time
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from domainfit.bundle import load_bundle, now_iso, write_json
-from domainfit.compression.parity import check_gate, metric_names, parity, test_split
+from domainfit.bundle import load_bundle, now_iso, seal_bundle, write_json
+from domainfit.compression.parity import check_gate, metric_names, parity, score_split, test_split
 from domainfit.compression.variants import VARIANTS_DIR, variant_kinds, variant_name
 from domainfit.errors import ConfigError
 
 __all__ = ["compress_bundle", "folder_size"]
 
 QUANTIZE = ("none", "int8", "bf16")
+BUILD_LOG = "build.log"  # in the variant's folder: everything the libraries printed while it was built
 
 
 def folder_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    """Bytes of a model's files (a variant's build.log is not the model)."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and f.name != BUILD_LOG)
+
+
+@dataclass
+class BuildOutput:
+    """What the libraries said during a build: Python warnings, log records, and the text written to stderr."""
+
+    warnings: list[str] = field(default_factory=list)
+    records: list[str] = field(default_factory=list)
+    stderr: str = ""
+    sources: set[str] = field(default_factory=set)
+
+    @property
+    def count(self) -> int:
+        return len(self.warnings) + len(self.records) + sum(1 for line in self.stderr.splitlines() if line.strip())
+
+    def summary(self, name: str, log: Path) -> str:
+        origin = f" from {', '.join(sorted(self.sources))}" if self.sources else ""
+        return f"{self.count} library warning{'s' if self.count != 1 else ''}{origin} while building {name}: see {log}"
+
+    def text(self, name: str) -> str:
+        parts = [f"build of {name}: {len(self.warnings)} Python warnings, {len(self.records)} log records, "
+                 f"{sum(1 for line in self.stderr.splitlines() if line.strip())} lines on stderr"]
+        for title, lines in (("warnings", self.warnings), ("log records", self.records),
+                             ("standard error", [self.stderr] if self.stderr.strip() else [])):
+            if lines:
+                parts += ["", f"## {title}", *lines]
+        return "\n".join(parts) + "\n"
+
+
+def _package(filename: str) -> str | None:
+    match = re.search(r"(?:site|dist)-packages[\\/]+([A-Za-z0-9_]+)", filename)
+    return match.group(1) if match else None
+
+
+class _Collect(logging.Handler):
+    def __init__(self, out: BuildOutput) -> None:
+        super().__init__(logging.NOTSET)
+        self.out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.out.records.append(f"{record.levelname} {record.name}: {record.getMessage()}")
+        self.out.sources.add(record.name.split(".")[0] if record.name != "root" else _package(record.pathname) or "root")
+
+
+@contextlib.contextmanager
+def library_output(name: str, log: Path):
+    """Route what libraries print inside the block into `log` instead of the terminal: Python warnings, log records
+    (onnxruntime's quantizer logs through the root logger, whose handlers are set aside meanwhile) and everything
+    written to stderr, from Python or from C (file descriptor 2). Standard output is left alone: the distillation
+    draws its progress bars there, and the exporters write nothing to it. Yields the `BuildOutput`."""
+    out = BuildOutput()
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    python_err = io.StringIO()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as c_err, warnings.catch_warnings(record=True) as caught, \
+            contextlib.redirect_stderr(python_err):
+        saved_fd = _redirect_fd(2, c_err.fileno())
+        root.handlers = [_Collect(out)]
+        try:
+            yield out
+        finally:
+            root.handlers = handlers
+            if saved_fd is not None:
+                os.dup2(saved_fd, 2)
+                os.close(saved_fd)
+            c_err.seek(0)
+            out.stderr = python_err.getvalue() + c_err.read().decode("utf-8", "replace")
+            for w in caught:
+                out.warnings.append(f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}")
+                out.sources.add(_package(w.filename) or w.category.__module__.split(".")[0])
+            log.write_text(out.text(name), encoding="utf-8")
+
+
+def _redirect_fd(fd: int, target: int) -> int | None:
+    """Point file descriptor `fd` at `target`; returns a copy of the old one to restore (None where it cannot be done)."""
+    try:
+        saved = os.dup(fd)
+    except OSError:
+        return None
+    os.dup2(target, fd)
+    return saved
 
 
 def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8", distill_layers: int | None = None,
@@ -59,20 +158,35 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
         if reporter:
             reporter.log(f"building {name} ...")
         t = time.perf_counter()
-        built = variant_kinds.get(kind).build(bundle, tmp, reporter=reporter, **build_opts)
-        build_s = time.perf_counter() - t
-        meta = {"name": name, "kind": kind, **build_opts, **built}
-        original = Predictor.from_bundle(bundle.path, variant="torch")  # the task's own predictor (NER, retrieval: theirs)
-        runner = variant_kinds.get(kind).load(bundle, tmp, meta)
-        candidate = Predictor.from_bundle(bundle.path, runner=runner)
-        result = parity(split.score(original), split.score(candidate), split.y_true, bundle.labels, original.task)
+        log, said = tmp / BUILD_LOG, BuildOutput()
+        try:
+            with library_output(name, log) as said:
+                built = variant_kinds.get(kind).build(bundle, tmp, reporter=reporter, **build_opts)
+                build_s = time.perf_counter() - t
+                meta = {"name": name, "kind": kind, **build_opts, **built, "model_sha256": bundle.model_sha256}
+                original = Predictor.from_bundle(bundle.path, variant="torch")  # the task's own (NER, retrieval: theirs)
+                runner = variant_kinds.get(kind).load(bundle, tmp, meta)
+                candidate = Predictor.from_bundle(bundle.path, runner=runner)
+                result = parity(score_split(split, original), score_split(split, candidate), split.y_true, bundle.labels,
+                                original.task)
+        except Exception:
+            if reporter and log.is_file() and said.count:  # kept outside the bundle, which stays as it was
+                fd, kept = tempfile.mkstemp(prefix=f"domainfit-{name}-", suffix=f".{BUILD_LOG}")
+                os.close(fd)
+                shutil.copyfile(log, kept)
+                reporter.log(f"the build of {name} failed; {said.summary(name, Path(kept))}")
+            raise
         passed = check_gate(name, result, tolerance, force)
         meta.update({"parity": result, "tolerance_points": tolerance, "parity_passed": passed, "forced": force and not passed,
-                     "size_mb": round(folder_size(tmp) / 2**20, 2), "build_seconds": round(build_s, 1), "created": now_iso()})
+                     "size_mb": round(folder_size(tmp) / 2**20, 2), "build_seconds": round(build_s, 1), "created": now_iso(),
+                     "build_log": {"file": BUILD_LOG, "warnings": said.count}})
         write_json(tmp / "variant.json", meta)
         final = root / name
         shutil.rmtree(final, ignore_errors=True)
         tmp.rename(final)
+        seal_bundle(bundle.path)  # the new variant's files join the manifest (the bundle was verified when loaded)
+        if reporter and said.count:
+            reporter.log(said.summary(name, final / BUILD_LOG))
         return meta
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -3,12 +3,18 @@
     onnx-fp32   the model exported to ONNX (torch.onnx, opset 17, dynamic batch and sequence axes; a token head's
                 logits keep the sequence axis), run by onnxruntime
     onnx-int8   the same, weights dynamically quantized to int8 by onnxruntime's quantizer (MatMul, Gather)
-    torch-int8  PyTorch dynamic int8 quantization of the linear layers (torch.ao.quantization.quantize_dynamic)
+    torch-int8  PyTorch dynamic int8 quantization of the linear layers (torch.ao.quantization.quantize_dynamic), stored
+                as a recipe only: the quantized module is rebuilt from the bundle's safetensors weights at load (the
+                rebuild is deterministic), so no pickled state dict is ever written or read
     torch-bf16  the PyTorch model under bf16 autocast (fast only where the CPU/GPU has native bf16)
     distilled-<k>l  a smaller student trained from the teacher (see distill.py), run in PyTorch
     <base>-onnx-int8 ...  a variant compressed further (`--from distilled-3l --to onnx --quantize int8`)
 
 A kind is one registered class with `build(bundle, folder, **options) -> dict` and `load(bundle, folder, meta) -> Runner`.
+
+A variant is bound to the exact model it was built from: variant.json holds `model_sha256` (the bundle's
+`Bundle.model_sha256`), and a variant whose model has changed since, whose files are not in the bundle's manifest, or
+whose `file` leads outside its folder is never chosen and refused when asked for by name.
 """
 
 from __future__ import annotations
@@ -21,12 +27,12 @@ from pathlib import Path
 
 import torch
 
-from domainfit.bundle import Bundle
+from domainfit.bundle import Bundle, inside
 from domainfit.compression.runners import OnnxRunner, Runner, TorchRunner
 from domainfit.errors import BundleError
 from domainfit.registry import Registry
 
-__all__ = ["VARIANTS_DIR", "export_onnx", "list_variants", "load_runner", "variant_kinds", "variant_name"]
+__all__ = ["VARIANTS_DIR", "export_onnx", "list_variants", "load_runner", "unusable_variants", "variant_kinds", "variant_name"]
 
 VARIANTS_DIR = "variants"
 variant_kinds: Registry = Registry("variant kind", "domainfit.compression.distill")
@@ -37,13 +43,60 @@ def variant_name(to: str, quantize: str) -> str:
 
 
 def list_variants(bundle: Bundle) -> dict[str, dict]:
-    """{name: variant.json} of every variant the bundle holds."""
+    """{name: variant.json} of every variant the bundle holds that may run: sealed in the manifest and built from the
+    bundle's model as it is now (`unusable_variants` says why the others may not)."""
+    return _survey(bundle)[0]
+
+
+def unusable_variants(bundle: Bundle) -> dict[str, str]:
+    """{name: why it is not used} of the variant folders that fail `list_variants`'s checks."""
+    return _survey(bundle)[1]
+
+
+def _survey(bundle: Bundle) -> tuple[dict[str, dict], dict[str, str]]:
     root = bundle.path / VARIANTS_DIR
-    out = {}
-    if root.is_dir():
-        for meta in sorted(root.glob("*/variant.json")):
-            out[meta.parent.name] = json.loads(meta.read_text(encoding="utf-8"))
-    return out
+    usable: dict[str, dict] = {}
+    refused: dict[str, str] = {}
+    if not root.is_dir():
+        return usable, refused
+    listed = set(bundle.manifest.get("files", {}))
+    model_sha = bundle.model_sha256
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        rel = f"{VARIANTS_DIR}/{folder.name}"
+        files = [f.relative_to(bundle.path).as_posix() for f in folder.rglob("*") if f.is_file() or f.is_symlink()]
+        unlisted = [f for f in files if f not in listed]
+        if f"{rel}/variant.json" not in files:
+            refused[folder.name] = "no variant.json"
+        elif unlisted:
+            refused[folder.name] = (f"{', '.join(unlisted[:3])} not in the bundle's manifest (added after the bundle was "
+                                    "sealed)")
+        else:
+            try:
+                meta = json.loads((folder / "variant.json").read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                refused[folder.name] = f"variant.json cannot be read ({e})"
+                continue
+            if not isinstance(meta, dict) or meta.get("kind") not in variant_kinds:
+                refused[folder.name] = f"variant.json names no known kind (kinds: {', '.join(variant_kinds)})"
+            elif (problem := _kind_problem(folder, meta)) is not None:
+                refused[folder.name] = problem
+            elif meta.get("model_sha256") != model_sha:
+                refused[folder.name] = ("built from another model than the bundle holds now (model_sha256 differs): "
+                                        f"rebuild it with `domainfit compress {bundle.path} ...`")
+            else:
+                usable[folder.name] = meta
+    return usable, refused
+
+
+def _kind_problem(folder: Path, meta: dict) -> str | None:
+    """What the variant's kind finds wrong with its variant.json before loading anything (None: nothing)."""
+    check = getattr(variant_kinds.get(meta["kind"]), "problem", None)
+    if check is None:
+        return None
+    try:
+        return check(folder, meta)
+    except BundleError as e:
+        return e.message
 
 
 def _plain_model(bundle: Bundle, base: str | None = None):
@@ -68,8 +121,7 @@ def _variant_model(bundle: Bundle, base: str):
         raise BundleError(f"{bundle.path} has no variant {base!r} to start from", where=f"--from {base}",
                           hint=f"variants it holds: {', '.join(held) or 'none'}; build one first, e.g. "
                                f"`domainfit compress {bundle.path} --distill --layers 3`")
-    meta = held[base]
-    runner = variant_kinds.get(meta["kind"]).load(bundle, bundle.path / VARIANTS_DIR / base, meta)
+    runner = load_variant(bundle, base)
     model = getattr(runner, "model", None)
     quantized = model is not None and any(".quantized" in type(m).__module__ for m in model.modules())
     if model is None or quantized or getattr(runner, "bf16", False):
@@ -130,7 +182,16 @@ class OnnxKind:
 
     @staticmethod
     def load(bundle: Bundle, folder: Path, meta: dict, *, threads: int | None = None) -> Runner:
-        return OnnxRunner(folder / meta["file"], _pad_id(bundle), name=meta["name"], threads=threads)
+        path = inside(folder, meta["file"], key="variant.json: file")
+        if path.suffix != ".onnx":
+            raise BundleError(f"variant.json names {meta['file']!r}, not an .onnx file", where=f"{folder}/variant.json: file",
+                              hint="rebuild the variant with `domainfit compress`")
+        return OnnxRunner(path, _pad_id(bundle), name=meta["name"], threads=threads)
+
+    @staticmethod
+    def problem(folder: Path, meta: dict) -> str | None:
+        path = inside(folder, str(meta.get("file", "")), key="variant.json: file")
+        return None if path.suffix == ".onnx" else f"variant.json names {meta.get('file')!r}, not an .onnx file"
 
 
 @variant_kinds.register("torch")
@@ -149,19 +210,27 @@ class TorchKind:
             return {"autocast": "bf16", "native_bf16": native,
                     "note": "native bf16 on this CPU" if native else
                     "this CPU has no native bf16 (AVX512-BF16/AMX): torch emulates it, far slower than fp32"}
-        model, _ = _plain_model(bundle)
-        qmodel = _quantize_torch(model)
-        torch.save(qmodel.state_dict(), folder / "model.int8.pt")
-        return {"file": "model.int8.pt"}
+        # A recipe, not weights: dynamic quantization of the bundle's own (safetensors) weights is deterministic, so
+        # the int8 module is rebuilt at load instead of unpickling a quantized state dict.
+        return {"recipe": {"quantize_dynamic": "torch.nn.Linear", "dtype": "qint8"}}
 
     @staticmethod
     def load(bundle: Bundle, folder: Path, meta: dict, *, threads: int | None = None) -> Runner:
         model, _ = _plain_model(bundle)
         if meta.get("autocast") == "bf16":
             return TorchRunner(model, _pad_id(bundle), name=meta["name"], bf16=True)
-        qmodel = _quantize_torch(model)
-        qmodel.load_state_dict(torch.load(folder / meta["file"], weights_only=False))
-        return TorchRunner(qmodel, _pad_id(bundle), name=meta["name"])
+        if "recipe" not in meta:
+            raise BundleError(f"variant {meta.get('name')!r} was written by an older domainfit as a pickled state dict, "
+                              "which is never loaded", where=f"{folder}/variant.json",
+                              hint=f"rebuild it: `domainfit compress {bundle.path} --to torch --quantize int8`")
+        return TorchRunner(_quantize_torch(model), _pad_id(bundle), name=meta["name"])
+
+    @staticmethod
+    def problem(folder: Path, meta: dict) -> str | None:
+        if meta.get("autocast") == "bf16" or "recipe" in meta:
+            return None
+        return ("written by an older domainfit as a pickled state dict, which is never loaded: rebuild it with "
+                "`domainfit compress ... --to torch --quantize int8`")
 
 
 @contextlib.contextmanager
@@ -200,7 +269,10 @@ def load_runner(bundle: Bundle, name: str, *, threads: int | None = None, device
 
 
 def load_variant(bundle: Bundle, name: str, *, threads: int | None = None) -> Runner:
-    variants = list_variants(bundle)
+    variants, refused = _survey(bundle)
+    if name in refused:
+        raise BundleError(f"variant {name!r} is not loaded: {refused[name]}", where=str(bundle.path / VARIANTS_DIR / name),
+                          hint=f"rebuild it with `domainfit compress {bundle.path} ...`, or delete its folder")
     if name not in variants:
         raise BundleError(f"the bundle has no variant {name!r} (it has: {', '.join(variants) or 'none'})",
                           where=str(bundle.path), hint=f"create it with `domainfit compress {bundle.path} ...`")

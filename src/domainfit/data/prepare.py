@@ -1,5 +1,8 @@
 """The data pipeline end to end: read -> columns -> clean -> parse targets -> checks (rejects) -> split, and its report.
 
+Rows the reader cannot read (a line in another encoding, a broken JSON line, more cells than the header) are
+rejected like the rows a check rejects: in rejects.csv with their reason, and counted (rows in = kept + rejected).
+
 The task (`domainfit.tasks`) reads the label cells (`parse_target`: a class, a label list, a number), chooses the
 split's strata and summarises the targets; the checks that only make sense for some tasks say so.
 
@@ -22,7 +25,7 @@ from domainfit.data.checks import CheckContext, DataReport, Issue, run_checks, t
 from domainfit.data.clean import make_cleaner
 from domainfit.data.pii import Redactor
 from domainfit.data.columns import resolve_columns
-from domainfit.data.io import ReadResult, read_table
+from domainfit.data.io import READ_PROBLEMS, ReadResult, read_table
 from domainfit.data.split import split_data
 from domainfit.errors import EmptyDataError
 
@@ -48,7 +51,7 @@ class PreparedData:
 
 def _rows_of(role: str, read: ReadResult, text_col: str, label_col: str, clean: Any) -> pd.DataFrame:
     frame = read.frame
-    unit = "line" if read.format == "jsonl" else "row"
+    unit = read.unit
     raw = frame[text_col].astype(str)
     return pd.DataFrame(
         {
@@ -62,6 +65,50 @@ def _rows_of(role: str, read: ReadResult, text_col: str, label_col: str, clean: 
             "label": frame[label_col].astype(str).str.strip(),
         }
     )
+
+
+def _unreadable_rows(role: str, read: ReadResult, text_col: str, label_col: str) -> pd.DataFrame:
+    """The rows the reader could not read, as rejected rows: the text cell where the row could be split into cells
+    and only its encoding was wrong (decoded as it seems to be), else the row as it stands in the file."""
+    rej = read.rejects
+    code = rej["reason"].astype(str).str.extract(r"^([a-z_]+)", expand=False)
+    cell = rej[text_col].astype(str) if text_col in rej else pd.Series("", index=rej.index)
+    raw = cell.where(code.isin(["encoding", "binary"]) & (cell != ""), rej["_raw"].astype(str))
+    label = rej[label_col].astype(str) if label_col in rej else pd.Series("", index=rej.index)
+    return pd.DataFrame({
+        "_role": role,
+        "_file": rej["_file"].astype(str),
+        "_row": rej["_row"].astype("int64"),
+        "_loc": rej["_file"].astype(str) + f":{read.unit} " + rej["_row"].astype(str),
+        "raw": raw,
+        "text": raw,
+        "raw_label": label,
+        "label": label.str.strip(),
+        "reason": rej["reason"].astype(object),
+    })  # fmt: skip
+
+
+def _read_issues(reads: dict[str, ReadResult]) -> list[Issue]:
+    """One error per file and kind of row that could not be read, with every such row."""
+    issues = []
+    for read in reads.values():
+        rej = read.rejects
+        if rej.empty:
+            continue
+        codes = rej["reason"].astype(str).map(_reason_code)
+        for code, group in rej.groupby(codes, sort=True):
+            what, hint = READ_PROBLEMS.get(str(code), ("that cannot be read", "fix or delete these rows"))
+            n, shown = len(group), str(group["_file"].iloc[0])
+            example = str(group["reason"].iloc[0]).partition(": ")[2]
+            issues.append(Issue(
+                str(code),
+                "error",
+                f"{n} {read.unit}{'s' if n != 1 else ''} of {shown} {what}, e.g. {example}; rejected"
+                + (f" (the file was read as {read.encoding})" if code == "encoding" else ""),
+                (group["_file"].astype(str) + f":{read.unit} " + group["_row"].astype(str)).tolist(),
+                hint=hint,
+            ))  # fmt: skip
+    return issues
 
 
 def _parse_targets(rows: pd.DataFrame, task: Any) -> pd.DataFrame:
@@ -160,7 +207,8 @@ def prepare_data(cfg: DataConfig, *, task: Any = None, tokenizer: Any = None, ma
 
     task = task if task is not None else make_task("classification")
     paths = {role: getattr(cfg, role) for role in SPLITS if getattr(cfg, role) is not None}
-    reads = {role: read_table(p, encoding=cfg.encoding, delimiter=cfg.delimiter, sheet=cfg.sheet) for role, p in paths.items()}
+    reads = {role: read_table(p, encoding=cfg.encoding, delimiter=cfg.delimiter, sheet=cfg.sheet, bad_rows="reject")
+             for role, p in paths.items()}
     text_col, label_col = resolve_columns(reads["train"].frame, cfg.text_column, cfg.label_column, path=str(cfg.train))
     assert label_col is not None  # require_label=True
     for role in ("val", "test"):
@@ -183,7 +231,10 @@ def prepare_data(cfg: DataConfig, *, task: Any = None, tokenizer: Any = None, ma
         redact=Redactor(cfg.redact).kinds,
     )
     rows, found = run_checks(rows, ctx)
-    issues = _file_issues([(str(paths[r]), reads[r]) for r in reads], text_col, label_col, cfg) + found
+    unreadable = [_unreadable_rows(role, reads[role], text_col, label_col) for role in reads if len(reads[role].rejects)]
+    if unreadable:  # after the checks, which judge only the rows that could be read
+        rows = pd.concat([rows, *unreadable], ignore_index=True)
+    issues = _file_issues([(str(paths[r]), reads[r]) for r in reads], text_col, label_col, cfg) + _read_issues(reads) + found
 
     kept, rejected = rows[rows["reason"].isna()], rows[rows["reason"].notna()]
     splits = None
@@ -209,7 +260,8 @@ def prepare_data(cfg: DataConfig, *, task: Any = None, tokenizer: Any = None, ma
     )
     _usable_or_raise(rows, splits, report, cfg, task)
     assert splits is not None
-    rejects = rejected[["_file", "_row", "raw", "raw_label", "reason"]].rename(columns={"raw": "text", "raw_label": "label"})
+    order = rejected.assign(_rank=rejected["_role"].map(SPLITS.index)).sort_values(["_rank", "_row"], kind="stable")
+    rejects = order[["_file", "_row", "raw", "raw_label", "reason"]].rename(columns={"raw": "text", "raw_label": "label"})
     if cfg.redact:  # rejects.csv must not hold what the bundle does not: the row number finds the original
         rejects["text"] = rejects["text"].map(Redactor(cfg.redact))
     rejects = rejects.reset_index(drop=True)

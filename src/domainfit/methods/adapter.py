@@ -16,6 +16,7 @@ from pydantic import Field
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from domainfit.bundle import inside
 from domainfit.config.schema import TrainingConfig
 from domainfit.encoder_formats import encoder_formats, load_base_encoder
 from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
@@ -120,7 +121,8 @@ class BottleneckFormat:
         enc_meta = meta["model"]["encoder"]
         encoder = load_base_encoder(meta["backbone"])
         inject_adapters(encoder, enc_meta["size"], enc_meta["targets"])
-        missing = encoder.load_state_dict(load_file(str(folder / enc_meta["file"])), strict=False)
+        weights = inside(folder, enc_meta["file"], key="domainfit.json: model.encoder.file")
+        missing = encoder.load_state_dict(load_file(str(weights)), strict=False)
         if missing.unexpected_keys:
             raise RuntimeError(f"adapter weights do not fit the base model: {missing.unexpected_keys[:3]}")
         return encoder

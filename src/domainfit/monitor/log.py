@@ -5,6 +5,10 @@ crashed or killed server loses no prediction it answered), while `domainfit moni
 read the same file from other processes at the same time. `synchronous=NORMAL`: a committed transaction survives
 the process dying; only a power cut may lose the last ones.
 
+Each prediction's key is the server's own request id (`request_id`, random, unique): the client's `X-Request-ID`
+is kept beside it (`client_request_id`) and may repeat without merging requests. Which API key made a prediction and
+which one corrected it are kept as key ids (`name#fingerprint`, never the key or its hash).
+
 What is stored of each text is a choice (`texts`): `redacted` (the default: personal data replaced by
 placeholders, every kind, whatever the model's own `data.redact`), `raw`, or `none` (only its length; drift is then
 measured on labels, confidence and lengths, and corrections cannot become training rows).
@@ -28,7 +32,7 @@ from domainfit.errors import DataError
 
 __all__ = ["TEXT_POLICIES", "PredictionLog", "compact_output"]
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: client_request_id, key_id (a version-1 file gains the columns when opened)
 TEXT_POLICIES = ("redacted", "raw", "none")
 TextPolicy = Literal["redacted", "raw", "none"]
 
@@ -36,7 +40,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS predictions (
     id          INTEGER PRIMARY KEY,
     ts          REAL    NOT NULL,              -- unix seconds
-    request_id  TEXT,
+    request_id  TEXT,                          -- the server's id of the request (the response's request_id)
     item        INTEGER NOT NULL,              -- the text's index in its request
     model       TEXT,
     version     TEXT,
@@ -44,7 +48,9 @@ CREATE TABLE IF NOT EXISTS predictions (
     text        TEXT,                          -- per the log's text policy (NULL with "none")
     label       TEXT,                          -- the predicted label (NULL: none, e.g. retrieval's no-answer)
     score       REAL,                          -- its score (regression: the value)
-    output      TEXT    NOT NULL               -- the prediction as JSON, without the long ranked lists
+    output      TEXT    NOT NULL,              -- the prediction as JSON, without the long ranked lists
+    client_request_id TEXT,                    -- the client's X-Request-ID, as sent (not unique)
+    key_id      TEXT                           -- the API key that asked (its id, never the key)
 );
 CREATE INDEX IF NOT EXISTS predictions_ts ON predictions (ts);
 CREATE INDEX IF NOT EXISTS predictions_request ON predictions (request_id, item);
@@ -55,6 +61,7 @@ CREATE TABLE IF NOT EXISTS feedback (
     item        INTEGER NOT NULL,
     label       TEXT    NOT NULL,              -- the correct label, as a person said
     source      TEXT,                          -- who or what said it (an API key's name, a reviewer)
+    key_id      TEXT,                          -- the API key that sent the correction (its id, never the key)
     UNIQUE (request_id, item) ON CONFLICT REPLACE
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -91,9 +98,10 @@ class PredictionLog:
         with self._lock:
             self._db.executescript(_SCHEMA)
             stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-            if stored.get("schema") not in (None, SCHEMA_VERSION):
+            if stored.get("schema") not in (None, "1", SCHEMA_VERSION):
                 raise DataError(f"prediction log schema {stored['schema']} is not {SCHEMA_VERSION}", where=str(path),
                                 hint="write to a new file; this one was made by another domainfit version")
+            _add_missing_columns(self._db)
             if create:  # a writer: its text policy is the one in force from now on
                 self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [("schema", SCHEMA_VERSION), ("texts", texts)])
         self.texts: str = texts if create else stored.get("texts", texts)
@@ -106,30 +114,33 @@ class PredictionLog:
             return None
         return self._redact(text) if self.texts == "redacted" else text
 
-    def append(self, entries: Iterable[tuple[str | None, str, str, Sequence[str], Sequence[dict]]], *, ts: float | None = None) -> int:
-        """Log the predictions of one model call: entries of (request_id, model name, version, texts, predictions),
-        in one transaction (all or none). Returns the number of rows written."""
+    def append(self, entries: Iterable[tuple], *, ts: float | None = None) -> int:
+        """Log the predictions of one model call: entries of (request_id, model name, version, texts, predictions[,
+        client_request_id, key_id]), in one transaction (all or none). Returns the number of rows written."""
         now = time.time() if ts is None else ts
         rows = []
-        for request_id, model, version, texts, predictions in entries:
+        for request_id, model, version, texts, predictions, *extra in entries:
+            client_request_id, key_id = (*extra, None, None)[:2]
             for item, (text, pred) in enumerate(zip(texts, predictions)):
                 score = pred.get("score")
                 rows.append((now, request_id, item, model, version, len(text), self._stored_text(text),
                              None if pred.get("label") is None else str(pred["label"]),
                              None if score is None else float(score),
-                             json.dumps(compact_output(pred), ensure_ascii=False)))
+                             json.dumps(compact_output(pred), ensure_ascii=False), client_request_id, key_id))
         with self._lock:
             self._db.execute("BEGIN")
             try:
                 self._db.executemany("INSERT INTO predictions (ts, request_id, item, model, version, length, text, label, "
-                                     "score, output) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                                     "score, output, client_request_id, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                     rows)
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
         return len(rows)
 
-    def add_feedback(self, request_id: str, item: int, label: str, *, source: str | None = None, ts: float | None = None) -> bool:
+    def add_feedback(self, request_id: str, item: int, label: str, *, source: str | None = None, key_id: str | None = None,
+                     ts: float | None = None) -> bool:
         """Record the correct label of one logged prediction (a later correction replaces an earlier one).
         False when no such prediction was logged."""
         with self._lock:
@@ -137,8 +148,8 @@ class PredictionLog:
                                      (request_id, item)).fetchone()
             if known is None:
                 return False
-            self._db.execute("INSERT INTO feedback (ts, request_id, item, label, source) VALUES (?, ?, ?, ?, ?)",
-                             (time.time() if ts is None else ts, request_id, item, label, source))
+            self._db.execute("INSERT INTO feedback (ts, request_id, item, label, source, key_id) VALUES (?, ?, ?, ?, ?, ?)",
+                             (time.time() if ts is None else ts, request_id, item, label, source, key_id))
         return True
 
     # ------------------------------------------------------------------------------------------------ reading
@@ -155,11 +166,13 @@ class PredictionLog:
         return frame
 
     def corrections(self, *, since: float | None = None, until: float | None = None, model: str | None = None) -> pd.DataFrame:
-        """Each correction with its prediction: text, predicted label, correct label, when, who, which model."""
+        """Each correction with its prediction: text, predicted label, correct label, when, who, which model, and the
+        API keys that asked (`predicted_by`) and corrected (`corrected_by`)."""
         where, args = _window(since, until, model, table="p")
         query = ("SELECT p.text AS text, f.label AS label, p.label AS predicted, p.score AS score, p.model AS model, "
                  "p.version AS version, p.request_id AS request_id, p.item AS item, p.ts AS predicted_at, "
-                 "f.ts AS corrected_at, f.source AS source FROM feedback f JOIN predictions p "
+                 "f.ts AS corrected_at, f.source AS source, p.client_request_id AS client_request_id, "
+                 "p.key_id AS predicted_by, f.key_id AS corrected_by FROM feedback f JOIN predictions p "
                  f"ON p.request_id = f.request_id AND p.item = f.item{where} ORDER BY f.id")
         with self._lock:
             return pd.read_sql_query(query, self._db, params=args)
@@ -179,6 +192,18 @@ class PredictionLog:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_ADDED = {"predictions": ("client_request_id", "key_id"), "feedback": ("key_id",)}  # since schema 1
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """A version-1 log gains the version-2 columns (NULL in its old rows)."""
+    for table, columns in _ADDED.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for column in columns:
+            if column not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
 
 
 def _window(since: float | None, until: float | None, model: str | None, table: str = "") -> tuple[str, list]:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from domainfit.bundle import META_FILE, Bundle, load_bundle, save_model, write_json
+from domainfit.bundle import META_FILE, Bundle, load_bundle, save_model, seal_bundle, write_json
 from domainfit.config.schema import DataConfig, TrainConfig
 from domainfit.data.checks import DataReport
 from domainfit.errors import ConfigError, EmptyDataError
@@ -37,8 +37,10 @@ def _check_stride(task, max_length: int, tokenizer) -> int:
     return stride
 
 
-def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter | None = None) -> Path:
-    """Train an entity model and write its bundle at cfg.output; returns its path."""
+def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter | None = None,
+                 output: Path | None = None) -> Path:
+    """Train an entity model and write its bundle at `output` (default cfg.output;
+    `training.pipeline.run_training` passes its staging folder); returns its path."""
     from accelerate.utils import set_seed
 
     from domainfit.backbones import configure_threads, load_backbone, resolve_backbone
@@ -51,7 +53,7 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     reporter = reporter or SilentReporter()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    out = Path(cfg.output)
+    out = Path(output or cfg.output)
     threads = configure_threads(cfg.training.threads)
     task = make_task(cfg.task, cfg.task_options)
     backbone = resolve_backbone(cfg.model.backbone)
@@ -93,6 +95,7 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     write_json(out / META_FILE, meta)
 
     t = time.perf_counter()
+    seal_bundle(out)  # evaluation loads the bundle through the predictor, which checks the manifest
     if data.test:
         assess_ner(out, data.test, baseline_tags=baseline_tags, history=fit.history, train_seconds=fit.seconds,
                    title=f"domainfit: ner with {cfg.method}")

@@ -70,8 +70,10 @@ def _baselines(names: Sequence[str], *, train: pd.DataFrame, val: pd.DataFrame, 
     return out
 
 
-def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter | None = None) -> Path:
-    """Train (or, for zeroshot, only index) and write the bundle at cfg.output; returns its path."""
+def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter | None = None,
+                 output: Path | None = None) -> Path:
+    """Train (or, for zeroshot, only index) and write the bundle at `output` (default cfg.output;
+    `training.pipeline.run_training` passes its staging folder); returns its path."""
     from domainfit.backbones import FrozenEncoder, default_pooling
     from domainfit.registry import methods
     from domainfit.retrieval.data import prepare_pairs
@@ -83,7 +85,7 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     reporter = reporter or SilentReporter()
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    out = Path(cfg.output)
+    out = Path(output or cfg.output)
     backbone, encoder, tokenizer, threads = open_backbone(cfg, reporter)
     pooling = default_pooling(backbone.path)[0] if cfg.model.pooling == "auto" else cfg.model.pooling
     task = make_task(cfg.task, cfg.task_options)

@@ -6,6 +6,11 @@ places are taken, new requests queue up and become the batch after, so batches g
 (adaptive batching). A request waits at most `max_wait_ms` for others to join its batch. A request's texts are
 never split across batches.
 
+One request's failure is its own: when a model call fails, its batch is split in halves and each half retried (on the
+same worker, at once), down to the single request that fails; every other request gets its answer. A bad request
+costs about 2·log2(batch) extra calls, not everyone's answer. `run_batch` may also return an exception in place of one
+request's outputs: that request fails with it, without retries (the prediction log's refusal uses this).
+
 With batching off, each request is its own model call on the same single worker (the baseline to compare with).
 """
 
@@ -17,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["BatchResult", "MicroBatcher"]
+__all__ = ["BatchResult", "MicroBatcher", "run_isolated"]
 
 
 @dataclass
@@ -36,8 +41,22 @@ class _Pending:
     future: asyncio.Future = field(repr=False)
 
 
-# run_batch(list of (texts, options)) -> (list of outputs per request, model)
-RunBatch = Callable[[list[tuple[Sequence[str], dict]]], tuple[list[list[Any]], Any]]
+# run_batch(list of (texts, options)) -> (list of outputs per request (or an exception for that request), model)
+RunBatch = Callable[[list[tuple[Sequence[str], dict]]], tuple[list[list[Any] | BaseException], Any]]
+Outcome = tuple[Any, Any] | BaseException  # (outputs, model) for one request, or why it failed
+
+
+def run_isolated(run_batch: RunBatch, items: list[tuple[Sequence[str], dict]]) -> list[Outcome]:
+    """One call for every request; if it fails, each half is retried, so that only a request that fails on its own
+    gets an error. Runs on the worker thread."""
+    try:
+        outputs, model = run_batch(items)
+    except Exception as exc:
+        if len(items) == 1:
+            return [exc]
+        mid = len(items) // 2
+        return run_isolated(run_batch, items[:mid]) + run_isolated(run_batch, items[mid:])
+    return [out if isinstance(out, BaseException) else (out, model) for out in outputs]
 
 
 class MicroBatcher:
@@ -81,6 +100,8 @@ class MicroBatcher:
                 loop = asyncio.get_running_loop()
                 outputs, model = await loop.run_in_executor(self._executor, self._run_batch, [(texts, options)])
                 self._on_batch(len(texts))
+                if isinstance(outputs[0], BaseException):
+                    raise outputs[0]
                 return BatchResult(outputs[0], model, len(texts))
             assert self._queue is not None, "MicroBatcher.start() was not awaited"
             future = asyncio.get_running_loop().create_future()
@@ -125,17 +146,21 @@ class MicroBatcher:
 
     async def _run(self, loop, batch: list[_Pending], size: int) -> None:
         try:
-            outputs, model = await loop.run_in_executor(self._executor, self._run_batch,
-                                                        [(p.texts, p.options) for p in batch])
-        except Exception as exc:  # every caller gets the error; the server goes on
+            outcomes = await loop.run_in_executor(self._executor, run_isolated, self._run_batch,
+                                                  [(p.texts, p.options) for p in batch])
+        except Exception as exc:  # a bug in the isolation itself: every caller gets the error; the server goes on
             for p in batch:
                 if not p.future.done():
                     p.future.set_exception(exc)
         else:
             self._on_batch(size)
-            for p, out in zip(batch, outputs):
-                if not p.future.done():  # the client may have gone away
-                    p.future.set_result(BatchResult(out, model, size))
+            for p, outcome in zip(batch, outcomes):
+                if p.future.done():  # the client went away
+                    continue
+                if isinstance(outcome, BaseException):
+                    p.future.set_exception(outcome)
+                else:
+                    p.future.set_result(BatchResult(outcome[0], outcome[1], size))
         finally:
             self._slots.release()
             for _ in batch:

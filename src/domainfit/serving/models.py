@@ -80,7 +80,9 @@ class BundleSource:
         return self.path
 
     def load(self, version: str, *, variant: str, threads: int | None) -> LoadedModel:
-        return _load(self.path, name=self.name, version=version, source=str(self.path), variant=variant, threads=threads)
+        # the source shown by GET /v1/models: the bundle's name, never its path on the server's disk
+        return _load(self.path, name=self.name, version=version, source=f"bundle:{self.name}", variant=variant,
+                     threads=threads)
 
 
 class RegistrySource:

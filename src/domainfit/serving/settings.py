@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,8 +25,18 @@ class ServeSettings(BaseModel):
     max_chars: int = Field(5000, ge=1, description="most characters in one text (422 beyond)")
     max_body_bytes: int = Field(1_000_000, ge=1, description="largest request body (413 beyond)")
     max_top_k: int = Field(20, ge=1, description="largest top_k a request may ask for")
+    max_headers: int = Field(100, ge=1, description="most header lines in one request (431 beyond)")
+    max_header_bytes: int = Field(16_384, ge=1024, description="largest request head: request line and headers "
+                                  "(431 beyond; uvicorn's h11_max_incomplete_event_size)")
+    request_timeout_s: float = Field(10.0, gt=0, description="a request (head and body) must arrive within this many "
+                                     "seconds of its first byte, or of the connection opening (408, connection closed)")
+    keep_alive_s: float = Field(5.0, gt=0, description="an idle keep-alive connection is closed after this many seconds")
     api_keys_file: Path | None = Field(None, description="YAML of hashed API keys (`domainfit keygen` writes it)")
     require_auth: bool | None = Field(None, description="default: on when any API key is configured")
+    public_docs: bool = Field(False, description="with API keys on, /docs, /redoc and /openapi.json need a key too "
+                              "(they list the model's labels) unless this is true")
+    insecure_no_auth: bool = Field(False, description="serve without API keys on an address other than loopback "
+                                   "(refused otherwise: anyone on the network could call the model)")
     cors_origins: list[str] = Field(default_factory=list, description="origins allowed by CORS (empty: CORS off)")
     poll_seconds: float = Field(10.0, gt=0, description="how often a server following a registry alias checks it")
     registry: str | None = Field(None, description="MLflow registry URI for models:/ sources (default $DOMAINFIT_REGISTRY)")
@@ -37,3 +46,6 @@ class ServeSettings(BaseModel):
                                         "(for `domainfit monitor` and corrections through POST /v1/feedback)")
     log_texts: Literal["redacted", "raw", "none"] = Field("redacted", description="what the prediction log keeps of each text: "
                                                           "personal data replaced by placeholders, the text as sent, or nothing")
+    on_log_error: Literal["answer", "refuse"] = Field("answer", description="when the prediction log cannot be written: "
+                                                      "answer anyway (counted in domainfit_prediction_log_errors_total), "
+                                                      "or refuse with 503 so that every answered prediction is logged")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence  # noqa: F401
 from dataclasses import asdict, dataclass, field
@@ -25,11 +24,11 @@ from domainfit.backbones.encoder import collate
 from domainfit.config.schema import TrainingConfig
 from domainfit.errors import DomainfitError
 from domainfit.training.batching import length_grouped_batches
+from domainfit.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint as write_checkpoint
 from domainfit.training.precision import resolve_precision
 
 __all__ = ["LoopState", "StepEvent", "count_steps", "train_loop"]
 
-CHECKPOINT_FILE = "checkpoint.pt"
 
 
 @dataclass
@@ -152,8 +151,8 @@ def train_loop(
                 where="--resume",
                 hint="train without --resume, or point -o at the folder of the interrupted run",
             )
-        saved = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-        if saved["fingerprint"] != fp:
+        saved = load_checkpoint(ckpt_path)  # safetensors + JSON: nothing is unpickled
+        if saved.get("fingerprint") != fp:
             raise DomainfitError(
                 f"the checkpoint in {ckpt_path.parent} was written with a different configuration or data",
                 where="--resume",
@@ -169,9 +168,8 @@ def train_loop(
     def save_checkpoint() -> None:
         if ckpt_path is None or not accelerator.is_main_process:
             return
-        ckpt_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = ckpt_path.with_suffix(".tmp")
-        torch.save(
+        write_checkpoint(
+            ckpt_path,
             {
                 "fingerprint": fp,
                 "model": accelerator.unwrap_model(model).state_dict(),
@@ -181,9 +179,7 @@ def train_loop(
                 "state": asdict(state),
                 "best": best_state,
             },
-            tmp,
-        )
-        os.replace(tmp, ckpt_path)  # atomic: a kill during the write leaves the previous checkpoint intact
+        )  # atomic: a kill during the write leaves the previous checkpoint intact
 
     def run_eval() -> StepEvent:
         nonlocal best_state

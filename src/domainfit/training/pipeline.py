@@ -1,5 +1,9 @@
 """The train workflow: config → data → baselines → method.fit → task state → bundle → evaluation through the
-Predictor → report."""
+Predictor → report.
+
+A bundle is written into a hidden staging folder beside the output (`bundle.stage_path`) and swapped in, sealed with
+its manifest, only when complete: an interrupted run leaves the old bundle (if any) untouched, a run that fails half way
+never leaves new files beside old variants, and `--resume` continues from the staging folder's checkpoints."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from domainfit.backbones import FrozenEncoder, configure_threads, default_pooling, load_backbone, resolve_backbone
-from domainfit.bundle import FORMAT_VERSION, META_FILE, library_versions, now_iso, save_model, write_json
+from domainfit.bundle import (FORMAT_VERSION, META_FILE, begin_stage, check_output, library_versions, now_iso, save_model,
+                              seal_bundle, swap_in, write_json)
 from domainfit.config.schema import TrainConfig
 from domainfit.data import prepare_data, write_rejects
 from domainfit.data.clean import make_cleaner
@@ -23,17 +28,40 @@ from domainfit.tasks import make_task
 __all__ = ["assess_into_bundle", "bundle_meta", "finish_bundle", "open_backbone", "run_training", "write_data_files"]
 
 
-def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter | None = None) -> Path:
-    """Train and write the bundle at cfg.output; returns its path."""
+def run_training(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, reporter: Reporter | None = None) -> Path:
+    """Train and write the bundle at cfg.output; returns its path. An output folder that holds a bundle is replaced only
+    with `overwrite` (and only once the new bundle is complete); a non-empty folder that is not a bundle is refused."""
     from domainfit.tasks import workflow_of
 
     reporter = reporter or SilentReporter()
+    final = Path(cfg.output)
+    check_output(final, overwrite=overwrite, resume=resume)  # before any work
+    stage = begin_stage(final, resume=resume)
+    if resume:
+        _report_resume(stage, reporter)
     workflow = workflow_of(cfg.task)
     if workflow is not None:  # token- or pair-level tasks (NER, retrieval) run their own workflow
-        return workflow.run_training(cfg, resume=resume, reporter=reporter)
+        workflow.run_training(cfg, resume=resume, reporter=reporter, output=stage)
+    else:
+        _train_table(cfg, stage, resume=resume, reporter=reporter)
+    return swap_in(stage, final)
+
+
+def _report_resume(stage: Path, reporter: Reporter) -> None:
+    from domainfit.training.checkpoint import CHECKPOINT_FILE, checkpoint_info
+
+    found = sorted((stage / "checkpoints").rglob(CHECKPOINT_FILE))
+    if found:
+        info = checkpoint_info(found[-1])
+        reporter.log(f"resuming from {found[-1]} (step {info['step']})")
+    else:
+        reporter.log(f"resuming in {stage}: no checkpoint was written yet, training starts from the first step")
+
+
+def _train_table(cfg: TrainConfig, out: Path, *, resume: bool, reporter: Reporter) -> Path:
+    """The classification / multi-label / regression workflow, writing into `out` (the staging folder)."""
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
-    out = Path(cfg.output)
     backbone, encoder, tokenizer, threads = open_backbone(cfg, reporter)
     auto_pooling, normalize = default_pooling(backbone.path)
     pooling = auto_pooling if cfg.model.pooling == "auto" else cfg.model.pooling
@@ -111,6 +139,7 @@ def assess_into_bundle(out: Path, data, *, baseline_scores: dict, fit, reporter:
                        title: str) -> None:
     """metrics.json, reference_stats.json and report.html of a table task's bundle, on its test split (if any)."""
     t = time.perf_counter()
+    seal_bundle(out)  # evaluation loads the bundle through the Predictor, which checks the manifest
     if len(data.test):
         assess_and_report(out, data.test, data.train, baseline_scores=baseline_scores, history=fit.history,
                           train_seconds=fit.seconds, reporter=reporter, title=title)
@@ -150,6 +179,7 @@ def finish_bundle(out: Path, meta: dict, cfg: TrainConfig, *, timings: dict[str,
     meta["timings"] = {k: round(v, 2) for k, v in timings.items()}
     write_json(out / META_FILE, meta)
     if cfg.tracking.backend == "mlflow":
+        seal_bundle(out)  # the copy MLflow keeps carries its manifest
         from domainfit.model_registry import default_registry_uri, log_training_run
 
         uri = cfg.tracking.uri or default_registry_uri()

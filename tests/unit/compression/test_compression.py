@@ -49,7 +49,7 @@ def test_int8_variants_pass_the_gate_and_auto_picks_them(fresh):
     onnx8 = domainfit.compress(fresh, to="onnx", quantize="int8", tolerance=100)
     torch8 = domainfit.compress(fresh, to="torch", quantize="int8", tolerance=100)
     assert (fresh / "variants" / "onnx-int8" / "model.int8.onnx").is_file()
-    assert (fresh / "variants" / "torch-int8" / "model.int8.pt").is_file()
+    assert torch8["recipe"] and not list((fresh / "variants" / "torch-int8").glob("*.pt"))  # rebuilt, never unpickled
     for meta in (onnx8, torch8):
         assert set(meta["parity"]) >= {"accuracy", "accuracy_delta_points", "agreement", "max_probability_difference"}
     assert domainfit.load(fresh).variant == "onnx-int8"  # no measurements yet: the preference order
@@ -130,6 +130,11 @@ def test_bad_requests(fresh, tmp_path):
     with pytest.raises(BundleError, match="no bundle folder"):
         domainfit.compress(tmp_path / "nowhere")
     (fresh / "data" / "test.csv").unlink()
+    with pytest.raises(BundleError, match="data/test.csv is missing"):  # the manifest notices
+        domainfit.compress(fresh)
+    from domainfit.bundle import seal_bundle
+
+    seal_bundle(fresh)  # as if it had been written without a test split
     with pytest.raises(BundleError, match="no test split"):
         domainfit.compress(fresh)
     with pytest.raises(BundleError, match="no variant 'onnx-int4'"):

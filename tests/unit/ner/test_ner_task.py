@@ -245,7 +245,8 @@ def test_resume_after_an_interruption_gives_the_same_model(tiny_backbone, tmp_pa
 
     with pytest.raises(Interrupt):
         domainfit.train({**cfg, "output": str(tmp_path / "cut")}, reporter=StopAtStep())
-    assert (tmp_path / "cut" / "checkpoints").is_dir()
+    assert (tmp_path / ".cut.partial" / "checkpoints").is_dir()  # the staging folder
+    assert not (tmp_path / "cut").exists()  # nothing half-written at the output
     resumed = domainfit.train({**cfg, "output": str(tmp_path / "cut")}, resume=True)
     texts = ["loan rate please", "card stolen"]
     for a, b in zip(whole.predict_scores(texts), resumed.predict_scores(texts)):

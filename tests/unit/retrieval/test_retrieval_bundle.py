@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 import domainfit
+from domainfit.bundle import seal_bundle
 from domainfit.bundle import load_bundle
 from domainfit.cli.main import app
 from domainfit.retrieval.metrics import calibrate_threshold, true_ranks
@@ -89,6 +90,7 @@ def test_the_no_answer_threshold_is_calibrated_and_applied(bundle, tmp_path):
     copy = shutil.copytree(bundle, tmp_path / "strict")
     meta["task_state"]["threshold"] = 1.01  # above any cosine: nothing is good enough
     (copy / "domainfit.json").write_text(json.dumps(meta))
+    seal_bundle(copy)  # a hand-edited bundle is re-sealed, or loading refuses it
     refused = domainfit.load(copy).predict(QUERIES, top_k=2)
     assert all(p["no_answer"] and p["label"] is None and p["answer"] is None and len(p["answers"]) == 2 for p in refused)
 

@@ -31,9 +31,13 @@ def test_predict_returns_the_same_as_the_python_api(client, tiny_bundle):
     assert body["model"] == "tickets" and body["request_id"] == r.headers["x-request-id"]
 
 
-def test_request_id_is_echoed_when_the_client_sends_one(client):
+def test_the_request_id_is_the_servers_and_the_clients_is_echoed_beside_it(client):
     r = client.post("/v1/predict", json={"texts": ["card lost"]}, headers={"X-Request-ID": "abc-123"})
-    assert r.headers["x-request-id"] == "abc-123" and r.json()["request_id"] == "abc-123"
+    rid = r.json()["request_id"]
+    assert r.headers["x-request-id"] == rid and rid != "abc-123" and len(rid) == 32
+    assert r.headers["x-client-request-id"] == "abc-123"
+    again = client.post("/v1/predict", json={"texts": ["card lost"]}, headers={"X-Request-ID": "abc-123"})
+    assert again.json()["request_id"] != rid
 
 
 @pytest.mark.parametrize("payload, code, where", [
@@ -73,9 +77,11 @@ def test_unknown_route_and_wrong_method(client):
     assert client.get("/v1/predict").status_code == 405
 
 
-def test_models_health_ready(client):
-    info = client.get("/v1/models").json()["models"][0]
+def test_models_health_ready(client, tiny_bundle):
+    r = client.get("/v1/models")
+    info = r.json()["models"][0]
     assert info["name"] == "tickets" and info["task"] == "classification" and info["labels"] == ["card", "loan", "transfer"]
+    assert info["source"] == "bundle:tickets" and str(tiny_bundle.parent) not in r.text  # no path of the server's disk
     assert 0 <= info["metrics"]["accuracy"] <= 1 and info["variant"] == "torch"
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz")
@@ -107,16 +113,19 @@ def test_auth_401_403_and_open_health(tiny_bundle, tmp_path, monkeypatch):
     good = add_key(keys_file, "crm", ["tickets"])
     other = add_key(keys_file, "elsewhere", ["another-model"])
     assert good not in keys_file.read_text() and hash_key(good) in keys_file.read_text()
-    monkeypatch.setenv("DOMAINFIT_API_KEYS", "env-secret")
+    monkeypatch.setenv("DOMAINFIT_API_KEYS", " env-secret ,")
     with TestClient(create_app(tiny_bundle, ServeSettings(api_keys_file=keys_file))) as c:
         r = c.post("/v1/predict", json={"texts": ["card"]})
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer" and r.json()["error"]["code"] == "unauthorized"
         assert c.post("/v1/predict", json={"texts": ["card"]}, headers={"Authorization": "Bearer wrong"}).status_code == 401
         assert c.post("/v1/predict", json={"texts": ["card"]}, headers={"Authorization": f"Bearer {good}"}).status_code == 200
         assert c.post("/v1/predict", json={"texts": ["card"]}, headers={"X-API-Key": "env-secret"}).status_code == 200
+        assert c.post("/v1/predict", json={"texts": ["card"]}, headers={"X-API-Key": f"  {good} "}).status_code == 200
+        assert c.post("/v1/predict", json={"texts": ["card"]}, headers={"Authorization": "bearer  env-secret "}).status_code == 200
         r = c.post("/v1/predict", json={"texts": ["card"]}, headers={"X-API-Key": other})
         assert r.status_code == 403 and "tickets" in r.json()["error"]["message"]
-        assert c.get("/v1/models").status_code == 401
+        assert c.get("/v1/models").status_code == 401 and c.get("/openapi.json").status_code == 401
+        assert c.get("/openapi.json", headers={"X-API-Key": good}).status_code == 200
         assert c.get("/healthz").status_code == 200 and c.get("/readyz").status_code == 200 and c.get("/metrics").status_code == 200
 
 
@@ -142,8 +151,10 @@ def test_model_errors_become_500_and_the_server_goes_on(tiny_bundle):
     with TestClient(app, raise_server_exceptions=False) as c:
         predictor = app.state.slot.current.predictor
         original = predictor.predict_scores
-        predictor.predict_scores = lambda texts: (_ for _ in ()).throw(RuntimeError("boom"))
+        predictor.predict_scores = lambda texts: (_ for _ in ()).throw(RuntimeError("boom /secret/path"))
         r = c.post("/v1/predict", json={"texts": ["card"]})
-        assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error" and "boom" in r.json()["error"]["message"]
+        rid = r.headers["x-request-id"]
+        assert r.status_code == 500 and r.json() == {"error": {"code": "internal_error", "message":
+                "internal error; the server logged the details under request_id " + rid}, "request_id": rid}
         predictor.predict_scores = original
         assert c.post("/v1/predict", json={"texts": ["card"]}).status_code == 200

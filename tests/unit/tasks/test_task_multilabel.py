@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import domainfit
+from domainfit.bundle import seal_bundle
 from domainfit.config.schema import DataConfig
 from domainfit.data import prepare_data, write_rejects
 from domainfit.evaluation.metrics import multilabel_metrics
@@ -101,9 +102,11 @@ def test_thresholds_are_tuned_stored_and_applied_after_reload(bundle):
         assert pred["label"] == model.labels[int(row.argmax())] and set(pred["scores"]) == set(model.labels)
     meta["task_state"]["thresholds"] = {lab: 0.999999 for lab in thresholds}  # nothing reaches these
     (bundle / "domainfit.json").write_text(json.dumps(meta))
+    seal_bundle(bundle)  # a hand-edited bundle is re-sealed, or loading refuses it
     assert all(p["labels"] == [] for p in domainfit.load(bundle).predict(texts))
     meta["task_state"]["thresholds"] = thresholds
     (bundle / "domainfit.json").write_text(json.dumps(meta))
+    seal_bundle(bundle)  # a hand-edited bundle is re-sealed, or loading refuses it
 
 
 def test_metrics_report_and_prediction_file(bundle, tmp_path):

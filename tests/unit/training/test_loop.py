@@ -61,7 +61,7 @@ def test_loop_learns_and_reports(tiny_backbone, tmp_path):
     assert steps[-1].step == state.step == 8 * 8  # 60 rows / batch 8 = 8 batches per epoch
     assert steps[-1].loss < steps[0].loss * 0.7
     assert events[-1].kind == "done"
-    assert (tmp_path / "ck" / "checkpoint.pt").is_file()  # the final checkpoint
+    assert (tmp_path / "ck" / "checkpoint.safetensors").is_file()  # the final checkpoint
 
 
 def test_early_stopping_restores_best_weights(tiny_backbone, tmp_path):
