@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -63,29 +64,65 @@ def data_check(
     model: Annotated[Optional[str], Opt("--model", help="backbone whose tokenizer is checked (default: bundled MiniLM)")] = None,
     max_length: Annotated[int, Opt("--max-length", help="tokens per text the model will see")] = 128,
     encoding: Annotated[Optional[str], Opt("--encoding", help="file encoding (detected when not given)")] = None,
+    delimiter: Annotated[Optional[str], Opt("--delimiter", help=_DELIMITER_HELP)] = None,
     task: Annotated[Optional[str], Opt("--task", help="how the labels are read; `domainfit ls tasks` (default: ner for .conll, else classification)")] = None,
     redact: Annotated[Optional[str], Opt("--redact", help=_REDACT_HELP + " (as training would)")] = None,
+    strict: Annotated[bool, Opt("--strict", help="exit with status 3 when the report has errors, e.g. rows rejected (2: no usable data): a CI gate")] = False,
     as_json: Annotated[bool, Opt("--json", help="print the report as JSON")] = False,
 ) -> None:
     """Every problem in the data at once, with file and row numbers, before any training."""
     from domainfit.api import check_data
-    from domainfit.cli.ui import console, issues_table
+    from domainfit.errors import EmptyDataError
 
-    report = check_data(file, test=test, val=val, text_column=text, label_column=label, encoding=encoding, model=model,
-                        max_length=max_length, task=task, **({"answers": answers} if answers else {}),
-                        **({"redact": _redact_value(redact)} if redact is not None else {}))
+    try:
+        report = check_data(file, test=test, val=val, text_column=text, label_column=label, encoding=encoding, model=model,
+                            max_length=max_length, task=task, **({"answers": answers} if answers else {}),
+                            **({"delimiter": delimiter} if delimiter else {}),
+                            **({"redact": _redact_value(redact)} if redact is not None else {}))
+    except EmptyDataError as exc:  # nothing usable: every finding first (the report rides on the error), then the error
+        if getattr(exc, "report", None) is not None and not as_json:
+            _print_check(exc.report)
+        raise
     if as_json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:
-        for f in report.files:
-            console.print(f"[dim]{f.get('path')}: {f.get('format')}, {f.get('rows')} rows, encoding {f.get('encoding')}[/dim]")
-        console.print(f"columns: text = [bold]{report.columns.get('text')}[/], label = [bold]{report.columns.get('label')}[/]")
-        if report.issues:
-            console.print(issues_table(report.issues))
-        c = report.counts
-        console.print(f"{c.get('rows_in')} rows in = {c.get('rows_kept')} usable + {c.get('rows_rejected')} rejected; "
-                      f"{len(report.labels)} labels; split train {c.get('train')} / val {c.get('val')} / test {c.get('test')}")
+        _print_check(report)
+    if strict and report.errors:
+        raise typer.Exit(3)
     raise typer.Exit(1 if report.errors and not report.counts.get("rows_kept") else 0)
+
+
+def _print_check(report) -> None:
+    """The files read, the columns, every finding (the file named once when there is one), the row counts."""
+    from domainfit.cli.ui import console, issues_table
+
+    for f in report.files:
+        console.print(f"[dim]{f.get('path')}: {f.get('format')}, {f.get('rows')} rows, encoding {f.get('encoding')}[/dim]")
+    console.print(f"columns: text = [bold]{report.columns.get('text')}[/], label = [bold]{report.columns.get('label')}[/]")
+    if report.issues:
+        shown, issues = _places_in_one_file(report.issues)
+        table = issues_table(issues)
+        if shown:  # the file named once, in the title; the cells keep the rows and lines
+            table.title = f"data check: {shown}"
+        console.print(table)
+    c = report.counts
+    console.print(f"{c.get('rows_in')} rows in = {c.get('rows_kept')} usable + {c.get('rows_rejected')} rejected; "
+                  f"{len(report.labels)} labels; split train {c.get('train')} / val {c.get('val')} / test {c.get('test')}")
+
+
+_PLACE = re.compile(r"^(?P<file>.+):(?P<place>(?:row|line|column)s? .+)$")
+_DELIMITER_HELP = "CSV delimiter: one character, or tab, comma, semicolon, pipe, space (detected when not given)"
+
+
+def _places_in_one_file(issues: list) -> tuple[str | None, list]:
+    """When every finding is in the same file: (that file, the findings with only "row 4" / "line 9" as places)."""
+    from dataclasses import replace
+
+    files = {(m.group("file") if (m := _PLACE.match(loc)) else loc) for i in issues for loc in i.where}
+    if len(files) != 1:
+        return None, list(issues)
+    (shown,) = files
+    return shown, [replace(i, where=[m.group("place") for loc in i.where if (m := _PLACE.match(loc))]) for i in issues]
 
 
 def _redact_value(value: str | None) -> bool | list[str] | None:
@@ -111,6 +148,7 @@ def data_redact(
     kinds: Annotated[str, Opt("--kinds", help="all, or kinds among email,id_card,bank_card,phone,name")] = "all",
     normalize: Annotated[bool, Opt("--normalize", help="also normalise the texts as training does (NFKC, whitespace)")] = False,
     encoding: Annotated[Optional[str], Opt("--encoding", help="file encoding (detected when not given)")] = None,
+    delimiter: Annotated[Optional[str], Opt("--delimiter", help=_DELIMITER_HELP)] = None,
     as_json: Annotated[bool, Opt("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """A copy of a table with names, phones, ID cards, bank cards and emails replaced by [NAME], [PHONE], ...
@@ -121,7 +159,7 @@ def data_redact(
     chosen = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     redact = _redact_value(kinds)
     summary = redact_file(file, output, columns=chosen, kinds=True if redact is None else redact, encoding=encoding,
-                          normalize=normalize)
+                          normalize=normalize, **({"delimiter": delimiter} if delimiter else {}))
     if as_json:
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
         return
@@ -147,6 +185,7 @@ def train(
     max_length: Annotated[Optional[int], Opt("--max-length", help="tokens per text")] = None,
     seed: Annotated[Optional[int], Opt("--seed")] = None,
     encoding: Annotated[Optional[str], Opt("--encoding", help="input file encoding (detected when not given)")] = None,
+    delimiter: Annotated[Optional[str], Opt("--delimiter", help=_DELIMITER_HELP)] = None,
     redact: Annotated[Optional[str], Opt("--redact", help=_REDACT_HELP)] = None,
     set_: Annotated[Optional[list[str]], Opt("--set", help="any config key: --set training.patience=3 (repeatable)")] = None,
     resume: Annotated[bool, Opt("--resume", help="continue an interrupted run from its last checkpoint in -o")] = False,
@@ -164,6 +203,7 @@ def train(
         "output": str(output) if output else (None if is_config else str(Path("runs") / source.stem)),
         "data.text_column": text, "data.label_column": label,
         "data.val": str(val) if val else None, "data.test": str(test) if test else None, "data.encoding": encoding,
+        "data.delimiter": delimiter,
         "data.answers": str(answers) if answers else None,
         "method": method, "task": task, "model.backbone": model, "model.max_length": max_length,
         "training.epochs": epochs, "training.batch_size": batch_size, "training.lr": lr,
@@ -223,20 +263,25 @@ def predict(
     column: Annotated[Optional[str], Opt("--column", help="text column of --input (inferred when unambiguous)")] = None,
     top_k: Annotated[int, Opt("--top-k", help="labels to return per text")] = 3,
     as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False,
+    encoding: Annotated[Optional[str], Opt("--encoding", help="--input file encoding (detected when not given)")] = None,
+    delimiter: Annotated[Optional[str], Opt("--delimiter", help=_DELIMITER_HELP)] = None,
 ) -> None:
     """Predict labels (or values) for texts given on the command line or in a file."""
     from domainfit.cli.predict_io import predict_file
-    from domainfit.cli.ui import console, predictions_table
+    from domainfit.cli.ui import console, predictions_table, working
     from domainfit.predict import Predictor
 
     if not text and not input:
         raise DomainfitError("nothing to predict", where="domainfit predict", hint='pass --text "..." or --input file.csv')
-    predictor = Predictor.from_bundle(bundle)
+    with working(f"loading {bundle} ..."):  # seconds of silence otherwise; on stderr, so stdout holds only the answers
+        predictor = Predictor.from_bundle(bundle)
     if input:
-        out = predict_file(predictor, input, output, column=column, top_k=top_k)
+        with working(f"predicting {input} with {predictor.variant} ..."):
+            out = predict_file(predictor, input, output, column=column, top_k=top_k, encoding=encoding, delimiter=delimiter)
         console.print(f"predictions for {input} → [bold]{out}[/]")
     if text:
-        preds = predictor.predict(text, top_k=top_k)
+        with working(f"predicting {len(text)} text{'s' if len(text) > 1 else ''} ..."):
+            preds = predictor.predict(text, top_k=top_k)
         if as_json:
             print(json.dumps([{"text": t, **p} for t, p in zip(text, preds)], ensure_ascii=False, indent=2))
         else:
@@ -297,8 +342,8 @@ def compress(
     options = {"unlabelled": str(unlabelled) if unlabelled else None, "epochs": epochs} if distill else {}
     meta = _compress(bundle, to=to, quantize=quantize, distill_layers=layers if distill else None, base=base, tolerance=tolerance,
                      force=force, reporter=RichReporter(), **options)
-    console.print(describe(meta))
-    console.print(f"next: domainfit bench {bundle}   (the Predictor now picks the fastest variant that passed)")
+    console.print(describe(meta), soft_wrap=True)
+    console.print(f"next: domainfit bench {bundle}   (the Predictor now picks the fastest variant that passed)", soft_wrap=True)
 
 
 @app.command("bench")
@@ -307,23 +352,11 @@ def bench_cmd(
     threads: Annotated[Optional[int], Opt("--threads", help="CPU threads (default: the cores available)")] = None,
 ) -> None:
     """Speed, size and accuracy of every variant, and the share of this machine's limit each reaches."""
-    from rich.table import Table
-
     from domainfit.api import bench as _bench
-    from domainfit.cli.ui import RichReporter, console
+    from domainfit.cli.ui import RichReporter, bench_table, console
 
     result = _bench(bundle, threads=threads, reporter=RichReporter())
-    table = Table(title=f"{result['test_rows']} test sentences, mean {result['mean_tokens']} tokens, {result['threads']} threads",
-                  title_justify="left")
-    cols = ("variant", "size_mb", "load_s", "sentences_per_s_batch1", "sentences_per_s_batch32", "p95_ms_batch1", "accuracy",
-            "accuracy_delta_points", "bound_sentences_per_s", "share_of_bound")
-    heads = ("variant", "MB", "load s", "sent/s b1", "sent/s b32", "p95 ms b1", result["variants"][0].get("metric", "accuracy"),
-             "Δ pts", "bound/s", "of bound")
-    for h in heads:
-        table.add_column(h, justify="left" if h == "variant" else "right")
-    for r in result["variants"]:
-        table.add_row(*(f"{100 * r[c]:.2f}%" if c == "accuracy" else str(r.get(c, "—")) for c in cols))
-    console.print(table)
+    console.print(bench_table(result))
     console.print("matrix multiply here (GFLOP/s): " + ", ".join(f"{k} {v}" for k, v in result["matmul_gflops"].items()))
     console.print(f"written: {Path(bundle) / 'variants' / 'bench.md'}")
 
@@ -389,6 +422,8 @@ def monitor(
 ) -> None:
     """Has live traffic drifted from what the model was tested on? Labels, confidence, lengths and the texts
     themselves, each judged by size and significance; a report, and alerts where asked."""
+    from rich.markup import escape
+
     from domainfit.cli.ui import console, drift_table
     from domainfit.monitor.drift import STATUSES, DriftThresholds
     from domainfit.monitor.run import monitor as run_monitor
@@ -399,8 +434,10 @@ def monitor(
         print(json.dumps(report, indent=2, ensure_ascii=False, default=str))
     else:
         console.print(drift_table(report))
-        for sent in report.get("alerts", []):
-            console.print(f"alert → {sent['sink']}: " + ("sent" if sent["sent"] else f"[red]failed[/] ({sent['error']})"))
+        for sent in report.get("alerts", []):  # a webhook is named without its secrets (token, password)
+            tries = f" after {sent['attempts']} attempts" if sent.get("attempts", 1) > 1 else ""
+            console.print(escape(f"alert → {sent['sink']}: ") + (f"sent{tries}" if sent["sent"] else
+                                                                  f"[red]failed[/]{tries} ({escape(sent['error'])})"))
         console.print(f"report: {Path(report['output']) / 'drift.html'}")
     if strict and STATUSES.index(report["status"]) >= STATUSES.index(alert_on):
         raise typer.Exit(3)

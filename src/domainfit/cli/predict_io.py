@@ -15,10 +15,12 @@ from domainfit.errors import DataError
 __all__ = ["predict_file"]
 
 
-def predict_file(predictor, input_path: str | Path, output: str | Path | None, *, column: str | None = None, top_k: int = 3) -> Path:
+def predict_file(predictor, input_path: str | Path, output: str | Path | None, *, column: str | None = None, top_k: int = 3,
+                 encoding: str | None = None, delimiter: str | None = None) -> Path:
+    """Every row gets its prediction; a row that cannot be read fails the command naming it (nothing is skipped)."""
     from domainfit.data import read_table, resolve_columns
 
-    read = read_table(input_path)
+    read = read_table(input_path, encoding=encoding, delimiter=delimiter)
     tcol, _ = resolve_columns(read.frame, column, None, path=str(input_path), require_label=False)
     frame = read.frame.drop(columns=["_file", "_row"], errors="ignore")
     out = Path(output) if output else Path(input_path).with_name(Path(input_path).stem + ".predictions.csv")

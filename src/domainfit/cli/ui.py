@@ -1,18 +1,140 @@
-"""Terminal output: a rich Reporter (progress bars with ETA, event lines) and the tables the commands print."""
+"""Terminal output: a rich Reporter (progress bars with ETA, event lines), a status line for slow steps, and the tables
+the commands print.
+
+Tables are laid out for the width they are printed at (80 columns when the output is piped or not a terminal): the
+names and headline numbers are always shown whole, free text wraps between words, and the least useful columns are
+left out, named in the caption, when the rest would not fit. Rich would otherwise cut every cell to "…" alike. The
+layout (`fitted_table`) is written by hand: rich sizes columns but does not choose which to keep.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.console import Console
+from rich.errors import MarkupError
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.status import Status
 from rich.table import Table
+from rich.text import Text
 
 from domainfit.training.loop import StepEvent
 
-__all__ = ["RichReporter", "compact_where", "leaderboard_table", "comparison_table", "console", "issues_table", "predictions_table", "verdict"]
+__all__ = ["Col", "FittedTable", "RichReporter", "bench_table", "compact_where", "comparison_table", "console", "drift_table", "err_console",
+           "fitted_table", "issues_table", "leaderboard_table", "predictions_table", "verdict", "working"]
 
 console = Console(stderr=False, highlight=False)
+err_console = Console(stderr=True, highlight=False)  # status lines: stdout stays clean for what a command prints
+
+
+def working(message: str, *, on: Console | None = None) -> Status:
+    """A spinner with `message` on stderr while a slow step runs (`with working("loading ..."):`); it draws only on a
+    terminal and leaves nothing behind, so piped or redirected output is untouched."""
+    return (on or err_console).status(message, spinner="dots")
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column of a `fitted_table`. `drop`: None for one always shown whole (a name, a headline number); a rank for
+    one that may be left out when the table is too wide, the highest rank first. `wrap`: free text, wrapped between
+    words into the width left, never narrower than `min_width` (or its longest word, up to 30) nor wider than
+    `max_width`."""
+
+    header: str
+    justify: str = "right"
+    drop: int | None = None
+    wrap: bool = False
+    min_width: int = 10
+    max_width: int | None = None
+
+
+def _plain(cell) -> str:
+    if isinstance(cell, Text):
+        return cell.plain
+    try:
+        return Text.from_markup(str(cell)).plain
+    except MarkupError:
+        return str(cell)
+
+
+def _extent(text: str) -> tuple[int, int]:
+    """(widest line, longest word) as printed: wide characters (CJK) count two."""
+    lines = text.split("\n")
+    return max(cell_len(line) for line in lines), max((cell_len(w) for w in text.split()), default=0)
+
+
+def _layout(cols: Sequence[Col], rows: Sequence[Sequence], width: int) -> tuple[list[int], list[int]]:
+    """(the columns kept, their widths) for a table `width` cells wide: a fixed column is as wide as its widest cell
+    (its header may wrap), a wrap column gets at least its minimum; columns are left out, highest `drop` rank first,
+    until the minimums fit; what is left over widens the columns towards their natural width, evenly."""
+    lows, highs = [], []
+    for i, col in enumerate(cols):
+        cells = [_extent(_plain(r[i])) for r in rows] or [(0, 0)]
+        head_line, head_word = _extent(col.header)
+        widest, longest_word = max(c[0] for c in cells), max(c[1] for c in cells)
+        if col.wrap:
+            high = max(widest, head_word, 1)
+            high = min(high, col.max_width) if col.max_width else high
+            low = min(high, max(col.min_width, min(longest_word, 30), head_word))
+        else:
+            low, high = max(widest, head_word, 1), max(widest, head_line, 1)
+        lows.append(low)
+        highs.append(high)
+    kept = list(range(len(cols)))
+
+    def total(widths) -> int:  # each column's padding (2) and the borders between and around them
+        return sum(w + 2 for w in widths) + len(widths) + 1
+
+    droppable = sorted((i for i, c in enumerate(cols) if c.drop is not None), key=lambda i: (-cols[i].drop, -i))
+    while total([lows[i] for i in kept]) > width and droppable:
+        kept.remove(droppable.pop(0))
+    widths = {i: lows[i] for i in kept}
+    spare = width - total(widths.values())
+    while spare > 0:
+        growing = [i for i in kept if widths[i] < highs[i]]
+        if not growing:
+            break
+        for i in growing[:spare]:
+            widths[i] += 1
+        spare -= min(spare, len(growing))
+    return kept, [widths[i] for i in kept]
+
+
+class FittedTable:
+    """A table that lays itself out for the width it is printed at (see the module docstring): print it like any rich
+    renderable, or get the rich `Table` for a given width with `table(width)`."""
+
+    def __init__(self, title: str, cols: Sequence[Col], rows: Sequence[Sequence], *, width: int | None = None,
+                 styles: Sequence[str | None] | None = None, caption: str | None = None, elsewhere: str = "") -> None:
+        self.title, self.cols, self.rows, self.width = title, list(cols), [list(r) for r in rows], width
+        self.styles, self.caption, self.elsewhere = styles, caption, elsewhere
+
+    def table(self, width: int) -> Table:
+        kept, widths = _layout(self.cols, self.rows, width)
+        left_out = [c.header for i, c in enumerate(self.cols) if i not in kept]
+        notes = [self.caption] if self.caption else []
+        if left_out:
+            notes.append(f"left out to fit {width} columns: {', '.join(left_out)}" + (f" ({self.elsewhere})" if self.elsewhere else ""))
+        table = Table(title=self.title, title_justify="left", caption="\n".join(notes) or None, caption_justify="left")
+        for i, w in zip(kept, widths):
+            col = self.cols[i]
+            table.add_column(col.header, justify="left" if col.wrap else col.justify, width=w, overflow="fold")
+        for n, row in enumerate(self.rows):
+            table.add_row(*(row[i] for i in kept), style=self.styles[n] if self.styles else None)
+        return table
+
+    def __rich_console__(self, console: Console, options):
+        yield self.table(self.width or options.max_width)
+
+
+def fitted_table(title: str, cols: Sequence[Col], rows: Sequence[Sequence], *, width: int | None = None,
+                 styles: Sequence[str | None] | None = None, caption: str | None = None, elsewhere: str = "") -> FittedTable:
+    """A table laid out for `width` (default: the width it is printed at, 80 when output is piped): see the module
+    docstring. `elsewhere` says where the columns left out can be read (e.g. "all columns: variants/bench.md")."""
+    return FittedTable(title, cols, rows, width=width, styles=styles, caption=caption, elsewhere=elsewhere)
 
 
 def _progress() -> Progress:
@@ -67,7 +189,8 @@ class RichReporter:
 
     def log(self, message: str) -> None:
         style = "yellow" if message.startswith("[warning]") else "dim"
-        console.print(message.replace("[warning]", "warning:"), style=style, markup=False)
+        # soft wrap: a long line (a path) is never broken by a newline, so it can be copied or grepped whole
+        console.print(message.replace("[warning]", "warning:"), style=style, markup=False, soft_wrap=True)
 
 
 def _fmt(v) -> str:
@@ -79,20 +202,19 @@ def _fmt(v) -> str:
 
 
 def comparison_table(rows: Sequence[dict], title: str = "test set: the model against its baselines", *,
-                     keys: Sequence[str] = ("accuracy", "macro_f1", "weighted_f1"), primary: str = "macro_f1") -> Table:
-    """The model and its baselines side by side on the task's headline metrics (`keys`); the best by `primary` in green."""
+                     keys: Sequence[str] = ("accuracy", "macro_f1", "weighted_f1"), primary: str = "macro_f1",
+                     width: int | None = None) -> FittedTable:
+    """The model and its baselines side by side on the task's headline metrics (`keys`); the best by `primary` in green.
+    On a narrow terminal the later metrics and the training time are left out before any name or number is cut."""
     from domainfit.evaluation._html import metric_name
 
-    table = Table(title=title, title_justify="left")
     cols = ("name", *keys, "train_seconds")
-    table.add_column("name", no_wrap=True)
-    for col in cols[1:]:
-        table.add_column("train s" if col == "train_seconds" else metric_name(col), justify="right")
+    spec = [Col("name", justify="left"),
+            *(Col(metric_name(k), drop=None if k in (primary, keys[0]) else 1 + j) for j, k in enumerate(keys)),
+            Col("train s", drop=len(keys) + 1)]
     best = max((r.get(primary) or 0) for r in rows) if rows else 0
-    for r in rows:
-        style = "bold green" if r.get(primary) == best else None
-        table.add_row(*(_fmt(r.get(c)) for c in cols), style=style)
-    return table
+    return fitted_table(title, spec, [[escape(_fmt(r.get(c))) for c in cols] for r in rows], width=width,
+                        styles=["bold green" if r.get(primary) == best else None for r in rows], elsewhere="all in metrics.json")
 
 
 def compact_where(where: Sequence[str], limit: int = 8) -> str:
@@ -127,20 +249,36 @@ def issues_table(issues: Sequence) -> Table:
     return table
 
 
-def drift_table(report: dict) -> Table:
+def drift_table(report: dict, *, width: int | None = None) -> FittedTable:
     """One row per drift check: what it compares, the effect size, the p-value and the status, coloured."""
     colors = {"ok": "green", "warn": "yellow", "alert": "red", "insufficient": "dim"}
     window = report["window"]
-    table = Table(title=f"drift of {report['model']}: {report['live']['n']} predictions, {window['from']} → {window['to']}: "
-                        f"[{colors.get(report['status'], 'white')}]{report['status']}[/]", title_justify="left")
-    for name in ("check", "compares", "effect size", "p-value", "status"):
-        table.add_column(name, justify="right" if name in ("effect size", "p-value") else "left")
+    title = (f"drift of {escape(str(report['model']))}: {report['live']['n']} predictions, {window['from']} → {window['to']}: "
+             f"[{colors.get(report['status'], 'white')}]{report['status']}[/]")
+    spec = [Col("check", justify="left"), Col("compares", wrap=True, min_width=16), Col("effect size"), Col("p-value"),
+            Col("status", justify="left")]
+    rows = []
     for c in report["checks"]:
         p = c["p_value"]
-        table.add_row(c["name"], c["what"], f"{c['statistic']} {c['value']}" if c["value"] is not None else "—",
-                      "—" if p is None else ("<0.0001" if p < 1e-4 else f"{p:.4f}"),
-                      f"[{colors.get(c['status'], 'white')}]{c['status']}[/]")
-    return table
+        rows.append([c["name"], c["what"], f"{c['statistic']} {c['value']}" if c["value"] is not None else "—",
+                     "—" if p is None else ("<0.0001" if p < 1e-4 else f"{p:.4f}"),
+                     f"[{colors.get(c['status'], 'white')}]{c['status']}[/]"])
+    return fitted_table(title, spec, rows, width=width)
+
+
+def bench_table(result: dict, *, width: int | None = None) -> FittedTable:
+    """`domainfit bench`: one row per variant. The name, the batch-32 speed and the headline metric with its change are
+    always shown whole; on a narrow terminal the bound, its share and the load time go first (all in bench.md)."""
+    metric = result["variants"][0].get("metric", "accuracy") if result["variants"] else "accuracy"
+    spec = [Col("variant", justify="left"), Col("MB", drop=2), Col("load s", drop=5), Col("sent/s b1", drop=3),
+            Col("sent/s b32"), Col("p95 ms b1", drop=4), Col(metric), Col("Δ pts"), Col("bound/s", drop=6),
+            Col("of bound", drop=7)]
+    keys = ("variant", "size_mb", "load_s", "sentences_per_s_batch1", "sentences_per_s_batch32", "p95_ms_batch1", "accuracy",
+            "accuracy_delta_points", "bound_sentences_per_s", "share_of_bound")
+    rows = [[f"{100 * r[k]:.2f}%" if k == "accuracy" else f"{r[k]:+.2f}" if k == "accuracy_delta_points" else str(r.get(k, "—"))
+             for k in keys] for r in result["variants"]]
+    return fitted_table(f"{result['test_rows']} test sentences, mean {result['mean_tokens']} tokens, {result['threads']} threads",
+                        spec, rows, width=width, elsewhere="all columns: variants/bench.md")
 
 
 def retrain_table(report: dict) -> Table:
@@ -190,19 +328,17 @@ def verdict(rows: Sequence[dict], primary: str = "macro_f1") -> str | None:
             "check the data warnings above (a backbone that does not cover the language?) before using this model")
 
 
-def predictions_table(texts: Sequence[str], preds: Sequence[dict]) -> Table:
+def predictions_table(texts: Sequence[str], preds: Sequence[dict], *, width: int | None = None) -> FittedTable:
     """One row per text: the label(s) and score, and the runners-up (top_k, or the other labels' probabilities);
-    only the text and the value for regression."""
-    table = Table(title="predictions", title_justify="left")
+    only the text and the value for regression. The texts and runners-up wrap; a label is never cut."""
     if any("entities" in p for p in preds):
-        return _entities_table(table, texts, preds)
+        return _entities_table(texts, preds, width)
     labelled = any("label" in p for p in preds)
-    table.add_column("text", overflow="fold", max_width=60)
-    if labelled:
-        table.add_column("label")
-    table.add_column("score", justify="right")
-    if labelled:
-        table.add_column("runners-up", overflow="fold")
+    spec = [Col("text", wrap=True, min_width=16, max_width=60)]
+    spec += [Col("label", wrap=True, min_width=8)] if labelled else []
+    spec += [Col("score")]
+    spec += [Col("runners-up", wrap=True, min_width=12)] if labelled else []
+    rows = []
     for t, p in zip(texts, preds):
         if "answers" in p:  # retrieval: the answer given (or none), then the next answers of the top k
             label = p["answer"] if p["answer"] is not None else "(no good answer)"
@@ -213,27 +349,29 @@ def predictions_table(texts: Sequence[str], preds: Sequence[dict]) -> Table:
         else:
             label = p.get("label", "")
             others = ", ".join(f"{x['label']} {x['score']:.2f}" for x in p.get("top_k", [])[1:])
-        cells = (t, label, f"{p['score']:.3f}", others) if labelled else (t, f"{p['score']:.3f}")
-        table.add_row(*cells)
-    return table
+        t, label, others = escape(str(t)), escape(str(label)), escape(others)  # user text, not markup
+        rows.append([t, label, f"{p['score']:.3f}", others] if labelled else [t, f"{p['score']:.3f}"])
+    return fitted_table("predictions", spec, rows, width=width)
 
 
-def _entities_table(table: Table, texts: Sequence[str], preds: Sequence[dict]) -> Table:
+def _entities_table(texts: Sequence[str], preds: Sequence[dict], width: int | None = None) -> FittedTable:
     """Entity recognition: one row per text, its entities as `[type] words (score) @start-end`."""
-    table.add_column("text", overflow="fold", max_width=60)
-    table.add_column("entities", overflow="fold")
+    rows = []
     for t, p in zip(texts, preds):
         found = "\n".join(f"[{e['label']}] {e['text']} ({e['score']:.2f}) @{e['start']}-{e['end']}" for e in p["entities"])
-        table.add_row(t, found or "(none)")
-    return table
+        rows.append([escape(str(t)), escape(found) or "(none)"])
+    return fitted_table("predictions", [Col("text", wrap=True, min_width=16, max_width=60), Col("entities", wrap=True, min_width=16)],
+                        rows, width=width)
 
 
 def leaderboard_table(rows: Sequence[dict], metrics: Sequence[str] = ("accuracy", "macro_f1"),
-                      unit: str = "examples per class") -> Table:
-    table = Table(title=f"compare: the same test rows for every run (shots: {unit})", title_justify="left")
+                      unit: str = "examples per class", *, width: int | None = None) -> FittedTable:
+    """One row per method and budget: its metrics (mean ± std over seeds) whole; on a narrow terminal the cost columns
+    (parameters, size, speed, training time, seeds) are left out first."""
     cols = ("method", "shots", "seeds", *metrics, "train_seconds", "texts_per_s", "trainable_parameters", "bundle_mb")
-    for c in cols:
-        table.add_column(c.replace("_", " "), justify="left" if c in ("method", "shots") else "right")
+    ranks = {"seeds": 1, "train_seconds": 2, "texts_per_s": 3, "bundle_mb": 4, "trainable_parameters": 5}
+    spec = [Col(c.replace("_", " "), justify="left" if c in ("method", "shots") else "right", drop=ranks.get(c)) for c in cols]
+    table_rows = []
     for r in rows:
         cells = []
         for c in cols:
@@ -245,5 +383,6 @@ def leaderboard_table(rows: Sequence[dict], metrics: Sequence[str] = ("accuracy"
                 cells.append(f"{int(v):,}")
             else:
                 cells.append(_fmt(v))
-        table.add_row(*cells)
-    return table
+        table_rows.append(cells)
+    return fitted_table(f"compare: the same test rows for every run (shots: {unit})", spec, table_rows, width=width,
+                        elsewhere="all in leaderboard.csv")

@@ -77,7 +77,9 @@ class _Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.out.records.append(f"{record.levelname} {record.name}: {record.getMessage()}")
-        self.out.sources.add(record.name.split(".")[0] if record.name != "root" else _package(record.pathname) or "root")
+        source = record.name.split(".")[0] if record.name != "root" else _package(record.pathname)
+        if source:
+            self.out.sources.add(source)
 
 
 @contextlib.contextmanager
@@ -106,7 +108,8 @@ def library_output(name: str, log: Path):
             out.stderr = python_err.getvalue() + c_err.read().decode("utf-8", "replace")
             for w in caught:
                 out.warnings.append(f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}")
-                out.sources.add(_package(w.filename) or w.category.__module__.split(".")[0])
+                if source := _package(w.filename):
+                    out.sources.add(source)
             log.write_text(out.text(name), encoding="utf-8")
 
 

@@ -14,15 +14,22 @@ single-byte codepage and turns into mojibake without an error:
    it comes back decoded as it seems to be (so the reader can still split it into cells and show it), with the
    reason, and the reader rejects its row. Nothing is dropped or guessed silently.
 
-An encoding the user names (`--encoding`) is used for the whole file as is. Lines are split at \\n, \\r\\n and a bare
-\\r (as editors, and Python's csv module given `newline=""`, split them).
+Two small tests are hand-written beside charset-normalizer, which is unsure of short and mixed input: "reads as
+Chinese" (GB18030 decodes almost any bytes; real Chinese is GB2312 characters, many of them frequent ones) and, only
+to show a rejected line, "reads as Western European" in cp1252.
+
+An encoding the user names (`--encoding`) is used for the whole file as is. Lines are split at \\n, \\r\\n and a
+bare \\r (as editors, and Python's csv module given `newline=""`, split them). NUL bytes near the start mean a binary
+file (refused); later they make their line bad.
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from domainfit.errors import DataError, EncodingError
 
@@ -76,27 +83,22 @@ _FREQUENT_HAN = frozenset(
 )
 
 
+_HAN_RE = re.compile("[\u4e00-\u9fff]")
+_FREQUENT_RE = re.compile("[" + "".join(sorted(_FREQUENT_HAN)) + "]")
+
+
 def _reads_as_chinese(text: str) -> bool:
     """GB18030 decodes many byte strings. Real Chinese decodes to characters that are almost all in GB2312, and
-    with many of the most frequent ones: Korean EUC-KR bytes, for instance, decode to valid but rare characters."""
-    counts: dict[str, int] = {}
-    for ch in text[:200_000]:
-        if ord(ch) > 127:
-            counts[ch] = counts.get(ch, 0) + 1
-    total = sum(counts.values())
+    with many of the most frequent ones: Korean EUC-KR bytes, for instance, decode to valid but rare characters.
+    (Counted by the codecs and regular expressions, in C: this runs on every line of a legacy file.)"""
+    text = text[:200_000]
+    ascii_count = len(text.encode("ascii", "ignore"))
+    total = len(text) - ascii_count
     if total == 0:
         return False
-    in_gb2312 = han = frequent = 0
-    for ch, n in counts.items():
-        try:
-            ch.encode("gb2312")
-            in_gb2312 += n
-        except UnicodeEncodeError:
-            pass
-        if "\u4e00" <= ch <= "\u9fff":
-            han += n
-            frequent += n if ch in _FREQUENT_HAN else 0
-    if han >= 50 and frequent / han < 0.02:
+    in_gb2312 = (len(text.encode("gb2312", "ignore")) - ascii_count) // 2  # two bytes a GB2312 character
+    han = _HAN_RE.subn("", text)[1]
+    if han >= 50 and _FREQUENT_RE.subn("", text)[1] / han < 0.02:
         return False
     return in_gb2312 / total >= 0.8
 
@@ -116,10 +118,14 @@ def _guess(raw: bytes) -> str | None:
     return (western or best).encoding
 
 
-def _messy(text: str) -> bool:
+def _mess(text: str, threshold: float = 1.0) -> float:
     from charset_normalizer.md import mess_ratio
 
-    return mess_ratio(text, _MESSY) >= _MESSY
+    return mess_ratio(text, threshold)
+
+
+def _messy(text: str) -> bool:
+    return _mess(text, _MESSY) >= _MESSY
 
 
 def detect_encoding(raw: bytes) -> tuple[str, str]:
@@ -130,7 +136,10 @@ def detect_encoding(raw: bytes) -> tuple[str, str]:
             try:
                 return name, raw.decode(name)
             except UnicodeDecodeError as e:
-                raise EncodingError(f"the file starts with a {name} byte-order mark but {_bad_byte(raw, e)} is not valid {name}") from None
+                raise EncodingError(
+                    f"the file starts with a {name} byte-order mark but {_bad_byte(raw, e)} is not valid {name}",
+                    hint="the file is cut short or not text: export it again, or pass --encoding if you know it",
+                ) from None
     try:
         return "utf-8", raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -171,6 +180,15 @@ def _ascii_compatible(encoding: str) -> bool:
     """Whether the codec reads ASCII bytes as ASCII, so a file can be split into lines before decoding."""
     probe = bytes(range(128))
     return _try(probe, encoding) == probe.decode("ascii")
+
+
+@lru_cache(maxsize=64)
+def _single_byte(encoding: str) -> bool:
+    """Whether the codec reads one byte as one character (cp1252, latin-1, ...), unlike GBK or Big5."""
+    try:
+        return len(bytes(range(0x80, 0x100)).decode(encoding, errors="replace")) == 128
+    except LookupError:
+        return False
 
 
 def _sensible(encoding: str, text: str) -> bool:
@@ -222,17 +240,24 @@ def _detect(raw: bytes) -> Decoded:
                 return Decoded(enc, split_lines(text))
             body, forced = raw[len(bom):], name
             break
+    if forced is None and b"\x00" in raw[:_BINARY_PROBE]:  # UTF-16/32 without a byte-order mark, or no text at all
+        enc = (_guess(raw) or "") if _wide_pattern(raw[:_BINARY_PROBE]) else ""
+        text = _try(raw, enc) if enc.lower().replace("_", "-").startswith(("utf-16", "utf-32")) else None
+        if text is None:
+            raise _binary(_line_at(raw, raw.index(b"\x00")))
+        return Decoded(enc, split_lines(text))
     try:
         return Decoded(forced or "utf-8", split_lines(body.decode("utf-8")))
     except UnicodeDecodeError as e:
         utf8_error = _bad_byte(body, e)
-    if forced is None and b"\x00" in raw[:_BINARY_PROBE]:  # UTF-16/32 without a byte-order mark, or no text at all
-        try:
-            enc, text = detect_encoding(raw)
-        except EncodingError:
-            raise _binary(_line_at(raw, raw.index(b"\x00"))) from None
-        return Decoded(enc, split_lines(text))
     return _by_line(body, forced, utf8_error)
+
+
+def _wide_pattern(head: bytes) -> bool:
+    """Whether NULs sit where UTF-16 or UTF-32 puts them: in every other (or fourth) byte, for the ASCII characters
+    of a table. Asked before charset-normalizer, which calls ASCII text with a few NULs UTF-16. (Not detect_encoding:
+    UTF-16 of ASCII text is valid UTF-8, NULs and all.)"""
+    return any(head[k::2].count(0) >= 0.3 * len(head[k::2]) > 0 for k in (0, 1))
 
 
 def _by_line(body: bytes, forced: str | None, utf8_error: str) -> Decoded:
@@ -241,12 +266,14 @@ def _by_line(body: bytes, forced: str | None, utf8_error: str) -> Decoded:
     utf8 = {i: _try(lines[i], "utf-8") for i in wide}
     foreign = [i for i in wide if utf8[i] is None]
     legacy = _guess(b"".join(lines[i] for i in foreign)) if foreign else None
+    if legacy and not _ascii_compatible(legacy):  # e.g. UTF-16 or EBCDIC: no line of this file is in it
+        legacy = None
     gb = _try(b"".join(lines[i] for i in foreign), "gb18030")
     if gb is not None and _reads_as_chinese(gb):  # the file-level Chinese test, as detect_encoding does it
         legacy = "gb18030"
 
     def seems(i: int) -> str | None:
-        """The encoding line i reads as (None: none fits)."""
+        """The encoding line i reads as (None: none of the file's candidates fits)."""
         if utf8[i] is not None and not _messy(utf8[i]):
             return "utf-8"
         if legacy and (text := _try(lines[i], legacy)) is not None and _sensible(legacy, text):
@@ -264,9 +291,6 @@ def _by_line(body: bytes, forced: str | None, utf8_error: str) -> Decoded:
         chosen = max(tally, key=lambda enc: (tally[enc], -order.index(enc) if enc in order else -len(order)))
     else:
         raise _unknown(utf8_error, ["utf-8", "gb18030"] + ([f"{legacy} (charset-normalizer's guess)"] if legacy else []))
-    if not _ascii_compatible(chosen):  # e.g. an EBCDIC guess: lines cannot be cut as bytes; decode it whole
-        enc, text = detect_encoding(body)
-        return Decoded(enc, split_lines(text))
 
     out: list[str] = []
     bad: dict[int, str] = {}
@@ -276,25 +300,61 @@ def _by_line(body: bytes, forced: str | None, utf8_error: str) -> Decoded:
             out.append(line.decode("ascii"))
             continue
         text, seen = _try(line, chosen), apparent[i]
-        if text is not None and not _foreign(chosen, text, seen):
+        asked = seen is None and (text is None or not _sensible(chosen, text)) and guessed < _GUESSED_LINES
+        if asked:  # garbled in the file's encoding and in every candidate: ask about this line alone
+            guessed += 1
+            seen = _line_guess(line)
+        if text is not None and not _foreign(chosen, text, seen, utf8[i]):
             out.append(text)
             continue
-        if seen is None and guessed < _GUESSED_LINES:
+        if not asked and seen not in ("utf-8", "gb18030") and guessed < _GUESSED_LINES:
+            # a guess from the whole file's odd lines together is weak for one line: the line alone may say better
             guessed += 1
-            seen = _guess(line)
+            seen = _line_guess(line) or seen
         reading = _try(line, seen) if seen else None
         out.append(reading if reading is not None else line.decode(chosen, errors="replace"))
         bad[i] = _reason(i + 1, chosen, text is None, seen if reading is not None else None, reading)
     return Decoded(forced or chosen, out, bad)
 
 
-def _foreign(chosen: str, text: str, seen: str | None) -> bool:
-    """A line that decodes in the file's encoding but is in another: UTF-8 in a legacy file, or a line that reads
-    sensibly in another encoding and is garbled in the file's."""
+_WESTERN = frozenset("ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞßàáâãäåæçèéêëìíîïðñòóôõöøùúûüýþÿŒœŠšŽžŸ€‘’“”–—…«»°£§©®·¿¡")
+
+
+def _reads_as_western(text: str) -> bool:
+    """Western European text in cp1252: mostly ASCII letters, the others accented letters and the usual marks.
+    GBK or UTF-8 bytes read in cp1252 come out as runs of accented letters ("ÍâÂô", "cafÃ©" has "Ã©")."""
+    wide = [ch for ch in text if ord(ch) > 127]
+    letters = sum(ch.isalpha() for ch in text)
+    if not wide or not all(ch in _WESTERN for ch in wide) or "Ã" in wide or "Â" in wide:
+        return False
+    return sum(ch.isalpha() for ch in wide) <= 0.3 * letters
+
+
+def _line_guess(line: bytes) -> str | None:
+    """The encoding one line reads sensibly in: cp1252 for Western European text (charset-normalizer is unsure of
+    single short lines; "crème brûlée account" comes back as Big5-HKSCS), else charset-normalizer's guess."""
+    western = _try(line, "cp1252")
+    if western is not None and _reads_as_western(western):
+        return "cp1252"
+    guess = _guess(line)
+    if not guess or not _ascii_compatible(guess):
+        return None
+    reading = _try(line, guess)
+    return guess if reading is not None and not _messy(reading) else None
+
+
+def _foreign(chosen: str, text: str, seen: str | None, as_utf8: str | None) -> bool:
+    """A line that decodes in the file's encoding but is in another: UTF-8 in a single-byte legacy file (a UTF-8
+    "é" reads "Ã©" there, which looks like text), or a line that reads sensibly in another encoding and is garbled
+    in the file's."""
     if seen is None or seen == chosen:
         return False
-    if seen == "utf-8":
-        return True
+    if seen == "utf-8" and as_utf8 is not None:
+        if _single_byte(chosen):
+            return True
+        # In GBK, Big5, ... one short line in ten is valid UTF-8 by chance ("去" is also "ȥ"): it stays when it reads
+        # sensibly in the file's encoding and no worse than as UTF-8 (a UTF-8 "café" reads "caf茅" in GBK).
+        return not _sensible(chosen, text) or _mess(text) > _mess(as_utf8) + _MESSY / 2
     return not _sensible(chosen, text)
 
 
@@ -307,7 +367,8 @@ def _reason(number: int, chosen: str, undecodable: bool, seen: str | None, readi
 def _binary(line: int) -> DataError:
     return DataError(
         f"the file holds NUL bytes (line {line}): it looks like a binary file, not text",
-        hint="export the table as CSV, TSV or JSON Lines text, or give a binary table its real extension (.xlsx, .parquet)",
+        hint="export the table as CSV, TSV or JSON Lines text, or give a binary table its real extension (.xlsx, "
+        ".parquet); a UTF-16 text without a byte-order mark needs --encoding utf-16-le (or utf-16-be)",
     )
 
 

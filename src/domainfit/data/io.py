@@ -18,28 +18,27 @@ they reach rejects.csv: rows in = kept + rejected). A file that cannot be read a
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
-import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pandas as pd
 
 from domainfit.data.encoding import Decoded, decode, detect_encoding
+from domainfit.data.records import Record, field_limit, never_closed, sniff_delimiter
+from domainfit.data.records import records as csv_records
+from domainfit.data.workbook import check_workbook
 from domainfit.errors import DataError, EncodingError
 
 __all__ = ["FORMATS", "READ_PROBLEMS", "ReadResult", "detect_encoding", "read_table", "sniff_delimiter"]
 
 META_COLUMNS = ("_file", "_row")
-REJECT_COLUMNS = ("_file", "_row", "reason", "_raw")
+REJECT_COLUMNS = ("_file", "_row", "_reason", "_raw")
 
 
 def _no_rejects() -> pd.DataFrame:
@@ -49,7 +48,7 @@ def _no_rejects() -> pd.DataFrame:
 @dataclass
 class ReadResult:
     """A table read from one file: every column as strings, plus `_file` and `_row`; and the rows that could not be
-    read (`rejects`: `_file`, `_row`, `reason`, `_raw` = the record as it stands in the file, and the cells of
+    read (`rejects`: `_file`, `_row`, `_reason`, `_raw` = the record as it stands in the file, and the cells of
     the file's columns where the record could be split into cells, else "")."""
 
     frame: pd.DataFrame
@@ -64,20 +63,22 @@ class ReadResult:
         return "line" if self.format == "jsonl" else "row"
 
 
+_OBJECT_HINT = 'each line must hold one JSON object, e.g. {"text": "...", "label": "..."}'
+
 READ_PROBLEMS: dict[str, tuple[str, str]] = {
     "encoding": (
-        "not in the file's encoding (each reason says what the line reads as)",
+        "a line in another encoding than the rest of the file",
         "re-save the file in one encoding (UTF-8), or pass --encoding when the whole file is in one",
     ),
-    "binary": ("holding NUL bytes (binary data, not text)", "remove the binary data from these lines"),
-    "bad_json": ("that are not valid JSON", 'each line must hold one JSON object, e.g. {"text": "...", "label": "..."}'),
-    "not_object": ("holding JSON that is not an object", 'each line must hold one JSON object, e.g. {"text": "...", "label": "..."}'),
+    "binary": ("NUL bytes: binary data, not text", "remove the binary data from these lines"),
+    "bad_json": ("not valid JSON", _OBJECT_HINT),
+    "not_object": ("JSON that is not an object", _OBJECT_HINT),
     "too_many_fields": (
-        "with more cells than the header",
+        "more cells than the header",
         "quote cells that hold the delimiter (\"a, b\"), or pass the delimiter, e.g. --delimiter ';' (data.delimiter in the YAML)",
     ),
-    "bad_quote": ("opening a quote that is never closed", 'close the quote, and double a quote that is part of the text ("")'),
-    "bad_csv": ("that the CSV parser cannot split into cells", 'check the quoting of these rows: a cell that starts with " must end with "'),
+    "bad_quote": ("a quote never closed", 'close the quote, and double a quote that is part of the text ("")'),
+    "bad_csv": ("cells the CSV parser cannot split", 'check the quoting of these rows: a cell that starts with " must end with "'),
 }
 """Why a row cannot be read (the first word of its reason) -> (what such rows are, how to fix them)."""
 
@@ -118,7 +119,8 @@ class _Rejects:
         self.rows: list[dict] = []
 
     def add(self, row: int, reason: str, raw: str, cells: dict[str, str] | None = None) -> None:
-        self.rows.append({"_file": self.shown, "_row": row, "reason": reason, "_raw": raw.rstrip("\r\n"), **(cells or {})})
+        # the file's own cells first: a column may be called "reason"; the underscored names are domainfit's
+        self.rows.append({**(cells or {}), "_file": self.shown, "_row": row, "_reason": reason, "_raw": raw.rstrip("\r\n")})
 
     def frame(self) -> pd.DataFrame:
         if not self.rows:
@@ -168,81 +170,8 @@ def _drop_blank(frame: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------------------------------------- delimited
 
-_DELIMITERS = (",", "\t", ";", "|")
 _DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
 _SHOWN_DELIMITERS = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", " ": "space"}
-
-
-def sniff_delimiter(sample: str, preferred: str = ",") -> str:
-    """The candidate delimiter that splits the header into 2+ fields and most rows into as many fields as the header.
-
-    Uses the csv module, so quoted fields (with delimiters or newlines inside) are handled. Ties go to `preferred`.
-    """
-    sample = sample[:65536]
-    candidates = [preferred] + [d for d in _DELIMITERS if d != preferred]
-    best, best_score = preferred, 0.0
-    with _field_limit(len(sample) + 1):
-        for delim in candidates:
-            try:  # newline="": a bare \r ends a line, as it does for the reader
-                rows = [r for r in csv.reader(io.StringIO(sample, newline=""), delimiter=delim) if r]
-            except csv.Error:
-                continue
-            if len(rows) > 2:
-                rows = rows[:-1]  # the last record may be cut off by the sample
-            rows = rows[:200]
-            if not rows or len(rows[0]) < 2:
-                continue
-            width = len(rows[0])
-            score = sum(len(r) == width for r in rows) / len(rows)
-            if score > best_score:
-                best, best_score = delim, score
-    return best
-
-
-@contextmanager
-def _field_limit(size: int) -> Iterator[None]:
-    """The csv module refuses cells over 128 KiB; a 2 MB cell is a legitimate text. Raised for one read only."""
-    old = csv.field_size_limit()
-    csv.field_size_limit(max(old, min(size, 2**31 - 1)))
-    try:
-        yield
-    finally:
-        csv.field_size_limit(old)
-
-
-class _Record(NamedTuple):
-    number: int  # the record's row number (header = 1), blank records included
-    first: int  # its first and last line (1-based)
-    last: int
-    cells: list[str]
-    error: str | None
-
-
-def _records(lines: list[str], delimiter: str) -> Iterator[_Record]:
-    """Every record with the lines it spans; a record the csv module refuses carries its error instead of cells."""
-    reader = csv.reader(iter(lines), delimiter=delimiter)
-    number = 0
-    while True:
-        start = reader.line_num
-        try:
-            cells = next(reader)
-            error = None
-        except StopIteration:
-            return
-        except csv.Error as e:
-            cells, error = [], str(e)
-        number += 1
-        yield _Record(number, start + 1, max(reader.line_num, start + 1), cells, error)
-
-
-def _never_closed(lines: list[str], delimiter: str) -> bool:
-    """Whether the record in `lines` (the last of the file) opens a quote that never closes. The lenient parser
-    reads such a quote to the end of the file; the strict one says so."""
-    try:
-        list(csv.reader(iter(lines), delimiter=delimiter, strict=True))
-    except csv.Error as e:
-        return "unexpected end of data" in str(e)
-    return False
 
 
 def _read_delimited(
@@ -252,16 +181,16 @@ def _read_delimited(
     delimiter = _resolve_delimiter(decoded, delimiter, fmt, preferred)
     fmt = "tsv" if delimiter == "\t" else fmt
     rejects = _Rejects(shown)
-    with _field_limit(sum(map(len, decoded.lines)) + 1):
-        records = list(_records(decoded.lines, delimiter))
-    if records and records[-1].last > records[-1].first and _never_closed(decoded.lines[records[-1].first - 1 :], delimiter):
-        r = records[-1]
+    with field_limit(sum(map(len, decoded.lines)) + 1):
+        found = list(csv_records(decoded.lines, delimiter))
+    if found and found[-1].last > found[-1].first and never_closed(decoded.lines[found[-1].first - 1 :], delimiter):
+        r = found[-1]
         raise DataError(
             f"a quote opened in row {r.number} (line {r.first}) is never closed: lines {r.first}-{r.last} would become one cell",
             where=f"{shown}:line {r.first}",
             hint='close the quote, and double a quote that is part of the text ("")',
         )
-    header = next((r for r in records if r.error or any(c != "" for c in r.cells)), None)
+    header = next((r for r in found if r.error or any(c != "" for c in r.cells)), None)
     if header is None:
         raise DataError("the file is empty (no header row)", where=shown, hint="the first line must name the columns, e.g. text,label")
     problem = _bad(decoded, header) or header.error
@@ -272,22 +201,20 @@ def _read_delimited(
     width = len(names)
     kept: list[list[str]] = []
     rows: list[int] = []
-    ragged: list[tuple[_Record, str]] = []
-    for r in records[header.number :]:
-        raw = "".join(decoded.lines[r.first - 1 : r.last])
-        at = f"row {r.number}" + (f" (line {r.first})" if r.first != r.number else "")
-        cells = r.cells[:width] + [""] * (width - len(r.cells))
-        named = dict(zip(names, cells))
-        if problem := _bad(decoded, r):
-            rejects.add(r.number, problem, raw, named)
+    ragged: list[tuple[Record, str]] = []
+    last, any_bad = found[-1], bool(decoded.bad)
+    for r in found[header.number :]:
+        if any_bad and (problem := _bad(decoded, r)):
+            rejects.add(r.number, problem, _raw(decoded, r), dict(zip(names, r.cells)))
         elif r.error:
-            rejects.add(r.number, f"bad_csv: {at} cannot be split into cells ({r.error})", raw)
-        elif r is records[-1] and _never_closed(decoded.lines[r.first - 1 : r.last], delimiter):
-            rejects.add(r.number, f"bad_quote: {at} opens a quote that is never closed", raw, named)
-        elif any(c != "" for c in r.cells[width:]):
-            ragged.append((r, raw))
-        elif any(c != "" for c in cells):
-            kept.append(cells)
+            rejects.add(r.number, f"bad_csv: {_at(r)} cannot be split into cells ({r.error})", _raw(decoded, r))
+        elif r is last and never_closed(decoded.lines[r.first - 1 : r.last], delimiter):
+            rejects.add(r.number, f"bad_quote: {_at(r)} opens a quote that is never closed", _raw(decoded, r),
+                        dict(zip(names, r.cells)))
+        elif len(r.cells) > width and any(r.cells[width:]):
+            ragged.append((r, _raw(decoded, r)))
+        elif any(r.cells):  # else blank: skipped, but its row number counted
+            kept.append(r.cells[:width] if len(r.cells) >= width else r.cells + [""] * (width - len(r.cells)))
             rows.append(r.number)
     if ragged and len(ragged) * 2 > len(ragged) + len(kept):  # most rows: the delimiter or the quoting is wrong
         r = ragged[0][0]
@@ -300,15 +227,23 @@ def _read_delimited(
             "or pass the delimiter, e.g. --delimiter ';' (data.delimiter in the YAML)",
         )
     for r, raw in ragged:
-        at = f"row {r.number}" + (f" (line {r.first})" if r.first != r.number else "")
-        rejects.add(r.number, f"too_many_fields: {at} has {len(r.cells)} cells where the header has {width} "
+        rejects.add(r.number, f"too_many_fields: {_at(r)} has {len(r.cells)} cells where the header has {width} "
                     f"(a cell holding {_SHOWN_DELIMITERS.get(delimiter, repr(delimiter))} must be quoted)", raw,
                     dict(zip(names, r.cells)))  # fmt: skip
     frame = pd.DataFrame(kept, columns=names, dtype=str) if kept else pd.DataFrame({n: pd.Series(dtype=str) for n in names})
     return ReadResult(_finish(frame, shown, rows), decoded.encoding, delimiter, fmt, _sorted(rejects.frame()))
 
 
-def _bad(decoded: Decoded, r: _Record) -> str | None:
+def _at(r: Record) -> str:
+    """"row 4", and the line where it is not the same: "row 4 (line 6)"."""
+    return f"row {r.number}" + (f" (line {r.first})" if r.first != r.number else "")
+
+
+def _raw(decoded: Decoded, r: Record) -> str:
+    return "".join(decoded.lines[r.first - 1 : r.last])
+
+
+def _bad(decoded: Decoded, r: Record) -> str | None:
     """The reason of the first bad line (encoding, NUL bytes) the record spans."""
     return next((decoded.bad[i] for i in range(r.first - 1, r.last) if i in decoded.bad), None)
 
@@ -346,8 +281,6 @@ def _sorted(rejects: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------------- JSON
-
-_OBJECT_HINT = 'each line must hold one JSON object, e.g. {"text": "...", "label": "..."}'
 
 
 def _records_frame(records: list[dict[str, str]], shown: str, rows: list[int]) -> pd.DataFrame:
@@ -396,6 +329,8 @@ def _read_jsonl(path: Path, shown: str, *, encoding: str | None, **_: Any) -> Re
         else:
             records.append(cells)
             rows.append(number)
+    if not records and not rejects.rows:
+        raise DataError("the file holds no JSON lines (only blank ones)", where=shown, hint=_OBJECT_HINT)
     return ReadResult(_records_frame(records, shown, rows), decoded.encoding, None, "jsonl", _sorted(rejects.frame()))
 
 
@@ -437,45 +372,8 @@ def _read_parquet(path: Path, shown: str, **_: Any) -> ReadResult:
     return ReadResult(_finish(frame, shown, frame.index + 1), None, None, "parquet")
 
 
-XLSX_MAX_BYTES = 1 << 30
-"""The most a workbook may hold unpacked (1 GiB), and the highest packing ratio of a large part: a zip bomb named
-.xlsx (a few KB that unpack to gigabytes) is refused before openpyxl opens it."""
-XLSX_MAX_RATIO = 250
-_RATIO_FROM = 50 << 20  # the ratio is judged on parts over 50 MB: small parts of real workbooks pack far tighter
-
-
-def _check_workbook(path: Path, shown: str) -> None:
-    """Refuse what is not a real workbook, from the zip's central directory (its declared sizes, which Python's zip
-    reader then holds each part to), before anything is unpacked."""
-    with path.open("rb") as fh:
-        head = fh.read(8)
-    if not head.startswith(b"PK"):
-        if head.startswith(b"\xd0\xcf\x11\xe0"):
-            what, hint = "an old Excel (.xls) file", "open it in Excel and save it as .xlsx"
-        elif head.startswith(b"PAR1"):
-            what, hint = "a Parquet file", "rename it to .parquet"
-        else:
-            what, hint = "not a zip file, as an .xlsx workbook is: it looks like text", "if it is a CSV or TSV export, give it its real extension (.csv, .tsv)"
-        raise DataError(f"this is not an Excel workbook; it is {what}", where=shown, hint=hint)
-    try:
-        with zipfile.ZipFile(path) as z:
-            parts = z.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise DataError(f"cannot read the Excel file: {e}", where=shown, hint="check that the file is complete; open and re-save it in Excel as .xlsx") from None
-    total = sum(p.file_size for p in parts)
-    worst = max(parts, key=lambda p: p.file_size / max(p.compress_size, 1), default=None)
-    ratio = worst.file_size / max(worst.compress_size, 1) if worst else 0.0
-    if total > XLSX_MAX_BYTES or (worst is not None and worst.file_size > _RATIO_FROM and ratio > XLSX_MAX_RATIO):
-        raise DataError(
-            f"the workbook would unpack to {total / (1 << 20):,.0f} MB ({worst.filename if worst else '?'}: "
-            f"{ratio:,.0f} times its packed size); refused as a likely zip bomb",
-            where=shown,
-            hint=f"a workbook must unpack to at most {XLSX_MAX_BYTES >> 20:,} MB; export large tables as CSV or Parquet",
-        )
-
-
 def _read_excel(path: Path, shown: str, *, sheet: str | int | None = None, **_: Any) -> ReadResult:
-    _check_workbook(path, shown)
+    check_workbook(path, shown)
     try:
         frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=str, keep_default_na=False, na_filter=False, engine="openpyxl")
     except (ValueError, IndexError, KeyError) as e:
@@ -561,12 +459,15 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None, delimite
         raise DataError(f"file not found: {p.resolve()}", where=shown, hint=f"check the path; relative paths start from {Path.cwd()}")
     if not p.is_file():
         raise DataError(f"not a regular file: {p.resolve()}", where=shown, hint="pass the path of a table file")
+    if p.stat().st_size == 0:
+        raise DataError("the file is empty (0 bytes)", where=shown,
+                        hint="export the table again; a text table's first line must name the columns, e.g. text,label")
     result = reader(p, shown, encoding=encoding, delimiter=delimiter, sheet=sheet)
     unreadable = len(result.rejects)
     nothing = not [c for c in result.frame.columns if c not in META_COLUMNS]
     if unreadable and (bad_rows == "raise" or nothing):
         first = result.rejects.iloc[0]
-        code, _, detail = str(first["reason"]).partition(": ")
+        code, _, detail = str(first["_reason"]).partition(": ")
         more = f" (and {unreadable - 1} more {result.unit}s that cannot be read)" if unreadable > 1 else ""
         head = f"none of the {unreadable} {result.unit}s can be read; the first: " if nothing else ""
         raise DataError(head + (detail or code) + more, where=f"{shown}:{result.unit} {first['_row']}",

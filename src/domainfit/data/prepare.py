@@ -71,7 +71,7 @@ def _unreadable_rows(role: str, read: ReadResult, text_col: str, label_col: str)
     """The rows the reader could not read, as rejected rows: the text cell where the row could be split into cells
     and only its encoding was wrong (decoded as it seems to be), else the row as it stands in the file."""
     rej = read.rejects
-    code = rej["reason"].astype(str).str.extract(r"^([a-z_]+)", expand=False)
+    code = rej["_reason"].astype(str).str.extract(r"^([a-z_]+)", expand=False)
     cell = rej[text_col].astype(str) if text_col in rej else pd.Series("", index=rej.index)
     raw = cell.where(code.isin(["encoding", "binary"]) & (cell != ""), rej["_raw"].astype(str))
     label = rej[label_col].astype(str) if label_col in rej else pd.Series("", index=rej.index)
@@ -84,7 +84,7 @@ def _unreadable_rows(role: str, read: ReadResult, text_col: str, label_col: str)
         "text": raw,
         "raw_label": label,
         "label": label.str.strip(),
-        "reason": rej["reason"].astype(object),
+        "reason": rej["_reason"].astype(object),
     })  # fmt: skip
 
 
@@ -95,16 +95,17 @@ def _read_issues(reads: dict[str, ReadResult]) -> list[Issue]:
         rej = read.rejects
         if rej.empty:
             continue
-        codes = rej["reason"].astype(str).map(_reason_code)
+        codes = rej["_reason"].astype(str).map(_reason_code)
         for code, group in rej.groupby(codes, sort=True):
-            what, hint = READ_PROBLEMS.get(str(code), ("that cannot be read", "fix or delete these rows"))
+            what, hint = READ_PROBLEMS.get(str(code), ("unreadable", "fix or delete these rows"))
             n, shown = len(group), str(group["_file"].iloc[0])
-            example = str(group["reason"].iloc[0]).partition(": ")[2]
+            example = str(group["_reason"].iloc[0]).partition(": ")[2]
+            read_as = f"; the file was read as {read.encoding}" if code == "encoding" else ""
             issues.append(Issue(
                 str(code),
                 "error",
-                f"{n} {read.unit}{'s' if n != 1 else ''} of {shown} {what}, e.g. {example}; rejected"
-                + (f" (the file was read as {read.encoding})" if code == "encoding" else ""),
+                f"{n} {read.unit}{'s' if n != 1 else ''} of {shown} cannot be read ({what}{read_as}) and "
+                f"{'were' if n != 1 else 'was'} rejected, e.g. {example}",
                 (group["_file"].astype(str) + f":{read.unit} " + group["_row"].astype(str)).tolist(),
                 hint=hint,
             ))  # fmt: skip

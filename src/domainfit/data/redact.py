@@ -94,7 +94,7 @@ WRITERS: dict[str, Callable[[pd.DataFrame, Path], None]] = {
 
 def redact_file(path: str | os.PathLike, output: str | os.PathLike | None = None, *, columns: Sequence[str] | None = None,
                 kinds: bool | str | Sequence[str] = True, encoding: str | None = None, sheet: str | int | None = None,
-                normalize: bool = False) -> RedactionSummary:
+                normalize: bool = False, delimiter: str | None = None) -> RedactionSummary:
     """Write a redacted copy of a table (default output: `<name>.redacted<ext>` beside it). `columns`: the columns to
     redact (default: the text column, inferred as training infers it); `kinds`: true for every kind or a list."""
     source = Path(path)
@@ -105,7 +105,7 @@ def redact_file(path: str | os.PathLike, output: str | os.PathLike | None = None
                         hint=f"use one of {', '.join(WRITERS)}")
     if out.resolve() == source.resolve():
         raise DataError("the output would overwrite the input", where=str(out), hint="give another --output path")
-    read = read_table(source, encoding=encoding, sheet=sheet)
+    read = read_table(source, encoding=encoding, delimiter=delimiter, sheet=sheet)
     frame = read.frame
     data_columns = [c for c in frame.columns if c not in META_COLUMNS]
     if columns:

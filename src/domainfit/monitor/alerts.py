@@ -6,11 +6,12 @@
                                       relay that maps it to their own message shape
 
 A webhook counts as delivered only on a 2xx answer. A redirect is not followed (it would turn the POST into a GET to
-another URL) and is a failed delivery; a 5xx, 408, 429 or a network error is retried with backoff; every attempt has
-a timeout. A webhook URL usually holds its secret (a token in the query, user:password, or a long path segment as
+another URL) and is a failed delivery; a 5xx, 408, 425, 429 or a network error is retried with backoff; every attempt
+has a timeout. A webhook URL usually holds its secret (a token in the query, user:password, or a long path segment as
 Slack's and Discord's), so it is only ever shown redacted (`redact_url`): in the terminal, in drift.json and in logs.
 
-A new sink is one class registered here. Sinks are called only when the status reaches the `--alert-on` level.
+A new sink is one factory registered here: the target in, a `Sink` out (its `shown` name and `send`). Sinks are called
+only when the status reaches the `--alert-on` level.
 """
 
 from __future__ import annotations
@@ -110,9 +111,6 @@ class _WebhookSink:
         self.shown = f"webhook:{redact_url(self.url)}"
         _hide_in_logs(self.url)
 
-    def _scrub(self, text: str) -> str:
-        return text.replace(self.url, redact_url(self.url))
-
     def send(self, message: str, payload: dict) -> dict:
         import httpx
 
@@ -129,7 +127,7 @@ class _WebhookSink:
                     problems.append(f"no answer within {self.policy.timeout:g} s")
                     continue
                 except httpx.HTTPError as exc:  # refused, reset, DNS, TLS: the network, worth another try
-                    problems.append(self._scrub(f"{type(exc).__name__}: {exc}"))
+                    problems.append(f"{type(exc).__name__}: {exc}")
                     continue
                 code = response.status_code
                 if response.is_success:
@@ -155,30 +153,51 @@ def _webhook_sink(target: str, policy: WebhookPolicy | None = None) -> Sink:
     return _WebhookSink(target, policy or WebhookPolicy())
 
 
-class _RedactedRequests(logging.Filter):
-    """httpx logs every request's full URL ("HTTP Request: POST https://host/x?token=..." at INFO): the webhooks' are
-    redacted before any handler sees them."""
+class _Scrub(logging.Filter):
+    """httpx logs every request's full URL ("HTTP Request: POST https://host/x?token=..." at INFO) and httpcore the
+    response headers at DEBUG (a redirect's Location often repeats the query): the webhooks' secrets are replaced by
+    `…` in every such record before any handler sees it."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.urls: set[str] = set()
+        self.secrets: set[str] = set()
+
+    def hide(self, text: str) -> str:
+        for secret in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(secret, "…")
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and self.urls:
-            record.args = tuple(redact_url(str(a)) if str(a) in self.urls else a for a in record.args)
+        if self.secrets:
+            text = record.getMessage()
+            if any(secret in text for secret in self.secrets):
+                record.msg, record.args = self.hide(text), None
         return True
 
 
-_LOG_FILTER = _RedactedRequests()
+_SCRUB = _Scrub()
+# a logger's filters see only the records made on that very logger, so each of httpx's and httpcore's is named
+_HTTP_LOGGERS = ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
+                 "httpcore.socks")
+
+
+def _secrets(url: str) -> set[str]:
+    """The parts of a URL that `redact_url` hides, as they may appear in a log line (4 characters or more)."""
+    from urllib.parse import parse_qsl
+
+    parts = urlsplit(url)
+    found = {parts.query, parts.fragment, parts.password or "", parts.username or "",
+             *(seg for seg in parts.path.split("/") if len(seg) >= SECRET_SEGMENT),
+             *(value for _, value in parse_qsl(parts.query, keep_blank_values=True))}
+    return {piece for piece in found if len(piece) >= 4}
 
 
 def _hide_in_logs(url: str) -> None:
-    import httpx
-
-    logger = logging.getLogger("httpx")
-    if _LOG_FILTER not in logger.filters:
-        logger.addFilter(_LOG_FILTER)
-    _LOG_FILTER.urls.update({url, str(httpx.URL(url))})
+    for name in _HTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        if _SCRUB not in logger.filters:
+            logger.addFilter(_SCRUB)
+    _SCRUB.secrets.update(_secrets(url))
 
 
 def parse_sink(spec: str) -> Sink:
@@ -200,5 +219,6 @@ def send_alert(sinks: list[Sink], message: str, payload: dict) -> list[dict]:
         try:
             results.append({"sink": sink.shown, "sent": True, **sink.send(message, payload)})
         except Exception as exc:  # a dead webhook must not hide the alert from the other sinks
-            results.append({"sink": sink.shown, "sent": False, "error": str(exc), "attempts": getattr(exc, "attempts", 1)})
+            results.append({"sink": sink.shown, "sent": False, "error": _SCRUB.hide(str(exc)),  # no secret in any message
+                            "attempts": getattr(exc, "attempts", 1)})
     return results

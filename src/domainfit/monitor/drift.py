@@ -69,12 +69,30 @@ def psi(reference: Sequence[float], live: Sequence[float], smoothing: float = 0.
     return float(np.sum((q - p) * np.log(q / p)))
 
 
-def _chi2_p(reference: np.ndarray, live: np.ndarray) -> float | None:
+def _chi2_p(reference: np.ndarray, live: np.ndarray, simulations: int = 4000) -> float | None:
+    """p-value of "live and reference counts come from one distribution" (Pearson's chi-square on the 2 x k table).
+    Where an expected count is below 5 (a reference of a few dozen rows over 20 bins), the chi-square distribution
+    does not hold and its p-value is far too small, so quiet traffic alerted: the p-value is then simulated
+    (Monte Carlo under the pooled distribution, as R's `chisq.test(simulate.p.value=TRUE)`; seeded: the same
+    counts give the same verdict)."""
     table = np.vstack([reference, live])
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return None
-    return float(sstats.chi2_contingency(table, correction=False)[1])
+    rows = table.sum(axis=1)
+    expected = np.outer(rows, table.sum(axis=0)) / table.sum()
+    if expected.min() >= 5:
+        return float(sstats.chi2_contingency(table, correction=False)[1])
+    pooled = table.sum(axis=0) / table.sum()
+
+    def statistic(t: np.ndarray) -> np.ndarray:  # t: (..., 2, k)
+        e = t.sum(axis=-1, keepdims=True) * t.sum(axis=-2, keepdims=True) / t.sum(axis=(-1, -2), keepdims=True)
+        return np.where(e > 0, (t - e) ** 2 / np.where(e > 0, e, 1), 0).sum(axis=(-1, -2))
+
+    rng = np.random.default_rng(0)
+    sims = np.stack([rng.multinomial(int(n), pooled, size=simulations) for n in rows], axis=1)  # (sims, 2, k)
+    observed = statistic(table[None].astype(np.float64))[0]
+    return float((1 + np.sum(statistic(sims.astype(np.float64)) >= observed - 1e-9)) / (1 + simulations))
 
 
 def _judge(value: float | None, p: float | None, warn: float, alert: float, t: DriftThresholds) -> str:

@@ -6,7 +6,8 @@ to word bounds or dropped all become a `Problem` naming file:line. The caller de
 
 Written by hand (no library reads all three shapes and says where each problem is): the column parser, the span
 to token conversion and the small word splitter that both it and inference use (`split_words`). Encoding
-detection is domainfit.data.io's.
+detection is domainfit.data.encoding's, line by line: a sentence or record with a line in another encoding than the
+rest of the file is left out with an `encoding` error on that line, never read as mojibake.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domainfit.data.io import detect_encoding
+from domainfit.data.encoding import Decoded, decode
+from domainfit.data.io import folder_error
 from domainfit.errors import DataError, EncodingError
 from domainfit.ner.tags import detect_scheme, spans_from_tags, tags_from_spans, to_bio
 
@@ -276,6 +278,8 @@ def _json_records(text: str, shown: str) -> Iterator[tuple[int, Any, Problem | N
             yield number, json.loads(line), None
         except json.JSONDecodeError as e:
             yield number, None, Problem(shown, number, "bad_json", f"not valid JSON ({e.msg}, column {e.colno}): {line.strip()[:80]!r}", "error")
+        except RecursionError:
+            yield number, None, Problem(shown, number, "bad_json", f"JSON nested too deeply to read: {line.strip()[:40]!r}", "error")
 
 
 def _json_array(text: str, shown: str) -> Iterator[tuple[int, Any, Problem | None]]:
@@ -291,6 +295,9 @@ def _json_array(text: str, shown: str) -> Iterator[tuple[int, Any, Problem | Non
             record, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as e:
             yield e.lineno, None, Problem(shown, e.lineno, "bad_json", f"not valid JSON ({e.msg}, column {e.colno}); the rest of the file is not read", "error")
+            return
+        except RecursionError:
+            yield line, None, Problem(shown, line, "bad_json", "JSON nested too deeply to read; the rest of the file is not read", "error")
             return
         yield line, record, None
 
@@ -439,18 +446,41 @@ FORMATS: dict[str, Callable[[str, str, Fields], _Found]] = {
 entry here."""
 
 
-def _decode(path: Path, shown: str, encoding: str | None) -> tuple[str, str]:
+def _decode(path: Path, shown: str, encoding: str | None) -> Decoded:
     raw = path.read_bytes()
     try:
-        return detect_encoding(raw) if encoding is None else (encoding, raw.decode(encoding))
+        return decode(raw, encoding)
     except EncodingError as e:
-        raise EncodingError(e.message, where=shown, hint=e.hint) from None
-    except (LookupError, UnicodeDecodeError) as e:
-        raise EncodingError(
-            f"cannot decode the file as {encoding!r}: {e}",
-            where=shown,
-            hint="leave the encoding out to detect it, or pass another (utf-8-sig, gb18030, big5, latin-1)",
-        ) from None
+        line = getattr(e, "line", None)
+        message = f"cannot decode the file as {encoding!r}: {e.message}" if encoding else e.message
+        raise EncodingError(message, where=f"{shown}:line {line}" if line else shown, hint=e.hint) from None
+    except DataError as e:  # binary bytes
+        raise DataError(e.message, where=shown, hint=e.hint) from None
+
+
+def _leave_out_bad_lines(found: _Found, decoded: Decoded, text: str, shown: str) -> None:
+    """Drop every draft with a line in another encoding (or with NUL bytes), and report each such line. The lines
+    are numbered here as the readers number them: at \\n only."""
+    if not decoded.bad:
+        return
+    bad: dict[int, str] = {}
+    number = 1
+    for i, line in enumerate(decoded.lines):
+        if i in decoded.bad:
+            bad[number] = decoded.bad[i].partition(": ")[2] or decoded.bad[i]
+        number += line.count("\n")
+    array = text.lstrip().startswith("[")  # a JSON array: a record runs to the next one
+
+    def lines_of(k: int) -> set[int]:
+        d = found.drafts[k]
+        if not array:
+            return set(d.token_lines) | {d.line}
+        end = found.drafts[k + 1].line if k + 1 < len(found.drafts) else max(bad) + 1
+        return set(range(d.line, end))
+
+    found.drafts = [d for k, d in enumerate(found.drafts) if not lines_of(k) & bad.keys()]
+    found.problems += [Problem(shown, n, "encoding", f"{reason}; its sentence or record is left out", "error")
+                       for n, reason in sorted(bad.items())]
 
 
 def read_ner(path: str | os.PathLike, *, encoding: str | None = None, repair: bool = True, fields: Fields = Fields()) -> NerData:
@@ -463,14 +493,18 @@ def read_ner(path: str | os.PathLike, *, encoding: str | None = None, repair: bo
     """
     shown = str(path)
     p = Path(path)
+    if p.is_dir():
+        raise folder_error(p, shown, FORMATS)
     reader = FORMATS.get(p.suffix.lower())
     if reader is None:
         raise DataError(f"unsupported entity file type {p.suffix or '(no extension)'!r}", where=shown, hint=f"use one of {', '.join(FORMATS)}")
     if not p.is_file():
         raise DataError(f"no such file: {p.resolve()}", where=shown, hint=f"check the path; relative paths start from {Path.cwd()}")
-    used, text = _decode(p, shown, encoding)
+    decoded = _decode(p, shown, encoding)
+    text = decoded.text
     found = reader(text, shown, fields)
-    return _finish(found, shown, used, repair)
+    _leave_out_bad_lines(found, decoded, text, shown)
+    return _finish(found, shown, decoded.encoding, repair)
 
 
 def _finish(found: _Found, shown: str, encoding: str, repair: bool) -> NerData:

@@ -63,7 +63,7 @@ def _columns(path: Path, text_column: str | None, label_column: str | None) -> t
 
     if text_column and label_column:
         return text_column, label_column
-    columns = set(read_table(path).frame.columns)
+    columns = set(read_table(path, bad_rows="reject").frame.columns)  # only the header matters here
     return (text_column or ("text" if "text" in columns else None), label_column or ("label" if "label" in columns else None))
 
 

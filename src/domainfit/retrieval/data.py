@@ -185,7 +185,8 @@ def prepare_pairs(cfg: DataConfig, *, task, tokenizer=None, max_length: int = 12
         bank, bank_rejects, bank_issues, bank_entry = read_answer_bank(
             cfg.answers, id_column=opts.answers_id_column, text_column=opts.answers_text_column, encoding=cfg.encoding)
         task.bind(dict(zip(bank["id"], bank["answer"])))
-    first = read_table(cfg.train, encoding=cfg.encoding, delimiter=cfg.delimiter, sheet=cfg.sheet)
+    # only the columns are read here; unreadable rows reach rejects.csv through prepare_data, as for every task
+    first = read_table(cfg.train, encoding=cfg.encoding, delimiter=cfg.delimiter, sheet=cfg.sheet, bad_rows="reject")
     query, answer = pair_columns(first.frame, cfg.text_column, cfg.label_column, path=str(cfg.train))
     data = prepare_data(cfg.model_copy(update={"text_column": query, "label_column": answer}), task=task,
                         tokenizer=tokenizer, max_length=max_length, model_name=model_name)

@@ -281,6 +281,20 @@ async def _follow(slot: ModelSlot, metrics: ServiceMetrics, every: float) -> Non
             metrics.set_model(slot.current.name, slot.current.version, slot.current.predictor.variant)
 
 
+def _problem(error: dict) -> dict:
+    """One validation problem as {where, message}; for bad JSON, where it broke and why (FastAPI puts the position
+    in `loc`)."""
+    if error.get("type") == "json_invalid":
+        at = [p for p in error.get("loc", ()) if p != "body"]
+        why = (error.get("ctx") or {}).get("error", "")
+        return {"where": "body", "message": f"the body is not valid JSON: {why}" + (f" at character {at[0]}" if at else "")}
+    return {"where": ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body", "message": error.get("msg", "")}
+
+
+_UNREADABLE = {RecursionError: "the JSON nests too deeply", UnicodeDecodeError: "the body is not UTF-8 text",
+               ValueError: "a number in the JSON has more digits than Python reads (4300)"}
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     def rid(request: Request) -> str | None:
         return request.scope.get("state", {}).get("request_id")
@@ -292,8 +306,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
-        problems = [{"where": ".".join(str(p) for p in e.get("loc", ()) if p != "body") or "body", "message": e.get("msg", "")}
-                    for e in exc.errors()]
+        problems = [_problem(e) for e in exc.errors()]
         message = "; ".join(f"{p['where']}: {p['message']}" for p in problems)
         code = "malformed_json" if any(e.get("type") == "json_invalid" for e in exc.errors()) else "invalid_request"
         return SafeJSONResponse(error_body(rid(request), code, message, problems=problems), status_code=422)
@@ -302,11 +315,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException):
         if isinstance(exc, BodyTooLarge):
             return SafeJSONResponse(error_body(rid(request), "body_too_large", exc.detail, limit=exc.limit), status_code=413)
-        if exc.status_code == 400 and exc.__cause__ is not None:  # FastAPI could not read the body as JSON
-            why = {RecursionError: "the JSON nests too deeply", UnicodeDecodeError: "the body is not UTF-8"}.get(
-                type(exc.__cause__), "the body is not JSON")
+        why = _UNREADABLE.get(type(exc.__cause__)) if exc.status_code == 400 else None
+        if why is not None:  # FastAPI read the body but could not parse it as JSON: malformed, like any bad JSON
             return SafeJSONResponse(error_body(rid(request), "malformed_json", why, problems=[{"where": "body", "message": why}]),
-                                status_code=422)
+                                    status_code=422)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         message = f"no route {request.method} {request.url.path}; see /docs" if exc.status_code == 404 else str(exc.detail)
         return SafeJSONResponse(error_body(rid(request), code, message), status_code=exc.status_code, headers=getattr(exc, "headers", None))

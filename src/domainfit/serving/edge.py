@@ -62,7 +62,7 @@ def internal_error_message(request_id: str | None) -> str:
 
 
 async def _send_json(send, status: int, body: dict, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    data = json.dumps(body).encode()  # ASCII: a message never carries a client's text, but stay safe if one did
+    data = json.dumps(body, separators=(",", ":")).encode()  # ASCII: a message never carries a client's text, but stay safe if one did
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()),
                             *(headers or [])]})

@@ -101,7 +101,7 @@ class _GuardedH11Protocol(H11Protocol):
 
     def _reply(self, status: int, code: str, message: str, **details) -> None:
         """Answer in the service's JSON shape and close: written raw, as h11 cannot send on a request it never parsed."""
-        body = json.dumps({"error": {"code": code, "message": message, **details}, "request_id": None}).encode()
+        body = json.dumps({"error": {"code": code, "message": message, **details}, "request_id": None}, separators=(",", ":")).encode()
         head = (b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\nconnection: close\r\n\r\n"
                 % (status, _REASONS[status], len(body)))
         self.transport.write(head + body)

@@ -222,3 +222,164 @@ def test_ragged_csv_error_mentions_quoting(tmp_path):
         read_table(p)
     assert e.value.where == str(p)
     assert "quoted" in str(e.value)
+
+
+# ---------------------------------------------------------------------------------------------------- rows that cannot be read
+
+
+def mixed_file(path):
+    """A UTF-8 CSV with one GBK line (row 4) and one Latin-1 line (row 6)."""
+    lines = ["text,label\n".encode(), "café au lait,a\n".encode(), "plain,b\n".encode(), "外卖送得很快,c\n".encode("gbk"),
+             "thé vert,d\n".encode(), "crème brûlée,e\n".encode("latin-1"), "last,f\n".encode()]
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def test_mixed_encodings_reject_the_foreign_lines_and_keep_the_rest_intact(tmp_path):
+    p = mixed_file(tmp_path / "mixed.csv")
+    r = read_table(p, bad_rows="reject")
+    assert r.encoding == "utf-8"
+    assert r.frame["text"].tolist() == ["café au lait", "plain", "thé vert", "last"]  # no "cafÃ©"
+    assert r.rejects["_row"].tolist() == [4, 6] and r.rejects["_file"].tolist() == [str(p)] * 2
+    assert r.rejects["text"].tolist() == ["外卖送得很快", "crème brûlée"]  # decoded as each line seems to be
+    assert r.rejects["_reason"].str.startswith("encoding: line").all()
+    assert "reads as gb18030" in r.rejects["_reason"][0] and "reads as cp1252" in r.rejects["_reason"][1]
+    assert len(r.frame) + len(r.rejects) == 6  # rows in = kept + rejected
+
+
+def test_rows_that_cannot_be_read_raise_by_default_naming_the_first(tmp_path):
+    p = mixed_file(tmp_path / "mixed.csv")
+    with pytest.raises(DataError) as e:
+        read_table(p)
+    assert e.value.where == f"{p}:row 4"
+    assert "line 4 is not valid utf-8" in e.value.message and "(and 1 more rows" in e.value.message
+    assert "re-save the file in one encoding" in e.value.hint
+
+
+def test_cr_only_line_endings(tmp_path):
+    p = tmp_path / "mac.csv"
+    p.write_bytes(b"text,label\rhello,a\rsecond,b\r")  # raised _csv.Error in the delimiter sniffing
+    assert read_table(p).frame[["text", "label", "_row"]].values.tolist() == [["hello", "a", 2], ["second", "b", 3]]
+    p.write_bytes(b'text,label\r"hello, world",a\rsecond,b\r')
+    r = read_table(p)
+    assert r.frame["text"].tolist() == ["hello, world", "second"] and r.frame["_row"].tolist() == [2, 3]
+
+
+def test_bare_cr_inside_a_quoted_cell_stays_in_the_cell(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_bytes(b'text,label\n"one\rtwo",a\nnext,b\n')
+    r = read_table(p)
+    assert r.frame["text"].tolist() == ["one\rtwo", "next"] and r.frame["_row"].tolist() == [2, 3]
+    p.write_bytes(b"text,label\none\rtwo,a\n")  # unquoted, a bare CR ends the line, as an editor shows it
+    assert read_table(p).frame[["text", "label", "_row"]].values.tolist() == [["one", "", 2], ["two", "a", 3]]
+
+
+def test_explicit_latin1_on_a_binary_file_is_a_data_error(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_bytes(bytes(range(256)) * 50)
+    with pytest.raises(DataError) as e:
+        read_table(p, encoding="latin-1")
+    assert e.value.where == str(p) and "binary" in e.value.message and e.value.hint
+
+
+def test_one_broken_jsonl_line_is_rejected_with_its_line_and_reason(tmp_path):
+    p = tmp_path / "t.jsonl"
+    p.write_text('{"text": "a", "label": "x"}\n{"text": "broken, "label": "y"}\n[1, 2]\n\n{"text": "b", "label": "z"}\n',
+                 encoding="utf-8")
+    r = read_table(p, bad_rows="reject")
+    assert r.frame["text"].tolist() == ["a", "b"] and r.frame["_row"].tolist() == [1, 5]
+    assert r.rejects["_row"].tolist() == [2, 3]
+    assert r.rejects["_reason"][0].startswith("bad_json: line 2 is not valid JSON")
+    assert r.rejects["_reason"][1].startswith("not_object: line 3 holds a JSON list")
+    assert r.rejects["_raw"][0] == '{"text": "broken, "label": "y"}'
+
+
+def test_deeply_nested_json_line_is_rejected_not_a_recursion_error(tmp_path):
+    p = tmp_path / "t.jsonl"
+    p.write_text('{"text": "a", "label": "x"}\n{"text": ' + "[" * 100_000 + "]" * 100_000 + "}\n", encoding="utf-8")
+    r = read_table(p, bad_rows="reject")
+    assert r.rejects["_row"].tolist() == [2] and "too deeply" in r.rejects["_reason"][0]
+    q = tmp_path / "t.json"
+    q.write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(DataError, match="too deeply"):
+        read_table(q)
+
+
+def test_a_few_rows_with_too_many_cells_are_rejected_most_fail_the_file(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("text,label\nfine,a\nhello, world,b\nalso fine,c\ntrailing empty cells,d,,\n", encoding="utf-8")
+    r = read_table(p, bad_rows="reject")
+    assert r.frame["text"].tolist() == ["fine", "also fine", "trailing empty cells"]
+    assert r.rejects["_row"].tolist() == [3] and r.rejects["_raw"][0] == "hello, world,b"
+    assert r.rejects["_reason"][0] == "too_many_fields: row 3 has 3 cells where the header has 2 (a cell holding comma must be quoted)"
+
+
+def test_a_quote_never_closed(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text('text,label\nok,a\n"never closed,b\nmore,c\n', encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        read_table(p, bad_rows="reject")
+    assert e.value.where == f"{p}:line 3" and "never closed" in e.value.message and '""' in e.value.hint
+    p.write_text('text,label\nok,a\n"never closed,b', encoding="utf-8")  # on the last line only: that row alone
+    r = read_table(p, bad_rows="reject")
+    assert r.frame["text"].tolist() == ["ok"] and r.rejects["_reason"][0].startswith("bad_quote: row 3")
+
+
+def test_two_megabyte_cell_is_read_and_the_csv_limit_restored(tmp_path):
+    import csv
+
+    p = tmp_path / "t.csv"
+    big = "x" * 2_000_000
+    p.write_text(f'text,label\n"{big}",a\nshort,b\n', encoding="utf-8")
+    before = csv.field_size_limit()
+    assert read_table(p).frame["text"].str.len().tolist() == [2_000_000, 5]
+    assert csv.field_size_limit() == before
+
+
+def test_delimiter_option_names_and_one_character(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_text("text;label\na,b;c\n", encoding="utf-8")
+    assert read_table(p, delimiter="semicolon").frame["label"].tolist() == ["c"]
+    with pytest.raises(DataError) as e:
+        read_table(p, delimiter=";;")
+    assert "one character" in e.value.message and "semicolon" in e.value.hint
+
+
+def test_a_folder_is_named_as_a_folder(tmp_path):
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "train.csv").write_text("text,label\na,b\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        read_table(folder)
+    assert "is a folder, not a file" in e.value.message and "unsupported" not in e.value.message
+    assert str(folder / "train.csv") in e.value.hint
+
+
+def test_empty_files_of_every_format(tmp_path):
+    for name in ("t.csv", "t.jsonl", "t.json", "t.parquet", "t.xlsx"):
+        (tmp_path / name).write_bytes(b"")
+        with pytest.raises(DataError, match="empty") as e:
+            read_table(tmp_path / name)
+        assert e.value.where == str(tmp_path / name) and e.value.hint
+    (tmp_path / "blank.jsonl").write_text("\n  \n", encoding="utf-8")
+    with pytest.raises(DataError, match="no JSON lines"):
+        read_table(tmp_path / "blank.jsonl")
+
+
+def test_text_renamed_xlsx_and_old_xls_are_named(tmp_path):
+    p = tmp_path / "t.xlsx"
+    p.write_text("text,label\na,b\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        read_table(p)
+    assert "not an Excel workbook" in e.value.message and ".csv" in e.value.hint
+    p.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 100)
+    with pytest.raises(DataError, match="old Excel"):
+        read_table(p)
+
+
+def test_a_column_called_reason_keeps_its_cells_in_the_rejects(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_bytes("text,reason\nmy café card,card\n".encode() + "外卖送得很快,delivery\n".encode("gbk"))
+    r = read_table(p, bad_rows="reject")
+    assert r.rejects[["text", "reason", "_row"]].values.tolist() == [["外卖送得很快", "delivery", 3]]
+    assert r.rejects["_reason"][0].startswith("encoding: line 3")

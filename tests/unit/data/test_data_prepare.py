@@ -242,3 +242,63 @@ def test_jsonl_rows_are_line_numbers_in_locations(tmp_path):
     p.write_text("\n".join(lines), encoding="utf-8")
     out = prepare_data(DataConfig(train=p))
     assert issue(out.report, "empty_text").where == [f"{p}:line 31"]
+
+
+def test_lines_in_another_encoding_reach_rejects_csv_and_the_counts(tmp_path):
+    """Finding 5: a UTF-8 file with one GBK and one Latin-1 line was read whole as another encoding, garbled, 0 rows
+    rejected. Now the two rows are rejected with their reason, the rest is read as UTF-8, nothing is lost."""
+    p = tmp_path / "mixed.csv"
+    body = [f"{t},{lab}\n".encode() for t, lab in clean_rows()]
+    body[3] = "café question about my account,billing\n".encode()
+    body.insert(10, "外卖送得很快,cards\n".encode("gbk"))  # row 12
+    body.insert(20, "crème brûlée account question,loans\n".encode("latin-1"))  # row 22
+    p.write_bytes(b"text,label\n" + b"".join(body))
+    out = prepare_data(DataConfig(train=p))
+    assert_invariant(out)
+    assert out.report.counts["rows_in"] == 32 and out.report.counts["rows_rejected"] == 2
+    assert reasons(out)[12].startswith("encoding: line 12 is not valid utf-8") and "外卖送得很快" in reasons(out)[12]
+    assert "reads as cp1252" in reasons(out)[22]
+    assert out.rejects.set_index("_row")["text"].to_dict() == {12: "外卖送得很快", 22: "crème brûlée account question"}
+    kept = pd.concat([out.train, out.val, out.test])["text"].tolist()
+    assert "café question about my account" in kept and not any("Ã" in t or "\ufffd" in t for t in kept)
+    enc = issue(out.report, "encoding", "error")
+    assert enc.where == [loc(p, 12), loc(p, 22)] and "read as utf-8" in enc.message and enc.hint
+    assert out.report.counts["rejected_by_reason"] == {"encoding": 2}
+    path = tmp_path / "rejects.csv"
+    write_rejects(out.rejects, path)
+    assert pd.read_csv(path, encoding="utf-8-sig", dtype=str)["_row"].tolist() == ["12", "22"]
+
+
+def test_a_broken_jsonl_line_is_one_reject_not_a_failed_file(tmp_path):
+    """Finding 6: one broken JSON line rejected the whole file."""
+    p = tmp_path / "t.jsonl"
+    lines = [json.dumps({"text": t, "label": lab}) for t, lab in clean_rows()]
+    lines.insert(4, '{"text": "broken, "label": "cards"}')
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = prepare_data(DataConfig(train=p))
+    assert_invariant(out)
+    assert out.report.counts["rows_in"] == 31
+    assert reasons(out)[5].startswith("bad_json: line 5 is not valid JSON")
+    assert out.rejects["text"].tolist() == ['{"text": "broken, "label": "cards"}']  # the line as it stands
+    assert issue(out.report, "bad_json").where == [f"{p}:line 5"]
+
+
+def test_unreadable_rows_of_a_test_file_are_counted_against_it(tmp_path):
+    train = write_csv(tmp_path / "train.csv", clean_rows())
+    test = tmp_path / "test.csv"
+    test.write_text("text,label\nbilling question number 99,billing\nhello, world,cards\ncards question number 99,cards\n",
+                    encoding="utf-8")
+    out = prepare_data(DataConfig(train=train, test=test))
+    assert_invariant(out)
+    entry = next(f for f in out.report.files if f["role"] == "test")
+    assert (entry["rows"], entry["rows_kept"], entry["rows_rejected"]) == (3, 2, 1)
+    assert out.rejects[["_file", "_row"]].values.tolist() == [[str(test), 3]]
+    assert out.rejects["reason"][0].startswith("too_many_fields: row 3 has 3 cells")
+
+
+def test_every_row_unreadable_is_nothing_usable(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_bytes(b"text,label\n" + "".join(f"外卖{i},a\n" for i in range(3)).encode("gbk") + "café,b\n".encode() * 5)
+    with pytest.raises(EmptyDataError) as e:
+        prepare_data(DataConfig(train=p))
+    assert "rejected" in str(e.value)

@@ -156,11 +156,13 @@ def test_service_logs_each_prediction_before_answering_and_takes_corrections(tin
         r = c.post("/v1/predict", json={"texts": ["card stolen, call 13812345678", "loan rate"]}, headers={"X-Request-ID": "abc"})
         assert r.status_code == 200
         rows = PredictionLog(path, create=False).predictions()  # written before the response came back
-        assert rows["request_id"].tolist() == ["abc", "abc"] and rows["item"].tolist() == [0, 1]
+        rid = r.json()["request_id"]  # the server's own id; the client's X-Request-ID is kept beside it
+        assert rows["request_id"].tolist() == [rid, rid] and rows["client_request_id"].tolist() == ["abc", "abc"]
+        assert rows["item"].tolist() == [0, 1]
         assert rows["text"][0] == "card stolen, call [PHONE]" and rows["label"].tolist() == [p["label"] for p in r.json()["predictions"]]
-        ok = c.post("/v1/feedback", json={"request_id": "abc", "item": 1, "label": "loan"})
+        ok = c.post("/v1/feedback", json={"request_id": rid, "item": 1, "label": "loan"})
         assert ok.status_code == 200 and ok.json()["status"] == "recorded"
-        bad = c.post("/v1/feedback", json={"request_id": "abc", "label": "mortgage"})
+        bad = c.post("/v1/feedback", json={"request_id": rid, "label": "mortgage"})
         assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad_label" and "labels" in bad.json()["error"]["message"]
         unknown = c.post("/v1/feedback", json={"request_id": "zzz", "label": "loan"})
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "unknown_prediction"

@@ -1,5 +1,6 @@
-"""The service on a real uvicorn server (in a thread, on a free loopback port): micro-batching coalesces concurrent
-requests, and a hot swap under concurrent load drops nothing and switches versions atomically."""
+"""The service on a real uvicorn server (in a thread, on a free loopback port, configured as `domainfit serve` does):
+micro-batching coalesces concurrent requests, and a hot swap under concurrent load drops nothing and switches versions
+atomically."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import uvicorn
 from domainfit.serving import ServeSettings, create_app
 from domainfit.serving.auth import KeyStore
 from domainfit.serving.models import BundleSource
+from domainfit.serving.run import server_config
 from tests.conftest import train_tiny_bundle
 
 TEXTS = ["my card was stolen", "loan rate please", "transfer not arrived", "pin blocked today"]
@@ -30,7 +32,7 @@ def free_port() -> int:
 @contextlib.contextmanager
 def live_server(app):
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    server = uvicorn.Server(server_config(app, ServeSettings(port=port)))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 60

@@ -1,0 +1,61 @@
+"""The micro-batcher on a fake model: a request that fails the model call fails alone; the others get their answers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from domainfit.serving.batching import MicroBatcher, run_isolated
+
+
+def _fake_model(calls: list[list[str]]):
+    def run_batch(items):
+        texts = [t for request_texts, _ in items for t in request_texts]
+        calls.append(texts)
+        if "poison" in texts:
+            raise ValueError("the tokenizer choked")
+        return [[t.upper() for t in request_texts] for request_texts, _ in items], "model-v1"
+    return run_batch
+
+
+def test_run_isolated_retries_halves_until_only_the_failing_request_fails():
+    calls: list[list[str]] = []
+    items = [([f"t{i}"], {}) for i in range(7)] + [(["ok", "poison"], {})]
+    outcomes = run_isolated(_fake_model(calls), items)
+    assert [o[0] for o in outcomes[:7]] == [[f"T{i}"] for i in range(7)] and all(o[1] == "model-v1" for o in outcomes[:7])
+    assert isinstance(outcomes[7], ValueError) and "choked" in str(outcomes[7])
+    assert len(calls) <= 1 + 2 * 3, f"{len(calls)} model calls to isolate one bad request of 8"
+
+
+def test_an_exception_returned_for_one_request_fails_only_that_request_without_retries():
+    calls = []
+
+    def run_batch(items):
+        calls.append(len(items))
+        return [RuntimeError("not logged") if texts == ["b"] else [texts[0]] for texts, _ in items], "m"
+
+    outcomes = run_isolated(run_batch, [(["a"], {}), (["b"], {}), (["c"], {})])
+    assert outcomes[0] == (["a"], "m") and isinstance(outcomes[1], RuntimeError) and outcomes[2] == (["c"], "m")
+    assert calls == [3]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_concurrent_requests_with_one_poisoned_all_others_answered(enabled):
+    calls: list[list[str]] = []
+
+    async def scenario():
+        batcher = MicroBatcher(_fake_model(calls), enabled=enabled, max_batch_size=64, max_wait_ms=20)
+        await batcher.start()
+        texts = [[f"text {i}"] for i in range(40)]
+        texts[17] = ["poison"]
+        results = await asyncio.gather(*(batcher.submit(t) for t in texts), return_exceptions=True)
+        await batcher.stop()
+        return results
+
+    results = asyncio.run(scenario())
+    failed = [i for i, r in enumerate(results) if isinstance(r, Exception)]
+    assert failed == [17] and isinstance(results[17], ValueError)
+    assert [r.outputs for i, r in enumerate(results) if i != 17] == [[f"TEXT {i}"] for i in range(40) if i != 17]
+    if enabled:
+        assert any(len(c) > 1 for c in calls), "nothing was batched: the test did not exercise isolation"
