@@ -137,7 +137,7 @@ def build_retrieval(work: Path) -> dict:
 
 def prepare_retrieval(work: Path) -> dict:
     from domainfit.config import DataConfig
-    from domainfit.retrieval.data import prepare_pairs
+    from domainfit.tasks.retrieval.data import prepare_pairs
     from domainfit.tasks import make_task
 
     files = build_retrieval(work)

@@ -10,8 +10,8 @@ import json
 import pytest
 
 from domainfit.errors import DataError
-from domainfit.ner.data import kept_sentences
-from domainfit.ner.io import read_ner
+from domainfit.tasks.ner.data import kept_sentences
+from domainfit.tasks.ner.io import read_ner
 
 
 def test_a_gbk_line_in_a_utf8_conll_file_leaves_its_sentence_out(tmp_path):

@@ -112,8 +112,8 @@ def test_sample_per_bin_takes_k_rows_of_each_target_bin():
 
 
 def test_queries_per_answer_and_sentences_per_entity_type():
-    from domainfit.ner.io import read_ner
-    from domainfit.ner.tags import spans_from_tags
+    from domainfit.tasks.ner.io import read_ner
+    from domainfit.tasks.ner.tags import spans_from_tags
 
     pairs = pd.DataFrame(make_pairs(6, seed=1), columns=["text", "label"])
     s = BUDGETS["retrieval"].sample(pairs, 2, 0, None)

@@ -82,7 +82,7 @@ class PairsPool:
     suffix = ".csv"
 
     def __init__(self, cfg: TrainConfig, task, *, tokenizer, model_name: str, folder: Path) -> None:
-        from domainfit.retrieval.data import prepare_pairs
+        from domainfit.tasks.retrieval.data import prepare_pairs
 
         self.task = task
         data = prepare_pairs(cfg.data, task=task, tokenizer=tokenizer, max_length=cfg.model.max_length, model_name=model_name)
@@ -98,7 +98,7 @@ class PairsPool:
     write = staticmethod(_write_rows)
 
     def score_baseline(self, name: str, train: pd.DataFrame, val: pd.DataFrame, seed: int) -> dict[str, float]:
-        from domainfit.retrieval.workflow import _baselines
+        from domainfit.tasks.retrieval.workflow import _baselines
         from domainfit.tasks import make_task
 
         scored = _baselines([name], train=train, val=val, test=self.test, bank=self.bank, encoder=None, task=self.task,
@@ -115,7 +115,7 @@ class SentencePool:
     run_values: dict[str, Any] = {"data.text_column": None, "data.label_column": None}  # the JSONL written has standard names
 
     def __init__(self, cfg: TrainConfig, task, *, tokenizer, model_name: str, folder: Path) -> None:
-        from domainfit.ner.data import prepare_ner
+        from domainfit.tasks.ner.data import prepare_ner
 
         self.task = task
         data = prepare_ner(cfg.data, repair=task.options.repair_tags, tokenizer=tokenizer, max_length=cfg.model.max_length)
@@ -124,12 +124,12 @@ class SentencePool:
         self.summary = _summary(self.train, self.val, self.test, len(data.types))
 
     def write(self, rows: list, path: Path) -> None:
-        from domainfit.ner.data import write_sentences
+        from domainfit.tasks.ner.data import write_sentences
 
         write_sentences(rows, path)
 
     def score_baseline(self, name: str, train: list, val: list, seed: int) -> dict[str, float]:
-        from domainfit.ner.evaluate import run_ner_baselines
+        from domainfit.tasks.ner.evaluate import run_ner_baselines
 
         tags = run_ner_baselines([name], train, self.test, self.labels)[name]["tags"]
         return self.task.metrics([s.tags for s in self.test], tags, self.labels)

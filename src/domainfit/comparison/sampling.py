@@ -88,7 +88,7 @@ def sample_per_bin(frame: pd.DataFrame, k: int | None, seed: int, task: Any) -> 
 
 def sample_sentences_per_type(sentences: Sequence, k: int | None, seed: int) -> list:
     """Sentences (with BIO `tags`) until every entity type is in at least k of them (or in all of its sentences)."""
-    from domainfit.ner.tags import spans_from_tags
+    from domainfit.tasks.ner.tags import spans_from_tags
 
     if k is None:
         return list(sentences)

@@ -269,5 +269,5 @@ class TfidfRidgeBaseline:
 
 
 # Baselines of tasks with their own package register there; importing them here keeps `baselines` complete.
-from domainfit.retrieval import baselines as _retrieval_baselines  # noqa: E402,F401  (bm25, backbone)
-from domainfit.ner import baseline as _ner_baselines  # noqa: E402,F401  (dictionary)
+from domainfit.tasks.retrieval import baselines as _retrieval_baselines  # noqa: E402,F401  (bm25, backbone)
+from domainfit.tasks.ner import baseline as _ner_baselines  # noqa: E402,F401  (dictionary)

@@ -24,10 +24,10 @@ __all__ = ["LINEAR_HEAD_TASKS", "PAIR_TASKS", "TOKEN_TASKS", "Adaptation", "FitC
 # Tasks whose head is one linear layer fit by the task's own loss (or closed-form probe): every method that trains
 # a head and (part of) the encoder through the task works for all of them.
 LINEAR_HEAD_TASKS = frozenset({"classification", "multilabel", "regression"})
-# Tasks with a head over every token, trained by their own workflow (domainfit.ner.workflow): every method that
+# Tasks with a head over every token, trained by their own workflow (domainfit.tasks.ner.workflow): every method that
 # adapts the encoder with `adapt` serves them; methods that need one vector per text (head, fewshot, zeroshot) do not.
 TOKEN_TASKS = frozenset({"ner"})
-# Tasks over pairs of texts (query, answer), trained by their own workflow (domainfit.retrieval.workflow): every method
+# Tasks over pairs of texts (query, answer), trained by their own workflow (domainfit.tasks.retrieval.workflow): every method
 # with `adapt` serves them; a method without it that declares them (zeroshot) indexes with the untouched backbone.
 PAIR_TASKS = frozenset({"retrieval"})
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from domainfit.errors import DataError
-from domainfit.ner import (
+from domainfit.tasks.ner import (
     IGNORE_INDEX,
     Fields,
     bio_labels,

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 import domainfit
 from domainfit.config import DataConfig, load_config
 from domainfit.errors import ConfigError, EmptyDataError
-from domainfit.ner import read_ner
-from domainfit.ner.data import prepare_ner
-from domainfit.ner.metrics import entity_metrics, predicted_tags
+from domainfit.tasks.ner import read_ner
+from domainfit.tasks.ner.data import prepare_ner
+from domainfit.tasks.ner.metrics import entity_metrics, predicted_tags
 from domainfit.registry import baselines
 from domainfit.tasks import make_task
 from tests.conftest import make_ner_sentences, write_conll

@@ -16,8 +16,8 @@ import domainfit
 from domainfit.bundle import seal_bundle
 from domainfit.bundle import load_bundle
 from domainfit.cli.main import app
-from domainfit.retrieval.metrics import calibrate_threshold, true_ranks
-from domainfit.retrieval.train import embed_texts
+from domainfit.tasks.retrieval.metrics import calibrate_threshold, true_ranks
+from domainfit.tasks.retrieval.train import embed_texts
 from tests.conftest import make_pairs, write_csv
 
 QUERIES = ["loan rate please", "card stolen today", "why can you help"]

@@ -8,7 +8,7 @@ import domainfit
 from domainfit.config import load_config
 from domainfit.config.schema import DataConfig
 from domainfit.errors import ColumnError, ConfigError
-from domainfit.retrieval.data import prepare_pairs
+from domainfit.tasks.retrieval.data import prepare_pairs
 from domainfit.tasks import make_task
 from tests.conftest import make_pairs, write_csv
 

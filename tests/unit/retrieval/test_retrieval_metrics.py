@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from domainfit.retrieval.metrics import calibrate_threshold, retrieval_metrics, true_ranks
+from domainfit.tasks.retrieval.metrics import calibrate_threshold, retrieval_metrics, true_ranks
 from domainfit.tasks import make_task
 
 IDS = ["a", "b", "c"]
@@ -87,7 +87,7 @@ def test_answer_cells_are_read_as_ids_or_texts_of_the_bank():
 def test_ranking_loss_is_cross_entropy_over_scaled_cosines():
     import torch
 
-    from domainfit.retrieval.train import ranking_loss
+    from domainfit.tasks.retrieval.train import ranking_loss
 
     q = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]), dim=-1)
     a = torch.nn.functional.normalize(torch.tensor([[1.0, 0.1], [0.1, 1.0]]), dim=-1)

@@ -45,7 +45,7 @@ def make_predictor(bundle: Bundle, **predictor_kwargs):
 
 def check_data(cfg: DataConfig, *, task, tokenizer=None, max_length: int = 128, model_name: str | None = None) -> DataReport:
     """What `prepare_pairs` finds, writing nothing."""
-    from domainfit.retrieval.data import prepare_pairs
+    from domainfit.tasks.retrieval.data import prepare_pairs
 
     return prepare_pairs(cfg, task=task, tokenizer=tokenizer, max_length=max_length, model_name=model_name).report
 
@@ -76,8 +76,8 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     `training.pipeline.run_training` passes its staging folder); returns its path."""
     from domainfit.backbones import FrozenEncoder, default_pooling
     from domainfit.registry import methods
-    from domainfit.retrieval.data import prepare_pairs
-    from domainfit.retrieval.train import fit_bi_encoder
+    from domainfit.tasks.retrieval.data import prepare_pairs
+    from domainfit.tasks.retrieval.train import fit_bi_encoder
     from domainfit.tasks import make_task
     from domainfit.training.pipeline import (_fingerprint, _scores, assess_into_bundle, bundle_meta, finish_bundle, open_backbone,
                                              write_data_files)
@@ -137,7 +137,7 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
     no-answer marker), beside the baselines (re-fit on the bundle's training split, thresholds on its validation split)."""
     from domainfit.evaluation.assess import _frozen_backbone, assess_and_report
     from domainfit.registry import baselines
-    from domainfit.retrieval.data import read_eval_pairs
+    from domainfit.tasks.retrieval.data import read_eval_pairs
 
     bundle = load_bundle(bundle_path)
     out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem

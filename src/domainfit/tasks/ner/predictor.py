@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 
 from domainfit.backbones.encoder import configure_threads
 from domainfit.bundle import Bundle
-from domainfit.ner.inference import WordScores, model_words, score_words
-from domainfit.ner.io import Sentence, split_words
+from domainfit.tasks.ner.inference import WordScores, model_words, score_words
+from domainfit.tasks.ner.io import Sentence, split_words
 
 __all__ = ["NerPredictor"]
 

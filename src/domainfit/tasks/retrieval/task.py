@@ -5,7 +5,7 @@ The bundle's model is an ordinary `TextModel` whose head *is the index*: one row
 L2-normalised embedding by the tuned encoder, computed at save time (`model/head.safetensors`, no bias), over the
 normalised query embedding, so the Predictor, serving and `domainfit.load` score queries like any other task. The
 bank's texts are in `index/answers.csv` (id, answer); the Predictor's task is bound to them (`bind`). Training,
-evaluation and data checks run in `domainfit.retrieval.workflow` (a query has no single label column to classify).
+evaluation and data checks run in `domainfit.tasks.retrieval.workflow` (a query has no single label column to classify).
 
 Targets: an answer cell is read as the id of a bank answer, or its text (whitespace collapsed), or
 `task_options.no_answer_marker` for a query the bank cannot answer (used to calibrate and measure the no-answer
@@ -57,7 +57,7 @@ class RetrievalTask:
     default_baselines = ("bm25", "backbone")
     tunes_on_validation = True
     Options = RetrievalOptions
-    workflow = "domainfit.retrieval.workflow"
+    workflow = "domainfit.tasks.retrieval.workflow"
 
     def __init__(self, options: dict | None = None, state: dict | None = None) -> None:
         self.options = RetrievalOptions.model_validate(options or {})
@@ -107,7 +107,7 @@ class RetrievalTask:
                 "min_queries_per_answer": int(per_answer.min()) if len(per_answer) else 0,
                 "max_queries_per_answer": int(per_answer.max()) if len(per_answer) else 0}
 
-    # ---- the index head and the no-answer threshold (training itself is domainfit.retrieval.train)
+    # ---- the index head and the no-answer threshold (training itself is domainfit.tasks.retrieval.train)
     def build_head(self, hidden_size: int, label_set: Sequence[str]) -> nn.Module:
         return nn.Linear(hidden_size, len(label_set), bias=False)
 
@@ -116,7 +116,7 @@ class RetrievalTask:
 
     def tune(self, labels: Sequence[str], scores: np.ndarray, label_set: Sequence[str]) -> None:
         """The no-answer threshold: calibrated on these (validation) rows for `no_answer: auto`, else as configured."""
-        from domainfit.retrieval.metrics import calibrate_threshold, true_ranks
+        from domainfit.tasks.retrieval.metrics import calibrate_threshold, true_ranks
 
         policy = self.options.no_answer
         if policy == "off":
@@ -184,7 +184,7 @@ class RetrievalTask:
         )
 
     def metrics(self, y_true, scores, label_set, *, texts=None) -> dict:
-        from domainfit.retrieval.metrics import retrieval_metrics
+        from domainfit.tasks.retrieval.metrics import retrieval_metrics
 
         return retrieval_metrics(list(map(str, y_true)), scores, label_set, threshold=self.threshold,
                                  no_answer=self.options.no_answer_marker, texts=texts)

@@ -157,7 +157,7 @@ SCHEMES: dict[str, Callable[[int, str], list[str]]] = {"BIO": _bio_tags, "BIOES"
 
 def tags_from_spans(n_tokens: int, spans: Sequence[Span], *, scheme: str = "BIO") -> list[str]:
     """The tags of `n_tokens` tokens holding `spans`. Raises ValueError for a span out of range or overlapping
-    another: callers that read user data check spans first (see domainfit.ner.io) and report them by line."""
+    another: callers that read user data check spans first (see domainfit.tasks.ner.io) and report them by line."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown tag scheme {scheme!r}; use one of {', '.join(SCHEMES)}")
     tags = [OUTSIDE] * n_tokens

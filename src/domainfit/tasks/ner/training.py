@@ -17,10 +17,10 @@ from domainfit.config.schema import TrainConfig
 from domainfit.methods.base import FitResult, Reporter
 from domainfit.methods.full import finish_adaptation
 from domainfit.modeling import TextModel
-from domainfit.ner.align import IGNORE_INDEX, encode_words
-from domainfit.ner.inference import model_words, score_words
-from domainfit.ner.io import Sentence
-from domainfit.ner.metrics import entity_metrics, predicted_tags
+from domainfit.tasks.ner.align import IGNORE_INDEX, encode_words
+from domainfit.tasks.ner.inference import model_words, score_words
+from domainfit.tasks.ner.io import Sentence
+from domainfit.tasks.ner.metrics import entity_metrics, predicted_tags
 from domainfit.training.loop import LoopState, count_steps, train_loop
 
 __all__ = ["fit_tokens", "training_windows"]

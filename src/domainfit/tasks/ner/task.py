@@ -1,7 +1,7 @@
 """Named-entity recognition: a label per word (BIO or BIOES), a linear head over every token state, cross-entropy
 on each word's first piece; predictions are entity spans with character offsets, scored by entity-level F1.
 
-Not one text, one target, so the task brings its own workflow (`domainfit.ner.workflow`: reading CoNLL/JSONL,
+Not one text, one target, so the task brings its own workflow (`domainfit.tasks.ner.workflow`: reading CoNLL/JSONL,
 windows of word pieces, training through the shared loop, evaluation, the predictor); this class holds what the
 rest of domainfit asks of every task: options, head, loss, decoding, output format, response schema and metrics.
 """
@@ -15,8 +15,8 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from domainfit.ner.align import IGNORE_INDEX, decode_entities
-from domainfit.ner.tags import OUTSIDE, spans_from_tags, tags_from_spans
+from domainfit.tasks.ner.align import IGNORE_INDEX, decode_entities
+from domainfit.tasks.ner.tags import OUTSIDE, spans_from_tags, tags_from_spans
 from domainfit.registry import tasks
 
 __all__ = ["NerOptions", "NerTask"]
@@ -43,7 +43,7 @@ class NerTask:
     default_baselines = ("dictionary",)
     tunes_on_validation = False
     Options = NerOptions
-    workflow = "domainfit.ner.workflow"
+    workflow = "domainfit.tasks.ner.workflow"
     supports_redaction = False
     supports_redaction_why = ("entities are returned with offsets into the original text, and a name is an entity to "
                               "find; redact phones, cards and emails in the files beforehand with `domainfit data redact`")
@@ -81,7 +81,7 @@ class NerTask:
 
     # ---- output
     def format(self, scores: Sequence, label_set: Sequence[str], top_k: int = 1) -> list[dict]:
-        """One {"entities": [...]} per text from its `WordScores` (see domainfit.ner.inference)."""
+        """One {"entities": [...]} per text from its `WordScores` (see domainfit.tasks.ner.inference)."""
         return [{"entities": decode_entities(s.text, s.offsets, s.scores, label_set)} for s in scores]
 
     def output_columns(self, prediction: dict) -> dict:
@@ -106,12 +106,12 @@ class NerTask:
 
     def metrics(self, y_true: Sequence[Sequence[str]], scores: Sequence, label_set: Sequence[str], *, texts=None) -> dict:
         """Entity-level scores of gold BIO tags against `WordScores` (or predicted tags directly)."""
-        from domainfit.ner.metrics import entity_metrics, predicted_tags
+        from domainfit.tasks.ner.metrics import entity_metrics, predicted_tags
 
         pred = [s if isinstance(s, list) else predicted_tags(s.scores, label_set) for s in scores]
         return entity_metrics(y_true, pred, sentences=texts)
 
     def reference_stats(self, texts: Sequence[str], scores: Sequence, label_set: Sequence[str]) -> dict:
-        from domainfit.ner.metrics import entity_reference_stats
+        from domainfit.tasks.ner.metrics import entity_reference_stats
 
         return entity_reference_stats(texts, self.format(scores, label_set))

@@ -22,8 +22,8 @@ from domainfit.config.schema import DataConfig
 from domainfit.data.checks import DataReport, Issue
 from domainfit.data.split import split_data
 from domainfit.errors import EmptyDataError
-from domainfit.ner.io import Fields, NerData, Problem, Sentence, read_ner
-from domainfit.ner.tags import spans_from_tags
+from domainfit.tasks.ner.io import Fields, NerData, Problem, Sentence, read_ner
+from domainfit.tasks.ner.tags import spans_from_tags
 
 __all__ = ["NerSplits", "kept_sentences", "prepare_ner", "problem_issues", "write_rejects", "write_sentences"]
 
@@ -31,7 +31,7 @@ ROLES = ("train", "val", "test")
 REJECT_COLUMNS = ["_file", "_line", "kind", "reason", "text"]
 
 # Problem kinds that sit inside a sentence the reader kept (its tags, its entity spans); the others are lines or
-# records the reader skipped. See domainfit.ner.io and domainfit.ner.tags.
+# records the reader skipped. See domainfit.tasks.ner.io and domainfit.tasks.ner.tags.
 IN_SENTENCE = frozenset({"bad_tag", "i_without_b", "unclosed", "bad_entity", "span_out_of_range", "empty_span",
                          "span_snapped", "duplicate_span", "overlapping_spans"})
 

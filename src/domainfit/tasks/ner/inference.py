@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from domainfit.data.clean import normalize_text, strip_text
-from domainfit.ner.align import encode_words, merge_windows
+from domainfit.tasks.ner.align import encode_words, merge_windows
 
 __all__ = ["WordScores", "model_words", "score_words"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from domainfit.ner.tags import spans_from_tags, tags_from_spans
+from domainfit.tasks.ner.tags import spans_from_tags, tags_from_spans
 from domainfit.registry import baselines
 
 __all__ = ["DictionaryBaseline"]

@@ -26,7 +26,7 @@ from domainfit.data import DataReport, Issue, prepare_data, read_table, resolve_
 from domainfit.data.checks import CheckContext, check_truncation, report_check, token_counts
 from domainfit.data.columns import _key
 from domainfit.errors import ColumnError, EmptyDataError
-from domainfit.tasks.retrieval import collapse
+from domainfit.tasks.retrieval.task import collapse
 
 __all__ = ["RetrievalData", "bank_columns", "pair_columns", "prepare_pairs", "read_answer_bank", "read_eval_pairs"]
 

@@ -4,3 +4,7 @@ backbone), and the workflow the pipeline, Predictor, evaluation and data check d
 
 Nothing heavy is imported here: `domainfit.evaluation.baselines` imports `baselines` to register them.
 """
+
+from domainfit.tasks.retrieval.task import RetrievalOptions, RetrievalTask  # registers the task
+
+__all__ = ["RetrievalOptions", "RetrievalTask"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from domainfit.ner.io import NerData
-from domainfit.ner.tags import spans_from_tags
+from domainfit.tasks.ner.io import NerData
+from domainfit.tasks.ner.tags import spans_from_tags
 
 __all__ = ["summarize_ner"]
 

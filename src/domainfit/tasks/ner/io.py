@@ -24,7 +24,7 @@ from typing import Any
 from domainfit.data.encoding import Decoded, decode
 from domainfit.data.io import folder_error
 from domainfit.errors import DataError, EncodingError
-from domainfit.ner.tags import detect_scheme, spans_from_tags, tags_from_spans, to_bio
+from domainfit.tasks.ner.tags import detect_scheme, spans_from_tags, tags_from_spans, to_bio
 
 __all__ = ["FORMATS", "Fields", "NerData", "Problem", "Sentence", "is_wide", "join_tokens", "read_ner", "split_words"]
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from domainfit.errors import DataError, DomainfitError
-from domainfit.ner.tags import spans_from_tags
+from domainfit.tasks.ner.tags import spans_from_tags
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from domainfit.ner.tags import OUTSIDE, spans_from_tags, tags_from_spans
+from domainfit.tasks.ner.tags import OUTSIDE, spans_from_tags, tags_from_spans
 
 __all__ = ["entity_metrics", "entity_reference_stats", "predicted_tags"]
 

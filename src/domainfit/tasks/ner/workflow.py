@@ -18,8 +18,8 @@ from domainfit.config.schema import DataConfig, TrainConfig
 from domainfit.data.checks import DataReport
 from domainfit.errors import ConfigError, EmptyDataError
 from domainfit.methods.base import Reporter, SilentReporter
-from domainfit.ner.data import kept_sentences, prepare_ner, problem_issues, write_rejects, write_sentences
-from domainfit.ner.io import Fields, Sentence, read_ner
+from domainfit.tasks.ner.data import kept_sentences, prepare_ner, problem_issues, write_rejects, write_sentences
+from domainfit.tasks.ner.io import Fields, Sentence, read_ner
 
 __all__ = ["check_data", "evaluate_bundle", "make_predictor", "run_training", "test_split"]
 
@@ -44,8 +44,8 @@ def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter |
     from accelerate.utils import set_seed
 
     from domainfit.backbones import configure_threads, load_backbone, resolve_backbone
-    from domainfit.ner.evaluate import assess_ner, run_ner_baselines
-    from domainfit.ner.training import fit_tokens
+    from domainfit.tasks.ner.evaluate import assess_ner, run_ner_baselines
+    from domainfit.tasks.ner.training import fit_tokens
     from domainfit.registry import methods
     from domainfit.tasks import make_task
     from domainfit.training.pipeline import bundle_meta, finish_bundle
@@ -116,7 +116,7 @@ def _fingerprint(data) -> str:
 
 
 def make_predictor(bundle: Bundle, **predictor_kwargs):
-    from domainfit.ner.predictor import NerPredictor
+    from domainfit.tasks.ner.predictor import NerPredictor
 
     return NerPredictor(bundle, **predictor_kwargs)
 
@@ -145,8 +145,8 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
                     baseline_names: Sequence[str] | None = None, reporter=None) -> dict:
     """Metrics and report of an entity bundle on a labelled CoNLL/JSONL file (sentences with errors left out and
     listed in rejects.csv), beside the baselines re-fit on the bundle's training sentences. `text_column` and
-    `label_column` name a JSON record's fields where they are not the standard ones (see domainfit.ner.io.Fields)."""
-    from domainfit.ner.evaluate import assess_ner, run_ner_baselines
+    `label_column` name a JSON record's fields where they are not the standard ones (see domainfit.tasks.ner.io.Fields)."""
+    from domainfit.tasks.ner.evaluate import assess_ner, run_ner_baselines
 
     bundle = load_bundle(bundle_path)
     out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem
