@@ -63,7 +63,7 @@ def train(config: str | Path | Mapping | TrainConfig | None = None, *, resume: b
     """Train and return the model. `config`: a YAML path, a dict or a TrainConfig; `values`: dotted keys
     (e.g. `**{"data.train": "tickets.csv", "training.epochs": 3}`); `overrides`: "key=value" strings; `overwrite`:
     replace a bundle already at the output folder (once the new one is complete)."""
-    from domainfit.training.pipeline import run_training
+    from domainfit.tasks.skeleton import run_training
 
     cfg = load_config(config, values=values, overrides=overrides)
     return Model(run_training(cfg, resume=resume, overwrite=overwrite, reporter=reporter))
@@ -78,10 +78,12 @@ def evaluate(bundle: str | Path, data: str | Path, *, out_dir: str | Path | None
              label_column: str | None = None, encoding: str | None = None, baselines: Sequence[str] | None = None,
              reporter=None) -> dict:
     """Metrics and report.html of a bundle on a labelled file (default output: <bundle>/evaluations/<file stem>/)."""
-    from domainfit.evaluation.assess import evaluate_bundle
+    from domainfit.bundle import load_bundle
+    from domainfit.interfaces import workflow_for
 
-    return evaluate_bundle(bundle, data, out_dir=out_dir, text_column=text_column, label_column=label_column,
-                           encoding=encoding, baseline_names=baselines, reporter=reporter)
+    workflow = workflow_for(load_bundle(bundle).task)
+    return workflow.evaluate_bundle(bundle, data, out_dir=out_dir, text_column=text_column, label_column=label_column,
+                                    encoding=encoding, baseline_names=baselines, reporter=reporter)
 
 
 def check_data(train: str | Path, *, test: str | Path | None = None, val: str | Path | None = None,
@@ -94,8 +96,7 @@ def check_data(train: str | Path, *, test: str | Path | None = None, val: str | 
     from transformers import AutoTokenizer
 
     from domainfit.backbones import resolve_backbone
-    from domainfit.data import check_data as _check
-    from domainfit.tasks import infer_task, make_task, workflow_of
+    from domainfit.interfaces import infer_task, make_task, workflow_for
 
     task = task or infer_task(train) or "classification"
     cfg = DataConfig(train=train, test=test, val=val, text_column=text_column, label_column=label_column,
@@ -103,9 +104,7 @@ def check_data(train: str | Path, *, test: str | Path | None = None, val: str | 
     checked_task = make_task(task, dict(task_options or {}))
     backbone = resolve_backbone(model)
     tokenizer = AutoTokenizer.from_pretrained(backbone.path)
-    workflow = workflow_of(task)
-    check = workflow.check_data if workflow is not None else _check  # NER, retrieval: their own file formats
-    return check(cfg, task=checked_task, tokenizer=tokenizer, max_length=max_length, model_name=backbone.name)
+    return workflow_for(task).check_data(cfg, task=checked_task, tokenizer=tokenizer, max_length=max_length, model_name=backbone.name)
 
 
 def retrain(bundle: str | Path, new_data: str | Path, **kwargs: Any) -> dict:

@@ -36,8 +36,8 @@ from safetensors.torch import load_file, save_file
 from domainfit.errors import BundleError
 from domainfit.modeling import TextModel
 
-__all__ = ["FORMAT_VERSION", "Bundle", "inside", "library_versions", "load_bundle", "save_model", "seal_bundle",
-           "staged_output", "verify_bundle", "write_json"]
+__all__ = ["FORMAT_VERSION", "Bundle", "begin_stage", "check_output", "inside", "is_bundle", "library_versions", "load_bundle",
+           "save_model", "seal_bundle", "stage_path", "swap_in", "verify_bundle", "write_json"]
 
 FORMAT_VERSION = 1
 META_FILE = "domainfit.json"
@@ -70,7 +70,7 @@ class Bundle:
 
     def make_task(self):
         """The bundle's Task with its options and learned state (bundles from before task state: the defaults)."""
-        from domainfit.tasks import make_task
+        from domainfit.interfaces import make_task
 
         return make_task(self.task, self.meta.get("task_options"), self.meta.get("task_state"))
 

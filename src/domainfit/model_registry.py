@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import difflib
 import json
-import logging
 import os
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,39 +28,23 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from domainfit.errors import RegistryError
+from domainfit.tracking import (BUNDLE_ARTIFACT, METRIC_PREFIX, bundle_metrics, default_registry_uri, experiment_id,
+                                log_bundle_run, log_training_run, mlflow, mlflow_errors)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion, RegisteredModel
 
-    from domainfit.bundle import Bundle
 
 __all__ = ["EXPERIMENT", "URI_FORMS", "ModelRegistry", "default_registry_uri", "log_training_run", "parse_model_uri"]
 
 EXPERIMENT = "domainfit-registry"
 URI_FORMS = "models:/NAME@ALIAS, models:/NAME/VERSION or models:/NAME/latest"
-BUNDLE_ARTIFACT = "bundle"
 HISTORY_TAG = "domainfit.history."  # + alias: JSON list of the versions the alias pointed to before, oldest first
 MARKER = ".domainfit-registry.json"  # written last into a cached download: its presence means "complete"
-METRIC_PREFIX = "test_"
 _HISTORY_KEEP = 50
 _NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 _URI = re.compile(rf"models:/(?P<name>{_NAME})(?:@(?P<alias>[\w-]+)|/(?P<version>\d+|latest))")
-
-
-def _mlflow():
-    """Import MLflow with its INFO lines (database migrations) and download progress bars off, unless asked for."""
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-    import mlflow
-
-    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
-    return mlflow
-
-
-def default_registry_uri() -> str:
-    """$DOMAINFIT_REGISTRY, else a SQLite file in ./domainfit-registry/ (absolute, so later `cd`s find the same one)."""
-    return os.environ.get("DOMAINFIT_REGISTRY") or f"sqlite:///{Path.cwd().resolve() / 'domainfit-registry' / 'registry.db'}"
 
 
 def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
@@ -94,70 +75,6 @@ def _iso(ms: int | None) -> str | None:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="seconds") if ms else None
 
 
-def bundle_metrics(bundle: Bundle) -> dict[str, float]:
-    """The top-level numbers of metrics.json's "model" entry, as test_<name> (nested per-label dicts are left out)."""
-    model = (bundle.read_json("metrics.json") or {}).get("model")
-    if not isinstance(model, dict):
-        return {}
-    return {f"{METRIC_PREFIX}{k}": float(v) for k, v in model.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-
-
-def _experiment_id(client: MlflowClient, name: str, artifact_root: Path | None) -> str:
-    exp = client.get_experiment_by_name(name)
-    if exp is None:
-        location = artifact_root.as_uri() if artifact_root else None
-        return client.create_experiment(name, artifact_location=location)
-    if exp.lifecycle_stage == "deleted":
-        client.restore_experiment(exp.experiment_id)
-    return exp.experiment_id
-
-
-def _log_bundle_run(client: MlflowClient, experiment_id: str, bundle: Bundle, metrics: dict[str, float], *,
-                    run_name: str, artifacts: bool) -> str:
-    """One finished run: the bundle's params and test metrics, and (when `artifacts`) the whole folder under bundle/."""
-    from mlflow.entities import Metric, Param
-
-    meta = bundle.meta
-    params = {"task": bundle.task, "method": meta.get("method"), "backbone": (meta.get("backbone") or {}).get("name"),
-              "num_labels": len(meta.get("labels") or [])}
-    run = client.create_run(experiment_id, run_name=run_name, tags={"domainfit.bundle": str(bundle.path.resolve())})
-    run_id = run.info.run_id
-    try:
-        now = int(time.time() * 1000)
-        client.log_batch(run_id, params=[Param(k, str(v)) for k, v in params.items() if v is not None],
-                         metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
-        if artifacts:
-            client.log_artifacts(run_id, str(bundle.path), artifact_path=BUNDLE_ARTIFACT)
-    except BaseException:
-        client.set_terminated(run_id, status="FAILED")
-        raise
-    client.set_terminated(run_id)
-    return run_id
-
-
-def log_training_run(bundle_path: str | Path, tracking_uri: str, experiment: str) -> str:
-    """Log a finished bundle's params and test metrics as an MLflow run (no artifacts, no registration); its run id."""
-    from domainfit.bundle import load_bundle
-
-    bundle = load_bundle(bundle_path)
-    client = _mlflow().MlflowClient(tracking_uri=tracking_uri)
-    with _mlflow_errors(f"logging {bundle.path} to {experiment!r}", tracking_uri):
-        return _log_bundle_run(client, _experiment_id(client, experiment, None), bundle, bundle_metrics(bundle),
-                               run_name=bundle.path.name, artifacts=False)
-
-
-@contextmanager
-def _mlflow_errors(action: str, uri: str) -> Iterator[None]:
-    """MLflow's own errors (bad alias, server down, ...) as a RegistryError that names the action and the registry."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        yield
-    except MlflowException as exc:
-        raise RegistryError(f"{action} failed: {exc.message}", where=uri,
-                            hint="check the registry URI (--registry or $DOMAINFIT_REGISTRY) and the names given") from exc
-
-
 class ModelRegistry:
     """Bundles as versions of named models on an MLflow registry, with aliases (champion, ...) that can be rolled back."""
 
@@ -171,7 +88,7 @@ class ModelRegistry:
             root = _local_root(self.uri)
             if root is not None and self.uri.startswith("sqlite:"):
                 root.mkdir(parents=True, exist_ok=True)  # SQLite creates the file, not its folder
-            self._client = _mlflow().MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
+            self._client = mlflow().MlflowClient(tracking_uri=self.uri, registry_uri=self.uri)
         return self._client
 
     # -- writing -------------------------------------------------------------------------------------------------
@@ -184,10 +101,10 @@ class ModelRegistry:
             raise RegistryError(f"{name!r} cannot name a model", hint="use letters, digits, '.', '_' and '-', e.g. support-intents")
         bundle = load_bundle(bundle_path)
         metrics = bundle_metrics(bundle)
-        with _mlflow_errors(f"pushing {bundle.path} as {name!r}", self.uri):
+        with mlflow_errors(f"pushing {bundle.path} as {name!r}", self.uri):
             root = _local_root(self.uri)
-            exp_id = _experiment_id(self.client, EXPERIMENT, root / "artifacts" if root else None)
-            run_id = _log_bundle_run(self.client, exp_id, bundle, metrics, run_name=f"push {name}", artifacts=True)
+            exp_id = experiment_id(self.client, EXPERIMENT, root / "artifacts" if root else None)
+            run_id = log_bundle_run(self.client, exp_id, bundle, metrics, run_name=f"push {name}", artifacts=True)
             if not self._find_model(name):
                 self.client.create_registered_model(name)
             tags = {"task": bundle.task, "method": str(bundle.meta.get("method")), **{k: repr(v) for k, v in metrics.items()}}
@@ -200,7 +117,7 @@ class ModelRegistry:
         model = self._model(name)
         number = self._check_version(name, version)
         before = model.aliases.get(alias)
-        with _mlflow_errors(f"setting alias {alias!r} of {name!r}", self.uri):
+        with mlflow_errors(f"setting alias {alias!r} of {name!r}", self.uri):
             self.client.set_registered_model_alias(name, alias, str(number))
             if before is not None and int(before) != number:
                 self._write_history(name, alias, [*self._history(model, alias), int(before)])
@@ -216,7 +133,7 @@ class ModelRegistry:
             raise RegistryError(f"alias {alias!r} of model {name!r} has no earlier version to roll back to ({state})",
                                 where=self.uri, hint=f"promote a version instead: domainfit registry promote {name} VERSION --alias {alias}")
         previous = history.pop()
-        with _mlflow_errors(f"rolling back alias {alias!r} of {name!r} to version {previous}", self.uri):
+        with mlflow_errors(f"rolling back alias {alias!r} of {name!r} to version {previous}", self.uri):
             self.client.set_registered_model_alias(name, alias, str(previous))
             self._write_history(name, alias, history)
         return {"alias": alias, "from": int(current) if current is not None else None, "to": previous}
@@ -226,7 +143,7 @@ class ModelRegistry:
     def models(self) -> list[dict[str, Any]]:
         """Every registered model: {name, latest_version, aliases {alias: version}}, by name."""
         out = []
-        with _mlflow_errors("listing models", self.uri):
+        with mlflow_errors("listing models", self.uri):
             for model in self._paged(self.client.search_registered_models):
                 latest = max((int(v.version) for v in model.latest_versions or []), default=None)
                 out.append({"name": model.name, "latest_version": latest,
@@ -270,7 +187,7 @@ class ModelRegistry:
     def resolve(self, uri: str) -> Path:
         """The local bundle folder of a models:/ URI, downloaded once into $DOMAINFIT_CACHE/registry/NAME/VERSION/."""
         name, number = self.version_of(uri)
-        with _mlflow_errors(f"reading {name!r} version {number}", self.uri):
+        with mlflow_errors(f"reading {name!r} version {number}", self.uri):
             mv = self.client.get_model_version(name, str(number))
         target = _cache_root() / name / str(number)
         if _complete(target, mv):
@@ -299,11 +216,11 @@ class ModelRegistry:
     # -- helpers -------------------------------------------------------------------------------------------------
 
     def _download(self, mv: ModelVersion, dst: Path) -> Path:
-        with _mlflow_errors(f"downloading {mv.name!r} version {mv.version}", self.uri):
+        with mlflow_errors(f"downloading {mv.name!r} version {mv.version}", self.uri):
             if mv.source.startswith("runs:/"):
                 run_id, _, path = mv.source[len("runs:/"):].partition("/")
                 return Path(self.client.download_artifacts(run_id, path, str(dst)))
-            return Path(_mlflow().artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(dst)))
+            return Path(mlflow().artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(dst)))
 
     def _find_model(self, name: str) -> RegisteredModel | None:
         from mlflow.exceptions import MlflowException
@@ -316,7 +233,7 @@ class ModelRegistry:
             raise
 
     def _model(self, name: str) -> RegisteredModel:
-        with _mlflow_errors(f"reading model {name!r}", self.uri):
+        with mlflow_errors(f"reading model {name!r}", self.uri):
             model = self._find_model(name)
             if model is not None:
                 return model
@@ -330,7 +247,7 @@ class ModelRegistry:
     def _all_versions(self, name: str) -> list[ModelVersion]:
         if "'" in name:  # cannot be quoted in a search filter; domainfit names never hold one
             return []
-        with _mlflow_errors(f"listing versions of {name!r}", self.uri):
+        with mlflow_errors(f"listing versions of {name!r}", self.uri):
             return list(self._paged(self.client.search_model_versions, filter_string=f"name='{name}'"))
 
     def _check_version(self, name: str, version: int | str) -> int:

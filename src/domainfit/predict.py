@@ -14,6 +14,7 @@ import numpy as np
 from domainfit.backbones.encoder import configure_threads, tokenize
 from domainfit.bundle import Bundle, load_bundle
 from domainfit.data.clean import cleaner_for
+from domainfit.interfaces import workflow_for
 
 __all__ = ["Predictor"]
 
@@ -47,7 +48,7 @@ class Predictor:
         self.variant: str = runner.name
 
     def _runner(self, name: str, *, threads: int | None, device: str):
-        from domainfit.compression.variants import load_runner
+        from domainfit.inference.variants import load_runner
 
         return load_runner(self.bundle, name, threads=threads, device=device)
 
@@ -58,12 +59,10 @@ class Predictor:
 
     @classmethod
     def from_bundle(cls, path: str | Path, **kwargs) -> Predictor:
-        """The predictor of any bundle: this class for sequence tasks, the task's own for NER, retrieval, ..."""
-        from domainfit.tasks import workflow_of
-
+        """The predictor of any bundle, as its task's workflow makes it (this class for the table tasks and retrieval,
+        NerPredictor for entities, ...)."""
         bundle = load_bundle(path)
-        workflow = workflow_of(bundle.task)
-        return workflow.make_predictor(bundle, **kwargs) if workflow is not None else cls(bundle, **kwargs)
+        return workflow_for(bundle.task).make_predictor(bundle, **kwargs)
 
     def prepare(self, texts: Sequence[str]) -> list[str]:
         return [self.clean(str(t)) for t in texts]
@@ -103,7 +102,7 @@ def choose_variant(bundle: Bundle, requested: str = "auto") -> str:
     that passed their parity gate, else the first of a fixed preference order, else the PyTorch model."""
     if requested != "auto":
         return requested
-    from domainfit.compression.variants import list_variants
+    from domainfit.inference.variants import list_variants
 
     usable = {n: m for n, m in list_variants(bundle).items() if m.get("parity_passed")}
     if not usable:

@@ -8,6 +8,12 @@ A new component is one file that registers itself:
     class HeadMethod: ...
 
 Config validation, `domainfit ls` and the contract tests read the registries, so nothing else changes.
+
+A registry fills itself on first use by importing its providers by name (a task package registers its task and its
+own baselines), then every plug-in: a module another package declares under the entry-point group
+`domainfit.plugins` (pyproject: `[project.entry-points."domainfit.plugins"] mine = "my_package.domainfit_plugin"`),
+the convention pytest and spaCy use. So a third-party package adds a task, method, baseline, variant kind or alert
+sink without editing domainfit, and no registry needs a bottom-of-file import list.
 """
 
 from __future__ import annotations
@@ -15,11 +21,30 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable, Iterator
+from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
 from domainfit.errors import RegistryError
 
-__all__ = ["Registry", "baselines", "methods", "tasks"]
+__all__ = ["PLUGIN_GROUP", "Registry", "baselines", "load_plugins", "methods", "tasks"]
+
+PLUGIN_GROUP = "domainfit.plugins"
+_plugins_loaded = False
+
+
+def load_plugins() -> None:
+    """Import every module declared under the `domainfit.plugins` entry-point group (once)."""
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    for ep in entry_points(group=PLUGIN_GROUP):
+        try:
+            ep.load()
+        except Exception as exc:  # noqa: BLE001 - a broken plug-in is named, not a traceback from deep inside
+            raise RegistryError(f"the domainfit plug-in {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}",
+                                hint="fix or uninstall the package that declares it (`pip show` the distribution "
+                                     f"{getattr(ep.dist, 'name', '?')})") from exc
 
 T = TypeVar("T")
 
@@ -27,12 +52,12 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """A mapping from names to components; `populate` imports the package whose modules register themselves."""
 
-    def __init__(self, kind: str, package: str | None = None, listing: str | None = None) -> None:
+    def __init__(self, kind: str, providers: str | tuple[str, ...] = (), listing: str | None = None) -> None:
         self.kind = kind
         self.listing = listing or f"{kind}s"  # `domainfit ls <listing>`
-        self._package = package
+        self._providers = (providers,) if isinstance(providers, str) else tuple(providers)
         self._items: dict[str, T] = {}
-        self._populated = package is None
+        self._populated = False
 
     def register(self, name: str) -> Callable[[T], T]:
         def deco(obj: T) -> T:
@@ -43,10 +68,16 @@ class Registry(Generic[T]):
 
         return deco
 
+    def unregister(self, name: str) -> None:
+        """Remove a component (tests that register a toy one clean up with this)."""
+        self._items.pop(name, None)
+
     def _populate(self) -> None:
         if not self._populated:
             self._populated = True
-            importlib.import_module(self._package)  # type: ignore[arg-type]
+            for module in self._providers:
+                importlib.import_module(module)
+            load_plugins()
 
     def get(self, name: str) -> T:
         self._populate()
@@ -79,4 +110,5 @@ class Registry(Generic[T]):
 
 tasks: Registry = Registry("task", "domainfit.tasks")
 methods: Registry = Registry("method", "domainfit.methods")
-baselines: Registry = Registry("baseline", "domainfit.evaluation.baselines")
+# the general baselines, then every task package's own (bm25 and backbone for retrieval, dictionary for ner)
+baselines: Registry = Registry("baseline", ("domainfit.evaluation.baselines", "domainfit.tasks"))

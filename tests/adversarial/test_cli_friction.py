@@ -95,7 +95,7 @@ def test_bench_and_compress_report_one_accuracy_for_one_variant(tiny_backbone, t
     variant whose scores depend on its batch (int8: onnx-int8 93.38 % in compress, 93.54 % in bench on Banking77)
     got two accuracies. Now both read `score_split` (batches of 32) and `headline_metrics`."""
     from domainfit.compression.parity import headline_metrics, score_split, test_split
-    from domainfit.compression.variants import variant_kinds
+    from domainfit.inference.variants import variant_kinds
     from domainfit.predict import Predictor
 
     variant_kinds.get("onnx")  # fill the registry before adding to it

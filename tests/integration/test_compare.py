@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from domainfit.cli.main import app
-from domainfit.comparison import (BUDGETS, aggregate, parse_shots, recommend, sample_per_bin, sample_per_class, sample_per_label,
+from domainfit.comparison import (aggregate, budget_of, parse_shots, recommend, sample_per_bin, sample_per_class, sample_per_label,
                                   sample_sentences_per_type)
 from domainfit.errors import ConfigError
 from tests.conftest import make_ner_sentences, make_pairs, make_rows, make_task_rows, write_conll, write_csv
@@ -116,8 +116,8 @@ def test_queries_per_answer_and_sentences_per_entity_type():
     from domainfit.tasks.ner.tags import spans_from_tags
 
     pairs = pd.DataFrame(make_pairs(6, seed=1), columns=["text", "label"])
-    s = BUDGETS["retrieval"].sample(pairs, 2, 0, None)
-    assert BUDGETS["retrieval"].unit == "queries per answer" and set(s["label"].value_counts()) == {2} and len(s) == 12
+    s = budget_of("retrieval").sample(pairs, 2, 0, None)
+    assert budget_of("retrieval").unit == "queries per answer" and set(s["label"].value_counts()) == {2} and len(s) == 12
 
     path = write_conll(Path(tempfile.mkdtemp()) / "e.conll", make_ner_sentences(40, seed=2))
     sentences = read_ner(path).sentences
@@ -128,10 +128,13 @@ def test_queries_per_answer_and_sentences_per_entity_type():
 
 
 def test_every_task_has_a_budget_and_a_pool():
-    from domainfit.comparison.pools import POOLS
+    from domainfit.interfaces import Workflow, workflow_for
     from domainfit.registry import tasks
 
-    assert set(dict(tasks.items())) <= set(BUDGETS) & set(POOLS)
+    for name in tasks.names():  # every member of the protocol, so compare, monitor and the gate serve every task
+        workflow = workflow_for(name)
+        assert isinstance(workflow, Workflow), name
+        assert workflow.budget.unit and callable(workflow.budget.sample) and callable(workflow.open_pool), name
 
 
 def _task_data(task: str, folder: Path) -> tuple[Path, list[str]]:

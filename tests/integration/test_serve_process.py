@@ -1,5 +1,6 @@
 """`domainfit serve` as a real process: it answers over HTTP, and SIGTERM during load drains every in-flight request
-(each one that reached the server gets its 200), refuses new connections, and exits with status 0.
+(each one that reached the server gets its 200), refuses new connections, and exits with status 0. Following a
+registry alias, it refuses a promoted version whose labels differ and says why in its JSON log, /metrics and /readyz.
 
 "In flight" means the request reached the application (the server logs every such request with its id). A connection
 still in the kernel's accept queue when the listening socket closes is reset by the kernel, never seen by the server;
@@ -29,10 +30,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(bundle: Path, port: int, *extra: str, log: Path) -> subprocess.Popen:
-    """The server's JSON log goes to a file: a pipe nobody reads would fill up and block the server."""
-    cmd = [sys.executable, "-m", "domainfit.cli.main", "serve", str(bundle), "--port", str(port), *extra]
-    return subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": SRC, "DOMAINFIT_API_KEYS": ""},
+def _start(source: Path | str, port: int, *extra: str, log: Path, env: dict | None = None) -> subprocess.Popen:
+    """The server's JSON log goes to a file: a pipe nobody reads would fill up and block the server. `source`: a
+    bundle folder or a models:/ URI."""
+    where = ["--model", source] if str(source).startswith("models:/") else [str(source)]
+    cmd = [sys.executable, "-m", "domainfit.cli.main", "serve", *where, "--port", str(port), *extra]
+    return subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": SRC, "DOMAINFIT_API_KEYS": "", **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=open(log, "w"), text=True)
 
 
@@ -168,3 +171,53 @@ def test_a_killed_server_has_logged_every_prediction_it_answered(tiny_bundle, tm
         logged = {rid: (client, n) for rid, client, n in con.execute(
             "SELECT request_id, client_request_id, COUNT(*) FROM predictions GROUP BY request_id").fetchall()}
     assert [logged.get(rid) for rid in answered] == [(f"k{i}", 1 + i % 4) for i in range(60)]
+
+
+def test_a_followed_alias_refuses_a_version_with_other_labels_and_says_why(tiny_bundle, tiny_backbone, tmp_path):
+    """Serve models:/tickets@champion (v1: card, loan, transfer); promote v2, trained on the same texts with
+    `transfer` renamed `payment`: the server keeps v1, logs one JSON line saying why, counts it, shows it in /readyz."""
+    import domainfit
+    from domainfit.model_registry import ModelRegistry
+    from tests.conftest import make_rows, write_csv
+
+    data = write_csv(tmp_path / "renamed.csv", [(t, "payment" if y == "transfer" else y) for t, y in make_rows(30, seed=2)])
+    renamed = tmp_path / "renamed"
+    domainfit.train({"data": {"train": str(data)}, "model": {"backbone": str(tiny_backbone), "max_length": 32},
+                     "training": {"epochs": 3, "batch_size": 8, "lr": 5e-3}, "baselines": [], "output": str(renamed)})
+    uri = f"sqlite:///{tmp_path}/reg/registry.db"
+    cache = {"DOMAINFIT_CACHE": str(tmp_path / "cache")}
+    registry = ModelRegistry(uri)
+    registry.push(tiny_bundle, "tickets")
+    registry.push(renamed, "tickets")
+    registry.promote("tickets", 1)
+    port, log = _free_port(), tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}"
+    proc = _start("models:/tickets@champion", port, "--registry", uri, "--poll-seconds", "0.2", log=log, env=cache)
+    try:
+        _wait_ready(proc, url)
+        schema = httpx.get(f"{url}/openapi.json").json()
+        registry.promote("tickets", 2)
+        deadline = time.time() + 60
+        while not (ready := httpx.get(f"{url}/readyz").json())["last_reload_error"]:
+            assert time.time() < deadline, "the promotion was not noticed in 60 s"
+            time.sleep(0.2)
+        answer = httpx.post(f"{url}/v1/predict", json={"texts": TEXTS, "top_k": 3}).json()
+        metrics = httpx.get(f"{url}/metrics").text
+        after = httpx.get(f"{url}/openapi.json").json()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert ready["status"] == "ready" and ready["version"] == "1"
+    assert ready["last_reload_error"] == ("version 2 has other labels than the served version 1: added ['payment'], "
+                                          "removed ['transfer']; version 1 keeps serving")
+    assert answer["version"] == "1" and {s["label"] for p in answer["predictions"] for s in p["top_k"]} == {"card", "loan", "transfer"}
+    assert 'domainfit_reload_refused_total{reason="labels_differ"} 1.0' in metrics and "domainfit_model_swaps_total 0.0" in metrics
+    assert after == schema
+    assert schema["components"]["schemas"]["ClassificationPrediction"]["properties"]["label"]["enum"] == ["card", "loan", "transfer"]
+    logged = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    refused = [e for e in logged if e["msg"].startswith("model reload refused")]
+    assert len(refused) == 1 and refused[0]["level"] == "error" and refused[0]["reason"] == "labels_differ"
+    assert (refused[0]["version"], refused[0]["served_version"], refused[0]["added"], refused[0]["removed"]) == \
+           ("2", "1", ["payment"], ["transfer"])

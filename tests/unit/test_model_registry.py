@@ -167,7 +167,7 @@ def test_log_training_run_logs_params_and_metrics_without_registering(registry, 
 
 def test_training_with_mlflow_tracking_logs_the_run(tiny_backbone, tmp_path, empty_db):
     import domainfit
-    from domainfit.model_registry import _mlflow
+    from domainfit.tracking import mlflow as _mlflow
     from tests.conftest import make_rows, write_csv
 
     (tmp_path / "r").mkdir()

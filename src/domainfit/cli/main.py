@@ -194,7 +194,7 @@ def train(
     """Fine-tune a model and write a bundle (model, metrics.json, report.html)."""
     from domainfit.cli.ui import RichReporter, console
     from domainfit.config.load import load_config
-    from domainfit.training.pipeline import run_training
+    from domainfit.tasks.skeleton import run_training
 
     is_config = source.suffix.lower() in (".yaml", ".yml")
     values = {

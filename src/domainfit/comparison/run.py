@@ -17,12 +17,14 @@ from typing import Any
 
 import pandas as pd
 
+from domainfit.bundle import load_bundle
 from domainfit.comparison.leaderboard import aggregate, recommend
-from domainfit.comparison.pools import open_pool
-from domainfit.comparison.sampling import budget_of
+from domainfit.backbones import load_backbone, resolve_backbone
 from domainfit.config.load import load_config
 from domainfit.errors import ConfigError, DomainfitError
+from domainfit.interfaces import make_task, method_serves, workflow_for
 from domainfit.registry import baselines, methods
+from domainfit.tasks.skeleton import run_training
 
 __all__ = ["check_methods", "run_compare"]
 
@@ -47,10 +49,6 @@ def run_compare(
 ) -> dict:
     """Returns {"runs", "leaderboard", "recommendation", "task", "metrics", "unit", "data"} and writes them (and
     report.html) to `output`. The leaderboard ranks by the task's first two summary metrics (higher is better)."""
-    from domainfit.backbones import load_backbone, resolve_backbone
-    from domainfit.tasks import make_task
-    from domainfit.training.pipeline import run_training
-
     out = Path(output)
     base = dict(base or {})
     cfg0 = load_config(base, values={"data.train": str(data), "data.test": str(test) if test else None,
@@ -58,14 +56,15 @@ def run_compare(
                                      "data.label_column": label_column})
     methods_ = list(methods_) or default_methods(cfg0.task)
     check_methods(methods_, cfg0.task)
-    budget = budget_of(cfg0.task)
+    workflow = workflow_for(cfg0.task)
+    budget = workflow.budget  # what k counts for this task, and how its rows are drawn
     task = make_task(cfg0.task, cfg0.task_options)
     metrics = tuple(task.summary_metrics[:2])
     backbone = resolve_backbone(cfg0.model.backbone)
     _, tokenizer = load_backbone(backbone.path)
     folder = out / "data"
     folder.mkdir(parents=True, exist_ok=True)
-    pool = open_pool(cfg0, task, tokenizer=tokenizer, model_name=backbone.name, folder=folder)
+    pool = workflow.open_pool(cfg0, task, tokenizer=tokenizer, model_name=backbone.name, folder=folder)
     test_file = folder / f"test{pool.suffix}"
     pool.write(pool.test, test_file)
 
@@ -129,8 +128,8 @@ def default_methods(task: str) -> list[str]:
     baselines (multilabel: tfidf_multilabel; regression: tfidf_ridge; retrieval: bm25; ner: dictionary)."""
     from domainfit.registry import tasks
 
-    usable = [n for n in DEFAULT_METHODS if (n in methods and task in methods.get(n).tasks)
-              or (n in baselines and task in baselines.get(n).tasks and not baselines.get(n).needs_encoder)]
+    usable = [n for n in DEFAULT_METHODS if (n in methods and method_serves(methods.get(n), task))
+              or (n in baselines and method_serves(baselines.get(n), task) and not baselines.get(n).needs_encoder)]
     own = [b for b in getattr(tasks.get(task), "default_baselines", ())
            if b in baselines and not baselines.get(b).needs_encoder and b not in usable]
     return own + usable
@@ -144,9 +143,9 @@ def check_methods(names: list[str], task: str) -> None:
         registry, kind = (methods, "method") if name in methods else (baselines, "baseline")
         if name not in registry:
             problems.append(("--methods", methods.unknown_message(name)))
-        elif task not in registry.get(name).tasks:
-            able = [n for n, c in methods.items() if task in c.tasks] + [n for n, c in baselines.items()
-                                                                         if task in c.tasks and not c.needs_encoder]
+        elif not method_serves(registry.get(name), task):
+            able = [n for n, c in methods.items() if method_serves(c, task)] + [
+                n for n, c in baselines.items() if method_serves(c, task) and not c.needs_encoder]
             problems.append(("--methods", f"{kind} {name!r} does not support task {task!r}; methods and baselines that do: "
                                           f"{', '.join(dict.fromkeys(able))}"))
         elif kind == "baseline" and registry.get(name).needs_encoder:
@@ -164,7 +163,7 @@ def _train_method(run_training, base: dict, name: str, values: dict, seed: int, 
     t = time.perf_counter()
     run_training(cfg, overwrite=True)  # the comparison's own work folder
     wall = time.perf_counter() - t
-    meta = json.loads((bundle / "domainfit.json").read_text(encoding="utf-8"))
+    meta = load_bundle(bundle).meta  # checks the format version and the manifest, as every reader of a bundle does
     scores = json.loads((bundle / "metrics.json").read_text(encoding="utf-8"))
     size = sum(f.stat().st_size for f in (bundle / "model").rglob("*") if f.is_file())
     row = {**{m: scores["model"][m] for m in metrics},

@@ -2,6 +2,6 @@
 
 from domainfit.compression.bench import bench_bundle
 from domainfit.compression.run import compress_bundle
-from domainfit.compression.variants import list_variants, load_variant
+from domainfit.inference.variants import list_variants, load_variant
 
 __all__ = ["bench_bundle", "compress_bundle", "list_variants", "load_variant"]

@@ -12,7 +12,7 @@ import numpy as np
 from domainfit.bundle import load_bundle, seal_bundle, write_json
 from domainfit.compression.parity import headline_metrics, score_split, test_split
 from domainfit.compression.run import folder_size
-from domainfit.compression.variants import VARIANTS_DIR, list_variants
+from domainfit.inference.variants import VARIANTS_DIR, list_variants
 
 __all__ = ["bench_bundle", "flops_per_sentence", "matmul_rates"]
 

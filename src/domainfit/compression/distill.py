@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from domainfit.bundle import Bundle, save_model
-from domainfit.compression.runners import TorchRunner
-from domainfit.compression.variants import _plain_model, variant_kinds
+from domainfit.inference.runners import TorchRunner
+from domainfit.inference.variants import _plain_model, variant_kinds
 from domainfit.data.clean import cleaner_for
 
 __all__ = ["DistilledKind", "make_student", "teacher_layers"]

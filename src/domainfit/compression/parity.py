@@ -9,15 +9,13 @@ by one command and at batch 32 by the other, one variant got two accuracies."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from domainfit.bundle import Bundle
-from domainfit.errors import BundleError, CompressionError
+from domainfit.errors import CompressionError
+from domainfit.interfaces import GateSplit, make_task, workflow_for
 
 __all__ = ["SCORING_BATCH_SIZE", "GateSplit", "check_gate", "headline_metrics", "metric_names", "parity", "score_split",
            "test_split"]
@@ -25,35 +23,9 @@ __all__ = ["SCORING_BATCH_SIZE", "GateSplit", "check_gate", "headline_metrics", 
 SCORING_BATCH_SIZE = 32  # the test split is scored in length-sorted batches of this size, whatever runs it
 
 
-@dataclass(frozen=True)
-class GateSplit:
-    """The test split a variant is checked on: its `texts` (what `domainfit bench` times), the gold `y_true` the task's
-    metrics read, and `score(predictor)`, the scores of the whole split by a predictor of the bundle."""
-
-    texts: list[str]
-    y_true: list
-    score: Callable[[Any], Any]
-
-
 def test_split(bundle: Bundle) -> GateSplit:
-    """The test split saved at training time: data/test.csv (text, label) for the table tasks; a task with its own
-    workflow and its own split files (NER: data/test.jsonl) gives its own (`workflow.test_split`)."""
-    from domainfit.tasks import workflow_of
-
-    workflow = workflow_of(bundle.task)
-    if workflow is not None and hasattr(workflow, "test_split"):
-        return workflow.test_split(bundle)
-    path = bundle.path / "data" / "test.csv"
-    if not path.is_file():
-        raise BundleError(f"the bundle has no test split ({path} is missing): compression is checked against it",
-                          where=str(bundle.path), hint="retrain with this domainfit version (it saves data/test.csv), "
-                          "or train with data.test so the bundle keeps one")
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if frame.empty:
-        raise BundleError(f"the bundle's test split {path} is empty: nothing to check a compressed variant against",
-                          where=str(path), hint="retrain with a test file (data.test) or a test share (data.test_size)")
-    texts = frame["text"].tolist()
-    return GateSplit(texts, frame["label"].tolist(), lambda predictor: predictor.predict_scores(texts))
+    """The test split saved at training time, as the bundle's task reads it (`Workflow.test_split`)."""
+    return workflow_for(bundle.task).test_split(bundle)
 
 
 def score_split(split: GateSplit, predictor: Any) -> Any:
@@ -100,7 +72,6 @@ def parity(reference: Any, variant: Any, y_true: list, labels: list[str], task=N
     R² and Spearman; NER: strict entity F1 and precision; retrieval: recall@1 and MRR@10) for both, their difference in
     points, agreement (the share of test texts whose decision — label(s), entity set, answer — is identical; none for a
     regression) and max |Δ score| (probabilities; a regression's values; NER: each word's label probabilities)."""
-    from domainfit.tasks import make_task
 
     task = task or make_task("classification")
     names = list(task.summary_metrics[:2])  # higher is better, by the Task protocol

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from domainfit.bundle import load_bundle, now_iso, seal_bundle, write_json
 from domainfit.compression.parity import check_gate, metric_names, parity, score_split, test_split
-from domainfit.compression.variants import VARIANTS_DIR, variant_kinds, variant_name
+from domainfit.inference.variants import VARIANTS_DIR, variant_kinds, variant_name
 from domainfit.errors import ConfigError
 
 __all__ = ["compress_bundle", "folder_size"]

@@ -107,7 +107,7 @@ class TrainConfig(_Strict):
     def _task_from_data_file(cls, values: Any) -> Any:
         """No task named: the training file's extension may say it (`.conll` is entity data); else classification."""
         if isinstance(values, dict) and values.get("task") is None and isinstance(values.get("data"), dict):
-            from domainfit.tasks import infer_task
+            from domainfit.interfaces import infer_task
 
             inferred = infer_task(values["data"].get("train"))
             if inferred:
@@ -144,10 +144,11 @@ class TrainConfig(_Strict):
 
     @model_validator(mode="after")
     def _task_and_method_options(self) -> TrainConfig:
+        from domainfit.interfaces import method_serves
         from domainfit.registry import methods, tasks
 
-        if self.method in methods and self.task not in methods.get(self.method).tasks:
-            supported = [n for n, m in methods.items() if self.task in m.tasks]
+        if self.method in methods and self.task in tasks and not method_serves(methods.get(self.method), self.task):
+            supported = [n for n, m in methods.items() if method_serves(m, self.task)]
             raise ValueError(f"method {self.method!r} does not support task {self.task!r}; methods that do: {', '.join(supported)}")
         if self.task in tasks:
             task = tasks.get(self.task)

@@ -204,7 +204,7 @@ def prepare_data(cfg: DataConfig, *, task: Any = None, tokenizer: Any = None, ma
                  model_name: str | None = None) -> PreparedData:
     """Read, check, clean and split the data described by `cfg` for `task` (a Task; default classification).
     Raises DataError (or a subclass) for what cannot be used."""
-    from domainfit.tasks import make_task
+    from domainfit.interfaces import make_task
 
     task = task if task is not None else make_task("classification")
     paths = {role: getattr(cfg, role) for role in SPLITS if getattr(cfg, role) is not None}

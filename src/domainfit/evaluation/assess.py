@@ -12,9 +12,11 @@ import pandas as pd
 from domainfit.bundle import load_bundle, write_json
 from domainfit.data.clean import cleaner_for
 from domainfit.errors import DomainfitError, EmptyDataError
+from domainfit.interfaces import make_task, method_serves
 from domainfit.registry import baselines
 
-__all__ = ["assess_and_report", "evaluate_bundle", "load_eval_rows", "run_baselines", "write_assessment"]
+__all__ = ["assess_and_report", "evaluate_table_bundle", "frozen_backbone", "load_eval_rows", "run_baselines",
+           "write_assessment"]
 
 
 def run_baselines(names: Sequence[str], data, encoder, *, task=None, seed: int = 0, reporter=None,
@@ -26,7 +28,7 @@ def run_baselines(names: Sequence[str], data, encoder, *, task=None, seed: int =
     task_name = getattr(task, "name", "classification")
     for name in names:
         baseline = baselines.get(name)()
-        if task_name not in baseline.tasks:
+        if not method_serves(baseline, task_name):
             why = f"baseline {name!r} answers {', '.join(sorted(baseline.tasks))}, not {task_name}; skipped"
             out[name] = {"skipped": why}
             if reporter:
@@ -61,7 +63,6 @@ def assess_and_report(
     Files go to `out_dir` (default: the bundle itself). Returns the metrics dict written to metrics.json.
     """
     from domainfit.predict import Predictor
-    from domainfit.tasks import make_task
 
     bundle = load_bundle(bundle_path)
     out = Path(out_dir) if out_dir else bundle.path
@@ -135,7 +136,6 @@ def load_eval_rows(path: str | Path, labels: Sequence[str], *, task=None, text_c
     reason). `task`: a Task (default classification) that reads the label cells; `clean`: the bundle's text cleaner
     (`domainfit.data.clean.cleaner_for`; default: normalisation only)."""
     from domainfit.data import normalize_text, read_table, resolve_columns
-    from domainfit.tasks import make_task
 
     task = task if task is not None else make_task("classification")
     read = read_table(path, encoding=encoding)
@@ -169,21 +169,16 @@ def load_eval_rows(path: str | Path, labels: Sequence[str], *, task=None, text_c
     return rows.reset_index(drop=True), rejects.reset_index(drop=True)
 
 
-def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: str | Path | None = None,
-                    text_column=None, label_column=None, encoding=None, baseline_names: Sequence[str] | None = None,
-                    reporter=None) -> dict:
-    """Metrics and report of a bundle on a new labelled file, with the baselines re-fit on the bundle's training split."""
+def evaluate_table_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: str | Path | None = None,
+                          text_column=None, label_column=None, encoding=None, baseline_names: Sequence[str] | None = None,
+                          reporter=None) -> dict:
+    """Metrics and report of a table task's bundle on a new labelled file, with the baselines re-fit on the bundle's
+    training split (the table workflow's `evaluate_bundle`)."""
     from types import SimpleNamespace
 
     from domainfit.data import write_rejects
-    from domainfit.tasks import workflow_of
 
     bundle = load_bundle(bundle_path)
-    workflow = workflow_of(bundle.task)
-    if workflow is not None:
-        return workflow.evaluate_bundle(bundle_path, data_path, out_dir=out_dir, text_column=text_column,
-                                        label_column=label_column, encoding=encoding, baseline_names=baseline_names,
-                                        reporter=reporter)
     out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem
     out.mkdir(parents=True, exist_ok=True)
     cfg = bundle.meta["config"]
@@ -197,7 +192,7 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
     if names and train_csv.is_file():
         train = pd.read_csv(train_csv, dtype=str, keep_default_na=False)
         data = SimpleNamespace(train=train, test=rows, labels=bundle.labels)
-        encoder = _frozen_backbone(bundle, reporter) if any(baselines.get(n).needs_encoder for n in names) else None
+        encoder = frozen_backbone(bundle, reporter) if any(baselines.get(n).needs_encoder for n in names) else None
         usable = [n for n in names if encoder is not None or not baselines.get(n).needs_encoder]
         scores = run_baselines(usable, data, encoder, task=task, seed=cfg["training"]["seed"], reporter=reporter)
     return assess_and_report(bundle.path, rows, None, baseline_scores=scores, reporter=reporter, out_dir=out,
@@ -205,7 +200,7 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
                              train_seconds=bundle.meta["training"].get("seconds"))
 
 
-def _frozen_backbone(bundle, reporter):
+def frozen_backbone(bundle, reporter):
     """The untouched backbone recorded in the bundle, for baselines that need it; None (with a note) when absent here."""
     from domainfit.backbones import FrozenEncoder, load_backbone, resolve_backbone
 

@@ -221,7 +221,7 @@ class TfidfMultiLabelBaseline:
     def fit_predict(self, train_texts: Sequence[str], train_labels: Sequence[str], test_texts: Sequence[str],
                     labels: Sequence[str], *, encoder: TextEncoder | None = None, seed: int = 0) -> np.ndarray:
         """`train_labels`: canonical multi-label targets (JSON lists); returns (n_test, len(labels)) probabilities."""
-        from domainfit.tasks import make_task
+        from domainfit.interfaces import make_task
 
         _fit_texts(train_texts, train_labels)
         y = make_task("multilabel").encode_targets(train_labels, labels).numpy().astype(np.int64)
@@ -267,7 +267,3 @@ class TfidfRidgeBaseline:
         model = self.pipeline(seed).fit(list(train_texts), y)
         return np.asarray(model.predict(list(test_texts)), dtype=np.float64).reshape(-1, 1)
 
-
-# Baselines of tasks with their own package register there; importing them here keeps `baselines` complete.
-from domainfit.tasks.retrieval import baselines as _retrieval_baselines  # noqa: E402,F401  (bm25, backbone)
-from domainfit.tasks.ner import baseline as _ner_baselines  # noqa: E402,F401  (dictionary)

@@ -8,7 +8,7 @@ from torch import nn
 
 from domainfit.config.schema import TrainingConfig
 from domainfit.methods._peft import peft_adaptation
-from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
+from domainfit.methods.base import Adaptation, FitContext, FitResult, LoopOptions
 from domainfit.methods.full import fit_adapted
 from domainfit.registry import methods
 
@@ -29,7 +29,7 @@ class AdaLoraOptions(LoopOptions):
 @methods.register("adalora")
 class AdaLoraMethod:
     description = "AdaLoRA via peft: LoRA with an adaptive rank budget (updated every step)"
-    tasks = LINEAR_HEAD_TASKS | TOKEN_TASKS | PAIR_TASKS
+    tasks = frozenset({"table", "token", "pair"})  # task kinds (Task.kind): one vector per text, per token, pairs
     Options = AdaLoraOptions
     default_lr = 1e-3
 

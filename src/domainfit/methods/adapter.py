@@ -19,7 +19,7 @@ from torch import nn
 from domainfit.bundle import inside
 from domainfit.config.schema import TrainingConfig
 from domainfit.encoder_formats import encoder_formats, load_base_encoder
-from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
+from domainfit.methods.base import Adaptation, FitContext, FitResult, LoopOptions
 from domainfit.methods.full import fit_adapted, head_and_body_lr
 from domainfit.registry import methods
 
@@ -83,7 +83,7 @@ class AdapterOptions(LoopOptions):
 @methods.register("adapter")
 class AdapterMethod:
     description = "bottleneck adapters (Houlsby 2019) after attention and feed-forward outputs; backbone frozen"
-    tasks = LINEAR_HEAD_TASKS | TOKEN_TASKS | PAIR_TASKS
+    tasks = frozenset({"table", "token", "pair"})  # task kinds (Task.kind): one vector per text, per token, pairs
     Options = AdapterOptions
     default_lr = 1e-3
 

@@ -1,11 +1,12 @@
-"""The Method protocol and what a method is given (FitContext) and returns (FitResult)."""
+"""What a method is given (FitContext) and returns (FitResult), and what a gradient method does to the backbone
+(Adaptation). The Method protocol itself is in `domainfit.interfaces`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,22 +16,9 @@ from domainfit.backbones.encoder import FrozenEncoder
 from domainfit.backbones.resolve import ResolvedBackbone
 from domainfit.config.schema import TrainConfig
 from domainfit.modeling import TextModel
-from domainfit.tasks.base import Task
-from domainfit.training.loop import StepEvent
+from domainfit.interfaces import Reporter, SilentReporter, Task
 
-__all__ = ["LINEAR_HEAD_TASKS", "PAIR_TASKS", "TOKEN_TASKS", "Adaptation", "FitContext", "FitResult", "LoopOptions", "Method", "Reporter",
-           "SilentReporter"]
-
-# Tasks whose head is one linear layer fit by the task's own loss (or closed-form probe): every method that trains
-# a head and (part of) the encoder through the task works for all of them.
-LINEAR_HEAD_TASKS = frozenset({"classification", "multilabel", "regression"})
-# Tasks with a head over every token, trained by their own workflow (domainfit.tasks.ner.workflow): every method that
-# adapts the encoder with `adapt` serves them; methods that need one vector per text (head, fewshot, zeroshot) do not.
-TOKEN_TASKS = frozenset({"ner"})
-# Tasks over pairs of texts (query, answer), trained by their own workflow (domainfit.tasks.retrieval.workflow): every method
-# with `adapt` serves them; a method without it that declares them (zeroshot) indexes with the untouched backbone.
-PAIR_TASKS = frozenset({"retrieval"})
-
+__all__ = ["Adaptation", "FitContext", "FitResult", "LoopOptions"]
 
 class LoopOptions(BaseModel):
     """Options shared by the methods that train with the loop: how the head starts and how fast it learns."""
@@ -38,27 +26,6 @@ class LoopOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lp_init: bool = Field(True, description="initialise the head from a linear probe on frozen embeddings (LP-FT)")
     head_lr_scale: float = Field(1.0, gt=0, description="head learning rate = training.lr x this, unless training.head_lr is set")
-
-
-class Reporter(Protocol):
-    """How a method shows progress; the CLI passes a rich one, the Python API a silent one."""
-
-    def progress(self, description: str, total: int) -> Callable[[int], None]: ...
-
-    def event(self, event: StepEvent) -> None: ...
-
-    def log(self, message: str) -> None: ...
-
-
-class SilentReporter:
-    def progress(self, description: str, total: int) -> Callable[[int], None]:
-        return lambda n: None
-
-    def event(self, event: StepEvent) -> None:
-        pass
-
-    def log(self, message: str) -> None:
-        pass
 
 
 @dataclass
@@ -105,19 +72,3 @@ class Adaptation:
     encoder_format: str = "transformers"  # see domainfit.encoder_formats
     format_options: dict = field(default_factory=dict)
     finish: Callable[[nn.Module], nn.Module] | None = None  # the trained encoder -> the one saved (peft merge)
-
-
-class Method(Protocol):
-    """One file per method registers a class under `domainfit.registry.methods`."""
-
-    description: str
-    tasks: frozenset[str]
-    Options: type[BaseModel]
-    # optional class attributes: `default_lr` (training.lr when the config leaves it empty, default 1e-4) and
-    # `needs_training_data = False` (zero-shot methods: labels come from their options)
-
-    def fit(self, ctx: FitContext) -> FitResult: ...
-
-    # Optional, for the methods that train (part of) the encoder by gradient descent; the token tasks (TOKEN_TASKS)
-    # need it. `fit` of those methods is `methods.full.fit_adapted(ctx, self)`.
-    # def adapt(self, encoder: nn.Module, options: dict, *, training: TrainingConfig, total_steps: int) -> Adaptation

@@ -8,7 +8,7 @@ from pydantic import Field
 from torch import nn
 
 from domainfit.config.schema import TrainingConfig
-from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
+from domainfit.methods.base import Adaptation, FitContext, FitResult, LoopOptions
 from domainfit.methods.full import fit_adapted
 from domainfit.registry import methods
 
@@ -36,7 +36,7 @@ class FreezeOptions(LoopOptions):
 @methods.register("freeze")
 class FreezeMethod:
     description = "train only the top k encoder layers plus the head (layers: 2), optional layer-wise lr decay"
-    tasks = LINEAR_HEAD_TASKS | TOKEN_TASKS | PAIR_TASKS
+    tasks = frozenset({"table", "token", "pair"})  # task kinds (Task.kind): one vector per text, per token, pairs
     Options = FreezeOptions
 
     def adapt(self, encoder: nn.Module, options: dict, *, training: TrainingConfig, total_steps: int) -> Adaptation:

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from domainfit.config.schema import TrainingConfig
 from domainfit.inference import run_model
-from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
+from domainfit.methods.base import Adaptation, FitContext, FitResult, LoopOptions
 from domainfit.methods.probe import fit_probe, load_probe_into, probe_class_weight, probe_data
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
@@ -29,7 +29,7 @@ class FullOptions(LoopOptions):
 @methods.register("full")
 class FullMethod:
     description = "fine-tune all parameters; head initialised from a linear probe (LP-FT), its own learning rate"
-    tasks = LINEAR_HEAD_TASKS | TOKEN_TASKS | PAIR_TASKS
+    tasks = frozenset({"table", "token", "pair"})  # task kinds (Task.kind): one vector per text, per token, pairs
     Options = FullOptions
 
     def adapt(self, encoder: torch.nn.Module, options: dict, *, training: TrainingConfig, total_steps: int) -> Adaptation:

@@ -7,7 +7,7 @@ import time
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domainfit.methods.base import LINEAR_HEAD_TASKS, FitContext, FitResult
+from domainfit.methods.base import FitContext, FitResult
 from domainfit.methods.probe import load_probe_into, probe_class_weight, probe_data, select_probe
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
@@ -26,7 +26,7 @@ class HeadOptions(BaseModel):
 @methods.register("head")
 class HeadMethod:
     description = "frozen backbone, embeddings computed once and cached, linear head: logistic regression or ridge (seconds, not minutes)"
-    tasks = LINEAR_HEAD_TASKS
+    tasks = frozenset({"table"})  # one vector per text and a linear head
     Options = HeadOptions
 
     def fit(self, ctx: FitContext) -> FitResult:

@@ -7,7 +7,7 @@ from torch import nn
 
 from domainfit.config.schema import TrainingConfig
 from domainfit.methods._peft import peft_adaptation
-from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
+from domainfit.methods.base import Adaptation, FitContext, FitResult, LoopOptions
 from domainfit.methods.full import fit_adapted
 from domainfit.registry import methods
 
@@ -23,7 +23,7 @@ class IA3Options(LoopOptions):
 @methods.register("ia3")
 class IA3Method:
     description = "(IA)^3 via peft: rescaling vectors only (the fewest trainable parameters)"
-    tasks = LINEAR_HEAD_TASKS | TOKEN_TASKS | PAIR_TASKS
+    tasks = frozenset({"table", "token", "pair"})  # task kinds (Task.kind): one vector per text, per token, pairs
     Options = IA3Options
     default_lr = 3e-3
 

@@ -7,7 +7,7 @@ from torch import nn
 
 from domainfit.config.schema import TrainingConfig
 from domainfit.methods._peft import peft_adaptation
-from domainfit.methods.base import LINEAR_HEAD_TASKS, PAIR_TASKS, TOKEN_TASKS, Adaptation, FitContext, FitResult, LoopOptions
+from domainfit.methods.base import Adaptation, FitContext, FitResult, LoopOptions
 from domainfit.methods.full import fit_adapted
 from domainfit.registry import methods
 
@@ -26,7 +26,7 @@ class LoraOptions(LoopOptions):
 @methods.register("lora")
 class LoraMethod:
     description = "LoRA adapters via peft (r=8 on query/value; DoRA optional); a few MB per task, merge optional"
-    tasks = LINEAR_HEAD_TASKS | TOKEN_TASKS | PAIR_TASKS
+    tasks = frozenset({"table", "token", "pair"})  # task kinds (Task.kind): one vector per text, per token, pairs
     Options = LoraOptions
     default_lr = 1e-3  # adapters learn at a far higher rate than full fine-tuning
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from domainfit.methods.base import PAIR_TASKS, FitContext, FitResult
+from domainfit.methods.base import FitContext, FitResult
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
 
@@ -38,7 +38,7 @@ class ZeroShotOptions(BaseModel):
 @methods.register("zeroshot")
 class ZeroShotMethod:
     description = "no training: label names/descriptions embedded with the backbone, nearest label wins; few examples as prototypes"
-    tasks = frozenset({"classification"}) | PAIR_TASKS  # retrieval: the untouched backbone indexes the answers
+    tasks = frozenset({"classification", "pair"})  # pair tasks (retrieval): the untouched backbone indexes the answers
     Options = ZeroShotOptions
     needs_training_data = False
 

@@ -85,7 +85,7 @@ def retrain(bundle_path: str | Path, new_data: str | Path, *, output: str | Path
     from domainfit.config.load import load_config
     from domainfit.config.schema import DataConfig
     from domainfit.data import prepare_data
-    from domainfit.training.pipeline import run_training
+    from domainfit.tasks.skeleton import run_training
 
     champion = load_bundle(bundle_path)
     if champion.task != "classification":

@@ -7,12 +7,15 @@ sent, so a crash loses no answered prediction; a write that fails is counted and
 (`on_log_error: answer`) or refused with 503 (`refuse`). Every response carries the server's `x-request-id`; every
 error is JSON: {"error": {"code", "message", ...}, "request_id"}. The ASGI checks in front of the routes (keys,
 limits, the 500) are in `edge.py`.
+
+The response schema (and so /openapi.json) is built once, from the bundle of the version served first (read through
+`load_bundle`, which checks its format version and manifest), and that same version is the one loaded; a hot swap to
+a version with another task or other labels is refused (`models.ModelSlot.refresh`), so the schema stays true.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,10 +26,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domainfit.bundle import Bundle, load_bundle
 from domainfit.errors import ConfigError
-from domainfit.registry import tasks
 from domainfit.serving.auth import KeyStore
 from domainfit.serving.batching import MicroBatcher
+from domainfit.serving.contract import Contract
 from domainfit.serving.edge import ApiError, BodyTooLarge, KeyGate, RequestContext, SafeJSONResponse, error_body
 from domainfit.serving.models import BundleSource, ModelSlot, RegistrySource, open_source
 from domainfit.serving.settings import ServeSettings
@@ -58,8 +62,8 @@ class FeedbackRequest(BaseModel):
                                                       "regression: the number; retrieval: the answer id)")
 
 
-def _schemas(task_name: str, labels: list[str]):
-    prediction = tasks.get(task_name)().prediction_model(labels)
+def _schemas(bundle: Bundle):
+    prediction = bundle.make_task().prediction_model(bundle.labels)
     response = create_model("PredictResponse", model=(str, Field(..., description="served model name")),
                             version=(str, Field(..., description="its version")),
                             request_id=(str, ...), predictions=(list[prediction], Field(..., description="one per text, in order")))
@@ -78,15 +82,16 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     if auth_on and not keys.enabled:
         raise ConfigError([("require_auth", "is on but no API key is configured: set DOMAINFIT_API_KEYS or api_keys_file "
                                             "(`domainfit keygen` makes one)")])
-    version = source.current_version()
-    meta = json.loads((Path(source.path_for(version)) / "domainfit.json").read_text())
-    response_model = _schemas(meta["task"], meta["labels"])
+    version = source.current_version()  # the schema is built from this version, and it is the one loaded at startup
+    served = load_bundle(source.path_for(version))
+    response_model = _schemas(served)
 
     from domainfit.backbones.encoder import available_cores
 
     threads = settings.threads or max(1, available_cores() - 1)
-    slot = ModelSlot(source, variant=settings.variant, threads=threads)
     metrics = ServiceMetrics()
+    slot = ModelSlot(source, contract=Contract.of(served), variant=settings.variant, threads=threads,
+                     on_refused=lambda reason: metrics.reload_refused.labels(reason).inc())
     plog = None
     if settings.prediction_log is not None:
         from domainfit.monitor.log import PredictionLog
@@ -99,7 +104,7 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        loaded = await asyncio.to_thread(slot.load_initial)
+        loaded = await asyncio.to_thread(slot.load_initial, version)
         metrics.set_model(loaded.name, loaded.version, loaded.predictor.variant)
         await batcher.start()
         follower = asyncio.create_task(_follow(slot, metrics, settings.poll_seconds)) if source.follows else None
@@ -115,7 +120,7 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
                 plog.close()
 
     app = FastAPI(title="domainfit model service", version="1", lifespan=lifespan,
-                  description=f"Predictions of the `{source.name}` model ({meta['task']}, {len(meta['labels'])} labels).")
+                  description=f"Predictions of the `{source.name}` model ({served.task}, {len(served.labels)} labels).")
     app.state.ready = False
     app.state.slot, app.state.metrics, app.state.batcher, app.state.settings = slot, metrics, batcher, settings
     app.state.auth_on = auth_on

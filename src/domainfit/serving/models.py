@@ -1,8 +1,11 @@
 """Where the served model comes from, and the slot that holds it (swapped atomically on a new registry version).
 
-A source is a bundle folder (fixed) or a registry URI (`models:/name@alias`, followed: a new version is loaded and
-warmed in the background, then swapped in; requests already running finish on the model they started with; a failed
-load keeps the old model serving and logs why).
+A source is a bundle folder (fixed) or a registry URI (`models:/name@alias`, followed: a new version is checked,
+loaded and warmed in the background, then swapped in; requests already running finish on the model they started
+with). A new version is refused, and the old model keeps serving, when its bundle fails `load_bundle` (format
+version, manifest), when it cannot be loaded, or when its task or labels differ from the served ones (`contract.py`:
+the response schema was built from those); each refusal is logged, reported to `on_refused(reason)` and shown as
+`last_error`.
 """
 
 from __future__ import annotations
@@ -10,11 +13,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from domainfit.bundle import META_FILE, load_bundle
 from domainfit.errors import BundleError
+from domainfit.serving.contract import Contract, Refusal, breach, failed_check, failed_load
 
 __all__ = ["BundleSource", "LoadedModel", "ModelSlot", "RegistrySource", "open_source"]
 
@@ -41,6 +47,10 @@ class LoadedModel:
     def labels(self) -> list[str]:
         return self.predictor.labels
 
+    @property
+    def contract(self) -> Contract:
+        return Contract.of(self.predictor.bundle)
+
     def describe(self) -> dict:
         meta = self.predictor.bundle.meta
         metrics = self.predictor.bundle.read_json("metrics.json") or {}
@@ -64,17 +74,14 @@ class BundleSource:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        if not (self.path / "domainfit.json").is_file():
+        if not (self.path / META_FILE).is_file():
             raise BundleError(f"{self.path} is not a domainfit bundle (no domainfit.json)", where=str(self.path),
                               hint="pass the folder `domainfit train` wrote, or a registry URI such as models:/name@champion")
         self.name = self.path.resolve().name
         self.follows = False
 
     def current_version(self) -> str:
-        import json
-
-        meta = json.loads((self.path / "domainfit.json").read_text())
-        return str(meta.get("created") or "1")
+        return str(load_bundle(self.path).meta.get("created") or "1")
 
     def path_for(self, version: str) -> Path:
         return self.path
@@ -111,45 +118,107 @@ def open_source(spec: str | Path, registry_uri: str | None = None) -> BundleSour
 
 
 class ModelSlot:
-    """Holds the model being served. Readers take `slot.current` once per batch; `swap` replaces it atomically."""
+    """Holds the model being served. Readers take `slot.current` once per batch; `refresh` replaces it atomically with
+    the source's new version when that keeps `contract` (the task and labels the response schema was built from)."""
 
-    def __init__(self, source: BundleSource | RegistrySource, *, variant: str = "auto", threads: int | None = None) -> None:
+    def __init__(self, source: BundleSource | RegistrySource, *, contract: Contract | None = None, variant: str = "auto",
+                 threads: int | None = None, on_refused: Callable[[str], None] | None = None) -> None:
         self.source = source
+        self.contract = contract  # None: the initial model's
         self.variant = variant
         self.threads = threads
+        self.on_refused = on_refused
         self.current: LoadedModel | None = None
-        self.last_error: str | None = None
+        self.last_error: str | None = None  # why the version the source points at is not the one served (None: it is)
         self.swaps = 0
+        self._refused: str | None = None  # a version refused for its task or labels: not loaded again
+        self._tried: str | None = None  # the version last tried and refused (a retry is logged at debug level)
         self._lock = threading.Lock()  # one load at a time
 
-    def load_initial(self) -> LoadedModel:
-        version = self.source.current_version()
-        self.current = self.source.load(version, variant=self.variant, threads=self.threads)
-        log.info("model loaded", extra={"fields": {"model": self.current.name, "version": version,
-                                                      "variant": self.current.predictor.variant}})
-        return self.current
+    def load_initial(self, version: str | None = None) -> LoadedModel:
+        """Load `version` (default: the source's current one): the version the response schema was built from."""
+        version = version if version is not None else self.source.current_version()
+        loaded = self.source.load(version, variant=self.variant, threads=self.threads)
+        if self.contract is None:
+            self.contract = loaded.contract
+        elif loaded.contract != self.contract:  # the bundle changed on disk between create_app and startup
+            raise BundleError(f"the bundle of version {version} changed while the server started: its task or labels "
+                              "are no longer those the response schema was built from", where=self.source.name,
+                              hint="start the server again once the bundle is complete")
+        self.current = loaded
+        log.info("model loaded", extra={"fields": {"model": loaded.name, "version": version,
+                                                      "variant": loaded.predictor.variant}})
+        return loaded
 
     def refresh(self) -> bool:
         """Load the source's current version if it differs from the one served; True when swapped. Never raises:
-        a failed check or load keeps the old model and is logged (and shown in /readyz as last_error)."""
-        if not self.source.follows or not self._lock.acquire(blocking=False):
+        a failed check, a failed load or a version with another task or labels keeps the old model serving, and is
+        logged, counted (`on_refused`) and shown in /readyz (`last_error`)."""
+        if not self.source.follows or self.current is None or not self._lock.acquire(blocking=False):
             return False
         try:
-            version = self.source.current_version()
-            if self.current is not None and version == self.current.version:
-                return False
-            log.info("new model version found; loading", extra={"fields": {"model": self.source.name, "version": version}})
-            new = self.source.load(version, variant=self.variant, threads=self.threads)
-            old, self.current = self.current, new  # the swap: one reference assignment
-            self.swaps += 1
-            self.last_error = None
-            log.info("model swapped", extra={"fields": {"model": new.name, "from_version": old.version if old else None,
-                                                           "to_version": version}})
-            return True
-        except Exception as exc:  # noqa: BLE001 - keep serving the old model whatever went wrong
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            log.error("model reload failed; the previous version keeps serving",
-                      extra={"fields": {"model": self.source.name, "error": self.last_error}})
-            return False
+            return self._refresh(self.current)
         finally:
             self._lock.release()
+
+    def _refresh(self, served: LoadedModel) -> bool:
+        try:
+            version = self.source.current_version()
+        except Exception as exc:  # noqa: BLE001 - the registry may be away for a while; keep serving
+            message = (f"checking {self.source.name} for a new version failed ({type(exc).__name__}); version "
+                       f"{served.version} keeps serving; the server log has the details")
+            log.log(logging.DEBUG if message == self.last_error else logging.ERROR,
+                    "checking for a new model version failed; the served version keeps serving",
+                    extra={"fields": {"model": self.source.name, "served_version": served.version,
+                                      "error": f"{type(exc).__name__}: {exc}"}})
+            self.last_error = message
+            return False
+        if version == served.version:
+            self.last_error = self._refused = self._tried = None
+            return False
+        if version == self._refused:
+            return False
+        log.log(logging.DEBUG if version == self._tried else logging.INFO, "new model version found; loading",
+                extra={"fields": {"model": self.source.name, "version": version}})
+        new, refusal = self._check_and_load(version, served)
+        if refusal is not None:
+            self._refuse(version, served, refusal)
+            return False
+        self.current = new  # the swap: one reference assignment
+        self.swaps += 1
+        self.last_error = self._refused = self._tried = None
+        log.info("model swapped", extra={"fields": {"model": new.name, "from_version": served.version,
+                                                       "to_version": version}})
+        return True
+
+    def _check_and_load(self, version: str, served: LoadedModel) -> tuple[LoadedModel | None, Refusal | None]:
+        """The bundle is checked (`load_bundle`: format version, manifest) and its task and labels compared before its
+        weights are loaded; the loaded model is compared again (it is what would be served)."""
+        path = None
+        try:
+            path = Path(self.source.path_for(version))
+            bundle = load_bundle(path)
+        except BundleError as exc:
+            return None, failed_check(version, served.version, exc, path)
+        except Exception as exc:  # noqa: BLE001 - a download that failed, a source that broke
+            return None, failed_load(version, served.version, exc)
+        refusal = breach(self.contract, served.version, Contract.of(bundle), version)
+        if refusal is not None:
+            return None, refusal
+        try:
+            new = self.source.load(version, variant=self.variant, threads=self.threads)
+        except Exception as exc:  # noqa: BLE001 - keep serving the old model whatever went wrong
+            return None, failed_load(version, served.version, exc)
+        refusal = breach(self.contract, served.version, new.contract, version)
+        return (None, refusal) if refusal is not None else (new, None)
+
+    def _refuse(self, version: str, served: LoadedModel, refusal: Refusal) -> None:
+        again = version == self._tried and self.last_error == refusal.message  # logged once, counted every time
+        self.last_error, self._tried = refusal.message, version
+        if refusal.final:
+            self._refused = version
+        log.log(logging.DEBUG if again else logging.ERROR, "model reload refused; the served version keeps serving",
+                extra={"fields": {"model": self.source.name, "version": version, "served_version": served.version,
+                                  "reason": refusal.reason, "why": refusal.message, **refusal.fields}})
+        if self.on_refused is not None:
+            self.on_refused(refusal.reason)

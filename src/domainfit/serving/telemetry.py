@@ -9,6 +9,8 @@ import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
+from domainfit.serving.contract import REASONS
+
 __all__ = ["JsonFormatter", "ServiceMetrics", "configure_logging"]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -27,6 +29,11 @@ class ServiceMetrics:
         self.predictions = Counter("domainfit_predictions_total", "predictions by label", ["model", "label"], registry=r)
         self.model_info = Gauge("domainfit_model_info", "the model being served (value 1)", ["model", "version", "variant"], registry=r)
         self.swaps = Counter("domainfit_model_swaps_total", "hot swaps to a new model version", registry=r)
+        self.reload_refused = Counter("domainfit_reload_refused_total", "hot swaps refused, the served version kept: "
+                                      "its task or labels differ, its bundle fails its checks, or it does not load",
+                                      ["reason"], registry=r)
+        for reason in REASONS:  # every series there from the start, at 0: an alert on increase() sees the first one
+            self.reload_refused.labels(reason)
         self.logged = Counter("domainfit_logged_predictions_total", "predictions written to the prediction log", registry=r)
         self.log_errors = Counter("domainfit_prediction_log_errors_total", "model calls whose predictions could not be logged", registry=r)
         self.feedback = Counter("domainfit_feedback_total", "corrections received through /v1/feedback", registry=r)

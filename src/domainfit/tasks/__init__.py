@@ -1,8 +1,13 @@
-"""Tasks: each module registers itself in `domainfit.registry.tasks`; importing this package registers them all."""
+"""Tasks: each is a leaf package or module that registers itself in `domainfit.registry.tasks` and names its workflow.
 
-from domainfit.tasks import classification, multilabel, regression  # noqa: F401  (each registers its task)
-from domainfit.tasks import ner  # noqa: F401
-from domainfit.tasks import retrieval  # noqa: F401
-from domainfit.tasks.base import Task, infer_task, make_task, workflow_of
+    classification, multilabel, regression   one target per text: the shared table workflow (`table.py`)
+    ner/                                     a tag per word: its own workflow, data, training, predictor, metrics
+    retrieval/                               (query, answer) pairs and an answer bank: its own workflow and index
 
-__all__ = ["Task", "infer_task", "make_task", "workflow_of"]
+`skeleton.py` is the one training sequence every workflow runs; importing this package registers every task.
+"""
+
+from domainfit.interfaces import Task, infer_task, make_task, workflow_for
+from domainfit.tasks import classification, multilabel, ner, regression, retrieval  # noqa: F401  (each registers its task)
+
+__all__ = ["Task", "infer_task", "make_task", "workflow_for"]

@@ -10,8 +10,12 @@ import torch
 from torch import nn
 
 from domainfit.data.checks import CheckContext, Issue, report_check
+from domainfit.data.sampling import sample_per_class
+from domainfit.evaluation.live import single_label_stats
+from domainfit.interfaces import Budget, NoOptions
 from domainfit.registry import tasks
-from domainfit.tasks.base import NoOptions
+from domainfit.tasks import examples
+from domainfit.tasks.table import TableWorkflow
 
 __all__ = ["ClassificationTask", "class_weight_vector"]
 
@@ -25,6 +29,11 @@ class ClassificationTask:
     default_baselines = ("zeroshot", "tfidf")
     tunes_on_validation = False
     Options = NoOptions
+    kind = "table"
+    data_suffixes: tuple[str, ...] = ()
+    workflow = TableWorkflow(budget=Budget("examples per class", lambda rows, k, seed, task: sample_per_class(rows, k, seed)),
+                             live_stats=single_label_stats)
+    example = staticmethod(examples.single_label_example)
 
     def __init__(self, options: dict | None = None, state: dict | None = None) -> None:
         self.options = NoOptions.model_validate(options or {})

@@ -18,9 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from domainfit.data.checks import CheckContext, Issue, report_check
+from domainfit.data.sampling import sample_covering
+from domainfit.evaluation.live import confidence_stats, label_shares, length_stats
+from domainfit.interfaces import Budget
 from domainfit.registry import tasks
+from domainfit.tasks import examples
+from domainfit.tasks.table import TableWorkflow
 
-__all__ = ["MultiLabelOptions", "MultiLabelTask", "best_f1_threshold", "label_lists"]
+__all__ = ["MultiLabelOptions", "MultiLabelTask", "best_f1_threshold", "label_lists", "multi_label_stats", "sample_per_label"]
 
 
 class MultiLabelOptions(BaseModel):
@@ -62,6 +67,11 @@ class MultiLabelTask:
     default_baselines = ("tfidf_multilabel",)
     tunes_on_validation = True
     Options = MultiLabelOptions
+    kind = "table"
+    data_suffixes: tuple[str, ...] = ()
+    workflow = TableWorkflow(budget=Budget("examples per label", lambda rows, k, seed, task: sample_per_label(rows, k, seed)),
+                             live_stats=lambda rows, reference: multi_label_stats(rows, reference))
+    example = staticmethod(examples.multilabel_example)
 
     def __init__(self, options: dict | None = None, state: dict | None = None) -> None:
         self.options = MultiLabelOptions.model_validate(options or {})
@@ -214,3 +224,17 @@ def check_rare_labels(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
                   f"{len(rare)} label{'s have' if len(rare) > 1 else ' has'} fewer than min_per_class={ctx.min_per_class} "
                   f"training rows: {shown}; the model will hardly learn them and their thresholds cannot be tuned",
                   where, hint="add training rows with these labels, or merge them into related labels")]
+
+
+def sample_per_label(frame: pd.DataFrame, k: int | None, seed: int) -> pd.DataFrame:
+    """Multi-label rows (canonical JSON lists) until every label is on at least k of them (or on all its rows)."""
+    if k is None:
+        return frame.reset_index(drop=True)
+    return frame.iloc[sample_covering(label_lists(frame["label"]), k, seed)].reset_index(drop=True)
+
+
+def multi_label_stats(rows: pd.DataFrame, reference: dict) -> dict:
+    chosen = [out.get("labels") or [] for out in rows["output"]]
+    counter = Counter(label for labels in chosen for label in labels)
+    return {**length_stats(rows), "label_distribution": label_shares(counter, len(rows)),
+            "mean_labels_per_text": float(np.mean([len(c) for c in chosen])) if chosen else None, **confidence_stats(rows["score"])}

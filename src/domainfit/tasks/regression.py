@@ -13,9 +13,14 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from domainfit.data.sampling import sample_per_bin
+from domainfit.evaluation.live import length_stats
+from domainfit.interfaces import Budget
 from domainfit.registry import tasks
+from domainfit.tasks import examples
+from domainfit.tasks.table import TableWorkflow
 
-__all__ = ["RegressionOptions", "RegressionTask"]
+__all__ = ["RegressionOptions", "RegressionTask", "value_stats"]
 
 OUTPUT = "score"  # the one output's name: the label set of every regression bundle
 
@@ -36,6 +41,11 @@ class RegressionTask:
     default_baselines = ("tfidf_ridge",)
     tunes_on_validation = False
     Options = RegressionOptions
+    kind = "table"
+    data_suffixes: tuple[str, ...] = ()
+    workflow = TableWorkflow(budget=Budget("rows per target bin", sample_per_bin),
+                             live_stats=lambda rows, reference: value_stats(rows, reference))
+    example = staticmethod(examples.regression_example)
 
     def __init__(self, options: dict | None = None, state: dict | None = None) -> None:
         self.options = RegressionOptions.model_validate(options or {})
@@ -135,3 +145,12 @@ class RegressionTask:
         from domainfit.evaluation.reference import regression_reference_stats
 
         return regression_reference_stats(texts, np.asarray(scores)[:, 0])
+
+
+def value_stats(rows: pd.DataFrame, reference: dict) -> dict:
+    """Regression: the predicted values binned on the reference's own edges (values outside go to the end bins)."""
+    values = rows["score"].to_numpy(dtype=np.float64)
+    edges = (reference.get("value_histogram") or {}).get("edges") or np.linspace(values.min(), values.max() + 1e-9, 21).tolist()
+    index = np.clip(np.searchsorted(np.asarray(edges), values, side="right") - 1, 0, len(edges) - 2)
+    return {**length_stats(rows), "value_histogram": {"edges": list(edges), "counts": np.bincount(index, minlength=len(edges) - 1).tolist()},
+            "mean_value": float(values.mean()) if len(values) else None, "std_value": float(values.std()) if len(values) else None}

@@ -23,26 +23,13 @@ from torch import nn
 from domainfit.backbones.encoder import collate
 from domainfit.config.schema import TrainingConfig
 from domainfit.errors import DomainfitError
+from domainfit.interfaces import StepEvent
 from domainfit.training.batching import length_grouped_batches
 from domainfit.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint as write_checkpoint
 from domainfit.training.precision import resolve_precision
 
 __all__ = ["LoopState", "StepEvent", "count_steps", "train_loop"]
 
-
-
-@dataclass
-class StepEvent:
-    """What the loop reports after each optimizer step (and at evaluations, checkpoints and the end)."""
-
-    kind: str  # "step" | "eval" | "checkpoint" | "stop" | "done"
-    step: int
-    total_steps: int
-    epoch: float
-    loss: float | None = None
-    lr: float | None = None
-    metrics: dict | None = None
-    message: str = ""
 
 
 @dataclass

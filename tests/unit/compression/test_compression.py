@@ -3,7 +3,6 @@ variant, the Predictor's choice of variant, distillation, the bench table, and c
 
 from __future__ import annotations
 
-import json
 import shutil
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 import torch
 
 import domainfit
-from domainfit.compression.variants import variant_kinds
+from domainfit.inference.variants import variant_kinds
 from domainfit.errors import BundleError, CompressionError, ConfigError
 from tests.conftest import make_rows, write_csv
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import domainfit
-from domainfit.compression.variants import variant_kinds
+from domainfit.inference.variants import variant_kinds
 from domainfit.errors import CompressionError, ConfigError
 from tests.conftest import make_pairs, write_csv
 

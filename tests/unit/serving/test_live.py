@@ -92,6 +92,8 @@ class SwitchableSource(BundleSource):
         return self.version
 
     def path_for(self, version):
+        if self.bundles[version] is None:
+            raise RuntimeError(f"version {version} is broken at /srv/registry/{version}")
         return self.bundles[version]
 
     def load(self, version, *, variant, threads):
@@ -139,8 +141,11 @@ def test_hot_swap_under_load_drops_nothing(tiny_bundle, second_bundle):
     assert versions[0] == "1" and versions[-1] == "2"
     first_new = versions.index("2")
     assert set(versions[first_new + 8:]) == {"2"}, "requests went back to the old model after the swap"
-    assert ready["version"] == "2" and "version 3 is broken" in ready["last_reload_error"]
+    assert ready["version"] == "2"
+    assert ready["last_reload_error"] == ("version 3 could not be loaded (RuntimeError); version 2 keeps serving; "
+                                          "the server log has the details")  # the exception's text and path: log only
     assert "domainfit_model_swaps_total 1.0" in metrics and 'version="2"' in metrics
+    assert 'domainfit_reload_refused_total{reason="load_failed"} 0.0' not in metrics  # counted (at every retry)
 
 
 def test_server_follows_a_registry_alias_promotion_and_rollback_under_load(tiny_bundle, second_bundle, tmp_path, monkeypatch):

@@ -22,6 +22,8 @@ from domainfit.tasks.ner.io import FORMATS, Fields, NerData, Problem, Sentence, 
 from domainfit.tasks.ner.tags import OUTSIDE, SCHEMES, TagIssue, bio_labels, detect_scheme, parse_tag, spans_from_tags, tags_from_spans, to_bio
 from domainfit.tasks.ner.task import NerOptions, NerTask  # registers the task
 
+from domainfit.tasks.ner import baseline as _baseline  # noqa: F401  (registers the dictionary baseline)
+
 __all__ = [
     "FORMATS",
     "Fields",

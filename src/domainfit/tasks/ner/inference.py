@@ -37,7 +37,7 @@ def model_words(words: Sequence[str], normalize: bool) -> list[str]:
 def score_words(runner, tokenizer, sentences: Sequence[Sequence[str]], *, n_labels: int, max_length: int, stride: int,
                 batch_size: int = 32) -> list[np.ndarray]:
     """(n_words, n_labels) probabilities for each sentence's words (already `model_words`); `runner` gives each
-    window's per-piece logits (`Runner.token_logits`, see domainfit.compression.runners)."""
+    window's per-piece logits (`Runner.token_logits`, see domainfit.inference.runners)."""
     windows = [encode_words(tokenizer, words, None, {}, max_length, stride) for words in sentences]
     flat = [w for ws in windows for w in ws]
     logits = runner.token_logits([w.input_ids for w in flat], batch_size=batch_size) if flat else []

@@ -29,7 +29,7 @@ class NerPredictor:
                  variant: str = "auto", runner=None) -> None:
         from transformers import AutoTokenizer
 
-        from domainfit.compression.variants import load_runner
+        from domainfit.inference.variants import load_runner
         from domainfit.predict import choose_variant
 
         configure_threads(threads)

@@ -18,6 +18,8 @@ from torch import nn
 from domainfit.tasks.ner.align import IGNORE_INDEX, decode_entities
 from domainfit.tasks.ner.tags import OUTSIDE, spans_from_tags, tags_from_spans
 from domainfit.registry import tasks
+from domainfit.tasks import examples
+from domainfit.tasks.ner.workflow import WORKFLOW
 
 __all__ = ["NerOptions", "NerTask"]
 
@@ -43,7 +45,9 @@ class NerTask:
     default_baselines = ("dictionary",)
     tunes_on_validation = False
     Options = NerOptions
-    workflow = "domainfit.tasks.ner.workflow"
+    kind = "token"
+    workflow = WORKFLOW
+    example = staticmethod(examples.ner_example)
     supports_redaction = False
     supports_redaction_why = ("entities are returned with offsets into the original text, and a name is an entity to "
                               "find; redact phones, cards and emails in the files beforehand with `domainfit data redact`")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from domainfit.compression.runners import TorchRunner
+from domainfit.inference.runners import TorchRunner
 from domainfit.config.schema import TrainConfig
 from domainfit.methods.base import FitResult, Reporter
 from domainfit.methods.full import finish_adaptation

@@ -1,4 +1,5 @@
-"""The `ner` task's workflow (see `domainfit.tasks.base.workflow_of`): train, predict, evaluate and check entity data.
+"""The `ner` task's workflow (`NerTask.workflow`, see `domainfit.interfaces.Workflow`): train, predict, evaluate and check
+entity data.
 
     CoNLL / JSONL ─ner.data (read, sentences with errors left out, split, report)→ train/val/test sentences
       ─baselines (dictionary)→ tags on the test sentences
@@ -9,19 +10,24 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from domainfit.bundle import META_FILE, Bundle, load_bundle, save_model, seal_bundle, write_json
+from domainfit.bundle import Bundle, load_bundle, write_json
 from domainfit.config.schema import DataConfig, TrainConfig
 from domainfit.data.checks import DataReport
-from domainfit.errors import ConfigError, EmptyDataError
-from domainfit.methods.base import Reporter, SilentReporter
+from domainfit.errors import BundleError, ConfigError, EmptyDataError
+from domainfit.interfaces import GateSplit, Reporter
 from domainfit.tasks.ner.data import kept_sentences, prepare_ner, problem_issues, write_rejects, write_sentences
+from domainfit.tasks.ner.evaluate import assess_ner, run_ner_baselines
 from domainfit.tasks.ner.io import Fields, Sentence, read_ner
+from domainfit.tasks.ner.live import entity_stats
+from domainfit.tasks.ner.pool import BUDGET, SentencePool
+from domainfit.tasks.ner.predictor import NerPredictor
+from domainfit.tasks.ner.training import fit_tokens
+from domainfit.tasks.skeleton import Opened, Prepared, log_warnings, train_bundle
 
-__all__ = ["check_data", "evaluate_bundle", "make_predictor", "run_training", "test_split"]
+__all__ = ["WORKFLOW", "NerWorkflow", "check_data", "evaluate_bundle", "test_split"]
 
 SPLITS_DIR = "data"
 
@@ -37,73 +43,65 @@ def _check_stride(task, max_length: int, tokenizer) -> int:
     return stride
 
 
-def run_training(cfg: TrainConfig, *, resume: bool = False, reporter: Reporter | None = None,
-                 output: Path | None = None) -> Path:
-    """Train an entity model and write its bundle at `output` (default cfg.output;
-    `training.pipeline.run_training` passes its staging folder); returns its path."""
-    from accelerate.utils import set_seed
+class NerWorkflow:
+    """The Workflow of entity recognition (see `domainfit.interfaces.Workflow`)."""
 
-    from domainfit.backbones import configure_threads, load_backbone, resolve_backbone
-    from domainfit.tasks.ner.evaluate import assess_ner, run_ner_baselines
-    from domainfit.tasks.ner.training import fit_tokens
-    from domainfit.registry import methods
-    from domainfit.tasks import make_task
-    from domainfit.training.pipeline import bundle_meta, finish_bundle
+    budget = BUDGET
+    live_stats = staticmethod(entity_stats)
 
-    reporter = reporter or SilentReporter()
-    t0 = time.perf_counter()
-    timings: dict[str, float] = {}
-    out = Path(output or cfg.output)
-    threads = configure_threads(cfg.training.threads)
-    task = make_task(cfg.task, cfg.task_options)
-    backbone = resolve_backbone(cfg.model.backbone)
-    reporter.log(f"backbone {backbone.name} ← {backbone.path} ({backbone.source})")
-    encoder, tokenizer = load_backbone(backbone.path)
-    _check_stride(task, cfg.model.max_length, tokenizer)
+    def train(self, cfg: TrainConfig, *, output: Path, resume: bool, reporter: Reporter) -> Path:
+        return train_bundle(cfg, output, steps=self, resume=resume, reporter=reporter)
 
-    data = prepare_ner(cfg.data, repair=task.options.repair_tags, tokenizer=tokenizer, max_length=cfg.model.max_length)
-    labels = task.label_set(data.types)
-    out.mkdir(parents=True, exist_ok=True)
-    write_rejects(data.rejects, out / "rejects.csv")
-    write_json(out / "data_report.json", data.report.to_dict())
-    (out / SPLITS_DIR).mkdir(exist_ok=True)
-    for role in ("train", "val", "test"):
-        write_sentences(getattr(data, role), out / SPLITS_DIR / f"{role}.jsonl")
-    for issue in data.report.warnings:
-        reporter.log(f"[warning] {issue.message}" + (f"\n  how to fix: {issue.hint}" if issue.hint else ""))
-    c = data.report.counts
-    reporter.log(f"data: {c['rows_in']} sentences in, {c['rows_kept']} kept, {c['rows_rejected']} left out and "
-                 f"{c['lines_skipped']} lines skipped (→ {out / 'rejects.csv'}); train {c['train']} / val {c['val']} / "
-                 f"test {c['test']} sentences; entity types {', '.join(data.types)}")
-    timings["data_s"] = time.perf_counter() - t0
+    def prepare(self, cfg: TrainConfig, *, task, opened: Opened, method, out: Path, reporter: Reporter) -> Prepared:
+        _check_stride(task, cfg.model.max_length, opened.tokenizer)
+        data = prepare_ner(cfg.data, repair=task.options.repair_tags, tokenizer=opened.tokenizer, max_length=cfg.model.max_length)
+        labels = task.label_set(data.types)
+        write_rejects(data.rejects, out / "rejects.csv")
+        write_json(out / "data_report.json", data.report.to_dict())
+        (out / SPLITS_DIR).mkdir(exist_ok=True)
+        for role in ("train", "val", "test"):
+            write_sentences(getattr(data, role), out / SPLITS_DIR / f"{role}.jsonl")
+        log_warnings(data.report, reporter)
+        c = data.report.counts
+        summary = (f"data: {c['rows_in']} sentences in, {c['rows_kept']} kept, {c['rows_rejected']} left out and "
+                   f"{c['lines_skipped']} lines skipped (→ rejects.csv); train {c['train']} / val {c['val']} / "
+                   f"test {c['test']} sentences; entity types {', '.join(data.types)}")
+        return Prepared(data, labels, data.report, _fingerprint(data), summary)
 
-    t = time.perf_counter()
-    baseline_tags = run_ner_baselines(cfg.baselines or [], data.train, data.test, labels, reporter=reporter) if data.test else {}
-    timings["baselines_s"] = time.perf_counter() - t
+    def baselines(self, cfg: TrainConfig, *, task, opened: Opened, prepared: Prepared, reporter: Reporter) -> dict:
+        data = prepared.data
+        return run_ner_baselines(cfg.baselines or [], data.train, data.test, prepared.labels, reporter=reporter) if data.test else {}
 
-    method = methods.get(cfg.method)()
-    reporter.log(f"method {cfg.method}: {method.description}")
-    set_seed(cfg.training.seed)  # the head and any adapter draw their initial weights
-    t = time.perf_counter()
-    fit = fit_tokens(cfg, method=method, task=task, encoder=encoder, tokenizer=tokenizer, labels=labels, train=data.train,
-                     val=data.val, backbone_sha256=backbone.sha256, output=out, resume=resume, reporter=reporter)
-    timings["fit_s"] = time.perf_counter() - t
+    def fit(self, cfg: TrainConfig, *, task, opened: Opened, prepared: Prepared, method, out: Path, resume: bool,
+            reporter: Reporter):
+        return fit_tokens(cfg, method=method, task=task, encoder=opened.encoder, tokenizer=opened.tokenizer,
+                          labels=prepared.labels, train=prepared.data.train, val=prepared.data.val,
+                          backbone_sha256=opened.backbone.sha256, output=out, resume=resume, reporter=reporter)
 
-    encoder_meta = save_model(out, fit.model, tokenizer, encoder_format=fit.encoder_format, format_options=fit.format_options)
-    meta = bundle_meta(cfg, task=task, labels=labels, backbone=backbone, fit=fit, encoder_meta=encoder_meta,
-                       hidden_size=encoder.config.hidden_size, report=data.report, fingerprint=_fingerprint(data), threads=threads)
-    write_json(out / META_FILE, meta)
+    def extend_meta(self, meta: dict, *, task, prepared: Prepared, fit) -> None:
+        pass
 
-    t = time.perf_counter()
-    seal_bundle(out)  # evaluation loads the bundle through the predictor, which checks the manifest
-    if data.test:
-        assess_ner(out, data.test, baseline_tags=baseline_tags, history=fit.history, train_seconds=fit.seconds,
-                   title=f"domainfit: ner with {cfg.method}")
-    else:
-        reporter.log("no test sentences: the bundle has no metrics (pass data.test to measure it)")
-    timings["eval_s"] = time.perf_counter() - t
-    finish_bundle(out, meta, cfg, timings=timings, started=t0, reporter=reporter)
-    return out
+    def assess(self, out: Path, *, cfg: TrainConfig, prepared: Prepared, baseline_scores: dict, fit, reporter: Reporter) -> None:
+        if prepared.data.test:
+            assess_ner(out, prepared.data.test, baseline_tags=baseline_scores, history=fit.history, train_seconds=fit.seconds,
+                       title=f"domainfit: ner with {cfg.method}")
+        else:
+            reporter.log("no test sentences: the bundle has no metrics (pass data.test to measure it)")
+
+    def make_predictor(self, bundle: Bundle, **predictor_kwargs):
+        return NerPredictor(bundle, **predictor_kwargs)
+
+    def evaluate_bundle(self, bundle_path, data_path, **kwargs) -> dict:
+        return evaluate_bundle(bundle_path, data_path, **kwargs)
+
+    def check_data(self, cfg: DataConfig, *, task, tokenizer=None, max_length: int = 128, model_name: str | None = None) -> DataReport:
+        return check_data(cfg, task=task, tokenizer=tokenizer, max_length=max_length, model_name=model_name)
+
+    def test_split(self, bundle: Bundle) -> GateSplit:
+        return test_split(bundle)
+
+    def open_pool(self, cfg: TrainConfig, task, *, tokenizer, model_name: str, folder: Path) -> SentencePool:
+        return SentencePool(cfg, task, tokenizer=tokenizer, model_name=model_name, folder=folder)
 
 
 def _fingerprint(data) -> str:
@@ -115,12 +113,6 @@ def _fingerprint(data) -> str:
     return h.hexdigest()
 
 
-def make_predictor(bundle: Bundle, **predictor_kwargs):
-    from domainfit.tasks.ner.predictor import NerPredictor
-
-    return NerPredictor(bundle, **predictor_kwargs)
-
-
 def _read_split(bundle: Bundle, role: str) -> list[Sentence]:
     path = bundle.path / SPLITS_DIR / f"{role}.jsonl"
     return read_ner(path).sentences if path.is_file() and path.stat().st_size else []
@@ -129,9 +121,6 @@ def _read_split(bundle: Bundle, role: str) -> list[Sentence]:
 def test_split(bundle: Bundle):
     """The test sentences saved at training time (data/test.jsonl), as the compression parity gate and `domainfit bench`
     read them: texts, gold BIO tags, and their scores on the sentences' own words (`NerPredictor.score_sentences`)."""
-    from domainfit.compression.parity import GateSplit
-    from domainfit.errors import BundleError
-
     sentences = _read_split(bundle, "test")
     if not sentences:
         raise BundleError(f"the bundle has no test sentences ({bundle.path / SPLITS_DIR / 'test.jsonl'} is missing or empty): "
@@ -146,8 +135,6 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
     """Metrics and report of an entity bundle on a labelled CoNLL/JSONL file (sentences with errors left out and
     listed in rejects.csv), beside the baselines re-fit on the bundle's training sentences. `text_column` and
     `label_column` name a JSON record's fields where they are not the standard ones (see domainfit.tasks.ner.io.Fields)."""
-    from domainfit.tasks.ner.evaluate import assess_ner, run_ner_baselines
-
     bundle = load_bundle(bundle_path)
     out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem
     out.mkdir(parents=True, exist_ok=True)
@@ -171,3 +158,6 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
 def check_data(cfg: DataConfig, *, task, tokenizer=None, max_length: int = 128, model_name: str | None = None) -> DataReport:
     """The report training would give (files, problems with file:line, sentences and entities per split)."""
     return prepare_ner(cfg, repair=task.options.repair_tags, tokenizer=tokenizer, max_length=max_length).report
+
+
+WORKFLOW = NerWorkflow()

@@ -7,4 +7,6 @@ Nothing heavy is imported here: `domainfit.evaluation.baselines` imports `baseli
 
 from domainfit.tasks.retrieval.task import RetrievalOptions, RetrievalTask  # registers the task
 
+from domainfit.tasks.retrieval import baselines as _baselines  # noqa: F401  (registers bm25, backbone)
+
 __all__ = ["RetrievalOptions", "RetrievalTask"]

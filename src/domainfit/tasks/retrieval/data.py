@@ -26,9 +26,8 @@ from domainfit.data import DataReport, Issue, prepare_data, read_table, resolve_
 from domainfit.data.checks import CheckContext, check_truncation, report_check, token_counts
 from domainfit.data.columns import _key
 from domainfit.errors import ColumnError, EmptyDataError
-from domainfit.tasks.retrieval.task import collapse
 
-__all__ = ["RetrievalData", "bank_columns", "pair_columns", "prepare_pairs", "read_answer_bank", "read_eval_pairs"]
+__all__ = ["RetrievalData", "bank_columns", "collapse", "pair_columns", "prepare_pairs", "read_answer_bank", "read_eval_pairs"]
 
 ANSWER_NAMES = (
     "answer", "answers", "answer_text", "response", "reply", "answer_id", "faq_id", "faq", "doc_id", "document_id",
@@ -57,6 +56,11 @@ class RetrievalData:
     def labels(self) -> list[str]:
         return self.bank["id"].tolist()
 
+
+
+def collapse(text: str) -> str:
+    """An answer cell as compared: whitespace collapsed, ends stripped."""
+    return " ".join(str(text).split())
 
 def _named(columns: list[str], names: tuple[str, ...]) -> str | None:
     keys = {_key(c): c for c in columns}

@@ -23,6 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from domainfit.registry import tasks
+from domainfit.tasks import examples
+from domainfit.tasks.retrieval.workflow import WORKFLOW
+from domainfit.tasks.retrieval.data import collapse
 
 __all__ = ["RetrievalOptions", "RetrievalTask"]
 
@@ -42,11 +45,6 @@ class RetrievalOptions(BaseModel):
     answers_text_column: str | None = Field(None, description="answer text column of data.answers (inferred: answer, text, ...)")
 
 
-def collapse(text: str) -> str:
-    """An answer cell as compared: whitespace collapsed, ends stripped."""
-    return " ".join(str(text).split())
-
-
 @tasks.register("retrieval")
 class RetrievalTask:
     name = "retrieval"
@@ -57,7 +55,10 @@ class RetrievalTask:
     default_baselines = ("bm25", "backbone")
     tunes_on_validation = True
     Options = RetrievalOptions
-    workflow = "domainfit.tasks.retrieval.workflow"
+    kind = "pair"
+    data_suffixes: tuple[str, ...] = ()
+    workflow = WORKFLOW
+    example = staticmethod(examples.retrieval_example)
 
     def __init__(self, options: dict | None = None, state: dict | None = None) -> None:
         self.options = RetrievalOptions.model_validate(options or {})

@@ -68,7 +68,7 @@ def fit_bi_encoder(cfg: TrainConfig, *, method, task, encoder: nn.Module, tokeni
     from accelerate.utils import set_seed
 
     from domainfit.methods.full import _throughput, finish_adaptation
-    from domainfit.tasks import make_task
+    from domainfit.interfaces import make_task
     from domainfit.training.loop import LoopState, count_steps, train_loop
 
     started = time.perf_counter()

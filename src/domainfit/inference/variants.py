@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from domainfit.bundle import Bundle, inside
-from domainfit.compression.runners import OnnxRunner, Runner, TorchRunner
+from domainfit.inference.runners import OnnxRunner, Runner, TorchRunner
 from domainfit.errors import BundleError
 from domainfit.registry import Registry
 

@@ -1,0 +1,231 @@
+"""The one training skeleton every workflow runs: backbone → the workflow's data → baselines → the workflow's fit →
+bundle (model, domainfit.json, manifest) → the workflow's assessment → timings, MLflow, checkpoints removed.
+
+    run_training(cfg)            what `domainfit train` calls: checks the output folder, stages, dispatches to the
+                                 task's workflow (`interfaces.workflow_for`), swaps the finished bundle in
+    train_bundle(cfg, out, steps)  the common sequence; `steps` (a workflow) supplies prepare, baselines, fit,
+                                 extend_meta and assess
+
+A bundle is written into a hidden staging folder beside the output (`bundle.stage_path`) and swapped in, sealed with
+its manifest, only when complete: an interrupted run leaves the old bundle (if any) untouched, a run that fails half way
+never leaves new files beside old variants, and `--resume` continues from the staging folder's checkpoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+from accelerate.utils import set_seed
+
+from domainfit.backbones import configure_threads, default_pooling, load_backbone, resolve_backbone
+from domainfit.backbones.encoder import tokenize
+from domainfit.bundle import (FORMAT_VERSION, META_FILE, begin_stage, check_output, library_versions, now_iso, save_model,
+                              seal_bundle, swap_in, write_json)
+from domainfit.config.schema import TrainConfig
+from domainfit.data import write_rejects
+from domainfit.inference import run_model
+from domainfit.interfaces import Reporter, SilentReporter, make_task, workflow_for
+from domainfit.methods.base import FitResult
+from domainfit.registry import methods
+from domainfit.training.checkpoint import CHECKPOINT_FILE, checkpoint_info
+
+__all__ = ["Opened", "Prepared", "TrainSteps", "bundle_meta", "model_scores", "rows_fingerprint", "run_training",
+           "train_bundle", "write_data_files"]
+
+
+@dataclass
+class Opened:
+    """The backbone as training found it: where it came from, the loaded encoder and tokenizer, pooling, threads."""
+
+    backbone: Any  # ResolvedBackbone
+    encoder: Any
+    tokenizer: Any
+    threads: int
+    pooling: str
+    normalize: bool
+
+
+@dataclass
+class Prepared:
+    """A workflow's data, read, checked, split and written into the bundle (rejects, report, splits)."""
+
+    data: Any  # the workflow's own splits (PreparedData, NerSplits, ...)
+    labels: list[str]
+    report: Any  # DataReport
+    fingerprint: str
+    summary: str  # one line for the log
+    extra: dict = field(default_factory=dict)  # what a workflow's later steps need (the answer bank, ...)
+
+
+class TrainSteps(Protocol):
+    """What a workflow gives the skeleton."""
+
+    def prepare(self, cfg: TrainConfig, *, task: Any, opened: Opened, method: Any, out: Path, reporter: Reporter) -> Prepared: ...
+
+    def baselines(self, cfg: TrainConfig, *, task: Any, opened: Opened, prepared: Prepared, reporter: Reporter) -> dict: ...
+
+    def fit(self, cfg: TrainConfig, *, task: Any, opened: Opened, prepared: Prepared, method: Any, out: Path, resume: bool,
+            reporter: Reporter) -> FitResult: ...
+
+    def extend_meta(self, meta: dict, *, task: Any, prepared: Prepared, fit: FitResult) -> None: ...
+
+    def assess(self, out: Path, *, cfg: TrainConfig, prepared: Prepared, baseline_scores: dict, fit: FitResult,
+               reporter: Reporter) -> None: ...
+
+
+def run_training(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, reporter: Reporter | None = None) -> Path:
+    """Train and write the bundle at cfg.output; returns its path. An output folder that holds a bundle is replaced only
+    with `overwrite` (and only once the new bundle is complete); a non-empty folder that is not a bundle is refused."""
+    reporter = reporter or SilentReporter()
+    final = Path(cfg.output)
+    check_output(final, overwrite=overwrite, resume=resume)  # before any work
+    stage = begin_stage(final, resume=resume)
+    if resume:
+        _report_resume(stage, reporter)
+    workflow_for(cfg.task).train(cfg, output=stage, resume=resume, reporter=reporter)
+    return swap_in(stage, final)
+
+
+def _report_resume(stage: Path, reporter: Reporter) -> None:
+    found = sorted((stage / "checkpoints").rglob(CHECKPOINT_FILE))
+    if found:
+        info = checkpoint_info(found[-1])
+        reporter.log(f"resuming from {found[-1]} (step {info['step']})")
+    else:
+        reporter.log(f"resuming in {stage}: no checkpoint was written yet, training starts from the first step")
+
+
+def open_backbone(cfg: TrainConfig, reporter: Reporter) -> Opened:
+    """The CPU threads set, the backbone resolved (where it came from, logged) and loaded."""
+    threads = configure_threads(cfg.training.threads)
+    backbone = resolve_backbone(cfg.model.backbone)
+    reporter.log(f"backbone {backbone.name} ← {backbone.path} ({backbone.source})")
+    encoder, tokenizer = load_backbone(backbone.path)
+    auto_pooling, normalize = default_pooling(backbone.path)
+    pooling = auto_pooling if cfg.model.pooling == "auto" else cfg.model.pooling
+    return Opened(backbone, encoder, tokenizer, threads, pooling, normalize)
+
+
+def train_bundle(cfg: TrainConfig, out: Path, *, steps: TrainSteps, resume: bool, reporter: Reporter) -> Path:
+    """The common sequence of every workflow, writing into `out` (the staging folder)."""
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    opened = open_backbone(cfg, reporter)
+    task = make_task(cfg.task, cfg.task_options)
+    method = methods.get(cfg.method)()
+    out.mkdir(parents=True, exist_ok=True)
+    prepared = steps.prepare(cfg, task=task, opened=opened, method=method, out=out, reporter=reporter)
+    reporter.log(prepared.summary)
+    timings["data_s"] = time.perf_counter() - t0
+
+    t = time.perf_counter()  # baselines first: "zeroshot" needs the backbone before fine-tuning changes it
+    baseline_scores = steps.baselines(cfg, task=task, opened=opened, prepared=prepared, reporter=reporter)
+    timings["baselines_s"] = time.perf_counter() - t
+
+    reporter.log(f"method {cfg.method}: {method.description}")
+    set_seed(cfg.training.seed)  # methods draw initial weights (heads, LoRA matrices) before the loop seeds itself
+    t = time.perf_counter()
+    fit = steps.fit(cfg, task=task, opened=opened, prepared=prepared, method=method, out=out, resume=resume, reporter=reporter)
+    timings["fit_s"] = time.perf_counter() - t
+
+    encoder_meta = save_model(out, fit.model, opened.tokenizer, encoder_format=fit.encoder_format,
+                              format_options=fit.format_options)
+    meta = bundle_meta(cfg, task=task, labels=prepared.labels, backbone=opened.backbone, fit=fit, encoder_meta=encoder_meta,
+                       hidden_size=opened.encoder.config.hidden_size, report=prepared.report,
+                       fingerprint=prepared.fingerprint, threads=opened.threads)
+    steps.extend_meta(meta, task=task, prepared=prepared, fit=fit)
+    write_json(out / META_FILE, meta)
+
+    t = time.perf_counter()
+    seal_bundle(out)  # evaluation loads the bundle through its predictor, which checks the manifest
+    steps.assess(out, cfg=cfg, prepared=prepared, baseline_scores=baseline_scores, fit=fit, reporter=reporter)
+    timings["eval_s"] = time.perf_counter() - t
+    _finish(out, meta, cfg, timings=timings, started=t0, reporter=reporter)
+    return out
+
+
+def write_data_files(out: Path, data, reporter: Reporter) -> None:
+    """rejects.csv, data_report.json and the exact splits (data/{train,val,test}.csv) of a table-shaped data set
+    into the bundle; the data's warnings logged."""
+    out.mkdir(parents=True, exist_ok=True)
+    write_rejects(data.rejects, out / "rejects.csv")
+    write_json(out / "data_report.json", data.report.to_dict())
+    folder = out / "data"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("train", "val", "test"):
+        getattr(data, name).to_csv(folder / f"{name}.csv", index=False, encoding="utf-8")
+    log_warnings(data.report, reporter)
+
+
+def log_warnings(report, reporter: Reporter) -> None:
+    for issue in report.warnings:
+        reporter.log(f"[warning] {issue.message}" + (f"\n  how to fix: {issue.hint}" if issue.hint else ""))
+
+
+def bundle_meta(cfg: TrainConfig, *, task, labels: list[str], backbone, fit, encoder_meta: dict, hidden_size: int, report,
+                fingerprint: str, threads: int) -> dict:
+    """domainfit.json of a trained model (every workflow writes the same keys; a workflow may add its own)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "task": cfg.task,
+        "task_options": cfg.task_options,
+        "task_state": task.state(),  # what the Predictor needs besides the weights (thresholds, target mean/std)
+        "labels": labels,
+        "method": cfg.method,
+        "method_options": cfg.method_options,
+        "backbone": backbone.to_dict(),
+        "model": {"pooling": fit.model.pooling, "normalize": fit.model.normalize, "max_length": cfg.model.max_length,
+                  "encoder": encoder_meta,
+                  "hidden_size": hidden_size, "trainable_parameters": fit.model.trainable_parameters(),
+                  "total_parameters": sum(p.numel() for p in fit.model.parameters())},
+        "config": cfg.model_dump(mode="json"),
+        "data": {"fingerprint": fingerprint, "counts": report.counts, "columns": report.columns, "files": report.files},
+        "training": {"seconds": round(fit.seconds, 2), "threads": threads, **fit.info},
+        "versions": library_versions(),
+        "created": now_iso(),
+    }
+
+
+def _finish(out: Path, meta: dict, cfg: TrainConfig, *, timings: dict[str, float], started: float, reporter: Reporter) -> None:
+    """Timings into domainfit.json, the MLflow run if tracking is on, and the checkpoints removed (training finished:
+    the bundle is the result)."""
+    timings["total_s"] = time.perf_counter() - started
+    meta["timings"] = {k: round(v, 2) for k, v in timings.items()}
+    write_json(out / META_FILE, meta)
+    if cfg.tracking.backend == "mlflow":
+        from domainfit.tracking import default_registry_uri, log_training_run
+
+        seal_bundle(out)  # the copy MLflow keeps carries its manifest
+        uri = cfg.tracking.uri or default_registry_uri()
+        meta["tracking"] = {"mlflow_uri": uri, "mlflow_run_id": log_training_run(out, uri, cfg.tracking.experiment)}
+        reporter.log(f"logged to MLflow: experiment {cfg.tracking.experiment!r}, run {meta['tracking']['mlflow_run_id']} ({uri})")
+        write_json(out / META_FILE, meta)
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
+
+
+def model_scores(model, task, tokenizer, frame: pd.DataFrame, max_length: int):
+    """The task's decoded scores of the in-memory model on `frame` (the Predictor's tokenization and batching)."""
+    import numpy as np
+
+    if not len(frame):
+        return np.zeros((0, 0), dtype=np.float32)
+    ids = tokenize(tokenizer, frame["text"].tolist(), max_length)
+    device = next(model.parameters()).device
+    return task.decode(run_model(model, ids, pad_id=tokenizer.pad_token_id or 0, batch_size=128, device=device))
+
+
+def rows_fingerprint(data) -> str:
+    """One hash of the (text, label) rows of the train, val and test splits."""
+    h = hashlib.sha256()
+    for name in ("train", "val", "test"):
+        frame: pd.DataFrame = getattr(data, name)
+        h.update(name.encode())
+        for text, label in zip(frame["text"], frame["label"]):
+            h.update(f"{text}\x1f{label}\x1e".encode())
+    return h.hexdigest()
