@@ -34,6 +34,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from domainfit.errors import BundleError
+from domainfit.safe_paths import TAMPER_HINT as _TAMPER_HINT
+from domainfit.safe_paths import inside
 from domainfit.modeling import TextModel
 
 __all__ = ["FORMAT_VERSION", "Bundle", "begin_stage", "check_output", "inside", "is_bundle", "library_versions", "load_bundle",
@@ -149,26 +151,6 @@ def save_model(path: str | Path, model: TextModel, tokenizer, *, encoder_format:
 
 def write_json(path: str | Path, data: dict) -> None:
     Path(path).write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-
-
-def inside(root: str | Path, relative: str, *, key: str) -> Path:
-    """`root / relative`, resolved, refused unless it stays inside `root`: an absolute path, `..` or a link that leads
-    out of the bundle names the JSON key it was read from."""
-    root = Path(root).resolve()
-    text = str(relative)
-    candidate = Path(text)
-    if not text or "\x00" in text or candidate.is_absolute():
-        raise BundleError(f"{key} holds {text!r}, which is not a path inside the bundle", where=f"{root}: {key}",
-                          hint=_TAMPER_HINT)
-    full = (root / candidate).resolve()
-    if not full.is_relative_to(root):
-        raise BundleError(f"{key} points outside the bundle ({text!r} resolves to {full})", where=f"{root}: {key}",
-                          hint=_TAMPER_HINT)
-    return full
-
-
-_TAMPER_HINT = ("the bundle was changed after domainfit wrote it (tampered, truncated or copied incompletely): "
-                "copy it again from its source, or retrain")
 
 
 def _sealed_files(root: Path) -> list[Path]:

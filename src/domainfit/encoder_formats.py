@@ -9,6 +9,7 @@ from pathlib import Path
 from torch import nn
 
 from domainfit.errors import BundleError
+from domainfit.safe_paths import inside
 from domainfit.registry import Registry
 
 __all__ = ["encoder_formats", "load_base_encoder"]
@@ -70,8 +71,6 @@ class PeftFormat:
         from peft import PeftModel
 
         base = load_base_encoder(meta["backbone"])
-        from domainfit.bundle import inside
-
         adapter = inside(folder, meta["model"]["encoder"]["adapter_dir"], key="domainfit.json: model.encoder.adapter_dir")
         if not (adapter / "adapter_model.safetensors").is_file():
             raise BundleError(f"{adapter} holds no adapter_model.safetensors", where="domainfit.json: model.encoder.adapter_dir",

@@ -27,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
-__all__ = ["Budget", "GateSplit", "Method", "NoOptions", "Pool", "Reporter", "SilentReporter", "StepEvent", "TableTask", "Task",
+__all__ = ["Budget", "GateSplit", "Method", "NoOptions", "Pool", "ReadsTargets", "Reporter", "SilentReporter", "StepEvent", "TableTask", "Task",
            "Workflow", "infer_task", "make_task", "method_serves", "workflow_for"]
 
 
@@ -183,14 +183,22 @@ class Task(Protocol):
         ...
 
 
-class TableTask(Task, Protocol):
-    """A task with one target per text: what the shared table workflow, the data layer and the Predictor call."""
-
-    tunes_on_validation: bool
+@runtime_checkable
+class ReadsTargets(Protocol):
+    """A task whose target is one cell of a table (a label, a label list, a number, an answer id): the data layer,
+    evaluation files and served corrections read it with `parse_target`."""
 
     def parse_target(self, value: str) -> str:
         """The canonical string of one raw label cell; ValueError("reason_code: what is wrong") to reject the row."""
         ...
+
+    def label_set(self, labels: Iterable[str]) -> list[str]: ...
+
+
+class TableTask(Task, ReadsTargets, Protocol):
+    """A task with one target per text: what the shared table workflow, the data layer and the Predictor call."""
+
+    tunes_on_validation: bool
 
     def strata(self, labels: Any) -> Any: ...
 

@@ -26,7 +26,7 @@ from typing import Generic, TypeVar
 
 from domainfit.errors import RegistryError
 
-__all__ = ["PLUGIN_GROUP", "Registry", "baselines", "load_plugins", "methods", "tasks"]
+__all__ = ["PLUGIN_GROUP", "Registry", "apps", "baselines", "load_plugins", "methods", "pii_kinds", "tasks"]
 
 PLUGIN_GROUP = "domainfit.plugins"
 _plugins_loaded = False
@@ -112,3 +112,7 @@ tasks: Registry = Registry("task", "domainfit.tasks")
 methods: Registry = Registry("method", "domainfit.methods")
 # the general baselines, then every task package's own (bm25 and backbone for retrieval, dictionary for ner)
 baselines: Registry = Registry("baseline", ("domainfit.evaluation.baselines", "domainfit.tasks"))
+# the applications (support assistant, news monitor): packages under domainfit.apps, or plug-ins
+apps: Registry = Registry("application", "domainfit.apps", listing="apps")
+# the kinds of personal data `data.redact` names (filled by domainfit.data.pii; config validation reads it)
+pii_kinds: Registry = Registry("personal-data kind", "domainfit.data.pii", listing="pii")

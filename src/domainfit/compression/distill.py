@@ -16,7 +16,7 @@ from torch import nn
 
 from domainfit.bundle import Bundle, save_model
 from domainfit.inference.runners import TorchRunner
-from domainfit.inference.variants import _plain_model, variant_kinds
+from domainfit.inference.variants import plain_model, variant_kinds
 from domainfit.data.clean import cleaner_for
 
 __all__ = ["DistilledKind", "make_student", "teacher_layers"]
@@ -54,7 +54,7 @@ class DistilledKind:
         from domainfit.modeling import TextModel
         from domainfit.training.loop import train_loop
 
-        teacher, tokenizer = _plain_model(bundle)
+        teacher, tokenizer = plain_model(bundle)
         max_len = bundle.meta["model"]["max_length"]
         pad = tokenizer.pad_token_id or 0
         train = pd.read_csv(bundle.path / "data" / "train.csv", dtype=str, keep_default_na=False)

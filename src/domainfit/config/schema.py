@@ -44,11 +44,11 @@ class DataConfig(_Strict):
     @field_validator("redact")
     @classmethod
     def _known_pii_kinds(cls, value: bool | list[str]) -> bool | list[str]:
-        from domainfit.data.pii import DETECTORS
+        from domainfit.registry import pii_kinds
 
         for kind in [] if isinstance(value, bool) else value:
-            if kind not in DETECTORS:
-                raise ValueError(DETECTORS.unknown_message(kind))
+            if kind not in pii_kinds:
+                raise ValueError(pii_kinds.unknown_message(kind))
         return value
 
 

@@ -34,12 +34,12 @@ _SAMPLE = 2000  # rows looked at when measuring columns
 _HOW = "pass --text COLUMN --label COLUMN (data.text_column / data.label_column in the YAML)"
 
 
-def _key(name: str) -> str:
+def column_key(name: str) -> str:
     return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-_TEXT_KEYS = {_key(n) for n in TEXT_NAMES}
-_LABEL_KEYS = {_key(n) for n in LABEL_NAMES}
+_TEXT_KEYS = {column_key(n) for n in TEXT_NAMES}
+_LABEL_KEYS = {column_key(n) for n in LABEL_NAMES}
 
 
 def _data_columns(frame: pd.DataFrame) -> list[str]:
@@ -60,7 +60,7 @@ def _explicit(frame: pd.DataFrame, name: str, role: str, where: str | None) -> s
     columns = _data_columns(frame)
     if name in columns:
         return name
-    loose = [c for c in columns if _key(c) == _key(name)]
+    loose = [c for c in columns if column_key(c) == column_key(name)]
     if len(loose) == 1:  # "Text " or "TEXT" for "text": the user clearly meant it
         return loose[0]
     close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
@@ -84,7 +84,7 @@ def _mean_length(values: pd.Series) -> float:
 
 
 def _infer_text(frame: pd.DataFrame, columns: list[str], where: str | None) -> str:
-    named = [c for c in columns if _key(c) in _TEXT_KEYS]
+    named = [c for c in columns if column_key(c) in _TEXT_KEYS]
     if len(named) == 1:
         return named[0]
     pool = named or [c for c in columns if not _is_numeric(frame[c].head(_SAMPLE))]
@@ -111,7 +111,7 @@ def _is_label_like(values: pd.Series) -> bool:
 
 
 def _infer_label(frame: pd.DataFrame, columns: list[str], where: str | None, require: bool) -> str | None:
-    named = [c for c in columns if _key(c) in _LABEL_KEYS]
+    named = [c for c in columns if column_key(c) in _LABEL_KEYS]
     if len(named) == 1:
         return named[0]
     if len(named) > 1:
@@ -153,7 +153,7 @@ def resolve_columns(
             except ColumnError:
                 label = None
     if text is None:
-        text = _infer_text(frame, [c for c in columns if c != label and _key(c) not in _LABEL_KEYS] or [c for c in columns if c != label], where)
+        text = _infer_text(frame, [c for c in columns if c != label and column_key(c) not in _LABEL_KEYS] or [c for c in columns if c != label], where)
     if label is None and (require_label or not label_column):
         label = _infer_label(frame, [c for c in columns if c != text], where, require_label)
     if label is not None and label == text:

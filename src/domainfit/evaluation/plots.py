@@ -37,7 +37,7 @@ _STYLE = {
 
 
 @contextmanager
-def _style(name: str) -> Iterator[None]:
+def plot_style(name: str) -> Iterator[None]:
     # A per-figure salt keeps the SVG ids deterministic yet distinct between the figures of one page.
     with rc_context({**_STYLE, "svg.hashsalt": f"domainfit-{name}"}), warnings.catch_warnings():
         # DejaVu Sans lacks CJK glyphs; harmless here because the browser, not matplotlib, draws the text.
@@ -45,7 +45,7 @@ def _style(name: str) -> Iterator[None]:
         yield
 
 
-def _to_svg(fig: Figure, alt: str) -> str:
+def figure_svg(fig: Figure, alt: str) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", metadata={"Date": None})
     svg = buf.getvalue()
@@ -54,7 +54,7 @@ def _to_svg(fig: Figure, alt: str) -> str:
     return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(alt)}" ', 1).strip()
 
 
-def _truncate(label: str, width: int = 40) -> str:
+def shorten_label(label: str, width: int = 40) -> str:
     """Shorten in the middle: "balance_not_upd…cash_deposit" keeps apart names that share a long prefix."""
     if len(label) <= width:
         return label
@@ -75,8 +75,8 @@ def confusion_svg(matrix: Sequence[Sequence[int]], labels: Sequence[str]) -> str
     # ~9 pt per cell: 80 classes make a 13-inch figure, which the report shows at full size (vector text, zoomable)
     side = float(np.clip(0.13 * k + 3.2, 4.5, 15.0))
     font = 8.0 if k <= 20 else max(5.5, 8.0 - 0.045 * (k - 20))
-    names = [_truncate(str(label), 36) for label in labels]
-    with _style("confusion"):
+    names = [shorten_label(str(label), 36) for label in labels]
+    with plot_style("confusion"):
         fig = Figure(figsize=(side, side * 0.92), layout="constrained")
         ax = fig.add_subplot()
         # interpolation="none" embeds one pixel per cell; the browser scales it, so 80x80 stays a few KB
@@ -97,7 +97,7 @@ def confusion_svg(matrix: Sequence[Sequence[int]], labels: Sequence[str]) -> str
         bar = fig.colorbar(image, ax=ax, shrink=0.5, pad=0.01)
         bar.set_label("share of the true class")
         bar.outline.set_visible(False)
-        return _to_svg(fig, "confusion matrix")
+        return figure_svg(fig, "confusion matrix")
 
 
 def per_class_svg(per_class: Sequence[dict]) -> str:
@@ -109,20 +109,20 @@ def per_class_svg(per_class: Sequence[dict]) -> str:
     font = 8.0 if k <= 30 else 7.0 if k <= 60 else 6.5
     height = float(np.clip(0.15 * k + 0.8, 2.0, 16.0))
     f1 = np.array([r["f1"] for r in rows])
-    with _style("per-class"):
+    with plot_style("per-class"):
         fig = Figure(figsize=(7.0, height), layout="constrained")
         ax = fig.add_subplot()
         y = np.arange(k)
         colors = [MODEL_COLOR if v >= 0.8 else SECOND_COLOR if v >= 0.5 else "#dc2626" for v in f1]
         ax.barh(y, f1, color=colors, height=0.75)
-        ax.set_yticks(y, [_truncate(str(r["label"])) for r in rows], fontsize=font)
+        ax.set_yticks(y, [shorten_label(str(r["label"])) for r in rows], fontsize=font)
         ax.set_ylim(k - 0.5, -0.5)  # worst at the top, no empty margin above and below
         ax.set_xlim(0, 1.0)
         ax.set_xlabel("F1")
         ax.xaxis.grid(True, color="#e5e7eb")
         ax.set_axisbelow(True)
         ax.tick_params(axis="y", length=0)
-        return _to_svg(fig, "F1 per class")
+        return figure_svg(fig, "F1 per class")
 
 
 def reliability_svg(bins: Sequence[dict], ece: float | None = None) -> str:
@@ -131,7 +131,7 @@ def reliability_svg(bins: Sequence[dict], ece: float | None = None) -> str:
     if not used:
         return ""
     total = sum(b["count"] for b in used)
-    with _style("reliability"):
+    with plot_style("reliability"):
         fig = Figure(figsize=(4.6, 3.6), layout="constrained")
         ax = fig.add_subplot()
         centers = [(b["lower"] + b["upper"]) / 2 for b in bins]
@@ -148,7 +148,7 @@ def reliability_svg(bins: Sequence[dict], ece: float | None = None) -> str:
         if ece is not None:
             ax.set_title(f"expected calibration error = {ece:.3f}")
         ax.legend(loc="upper left", frameon=False, fontsize=7)
-        return _to_svg(fig, "reliability curve")
+        return figure_svg(fig, "reliability curve")
 
 
 def comparison_svg(rows: Sequence[dict], model_index: int = 0, keys: Sequence[str] = ("accuracy", "macro_f1")) -> str:
@@ -162,7 +162,7 @@ def comparison_svg(rows: Sequence[dict], model_index: int = 0, keys: Sequence[st
     k = len(rows)
     names = {"accuracy": "accuracy", "r2": "R²"}
     low = min(0.0, *(r[key] for r in rows for key in keys if r.get(key) is not None))
-    with _style("comparison"):
+    with plot_style("comparison"):
         fig = Figure(figsize=(7.0, 0.55 * k + 1.0), layout="constrained")
         ax = fig.add_subplot()
         y = np.arange(k)
@@ -176,7 +176,7 @@ def comparison_svg(rows: Sequence[dict], model_index: int = 0, keys: Sequence[st
                 if row.get(key) is not None:
                     ax.text(max(value, 0.0) + 0.005, bar.get_y() + bar.get_height() / 2,
                             f"{value:.1%}" if share else f"{value:.3f}", va="center", fontsize=7)
-        ax.set_yticks(y, [_truncate(str(r.get("name", "?")), 36) for r in rows])
+        ax.set_yticks(y, [shorten_label(str(r.get("name", "?")), 36) for r in rows])
         ax.invert_yaxis()
         ax.set_xlim(low - 0.05 if low < 0 else 0, 1.1)
         ax.set_xticks(np.linspace(0, 1, 6))
@@ -184,7 +184,7 @@ def comparison_svg(rows: Sequence[dict], model_index: int = 0, keys: Sequence[st
         ax.set_axisbelow(True)
         ax.tick_params(axis="y", length=0)
         ax.legend(loc="lower right", frameon=False, fontsize=7)
-        return _to_svg(fig, "comparison with baselines")
+        return figure_svg(fig, "comparison with baselines")
 
 
 def training_svg(history: Sequence[dict], best_step: int | None = None, metric: str = "macro_f1") -> str:
@@ -197,7 +197,7 @@ def training_svg(history: Sequence[dict], best_step: int | None = None, metric: 
     shown = {"macro_f1": "macro-F1", "micro_f1": "micro-F1", "r2": "R²"}.get(metric, metric)
     if not loss and not val:
         return ""
-    with _style("training"):
+    with plot_style("training"):
         fig = Figure(figsize=(7.0, 3.2), layout="constrained")
         ax = fig.add_subplot()
         handles = []
@@ -217,7 +217,7 @@ def training_svg(history: Sequence[dict], best_step: int | None = None, metric: 
             handles.append(ax.axvline(best_step, ls="--", color="#6b7280", lw=1, label=f"best step ({best_step})"))
         ax.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(handles),
                   frameon=False, fontsize=7)
-        return _to_svg(fig, "training curve")
+        return figure_svg(fig, "training curve")
 
 
 def learning_curve_svg(rows: Sequence[dict], metric: str = "accuracy", unit: str = "examples per class") -> str:
@@ -229,7 +229,7 @@ def learning_curve_svg(rows: Sequence[dict], metric: str = "accuracy", unit: str
     all_x = (numeric[-1] * 2) if numeric else 1
     ticks = numeric + ([all_x] if any(r["shots"] == "all" for r in rows) else [])
     shown = metric.replace("_", " ")
-    with _style("learning-curve"):
+    with plot_style("learning-curve"):
         fig = Figure(figsize=(7.5, 4.2), layout="constrained")
         ax = fig.subplots()
         for method in dict.fromkeys(r["method"] for r in rows):
@@ -247,7 +247,7 @@ def learning_curve_svg(rows: Sequence[dict], metric: str = "accuracy", unit: str
         ax.set_ylabel(f"test {shown} (%)" if metric == "accuracy" else f"test {shown} (x100)")
         ax.grid(True, alpha=0.3)
         ax.legend(loc="lower right", fontsize=8)
-        return _to_svg(fig, f"learning curve: {shown} against labelled {unit}")
+        return figure_svg(fig, f"learning curve: {shown} against labelled {unit}")
 
 
 def scatter_svg(true: Sequence[float], pred: Sequence[float]) -> str:
@@ -257,7 +257,7 @@ def scatter_svg(true: Sequence[float], pred: Sequence[float]) -> str:
     true, pred = np.asarray(true, dtype=float), np.asarray(pred, dtype=float)
     low, high = float(min(true.min(), pred.min())), float(max(true.max(), pred.max()))
     pad = 0.03 * (high - low or 1.0)
-    with _style("scatter"):
+    with plot_style("scatter"):
         fig = Figure(figsize=(4.8, 4.4), layout="constrained")
         ax = fig.add_subplot()
         ax.plot([low - pad, high + pad], [low - pad, high + pad], ls="--", color=BASELINE_COLOR, lw=1, label="perfect")
@@ -269,4 +269,4 @@ def scatter_svg(true: Sequence[float], pred: Sequence[float]) -> str:
         ax.grid(True, color="#e5e7eb")
         ax.set_axisbelow(True)
         ax.legend(loc="upper left", frameon=False, fontsize=7)
-        return _to_svg(fig, "predicted against true values")
+        return figure_svg(fig, "predicted against true values")

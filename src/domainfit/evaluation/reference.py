@@ -42,7 +42,7 @@ def length_histogram(texts: Sequence[str]) -> dict:
     return {"edges": list(LENGTH_EDGES), "counts": _histogram(lengths, LENGTH_EDGES)}
 
 
-def _texts(texts: Sequence[str]) -> dict:
+def text_stats(texts: Sequence[str]) -> dict:
     """The part every task shares: the number of texts and their lengths."""
     if len(texts) == 0:
         raise ValueError("reference statistics need at least one text")
@@ -56,7 +56,7 @@ def _confidence(proba: np.ndarray) -> dict:
 
 def reference_stats(texts: Sequence[str], proba: np.ndarray, labels: Sequence[str]) -> dict:
     """Label shares of the predictions, confidence and length histograms, and their means (JSON-ready)."""
-    common = _texts(texts)
+    common = text_stats(texts)
     labels = [str(label) for label in labels]
     proba = check_proba(proba, common["n"], labels)
     shares = np.bincount(proba.argmax(axis=1), minlength=len(labels)) / common["n"]
@@ -65,7 +65,7 @@ def reference_stats(texts: Sequence[str], proba: np.ndarray, labels: Sequence[st
 
 def multilabel_reference_stats(texts: Sequence[str], proba: np.ndarray, labels: Sequence[str], thresholds: np.ndarray) -> dict:
     """Share of texts given each label, labels per text, the top probability's histogram, lengths (JSON-ready)."""
-    common = _texts(texts)
+    common = text_stats(texts)
     labels = [str(label) for label in labels]
     proba = check_proba(proba, common["n"], labels)
     chosen = proba >= np.asarray(thresholds, dtype=np.float64)[None, :]
@@ -76,7 +76,7 @@ def multilabel_reference_stats(texts: Sequence[str], proba: np.ndarray, labels: 
 def regression_reference_stats(texts: Sequence[str], values: np.ndarray) -> dict:
     """Mean, std and a 20-bin histogram of the predicted values (edges from their range, saved with the counts so
     live predictions can be binned the same way), and the length histogram."""
-    common = _texts(texts)
+    common = text_stats(texts)
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     low, high = float(values.min()), float(values.max())
     edges = np.linspace(low, high if high > low else low + 1.0, 21).tolist()

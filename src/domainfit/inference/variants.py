@@ -99,7 +99,7 @@ def _kind_problem(folder: Path, meta: dict) -> str | None:
         return e.message
 
 
-def _plain_model(bundle: Bundle, base: str | None = None):
+def plain_model(bundle: Bundle, base: str | None = None):
     """The bundle's model with any adapter merged in, ready to export or quantize (a copy; the bundle is untouched).
     `base`: start from one of the bundle's variants instead (a distilled student), to stack compressions."""
     if base is not None:
@@ -156,7 +156,7 @@ class OnnxKind:
 
     @staticmethod
     def build(bundle: Bundle, folder: Path, *, quantize: str = "none", base: str | None = None, reporter=None) -> dict:
-        model, tokenizer = _plain_model(bundle, base)
+        model, tokenizer = plain_model(bundle, base)
         fp32 = folder / "model.onnx"
         if quantize == "none":
             export_onnx(model, tokenizer, fp32)
@@ -216,7 +216,7 @@ class TorchKind:
 
     @staticmethod
     def load(bundle: Bundle, folder: Path, meta: dict, *, threads: int | None = None) -> Runner:
-        model, _ = _plain_model(bundle)
+        model, _ = plain_model(bundle)
         if meta.get("autocast") == "bf16":
             return TorchRunner(model, _pad_id(bundle), name=meta["name"], bf16=True)
         if "recipe" not in meta:

@@ -134,11 +134,11 @@ def fit_with_loop(ctx: FitContext, model: TextModel, *, param_lr: Callable[[str]
         history=state.history,
         info={"best_step": state.best_step, "best_val": state.best_score, "steps": state.step,
               "stopped_early": state.stopped_early, "head_lr": param_lr("head.weight"),
-              "eval_seconds": round(state.eval_seconds, 2), "train_examples_per_s": _throughput(state, len(ids), cfg)},
+              "eval_seconds": round(state.eval_seconds, 2), "train_examples_per_s": examples_per_second(state, len(ids), cfg)},
     )
 
 
-def _throughput(state: LoopState, n: int, cfg) -> float:
+def examples_per_second(state: LoopState, n: int, cfg) -> float:
     """Training examples per second of pure training (validation time excluded)."""
     steps_per_epoch = math.ceil(math.ceil(n / cfg.batch_size) / cfg.grad_accum)
     seen = state.step / steps_per_epoch * n

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from domainfit.evaluation.plots import BASELINE_COLOR, MODEL_COLOR, _style, _to_svg, _truncate
+from domainfit.evaluation.plots import BASELINE_COLOR, MODEL_COLOR, plot_style, figure_svg, shorten_label
 from domainfit.evaluation.report import html_escape, html_figure, html_table, render_page
 
 __all__ = ["render_drift"]
@@ -19,9 +19,9 @@ def _shares_svg(changes: Sequence[dict], title: str) -> str:
     """Reference and live share of the labels that moved most."""
     if not changes:
         return ""
-    names = [_truncate(str(c["label"]), 36) for c in changes]
+    names = [shorten_label(str(c["label"]), 36) for c in changes]
     y = np.arange(len(changes))
-    with _style(f"drift-{title}"):
+    with plot_style(f"drift-{title}"):
         fig = Figure(figsize=(7.0, 0.4 * len(changes) + 1.0), layout="constrained")
         ax = fig.add_subplot()
         ax.barh(y - 0.2, [c["reference"] for c in changes], height=0.38, color=BASELINE_COLOR, label="reference (test split)")
@@ -31,7 +31,7 @@ def _shares_svg(changes: Sequence[dict], title: str) -> str:
         ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
         ax.legend(loc="lower right", frameon=False, fontsize=7)
         ax.set_title(title, loc="left")
-        return _to_svg(fig, title)
+        return figure_svg(fig, title)
 
 
 def _histogram_svg(check: dict, title: str, xlabel: str) -> str:
@@ -40,7 +40,7 @@ def _histogram_svg(check: dict, title: str, xlabel: str) -> str:
     edges = check["detail"].get("edges") or list(range(len(ref) + 1))
     ref, cur = ref / max(ref.sum(), 1e-12), cur / max(cur.sum(), 1e-12)
     x = np.arange(len(ref))
-    with _style(f"drift-{check['name']}"):
+    with plot_style(f"drift-{check['name']}"):
         fig = Figure(figsize=(7.0, 2.6), layout="constrained")
         ax = fig.add_subplot()
         ax.bar(x - 0.2, ref, width=0.4, color=BASELINE_COLOR, label="reference (test split)")
@@ -51,7 +51,7 @@ def _histogram_svg(check: dict, title: str, xlabel: str) -> str:
         ax.set_xlabel(xlabel)
         ax.legend(loc="upper left", frameon=False, fontsize=7)
         ax.set_title(title, loc="left")
-        return _to_svg(fig, title)
+        return figure_svg(fig, title)
 
 
 def _p(value: float | None) -> str:

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domainfit.bundle import Bundle, load_bundle
 from domainfit.errors import ConfigError
+from domainfit.interfaces import ReadsTargets
 from domainfit.serving.auth import KeyStore
 from domainfit.serving.batching import MicroBatcher
 from domainfit.serving.contract import Contract
@@ -265,11 +266,10 @@ def _run_batch(slot: ModelSlot, items, plog=None, metrics: ServiceMetrics | None
 def _feedback_problem(model, label: str) -> str | None:
     """Why a corrected label cannot be right for this model (None: it can)."""
     task = model.predictor.task
-    parse = getattr(task, "parse_target", None)
-    if parse is None:
+    if not isinstance(task, ReadsTargets):  # a task whose target is one cell (not entity spans) checks the correction
         return None
     try:
-        parsed = parse(label)
+        parsed = task.parse_target(label)
     except ValueError as exc:
         return f"{label!r} is not a label of this task: {exc}"
     unknown = [lab for lab in task.label_set([parsed]) if lab not in set(model.labels)]  # regression: ["score"]

@@ -109,9 +109,9 @@ def _worst_sentences(sentences: Sequence, gold_spans: list[dict], pred_spans: li
 def entity_reference_stats(texts: Sequence[str], predictions: Sequence[dict]) -> dict:
     """What monitoring compares live traffic against: text lengths, entities per text, the share of each entity
     type among the predicted entities and the histogram of their confidence (JSON-ready)."""
-    from domainfit.evaluation.reference import _texts, confidence_histogram
+    from domainfit.evaluation.reference import text_stats, confidence_histogram
 
-    common = _texts(texts)  # n, lengths: what every task's reference shares
+    common = text_stats(texts)  # n, lengths: what every task's reference shares
     entities = [e for p in predictions for e in p["entities"]]
     kinds = Counter(e["label"] for e in entities)
     scores = [e["score"] for e in entities]

@@ -24,7 +24,7 @@ import pandas as pd
 from domainfit.config.schema import DataConfig
 from domainfit.data import DataReport, Issue, prepare_data, read_table, resolve_columns
 from domainfit.data.checks import CheckContext, check_truncation, report_check, token_counts
-from domainfit.data.columns import _key
+from domainfit.data.columns import column_key
 from domainfit.errors import ColumnError, EmptyDataError
 
 __all__ = ["RetrievalData", "bank_columns", "collapse", "pair_columns", "prepare_pairs", "read_answer_bank", "read_eval_pairs"]
@@ -63,8 +63,8 @@ def collapse(text: str) -> str:
     return " ".join(str(text).split())
 
 def _named(columns: list[str], names: tuple[str, ...]) -> str | None:
-    keys = {_key(c): c for c in columns}
-    return next((keys[_key(n)] for n in names if _key(n) in keys), None)
+    keys = {column_key(c): c for c in columns}
+    return next((keys[column_key(n)] for n in names if column_key(n) in keys), None)
 
 
 def _explicit(columns: list[str], name: str, what: str, where: str, how: str) -> str:

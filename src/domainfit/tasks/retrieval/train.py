@@ -67,7 +67,7 @@ def fit_bi_encoder(cfg: TrainConfig, *, method, task, encoder: nn.Module, tokeni
     """Adapt and train the encoder on train's (query, answer id) pairs, then index `bank` (id, answer) with it."""
     from accelerate.utils import set_seed
 
-    from domainfit.methods.full import _throughput, finish_adaptation
+    from domainfit.methods.full import examples_per_second, finish_adaptation
     from domainfit.interfaces import make_task
     from domainfit.training.loop import LoopState, count_steps, train_loop
 
@@ -117,7 +117,7 @@ def fit_bi_encoder(cfg: TrainConfig, *, method, task, encoder: nn.Module, tokeni
         result.history = state.history
         result.info.update({"best_step": state.best_step, "best_val": state.best_score, "steps": state.step,
                             "stopped_early": state.stopped_early, "pairs": len(pairs), "eval_seconds": round(state.eval_seconds, 2),
-                            "train_examples_per_s": _throughput(state, len(pairs), cfg.training)})
+                            "train_examples_per_s": examples_per_second(state, len(pairs), cfg.training)})
     else:
         reporter.log("no training: the untouched backbone indexes the answer bank")
     reporter.log(f"indexing {len(ids)} answers")
