@@ -23,7 +23,12 @@ class Model:
 
         self._predictor = Predictor.from_bundle(path, **predictor_kwargs)
         self.path = Path(path)
-        self.meta: dict = self._predictor.bundle.meta
+
+    @property
+    def meta(self) -> dict:
+        """The bundle's domainfit.json as a plain dict (a fresh copy each time), for users to index and inspect;
+        domainfit's own code reads the typed `bundle.BundleMeta` (`Bundle.meta`) instead."""
+        return self._predictor.bundle.meta.to_dict()
 
     @property
     def variant(self) -> str:
@@ -36,7 +41,7 @@ class Model:
 
     @property
     def task(self) -> str:
-        return self.meta["task"]
+        return self._predictor.bundle.task
 
     @property
     def metrics(self) -> dict | None:
@@ -55,7 +60,7 @@ class Model:
         return evaluate(self.path, data, **kwargs)
 
     def __repr__(self) -> str:
-        return f"Model({str(self.path)!r}, task={self.task!r}, method={self.meta['method']!r}, labels={len(self.labels)})"
+        return f"Model({str(self.path)!r}, task={self.task!r}, method={self._predictor.bundle.meta.method!r}, labels={len(self.labels)})"
 
 
 def train(config: str | Path | Mapping | TrainConfig | None = None, *, resume: bool = False, overwrite: bool = False,

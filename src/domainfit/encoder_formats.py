@@ -1,10 +1,15 @@
 """How a bundle stores its encoder: whole (`transformers`), as a PEFT adapter over a base model (`peft`), or as
-bottleneck adapters over a base model (`bottleneck`). One small registry; `bundle.py` reads and writes through it."""
+bottleneck adapters over a base model (`bottleneck`). One small registry; `bundle.py` reads and writes through it.
+
+A format is `save(encoder, folder) -> dict` (its own keys for domainfit.json's `model.encoder`) and
+`load(folder, meta) -> nn.Module`, where `meta` is the bundle's `bundle.BundleMeta` (typed `Any` here: bundle.py sits
+above this module); a format reads its own keys back as attributes of `meta.model.encoder`."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -18,19 +23,20 @@ __all__ = ["encoder_formats", "load_base_encoder"]
 encoder_formats: Registry = Registry("encoder format", "domainfit.methods")
 
 
-def load_base_encoder(base: dict) -> nn.Module:
-    """The backbone an adapter was trained on: the recorded folder if it is still there, else resolved by name;
-    the weights hash must match, or the adapter would sit on other weights."""
+def load_base_encoder(base: Any) -> nn.Module:
+    """The backbone an adapter was trained on (`base`: the bundle's `meta.backbone`, name, path and sha256): the recorded
+    folder if it is still there, else resolved by name; the weights hash must match, or the adapter would sit on other
+    weights."""
     from transformers import AutoModel
 
     from domainfit.backbones.resolve import resolve_backbone
 
-    path = Path(base["path"])
-    resolved = resolve_backbone(str(path) if path.is_dir() else base["name"])
-    if base.get("sha256") and resolved.sha256 != base["sha256"]:
+    path = Path(base.path) if base.path else None
+    resolved = resolve_backbone(str(path) if path and path.is_dir() else base.name)
+    if base.sha256 and resolved.sha256 != base.sha256:
         raise BundleError(
             f"the base model found at {resolved.path} has other weights (sha256 {resolved.sha256[:12]}…) than the one "
-            f"this adapter was trained on ({base['sha256'][:12]}…)",
+            f"this adapter was trained on ({base.sha256[:12]}…)",
             where="domainfit.json: backbone",
             hint="install the same backbone (see versions and backbone in domainfit.json), or retrain; "
             "or train with method_options.merge: true so the bundle carries all weights",
@@ -50,7 +56,7 @@ class TransformersFormat:
         return {}
 
     @staticmethod
-    def load(folder: Path, meta: dict) -> nn.Module:
+    def load(folder: Path, meta: Any) -> nn.Module:
         from transformers import AutoModel
 
         return AutoModel.from_pretrained(str(folder), use_safetensors=True)  # never a pickled .bin
@@ -67,11 +73,11 @@ class PeftFormat:
         return {"adapter_dir": "adapter"}
 
     @staticmethod
-    def load(folder: Path, meta: dict) -> nn.Module:
+    def load(folder: Path, meta: Any) -> nn.Module:
         from peft import PeftModel
 
-        base = load_base_encoder(meta["backbone"])
-        adapter = inside(folder, meta["model"]["encoder"]["adapter_dir"], key="domainfit.json: model.encoder.adapter_dir")
+        base = load_base_encoder(meta.backbone)
+        adapter = inside(folder, getattr(meta.model.encoder, "adapter_dir", ""), key="domainfit.json: model.encoder.adapter_dir")
         if not (adapter / "adapter_model.safetensors").is_file():
             raise BundleError(f"{adapter} holds no adapter_model.safetensors", where="domainfit.json: model.encoder.adapter_dir",
                               hint="a bundle's adapter is safetensors only; retrain to write it")

@@ -154,6 +154,9 @@ class Task(Protocol):
     name: str
     description: str
     kind: str  # what methods see: "table" (one vector per text, a linear head), "token" (a head per token), "pair"
+    # what one text's target is: "label" (one of a set), "labels" (several), "value" (a number), "tags" (one per word),
+    # "answer" (one of a bank): baselines, data checks, distillation and retraining that fit a kind of target name it
+    targets: str
     primary_metric: str  # validation metric for early stopping and model choice (higher is better)
     summary_metrics: tuple[str, ...]  # headline metrics of comparisons; the first two are higher-is-better
     default_baselines: tuple[str, ...]  # baselines run when the config names none
@@ -230,7 +233,7 @@ class Method(Protocol):
     """One file per method registers a class under `domainfit.registry.methods`."""
 
     description: str
-    # The task kinds (Task.kind) and/or task names it serves: {"table", "token", "pair"}; zero-shot: {"classification", "pair"}
+    # What it serves: task kinds ({"table", "token", "pair"}), targets ({"label", ...}) or task names; zero-shot: {"label", "pair"}
     tasks: frozenset[str]
     Options: type
     # optional class attributes: `default_lr` (training.lr when the config leaves it empty, default 1e-4) and
@@ -260,10 +263,12 @@ def workflow_for(task: str | Task) -> Workflow:
 
 
 def method_serves(method: Any, task: str) -> bool:
-    """Whether a method class serves a task: it names the task, or the task's kind."""
+    """Whether a method (or baseline, or data check) serves a task: it names the task, the task's kind (what the
+    model looks like) or the task's targets (what is predicted)."""
     from domainfit.registry import tasks
 
-    return task in method.tasks or getattr(tasks.get(task), "kind", None) in method.tasks
+    cls = tasks.get(task)
+    return task in method.tasks or getattr(cls, "kind", None) in method.tasks or getattr(cls, "targets", None) in method.tasks
 
 
 def infer_task(path: str | os.PathLike | None) -> str | None:

@@ -107,7 +107,7 @@ class ModelRegistry:
             run_id = log_bundle_run(self.client, exp_id, bundle, metrics, run_name=f"push {name}", artifacts=True)
             if not self._find_model(name):
                 self.client.create_registered_model(name)
-            tags = {"task": bundle.task, "method": str(bundle.meta.get("method")), **{k: repr(v) for k, v in metrics.items()}}
+            tags = {"task": bundle.task, "method": bundle.meta.method, **{k: repr(v) for k, v in metrics.items()}}
             mv = self.client.create_model_version(name, f"runs:/{run_id}/{BUNDLE_ARTIFACT}", run_id=run_id, tags=tags,
                                                   description=description)
         return {"name": name, "version": int(mv.version), "run_id": run_id, "metrics": metrics}

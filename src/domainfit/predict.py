@@ -40,8 +40,8 @@ class Predictor:
         self.labels: list[str] = bundle.labels
         self.tokenizer = AutoTokenizer.from_pretrained(str(bundle.model_dir))
         self.batch_size = batch_size
-        self.max_length: int = bundle.meta["model"]["max_length"]
-        self.clean = cleaner_for(bundle.meta["config"]["data"])  # normalisation and redaction, as in training
+        self.max_length: int = bundle.meta.model.max_length
+        self.clean = cleaner_for(bundle.meta.config["data"])  # normalisation and redaction, as in training
         if runner is None:
             runner = self._runner(choose_variant(bundle, variant), threads=threads, device=device)
         self.runner = runner

@@ -66,8 +66,7 @@ def log_bundle_run(client: MlflowClient, experiment_id: str, bundle: Bundle, met
     from mlflow.entities import Metric, Param
 
     meta = bundle.meta
-    params = {"task": bundle.task, "method": meta.get("method"), "backbone": (meta.get("backbone") or {}).get("name"),
-              "num_labels": len(meta.get("labels") or [])}
+    params = {"task": bundle.task, "method": meta.method, "backbone": meta.backbone.name, "num_labels": len(meta.labels)}
     run = client.create_run(experiment_id, run_name=run_name, tags={"domainfit.bundle": str(bundle.path.resolve())})
     run_id = run.info.run_id
     try:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import domainfit
+from domainfit.bundle import read_meta
 from domainfit.config import load_config
 from domainfit.errors import ConfigError
 from domainfit.interfaces import method_serves
@@ -65,13 +66,15 @@ def test_task_method_pair(task, method, tiny_backbone, tmp_path):
     })
     texts = example["texts"]
     meta = json.loads((tmp_path / "b" / "domainfit.json").read_text())
+    assert read_meta(tmp_path / "b").to_dict() == meta  # every key typed by BundleMeta: nothing refused, lost or added
     assert (meta["task"], meta["method"]) == (task, method)
     assert meta["method_options"] == methods.get(method).Options().model_dump()  # defaults recorded in full
     assert meta["task_options"] == tasks.get(task).Options().model_dump()
     metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert tasks.get(task).primary_metric in metrics["model"]
-    assert ("majority" in metrics["baselines"]) == (task == "classification")
-    assert ("majority" in metrics.get("baselines_skipped", {})) == (task != "classification")
+    single = tasks.get(task).targets == "label"  # majority answers one-label-per-text tasks only
+    assert ("majority" in metrics["baselines"]) == single
+    assert ("majority" in metrics.get("baselines_skipped", {})) == (not single)
 
     again = domainfit.load(tmp_path / "b")
     assert _rounded(model.predict(texts)) == _rounded(again.predict(texts))  # labels, thresholds applied, values
@@ -110,7 +113,7 @@ def test_every_task_declares_options_metrics_and_baselines():
     for name, t in tasks.items():
         assert t.name == name and t.description and t.primary_metric in t.summary_metrics, name
         assert all(method_serves(baselines.get(b), name) for b in t.default_baselines), name
-        assert t.kind in {"table", "token", "pair"} and callable(t.example), name
+        assert t.kind in {"table", "token", "pair"} and isinstance(t.targets, str) and callable(t.example), name
         t.Options()
         with pytest.raises(Exception):
             t.Options(definitely_not_an_option=1)
@@ -120,4 +123,5 @@ def test_every_baseline_is_constructible_and_described():
     for name, b in baselines.items():
         inst = b()
         assert inst.description and isinstance(inst.needs_encoder, bool), name
-        assert inst.tasks and inst.tasks <= set(tasks.names()) | {"table", "token", "pair"}, name
+        known = set(tasks.names()) | {t.kind for _, t in tasks.items()} | {t.targets for _, t in tasks.items()}
+        assert inst.tasks and inst.tasks <= known, name

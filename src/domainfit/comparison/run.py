@@ -167,9 +167,9 @@ def _train_method(run_training, base: dict, name: str, values: dict, seed: int, 
     scores = json.loads((bundle / "metrics.json").read_text(encoding="utf-8"))
     size = sum(f.stat().st_size for f in (bundle / "model").rglob("*") if f.is_file())
     row = {**{m: scores["model"][m] for m in metrics},
-           "train_seconds": meta["training"]["seconds"], "wall_seconds": round(wall, 2),
+           "train_seconds": meta.training["seconds"], "wall_seconds": round(wall, 2),
            "texts_per_s": scores["inference"]["texts_per_s"],
-           "trainable_parameters": meta["model"]["trainable_parameters"], "bundle_mb": round(size / 2**20, 2)}
+           "trainable_parameters": meta.model.trainable_parameters, "bundle_mb": round(size / 2**20, 2)}
     if not keep:
         shutil.rmtree(bundle, ignore_errors=True)
     return row

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from domainfit.bundle import Bundle, save_model
+from domainfit.bundle import Bundle, EncoderMeta, save_model
 from domainfit.inference.runners import TorchRunner
 from domainfit.inference.variants import plain_model, variant_kinds
 from domainfit.data.clean import cleaner_for
@@ -55,14 +55,14 @@ class DistilledKind:
         from domainfit.training.loop import train_loop
 
         teacher, tokenizer = plain_model(bundle)
-        max_len = bundle.meta["model"]["max_length"]
+        max_len = bundle.meta.model.max_length
         pad = tokenizer.pad_token_id or 0
         train = pd.read_csv(bundle.path / "data" / "train.csv", dtype=str, keep_default_na=False)
         val = pd.read_csv(bundle.path / "data" / "val.csv", dtype=str, keep_default_na=False)
         texts, hard = train["text"].tolist(), [bundle.labels.index(y) for y in train["label"]]
         n_unlabelled = 0
         if unlabelled:
-            extra = _read_texts(unlabelled, cleaner_for(bundle.meta["config"]["data"]))
+            extra = _read_texts(unlabelled, cleaner_for(bundle.meta.config["data"]))
             texts += extra
             hard += [-1] * len(extra)
             n_unlabelled = len(extra)
@@ -103,7 +103,8 @@ class DistilledKind:
 
     @staticmethod
     def load(bundle: Bundle, folder: Path, meta: dict, *, threads: int | None = None):
-        student_meta = {**bundle.meta, "model": {**bundle.meta["model"], "encoder": {"format": "transformers"}}}
+        student = bundle.meta.model.model_copy(update={"encoder": EncoderMeta(format="transformers")})  # a whole encoder
+        student_meta = bundle.meta.model_copy(update={"model": student})
         model, tokenizer = Bundle(path=folder, meta=student_meta).load_model()
         return TorchRunner(model, tokenizer.pad_token_id or 0, name=meta["name"])
 

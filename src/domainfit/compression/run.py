@@ -133,9 +133,10 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
     from domainfit.predict import Predictor
 
     bundle = load_bundle(path)
-    if distill_layers is not None and bundle.task != "classification":  # the student learns the class probabilities
+    if distill_layers is not None and getattr(bundle.make_task(), "targets", None) != "label":
+        # the student learns the teacher's class probabilities
         raise ConfigError([("--distill", f"distillation trains on the teacher's class probabilities, so it supports "
-                                         f"classification bundles only; {path} is a {bundle.task} bundle")])
+                                         f"classification bundles only (one label per text); {path} is a {bundle.task} bundle")])
     if distill_layers is not None:
         kind, name, build_opts = "distilled", f"distilled-{distill_layers}l", {"layers": distill_layers, **options}
     else:

@@ -106,7 +106,7 @@ REPORT_CHECKS: dict[str, ReportCheck] = {}
 
 def _register(table: dict, name: str, tasks: set[str] | None) -> Callable:
     def deco(fn):
-        fn.tasks = frozenset(tasks) if tasks else None  # None: every task
+        fn.tasks = frozenset(tasks) if tasks else None  # task names or targets (Task.targets); None: every task
         table[name] = fn
         return fn
 
@@ -114,7 +114,8 @@ def _register(table: dict, name: str, tasks: set[str] | None) -> Callable:
 
 
 def _for_task(table: dict, ctx: CheckContext) -> list[Callable]:
-    return [c for c in table.values() if c.tasks is None or ctx.task_name in c.tasks]
+    targets = getattr(ctx.task, "targets", "label")  # no task: classification's
+    return [c for c in table.values() if c.tasks is None or ctx.task_name in c.tasks or targets in c.tasks]
 
 
 def row_check(name: str, tasks: set[str] | None = None) -> Callable[[RowCheck], RowCheck]:
@@ -191,7 +192,7 @@ def check_invalid_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     return bad["_label_error"].astype(object), issues
 
 
-@row_check("conflicting_labels", tasks={"classification", "multilabel"})
+@row_check("conflicting_labels", tasks={"label", "labels"})
 def check_conflicting_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     """The same text with different labels within one file: nobody can say which is right, so all copies go."""
     keys = ["_role", "text"]
@@ -287,7 +288,7 @@ def check_leakage(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     return pd.Series(reasons, dtype=object), issues
 
 
-@row_check("rare_class", tasks={"classification"})
+@row_check("rare_class", tasks={"label"})
 def check_rare_classes(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     train = rows[rows["_role"] == "train"]
     counts = train["label"].value_counts()
@@ -311,7 +312,7 @@ def check_rare_classes(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     return reasons.astype(object), [issue]
 
 
-@row_check("unseen_label", tasks={"classification", "multilabel"})
+@row_check("unseen_label", tasks={"label", "labels"})
 def check_unseen_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     """Held-out rows with a label no training row has (any of their labels, for multi-label rows)."""
     label_set = ctx.task.label_set if ctx.task is not None else lambda labels: sorted(set(labels))

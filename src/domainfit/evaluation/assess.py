@@ -82,11 +82,11 @@ def assess_and_report(
             skipped[bname] = b["skipped"]
             continue
         # baselines: no state of the model (thresholds 0.5), unless tuned for them (b["task_state"])
-        plain = make_task(task.name, bundle.meta.get("task_options"), b.get("task_state"))
+        plain = make_task(task.name, bundle.meta.task_options, b.get("task_state"))
         m = plain.metrics(y_true, b["scores"], predictor.labels)
         baseline_metrics[bname] = {"metrics": {k: m[k] for k in keys if k in m}, "seconds": b["seconds"], "description": b["description"]}
     reference = task.reference_stats(texts, scores, predictor.labels) if out == bundle.path else None
-    counts = {"labels": len(predictor.labels), "test rows": len(texts), "train rows": bundle.meta["data"]["counts"].get("train")}
+    counts = {"labels": len(predictor.labels), "test rows": len(texts), "train rows": bundle.meta.data.counts.get("train")}
     return write_assessment(bundle, out, task=task, metrics=metrics, baselines=baseline_metrics, skipped=skipped, n=len(texts),
                             infer_s=infer_s, reference=reference, counts=counts, history=history, train_seconds=train_seconds,
                             title=title, data_report=data_report)
@@ -101,7 +101,7 @@ def write_assessment(bundle, out: Path, *, task, metrics: dict, baselines: dict[
     from domainfit.evaluation import write_report
 
     keys = task.summary_metrics
-    comparison = [{**{k: metrics[k] for k in keys if k in metrics}, "name": f"domainfit ({bundle.meta['method']})",
+    comparison = [{**{k: metrics[k] for k in keys if k in metrics}, "name": f"domainfit ({bundle.meta.method})",
                    "train_seconds": train_seconds, "note": "fine-tuned model, through the serving Predictor"}]
     comparison += [{**{k: b["metrics"][k] for k in keys if k in b["metrics"]}, "name": f"baseline: {bname}",
                     "train_seconds": round(b["seconds"], 2), "note": b["description"]} for bname, b in baselines.items()]
@@ -119,10 +119,10 @@ def write_assessment(bundle, out: Path, *, task, metrics: dict, baselines: dict[
         write_json(out / "reference_stats.json", reference)
     meta = bundle.meta
     summary = {
-        "task": meta["task"], "method": meta["method"], "backbone": meta["backbone"]["name"], **counts,
-        "train time (s)": meta["training"].get("seconds"), "bundle": str(bundle.path), "created": meta.get("created"),
+        "task": meta.task, "method": meta.method, "backbone": meta.backbone.name, **counts,
+        "train time (s)": meta.training.get("seconds"), "bundle": str(bundle.path), "created": meta.created,
     }
-    training = {"history": history or [], "seconds": train_seconds, "best_step": meta["training"].get("best_step")}
+    training = {"history": history or [], "seconds": train_seconds, "best_step": meta.training.get("best_step")}
     if data_report is None:
         data_report = bundle.read_json("data_report.json")
     write_report(out / "report.html", title=title, summary=summary, metrics=metrics, comparison=comparison,
@@ -181,7 +181,7 @@ def evaluate_table_bundle(bundle_path: str | Path, data_path: str | Path, *, out
     bundle = load_bundle(bundle_path)
     out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem
     out.mkdir(parents=True, exist_ok=True)
-    cfg = bundle.meta["config"]
+    cfg = bundle.meta.config
     task = bundle.make_task()
     rows, rejects = load_eval_rows(data_path, bundle.labels, task=task, text_column=text_column, label_column=label_column,
                                    encoding=encoding, clean=cleaner_for(cfg["data"]))
@@ -197,21 +197,21 @@ def evaluate_table_bundle(bundle_path: str | Path, data_path: str | Path, *, out
         scores = run_baselines(usable, data, encoder, task=task, seed=cfg["training"]["seed"], reporter=reporter)
     return assess_and_report(bundle.path, rows, None, baseline_scores=scores, reporter=reporter, out_dir=out,
                              title=f"domainfit evaluation on {Path(data_path).name}",
-                             train_seconds=bundle.meta["training"].get("seconds"))
+                             train_seconds=bundle.meta.training.get("seconds"))
 
 
 def frozen_backbone(bundle, reporter):
     """The untouched backbone recorded in the bundle, for baselines that need it; None (with a note) when absent here."""
     from domainfit.backbones import FrozenEncoder, load_backbone, resolve_backbone
 
-    b = bundle.meta["backbone"]
+    b = bundle.meta.backbone
     try:
-        resolved = resolve_backbone(b["path"]) if Path(b["path"]).is_dir() else resolve_backbone(b["name"])
+        resolved = resolve_backbone(b.path) if b.path and Path(b.path).is_dir() else resolve_backbone(b.name)
     except DomainfitError as exc:
         if reporter:
             reporter.log(f"[warning] the original backbone is not on this machine, baselines that need it are skipped: {exc.message}")
         return None
     encoder, tokenizer = load_backbone(resolved.path)
-    m = bundle.meta["model"]
-    return FrozenEncoder(encoder, tokenizer, name=resolved.name, weights_sha256=resolved.sha256, pooling=m["pooling"],
-                         normalize=True, max_length=m["max_length"])
+    m = bundle.meta.model
+    return FrozenEncoder(encoder, tokenizer, name=resolved.name, weights_sha256=resolved.sha256, pooling=m.pooling,
+                         normalize=True, max_length=m.max_length)

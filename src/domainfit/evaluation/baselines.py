@@ -100,7 +100,7 @@ class TfidfBaseline:
     """TF-IDF n-grams + logistic regression: the classical model to beat (91.3% on Banking77 in ~17 s)."""
 
     description = "TF-IDF word 1-2 + char 2-5 n-grams, logistic regression C=10 (scikit-learn)"
-    tasks = frozenset({"classification"})
+    tasks = frozenset({"label"})  # every task whose target is one label per text (Task.targets)
     needs_encoder = False
     needs_training_data = True
 
@@ -166,7 +166,7 @@ class ZeroShotBaseline:
     """
 
     description = "untouched backbone: cosine similarity of text and label name, softmax (no training)"
-    tasks = frozenset({"classification"})
+    tasks = frozenset({"label"})  # every task whose target is one label per text (Task.targets)
     needs_encoder = True
     needs_training_data = False
 
@@ -196,7 +196,7 @@ class MajorityBaseline:
     """Always the most frequent training class, with the training class shares as probabilities: the floor."""
 
     description = "majority class: always predicts the most frequent training label (the floor to clear)"
-    tasks = frozenset({"classification"})
+    tasks = frozenset({"label"})  # every task whose target is one label per text (Task.targets)
     needs_encoder = False
     needs_training_data = True
 
@@ -211,7 +211,7 @@ class TfidfMultiLabelBaseline:
     """TF-IDF n-grams + one logistic regression per label: the classical multi-label model (decision threshold 0.5)."""
 
     description = "TF-IDF word 1-2 + char 2-5 n-grams, one-vs-rest logistic regression C=10 (scikit-learn)"
-    tasks = frozenset({"multilabel"})
+    tasks = frozenset({"labels"})  # every task with several labels per text
     needs_encoder = False
     needs_training_data = True
 
@@ -244,7 +244,7 @@ class TfidfRidgeBaseline:
     """TF-IDF n-grams + ridge regression: the classical model a numeric target is compared against."""
 
     description = "TF-IDF word 1-2 + char 2-5 n-grams, ridge regression alpha=1 (scikit-learn)"
-    tasks = frozenset({"regression"})
+    tasks = frozenset({"value"})  # every task with a number per text
     needs_encoder = False
     needs_training_data = True
 

@@ -12,11 +12,11 @@ import re
 from pathlib import Path
 
 import torch
-from pydantic import Field
+from pydantic import BaseModel, Field
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from domainfit.bundle import inside
+from domainfit.bundle import BundleMeta, inside
 from domainfit.config.schema import TrainingConfig
 from domainfit.encoder_formats import encoder_formats, load_base_encoder
 from domainfit.methods.base import Adaptation, FitContext, FitResult, LoopOptions
@@ -106,6 +106,16 @@ class AdapterMethod:
         return fit_adapted(ctx, self)
 
 
+class BottleneckEncoder(BaseModel):
+    """domainfit.json's `model.encoder` of a bottleneck bundle: the method's format options and the weights file."""
+
+    format: str
+    size: int
+    targets: str
+    wrapped: int | None = None
+    file: str
+
+
 @encoder_formats.register("bottleneck")
 class BottleneckFormat:
     """Adapter weights (and trained layer norms) in model/bottleneck.safetensors; the base model by reference."""
@@ -117,11 +127,11 @@ class BottleneckFormat:
         return {"file": "bottleneck.safetensors"}
 
     @staticmethod
-    def load(folder: Path, meta: dict) -> nn.Module:
-        enc_meta = meta["model"]["encoder"]
-        encoder = load_base_encoder(meta["backbone"])
-        inject_adapters(encoder, enc_meta["size"], enc_meta["targets"])
-        weights = inside(folder, enc_meta["file"], key="domainfit.json: model.encoder.file")
+    def load(folder: Path, meta: BundleMeta) -> nn.Module:
+        enc = BottleneckEncoder.model_validate(meta.model.encoder.model_dump())  # a ValueError: "cannot be loaded"
+        encoder = load_base_encoder(meta.backbone)
+        inject_adapters(encoder, enc.size, enc.targets)
+        weights = inside(folder, enc.file, key="domainfit.json: model.encoder.file")
         missing = encoder.load_state_dict(load_file(str(weights)), strict=False)
         if missing.unexpected_keys:
             raise RuntimeError(f"adapter weights do not fit the base model: {missing.unexpected_keys[:3]}")

@@ -44,7 +44,7 @@ def contrastive_steps(n_examples: int, options: FewShotOptions) -> int:
 @methods.register("fewshot")
 class FewShotMethod:
     description = "SetFit: contrastive pair training of the backbone (setfit library, pairs bounded), then a tuned logistic-regression head"
-    tasks = frozenset({"classification"})
+    tasks = frozenset({"label"})  # contrastive pairs need one label per text (Task.targets)
     Options = FewShotOptions
 
     def fit(self, ctx: FitContext) -> FitResult:

@@ -38,7 +38,7 @@ class ZeroShotOptions(BaseModel):
 @methods.register("zeroshot")
 class ZeroShotMethod:
     description = "no training: label names/descriptions embedded with the backbone, nearest label wins; few examples as prototypes"
-    tasks = frozenset({"classification", "pair"})  # pair tasks (retrieval): the untouched backbone indexes the answers
+    tasks = frozenset({"label", "pair"})  # pair tasks (retrieval): the untouched backbone indexes the answers
     Options = ZeroShotOptions
     needs_training_data = False
 

@@ -88,8 +88,8 @@ def retrain(bundle_path: str | Path, new_data: str | Path, *, output: str | Path
     from domainfit.tasks.skeleton import run_training
 
     champion = load_bundle(bundle_path)
-    if champion.task != "classification":
-        raise DomainfitError(f"retrain supports classification bundles; this one is {champion.task!r}", where=str(champion.path),
+    if getattr(champion.make_task(), "targets", None) != "label":  # the gate compares accuracy and macro-F1 of labels
+        raise DomainfitError(f"retrain supports bundles with one label per text (classification); this one is {champion.task!r}", where=str(champion.path),
                              hint="train a new bundle on the old data plus the new rows with `domainfit train`, then compare")
     old = {s: champion.path / "data" / f"{s}.csv" for s in SPLITS}
     missing = [str(p) for p in old.values() if not p.is_file()]
@@ -100,7 +100,7 @@ def retrain(bundle_path: str | Path, new_data: str | Path, *, output: str | Path
     if gate.metric not in ("accuracy", "macro_f1"):
         raise DataError(f"unknown gate metric {gate.metric!r}", where="--metric", hint="use accuracy or macro_f1")
     started = time.perf_counter()
-    cfg0 = champion.meta["config"]
+    cfg0 = champion.meta.config
     out = Path(output) if output else champion.path.with_name(f"{champion.path.name}-retrained-{time.strftime('%Y%m%d-%H%M%S')}")
     tcol, lcol = _columns(Path(new_data), text_column, label_column)
     data_cfg = {k: v for k, v in cfg0["data"].items() if k in ("normalize", "redact", "seed")}

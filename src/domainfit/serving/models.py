@@ -56,7 +56,7 @@ class LoadedModel:
         metrics = self.predictor.bundle.read_json("metrics.json") or {}
         model_metrics = {k: v for k, v in (metrics.get("model") or {}).items() if isinstance(v, (int, float))}
         return {"name": self.name, "version": self.version, "task": self.task, "labels": self.labels,
-                "method": meta.get("method"), "variant": self.predictor.variant, "source": self.source,
+                "method": meta.method, "variant": self.predictor.variant, "source": self.source,
                 "metrics": model_metrics, "loaded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.loaded_at))}
 
 
@@ -81,7 +81,7 @@ class BundleSource:
         self.follows = False
 
     def current_version(self) -> str:
-        return str(load_bundle(self.path).meta.get("created") or "1")
+        return str(load_bundle(self.path).meta.created or "1")
 
     def path_for(self, version: str) -> Path:
         return self.path

@@ -30,6 +30,7 @@ class ClassificationTask:
     tunes_on_validation = False
     Options = NoOptions
     kind = "table"
+    targets = "label"
     data_suffixes: tuple[str, ...] = ()
     workflow = TableWorkflow(budget=Budget("examples per class", lambda rows, k, seed, task: sample_per_class(rows, k, seed)),
                              live_stats=single_label_stats)
@@ -141,7 +142,7 @@ def class_weight_vector(labels: Sequence[str], label_set: Sequence[str], mode: s
     return torch.tensor(w, dtype=torch.float32)
 
 
-@report_check("class_imbalance", tasks={"classification"})
+@report_check("class_imbalance", tasks={"label"})
 def check_class_imbalance(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
     counts = kept.loc[kept["_role"] == "train", "label"].value_counts()
     if len(counts) < 2 or counts.iloc[-1] == 0:

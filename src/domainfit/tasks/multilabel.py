@@ -68,6 +68,7 @@ class MultiLabelTask:
     tunes_on_validation = True
     Options = MultiLabelOptions
     kind = "table"
+    targets = "labels"
     data_suffixes: tuple[str, ...] = ()
     workflow = TableWorkflow(budget=Budget("examples per label", lambda rows, k, seed, task: sample_per_label(rows, k, seed)),
                              live_stats=lambda rows, reference: multi_label_stats(rows, reference))
@@ -209,7 +210,7 @@ class MultiLabelTask:
         return multilabel_reference_stats(texts, scores, label_set, self.threshold_vector(label_set))
 
 
-@report_check("rare_label", tasks={"multilabel"})
+@report_check("rare_label", tasks={"labels"})
 def check_rare_labels(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
     """Labels on fewer training rows than min_per_class: kept (the rows carry other labels too), but warned about."""
     train = kept[kept["_role"] == "train"]

@@ -42,6 +42,7 @@ class RegressionTask:
     tunes_on_validation = False
     Options = RegressionOptions
     kind = "table"
+    targets = "value"
     data_suffixes: tuple[str, ...] = ()
     workflow = TableWorkflow(budget=Budget("rows per target bin", sample_per_bin),
                              live_stats=lambda rows, reference: value_stats(rows, reference))

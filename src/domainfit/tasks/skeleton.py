@@ -25,8 +25,8 @@ from accelerate.utils import set_seed
 
 from domainfit.backbones import configure_threads, default_pooling, load_backbone, resolve_backbone
 from domainfit.backbones.encoder import tokenize
-from domainfit.bundle import (FORMAT_VERSION, META_FILE, begin_stage, check_output, library_versions, now_iso, save_model,
-                              seal_bundle, swap_in, write_json)
+from domainfit.bundle import (FORMAT_VERSION, BundleMeta, DataMeta, ModelMeta, TrackingMeta, begin_stage, check_output,
+                              library_versions, now_iso, save_model, seal_bundle, swap_in, write_json, write_meta)
 from domainfit.config.schema import TrainConfig
 from domainfit.data import write_rejects
 from domainfit.inference import run_model
@@ -73,7 +73,7 @@ class TrainSteps(Protocol):
     def fit(self, cfg: TrainConfig, *, task: Any, opened: Opened, prepared: Prepared, method: Any, out: Path, resume: bool,
             reporter: Reporter) -> FitResult: ...
 
-    def extend_meta(self, meta: dict, *, task: Any, prepared: Prepared, fit: FitResult) -> None: ...
+    def extend_meta(self, meta: BundleMeta, *, task: Any, prepared: Prepared, fit: FitResult) -> None: ...
 
     def assess(self, out: Path, *, cfg: TrainConfig, prepared: Prepared, baseline_scores: dict, fit: FitResult,
                reporter: Reporter) -> None: ...
@@ -140,7 +140,7 @@ def train_bundle(cfg: TrainConfig, out: Path, *, steps: TrainSteps, resume: bool
                        hidden_size=opened.encoder.config.hidden_size, report=prepared.report,
                        fingerprint=prepared.fingerprint, threads=opened.threads)
     steps.extend_meta(meta, task=task, prepared=prepared, fit=fit)
-    write_json(out / META_FILE, meta)
+    write_meta(out, meta)
 
     t = time.perf_counter()
     seal_bundle(out)  # evaluation loads the bundle through its predictor, which checks the manifest
@@ -169,43 +169,43 @@ def log_warnings(report, reporter: Reporter) -> None:
 
 
 def bundle_meta(cfg: TrainConfig, *, task, labels: list[str], backbone, fit, encoder_meta: dict, hidden_size: int, report,
-                fingerprint: str, threads: int) -> dict:
-    """domainfit.json of a trained model (every workflow writes the same keys; a workflow may add its own)."""
-    return {
-        "format_version": FORMAT_VERSION,
-        "task": cfg.task,
-        "task_options": cfg.task_options,
-        "task_state": task.state(),  # what the Predictor needs besides the weights (thresholds, target mean/std)
-        "labels": labels,
-        "method": cfg.method,
-        "method_options": cfg.method_options,
-        "backbone": backbone.to_dict(),
-        "model": {"pooling": fit.model.pooling, "normalize": fit.model.normalize, "max_length": cfg.model.max_length,
-                  "encoder": encoder_meta,
-                  "hidden_size": hidden_size, "trainable_parameters": fit.model.trainable_parameters(),
-                  "total_parameters": sum(p.numel() for p in fit.model.parameters())},
-        "config": cfg.model_dump(mode="json"),
-        "data": {"fingerprint": fingerprint, "counts": report.counts, "columns": report.columns, "files": report.files},
-        "training": {"seconds": round(fit.seconds, 2), "threads": threads, **fit.info},
-        "versions": library_versions(),
-        "created": now_iso(),
-    }
+                fingerprint: str, threads: int) -> BundleMeta:
+    """domainfit.json of a trained model (every workflow writes the same keys; a workflow may set its own)."""
+    return BundleMeta(
+        format_version=FORMAT_VERSION,
+        task=cfg.task,
+        task_options=cfg.task_options,
+        task_state=task.state(),  # what the Predictor needs besides the weights (thresholds, target mean/std)
+        labels=labels,
+        method=cfg.method,
+        method_options=cfg.method_options,
+        backbone=backbone.to_dict(),
+        model=ModelMeta(pooling=fit.model.pooling, normalize=fit.model.normalize, max_length=cfg.model.max_length,
+                        encoder=encoder_meta, hidden_size=hidden_size,
+                        trainable_parameters=fit.model.trainable_parameters(),
+                        total_parameters=sum(p.numel() for p in fit.model.parameters())),
+        config=cfg.model_dump(mode="json"),
+        data=DataMeta(fingerprint=fingerprint, counts=report.counts, columns=report.columns, files=report.files),
+        training={"seconds": round(fit.seconds, 2), "threads": threads, **fit.info},
+        versions=library_versions(),
+        created=now_iso(),
+    )
 
 
-def _finish(out: Path, meta: dict, cfg: TrainConfig, *, timings: dict[str, float], started: float, reporter: Reporter) -> None:
+def _finish(out: Path, meta: BundleMeta, cfg: TrainConfig, *, timings: dict[str, float], started: float, reporter: Reporter) -> None:
     """Timings into domainfit.json, the MLflow run if tracking is on, and the checkpoints removed (training finished:
     the bundle is the result)."""
     timings["total_s"] = time.perf_counter() - started
-    meta["timings"] = {k: round(v, 2) for k, v in timings.items()}
-    write_json(out / META_FILE, meta)
+    meta.timings = {k: round(v, 2) for k, v in timings.items()}
+    write_meta(out, meta)
     if cfg.tracking.backend == "mlflow":
         from domainfit.tracking import default_registry_uri, log_training_run
 
         seal_bundle(out)  # the copy MLflow keeps carries its manifest
         uri = cfg.tracking.uri or default_registry_uri()
-        meta["tracking"] = {"mlflow_uri": uri, "mlflow_run_id": log_training_run(out, uri, cfg.tracking.experiment)}
-        reporter.log(f"logged to MLflow: experiment {cfg.tracking.experiment!r}, run {meta['tracking']['mlflow_run_id']} ({uri})")
-        write_json(out / META_FILE, meta)
+        meta.tracking = TrackingMeta(mlflow_uri=uri, mlflow_run_id=log_training_run(out, uri, cfg.tracking.experiment))
+        reporter.log(f"logged to MLflow: experiment {cfg.tracking.experiment!r}, run {meta.tracking.mlflow_run_id} ({uri})")
+        write_meta(out, meta)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from domainfit.backbones import FrozenEncoder
-from domainfit.bundle import Bundle
+from domainfit.bundle import Bundle, BundleMeta
 from domainfit.config.schema import DataConfig, TrainConfig
 from domainfit.data import DataReport, PreparedData, check_data, prepare_data
 from domainfit.data.clean import make_cleaner
@@ -76,7 +76,7 @@ class TableWorkflow:
                       model_scores(fit.model, task, opened.tokenizer, data.val, cfg.model.max_length), data.labels)
         return fit
 
-    def extend_meta(self, meta: dict, *, task, prepared: Prepared, fit: FitResult) -> None:
+    def extend_meta(self, meta: BundleMeta, *, task, prepared: Prepared, fit: FitResult) -> None:
         pass
 
     def assess(self, out: Path, *, cfg: TrainConfig, prepared: Prepared, baseline_scores: dict, fit: FitResult,

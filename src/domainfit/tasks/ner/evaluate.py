@@ -63,7 +63,7 @@ def assess_ner(bundle_path: str | Path, test: Sequence[Sentence], *, baseline_ta
                         "description": b["description"]}
     reference = task.reference_stats([s.text for s in test], scores, labels) if out == bundle.path else None
     counts = {"entity types": len({label[2:] for label in labels if label != "O"}), "test sentences": len(test),
-              "train sentences": bundle.meta["data"]["counts"].get("train")}
+              "train sentences": bundle.meta.data.counts.get("train")}
     return write_assessment(bundle, out, task=task, metrics=metrics, baselines=scored, skipped=skipped, n=len(test),
                             infer_s=infer_s, reference=reference, counts=counts, history=history, train_seconds=train_seconds,
                             title=title, data_report=data_report)

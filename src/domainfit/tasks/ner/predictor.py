@@ -40,8 +40,8 @@ class NerPredictor:
         self.runner = runner or load_runner(bundle, choose_variant(bundle, variant), threads=threads, device=device)
         self.variant: str = self.runner.name
         self.batch_size = batch_size
-        self.max_length: int = bundle.meta["model"]["max_length"]
-        self.normalize: bool = bundle.meta["config"]["data"].get("normalize", True)
+        self.max_length: int = bundle.meta.model.max_length
+        self.normalize: bool = bundle.meta.config["data"].get("normalize", True)
 
     @property
     def model(self):

@@ -46,6 +46,7 @@ class NerTask:
     tunes_on_validation = False
     Options = NerOptions
     kind = "token"
+    targets = "tags"
     workflow = WORKFLOW
     example = staticmethod(examples.ner_example)
     supports_redaction = False

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from domainfit.bundle import Bundle, load_bundle, write_json
+from domainfit.bundle import Bundle, BundleMeta, load_bundle, write_json
 from domainfit.config.schema import DataConfig, TrainConfig
 from domainfit.data.checks import DataReport
 from domainfit.errors import BundleError, ConfigError, EmptyDataError
@@ -78,7 +78,7 @@ class NerWorkflow:
                           labels=prepared.labels, train=prepared.data.train, val=prepared.data.val,
                           backbone_sha256=opened.backbone.sha256, output=out, resume=resume, reporter=reporter)
 
-    def extend_meta(self, meta: dict, *, task, prepared: Prepared, fit) -> None:
+    def extend_meta(self, meta: BundleMeta, *, task, prepared: Prepared, fit) -> None:
         pass
 
     def assess(self, out: Path, *, cfg: TrainConfig, prepared: Prepared, baseline_scores: dict, fit, reporter: Reporter) -> None:
@@ -145,14 +145,14 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
     if not test:
         raise EmptyDataError(f"no sentence of {data_path} can be evaluated ({len(data.sentences)} read)", where=str(data_path),
                              hint=f"run `domainfit data check {data_path}` to see every problem with its line")
-    names = list(bundle.meta["config"].get("baselines") or [] if baseline_names is None else baseline_names)
+    names = list(bundle.meta.config.get("baselines") or [] if baseline_names is None else baseline_names)
     train = _read_split(bundle, "train")
     baseline_tags = run_ner_baselines(names, train, test, bundle.labels, reporter=reporter) if train else {}
     report = {"issues": [i.to_dict() for i in problem_issues({"test": data})], "files": [{"path": str(data_path), "format": data.format,
               "rows": len(data.sentences), "encoding": data.encoding}],
               "counts": {"sentences": len(data.sentences), "evaluated": len(test), "left_out": len(data.sentences) - len(test)}}
     return assess_ner(bundle.path, test, baseline_tags=baseline_tags, out_dir=out, data_report=report,
-                      title=f"domainfit evaluation on {Path(data_path).name}", train_seconds=bundle.meta["training"].get("seconds"))
+                      title=f"domainfit evaluation on {Path(data_path).name}", train_seconds=bundle.meta.training.get("seconds"))
 
 
 def check_data(cfg: DataConfig, *, task, tokenizer=None, max_length: int = 128, model_name: str | None = None) -> DataReport:

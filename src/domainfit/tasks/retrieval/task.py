@@ -56,6 +56,7 @@ class RetrievalTask:
     tunes_on_validation = True
     Options = RetrievalOptions
     kind = "pair"
+    targets = "answer"
     data_suffixes: tuple[str, ...] = ()
     workflow = WORKFLOW
     example = staticmethod(examples.retrieval_example)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from domainfit.backbones import FrozenEncoder
-from domainfit.bundle import Bundle, load_bundle
+from domainfit.bundle import Bundle, BundleMeta, IndexMeta, load_bundle
 from domainfit.config.schema import DataConfig, TrainConfig
 from domainfit.data import DataReport, write_rejects
 from domainfit.data.clean import cleaner_for
@@ -92,10 +92,10 @@ class RetrievalWorkflow:
             reporter.log(f"no-answer threshold {task.threshold:.4f} ({task.calibration.get('rule')})")
         return fit
 
-    def extend_meta(self, meta: dict, *, task, prepared: Prepared, fit) -> None:
-        meta["model"]["trainable_parameters"] = fit.info.get("trainable_parameters", 0)  # the index model is frozen
-        meta["index"] = {"answers": len(prepared.extra["bank"]), "file": ANSWERS_FILE,
-                         "vectors": "model/head.safetensors: a unit embedding per answer"}
+    def extend_meta(self, meta: BundleMeta, *, task, prepared: Prepared, fit) -> None:
+        meta.model.trainable_parameters = fit.info.get("trainable_parameters", 0)  # the index model is frozen
+        meta.index = IndexMeta(answers=len(prepared.extra["bank"]), file=ANSWERS_FILE,
+                               vectors="model/head.safetensors: a unit embedding per answer")
 
     def assess(self, out: Path, *, cfg: TrainConfig, prepared: Prepared, baseline_scores: dict, fit, reporter: Reporter) -> None:
         assess_split(out, prepared.data, baseline_scores=baseline_scores, fit=fit, reporter=reporter,
@@ -128,7 +128,7 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
     bundle = load_bundle(bundle_path)
     out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem
     out.mkdir(parents=True, exist_ok=True)
-    cfg = bundle.meta["config"]
+    cfg = bundle.meta.config
     bank = read_bank(bundle)
     task = bundle.make_task().bind(bank)
     rows, rejects = read_eval_pairs(data_path, task, text_column=text_column, label_column=label_column, encoding=encoding,
@@ -145,7 +145,7 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
                             seed=cfg["training"]["seed"], reporter=reporter)
     return assess_and_report(bundle.path, rows, None, baseline_scores=scores, reporter=reporter, out_dir=out,
                              title=f"domainfit evaluation on {Path(data_path).name}",
-                             train_seconds=bundle.meta["training"].get("seconds"))
+                             train_seconds=bundle.meta.training.get("seconds"))
 
 
 WORKFLOW = RetrievalWorkflow()
