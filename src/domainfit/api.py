@@ -1,5 +1,8 @@
 """The public Python API: `train`, `load`, `evaluate`, `check_data`. The CLI is a thin shell over these."""
 
+# The functions import their work when called: `import domainfit` stays light (no torch or transformers until a model
+# is trained or loaded), and each entry point pulls only its own stack.
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

@@ -29,11 +29,40 @@ from pathlib import Path
 
 from safetensors.torch import load_file, save_file
 
-from domainfit.bundle_files import (MANIFEST_FILE, PICKLE_SUFFIXES, UNSEALED_DIRS, begin_stage, check_output, file_problem,
-                                    is_bundle, read_manifest, seal_bundle, stage_path, swap_in, verify_bundle)
-from domainfit.bundle_meta import (FORMAT_VERSION, META_FILE, BackboneMeta, BundleMeta, DataMeta, EncoderMeta, IndexMeta,
-                                   ModelMeta, TrackingMeta, library_versions, now_iso, read_meta, write_json, write_meta)
+from domainfit.backbones.encoder import quiet_transformers
+from domainfit.bundle_files import (
+    MANIFEST_FILE,
+    PICKLE_SUFFIXES,
+    UNSEALED_DIRS,
+    begin_stage,
+    check_output,
+    file_problem,
+    is_bundle,
+    read_manifest,
+    seal_bundle,
+    stage_path,
+    swap_in,
+    verify_bundle,
+)
+from domainfit.bundle_meta import (
+    FORMAT_VERSION,
+    META_FILE,
+    BackboneMeta,
+    BundleMeta,
+    DataMeta,
+    EncoderMeta,
+    IndexMeta,
+    ModelMeta,
+    TrackingMeta,
+    library_versions,
+    now_iso,
+    read_meta,
+    write_json,
+    write_meta,
+)
+from domainfit.encoder_formats import encoder_formats
 from domainfit.errors import BundleError
+from domainfit.interfaces import make_task
 from domainfit.modeling import TextModel
 from domainfit.safe_paths import TAMPER_HINT as _TAMPER_HINT
 from domainfit.safe_paths import inside
@@ -67,8 +96,6 @@ class Bundle:
 
     def make_task(self):
         """The bundle's Task with its options and learned state (bundles from before task state: the defaults)."""
-        from domainfit.interfaces import make_task
-
         return make_task(self.task, self.meta.task_options, self.meta.task_state)
 
     def read_json(self, name: str) -> dict | None:
@@ -106,12 +133,8 @@ class Bundle:
 
     def load_model(self) -> tuple[TextModel, object]:
         """The TextModel (eval mode) and its tokenizer."""
-        from transformers import AutoTokenizer
-
-        from domainfit.backbones.encoder import quiet_transformers
-        from domainfit.encoder_formats import encoder_formats
-
         from safetensors import SafetensorError
+        from transformers import AutoTokenizer
 
         quiet_transformers()
         task = self.make_task()
@@ -134,8 +157,6 @@ def save_model(path: str | Path, model: TextModel, tokenizer, *, encoder_format:
                format_options: dict | None = None) -> dict:
     """Write the encoder (in `encoder_format`), tokenizer and head (safetensors) into <bundle>/model/; returns the
     encoder's description for domainfit.json (`model.encoder`)."""
-    from domainfit.encoder_formats import encoder_formats
-
     out = Path(path) / MODEL_DIR
     out.mkdir(parents=True, exist_ok=True)
     written = encoder_formats.get(encoder_format).save(model.encoder, out)

@@ -13,9 +13,10 @@ from typing import Any
 
 from torch import nn
 
+from domainfit.backbones.resolve import resolve_backbone
 from domainfit.errors import BundleError
-from domainfit.safe_paths import inside
 from domainfit.registry import Registry
+from domainfit.safe_paths import inside
 
 __all__ = ["encoder_formats", "load_base_encoder"]
 
@@ -28,8 +29,6 @@ def load_base_encoder(base: Any) -> nn.Module:
     folder if it is still there, else resolved by name; the weights hash must match, or the adapter would sit on other
     weights."""
     from transformers import AutoModel
-
-    from domainfit.backbones.resolve import resolve_backbone
 
     path = Path(base.path) if base.path else None
     resolved = resolve_backbone(str(path) if path and path.is_dir() else base.name)

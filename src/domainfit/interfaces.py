@@ -3,7 +3,7 @@ they pass (StepEvent, GateSplit, Budget), and how a task and its workflow are fo
 `infer_task`).
 
 This module sits just above `errors` and `registry`: it imports nothing else of domainfit (its lookups reach the
-registry, which imports the providers by name on first use), so any layer may use it.
+registry, which imports the task packages by name on first use), so any layer may use it.
 
     Task        what a task is: options, label set, metrics, the prediction schema, and its `workflow`
     TableTask   a Task with one target per text (classification, multilabel, regression): parsing, head, loss,
@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
+
+from domainfit.registry import tasks
 
 __all__ = ["Budget", "GateSplit", "Method", "NoOptions", "Pool", "ReadsTargets", "Reporter", "SilentReporter", "StepEvent", "TableTask", "Task",
            "Workflow", "infer_task", "make_task", "method_serves", "workflow_for"]
@@ -249,15 +251,11 @@ class Method(Protocol):
 
 def make_task(name: str, options: dict | None = None, state: dict | None = None) -> Task:
     """The registered task `name`, its options validated, its learned state restored."""
-    from domainfit.registry import tasks  # registry is the one module below this one; imported here to keep it so
-
     return tasks.get(name)(options=options, state=state)
 
 
 def workflow_for(task: str | Task) -> Workflow:
     """The workflow of a task (by name or instance)."""
-    from domainfit.registry import tasks
-
     cls = tasks.get(task) if isinstance(task, str) else type(task)
     return cls.workflow
 
@@ -265,8 +263,6 @@ def workflow_for(task: str | Task) -> Workflow:
 def method_serves(method: Any, task: str) -> bool:
     """Whether a method (or baseline, or data check) serves a task: it names the task, the task's kind (what the
     model looks like) or the task's targets (what is predicted)."""
-    from domainfit.registry import tasks
-
     cls = tasks.get(task)
     return task in method.tasks or getattr(cls, "kind", None) in method.tasks or getattr(cls, "targets", None) in method.tasks
 
@@ -274,7 +270,5 @@ def method_serves(method: Any, task: str) -> bool:
 def infer_task(path: str | os.PathLike | None) -> str | None:
     """The task whose own data files end like `path` (a task's `data_suffixes`, e.g. ".conll" for entity recognition),
     or None: the caller's default then applies."""
-    from domainfit.registry import tasks
-
     suffix = Path(str(path)).suffix.lower() if path else ""
     return next((name for name, t in tasks.items() if suffix and suffix in getattr(t, "data_suffixes", ())), None)

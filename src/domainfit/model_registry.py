@@ -27,9 +27,19 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from urllib.request import url2pathname
 
+from domainfit.bundle import load_bundle
 from domainfit.errors import RegistryError
-from domainfit.tracking import (BUNDLE_ARTIFACT, METRIC_PREFIX, bundle_metrics, default_registry_uri, experiment_id,
-                                log_bundle_run, log_training_run, mlflow, mlflow_errors)
+from domainfit.tracking import (
+    BUNDLE_ARTIFACT,
+    METRIC_PREFIX,
+    bundle_metrics,
+    default_registry_uri,
+    experiment_id,
+    log_bundle_run,
+    log_training_run,
+    mlflow,
+    mlflow_errors,
+)
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -95,8 +105,6 @@ class ModelRegistry:
 
     def push(self, bundle_path: str | Path, name: str, *, description: str | None = None) -> dict[str, Any]:
         """Log the bundle as a run and register it as the next version of `name`: {name, version, run_id, metrics}."""
-        from domainfit.bundle import load_bundle
-
         if not re.fullmatch(_NAME, name):
             raise RegistryError(f"{name!r} cannot name a model", hint="use letters, digits, '.', '_' and '-', e.g. support-intents")
         bundle = load_bundle(bundle_path)
@@ -196,7 +204,6 @@ class ModelRegistry:
         scratch = Path(tempfile.mkdtemp(prefix=f".{number}-", dir=target.parent))  # same disk: the rename is atomic
         try:
             folder = self._download(mv, scratch)
-            from domainfit.bundle import load_bundle
 
             load_bundle(folder)  # a version registered by something else than domainfit fails here, clearly
             marker = {"name": name, "version": number, "run_id": mv.run_id, "source": mv.source, "registry": self.uri,

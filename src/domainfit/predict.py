@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from domainfit.backbones.encoder import configure_threads, tokenize
+from domainfit.backbones.encoder import configure_threads, measure_call_overhead, quiet_transformers, tokenize
 from domainfit.bundle import Bundle, load_bundle
 from domainfit.data.clean import cleaner_for
+from domainfit.inference.variants import list_variants, load_runner
 from domainfit.interfaces import workflow_for
 
 __all__ = ["Predictor"]
@@ -31,8 +32,6 @@ class Predictor:
                  variant: str = "auto", runner=None) -> None:
         from transformers import AutoTokenizer
 
-        from domainfit.backbones.encoder import quiet_transformers
-
         configure_threads(threads)
         quiet_transformers()
         self.bundle = bundle
@@ -48,8 +47,6 @@ class Predictor:
         self.variant: str = runner.name
 
     def _runner(self, name: str, *, threads: int | None, device: str):
-        from domainfit.inference.variants import load_runner
-
         return load_runner(self.bundle, name, threads=threads, device=device)
 
     @property
@@ -78,8 +75,6 @@ class Predictor:
     def calibrate(self, text: str = "a typical customer message of about fifteen tokens, for timing") -> float:
         """Measure one model call's fixed cost (`measure_call_overhead`) so that small mixed-length batches — a
         server's — are cut into batches of similar length where that is cheaper than padding. Returns it, in tokens."""
-        from domainfit.backbones.encoder import measure_call_overhead
-
         ids = tokenize(self.tokenizer, self.prepare([text]), self.max_length)[0]
         self.runner.call_overhead = None
         overhead = measure_call_overhead(lambda batch: self.runner.logits(batch, batch_size=len(batch)), ids)
@@ -102,7 +97,6 @@ def choose_variant(bundle: Bundle, requested: str = "auto") -> str:
     that passed their parity gate, else the first of a fixed preference order, else the PyTorch model."""
     if requested != "auto":
         return requested
-    from domainfit.inference.variants import list_variants
 
     usable = {n: m for n, m in list_variants(bundle).items() if m.get("parity_passed")}
     if not usable:

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from domainfit.bundle import load_bundle
 from domainfit.errors import RegistryError
 
 if TYPE_CHECKING:
@@ -84,8 +85,6 @@ def log_bundle_run(client: MlflowClient, experiment_id: str, bundle: Bundle, met
 
 def log_training_run(bundle_path: str | Path, tracking_uri: str, experiment: str) -> str:
     """Log a finished bundle's params and test metrics as an MLflow run (no artifacts, no registration); its run id."""
-    from domainfit.bundle import load_bundle
-
     bundle = load_bundle(bundle_path)
     client = mlflow().MlflowClient(tracking_uri=tracking_uri)
     with mlflow_errors(f"logging {bundle.path} to {experiment!r}", tracking_uri):

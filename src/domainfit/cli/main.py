@@ -1,5 +1,8 @@
 """The `domainfit` command: a thin typer shell over the Python API (errors without tracebacks unless --debug)."""
 
+# Each command imports its work inside its function, not here: `domainfit --help`, a typo'd command and shell completion
+# answer at once instead of loading torch, transformers and the whole stack first (the only imports kept lazy on purpose).
+
 from __future__ import annotations
 
 import json

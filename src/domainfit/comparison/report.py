@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from domainfit.evaluation.plots import learning_curve_svg
+from domainfit.evaluation.report import html_escape, html_figure, html_table, render_page
+
 __all__ = ["write_compare_report"]
 
 _COSTS = ("train_seconds", "texts_per_s", "trainable_parameters", "bundle_mb")
@@ -24,9 +27,6 @@ def _fmt(row: dict, key: str, metrics) -> str:
 
 
 def write_compare_report(path: str | Path, result: dict) -> Path:
-    from domainfit.evaluation.plots import learning_curve_svg
-    from domainfit.evaluation.report import html_escape, html_figure, html_table, render_page
-
     board = result["leaderboard"]
     metrics = result.get("metrics") or ["accuracy", "macro_f1"]
     unit = result.get("unit") or "examples per class"

@@ -17,13 +17,14 @@ from typing import Any
 
 import pandas as pd
 
+from domainfit.backbones import load_backbone, resolve_backbone
 from domainfit.bundle import load_bundle
 from domainfit.comparison.leaderboard import aggregate, recommend
-from domainfit.backbones import load_backbone, resolve_backbone
+from domainfit.comparison.report import write_compare_report
 from domainfit.config.load import load_config
 from domainfit.errors import ConfigError, DomainfitError
 from domainfit.interfaces import make_task, method_serves, workflow_for
-from domainfit.registry import baselines, methods
+from domainfit.registry import baselines, methods, tasks
 from domainfit.tasks.skeleton import run_training
 
 __all__ = ["check_methods", "run_compare"]
@@ -114,7 +115,6 @@ def run_compare(
               "task": cfg0.task, "metrics": list(metrics), "unit": budget.unit,
               "data": {**pool.summary, "backbone": backbone.name}}
     _save(out, runs, result)
-    from domainfit.comparison.report import write_compare_report
 
     write_compare_report(out / "report.html", result)
     return result
@@ -126,8 +126,6 @@ DEFAULT_METHODS = ("zeroshot", "tfidf", "head", "fewshot", "lora", "full")
 def default_methods(task: str) -> list[str]:
     """What `compare` runs when not told: the usual line-up, less what the task cannot do, and the task's own cheap
     baselines (multilabel: tfidf_multilabel; regression: tfidf_ridge; retrieval: bm25; ner: dictionary)."""
-    from domainfit.registry import tasks
-
     usable = [n for n in DEFAULT_METHODS if (n in methods and method_serves(methods.get(n), task))
               or (n in baselines and method_serves(baselines.get(n), task) and not baselines.get(n).needs_encoder)]
     own = [b for b in getattr(tasks.get(task), "default_baselines", ())

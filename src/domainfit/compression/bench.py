@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
+from domainfit.backbones.encoder import configure_threads
 from domainfit.bundle import load_bundle, seal_bundle, write_json
 from domainfit.compression.parity import headline_metrics, score_split, test_split
 from domainfit.compression.run import folder_size
 from domainfit.inference.variants import VARIANTS_DIR, list_variants
+from domainfit.predict import Predictor
 
 __all__ = ["bench_bundle", "flops_per_sentence", "matmul_rates"]
 
@@ -81,9 +83,6 @@ def bench_bundle(path: str | Path, *, threads: int | None = None, latency_texts:
     import json
 
     from transformers import AutoConfig
-
-    from domainfit.backbones.encoder import configure_threads
-    from domainfit.predict import Predictor
 
     n_threads = configure_threads(threads)
     bundle = load_bundle(path)

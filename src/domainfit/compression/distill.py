@@ -14,10 +14,17 @@ import pandas as pd
 import torch
 from torch import nn
 
+from domainfit.backbones.encoder import tokenize
 from domainfit.bundle import Bundle, EncoderMeta, save_model
+from domainfit.config.schema import TrainingConfig
+from domainfit.data import read_table, resolve_columns
+from domainfit.data.clean import cleaner_for
+from domainfit.errors import ConfigError
+from domainfit.inference import run_model
 from domainfit.inference.runners import TorchRunner
 from domainfit.inference.variants import plain_model, variant_kinds
-from domainfit.data.clean import cleaner_for
+from domainfit.modeling import TextModel
+from domainfit.training.loop import train_loop
 
 __all__ = ["DistilledKind", "make_student", "teacher_layers"]
 
@@ -25,8 +32,6 @@ __all__ = ["DistilledKind", "make_student", "teacher_layers"]
 def teacher_layers(n_teacher: int, n_student: int) -> list[int]:
     """Evenly spaced teacher layers ending with the top one: 6 → 3 takes layers 1, 3, 5 (as DistilBERT-style inits)."""
     if not 1 <= n_student <= n_teacher:
-        from domainfit.errors import ConfigError
-
         raise ConfigError([("--layers", f"the student needs between 1 and {n_teacher} layers (the teacher has {n_teacher}); got {n_student}")])
     return [int((i + 1) * n_teacher / n_student) - 1 for i in range(n_student)]
 
@@ -48,12 +53,6 @@ class DistilledKind:
     @staticmethod
     def build(bundle: Bundle, folder: Path, *, layers: int = 3, unlabelled: str | None = None, epochs: float = 4,
               temperature: float = 2.0, alpha: float = 0.5, lr: float = 1e-4, batch_size: int = 32, reporter=None) -> dict:
-        from domainfit.backbones.encoder import tokenize
-        from domainfit.config.schema import TrainingConfig
-        from domainfit.inference import run_model
-        from domainfit.modeling import TextModel
-        from domainfit.training.loop import train_loop
-
         teacher, tokenizer = plain_model(bundle)
         max_len = bundle.meta.model.max_length
         pad = tokenizer.pad_token_id or 0
@@ -111,8 +110,6 @@ class DistilledKind:
 
 def _read_texts(path: str, clean) -> list[str]:
     """The texts of an unlabelled file, cleaned as the teacher's training data was (normalised, redacted)."""
-    from domainfit.data import read_table, resolve_columns
-
     read = read_table(path)
     col, _ = resolve_columns(read.frame, None, None, path=str(path), require_label=False)
     texts = [clean(t) for t in read.frame[col].astype(str)]

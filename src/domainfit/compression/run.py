@@ -24,8 +24,9 @@ from pathlib import Path
 
 from domainfit.bundle import load_bundle, now_iso, seal_bundle, write_json
 from domainfit.compression.parity import check_gate, metric_names, parity, score_split, test_split
-from domainfit.inference.variants import VARIANTS_DIR, variant_kinds, variant_name
 from domainfit.errors import ConfigError
+from domainfit.inference.variants import VARIANTS_DIR, variant_kinds, variant_name
+from domainfit.predict import Predictor
 
 __all__ = ["compress_bundle", "folder_size"]
 
@@ -130,8 +131,6 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
     instead (options: unlabelled, epochs, temperature, alpha). `base` stacks: export/quantize one of the bundle's
     variants (a distilled student) instead of the original, giving e.g. `distilled-3l-onnx-int8`; its parity is
     still measured against the original model, so the gate guards the total accuracy cost."""
-    from domainfit.predict import Predictor
-
     bundle = load_bundle(path)
     if distill_layers is not None and getattr(bundle.make_task(), "targets", None) != "label":
         # the student learns the teacher's class probabilities

@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from domainfit.interfaces import infer_task, method_serves
+from domainfit.registry import baselines, methods, pii_kinds, tasks
+
 __all__ = ["DataConfig", "ModelConfig", "TrainConfig", "TrainingConfig"]
 
 
@@ -44,8 +47,6 @@ class DataConfig(_Strict):
     @field_validator("redact")
     @classmethod
     def _known_pii_kinds(cls, value: bool | list[str]) -> bool | list[str]:
-        from domainfit.registry import pii_kinds
-
         for kind in [] if isinstance(value, bool) else value:
             if kind not in pii_kinds:
                 raise ValueError(pii_kinds.unknown_message(kind))
@@ -107,8 +108,6 @@ class TrainConfig(_Strict):
     def _task_from_data_file(cls, values: Any) -> Any:
         """No task named: the training file's extension may say it (`.conll` is entity data); else classification."""
         if isinstance(values, dict) and values.get("task") is None and isinstance(values.get("data"), dict):
-            from domainfit.interfaces import infer_task
-
             inferred = infer_task(values["data"].get("train"))
             if inferred:
                 values = {**values, "task": inferred}
@@ -117,8 +116,6 @@ class TrainConfig(_Strict):
     @field_validator("task")
     @classmethod
     def _known_task(cls, v: str) -> str:
-        from domainfit.registry import tasks
-
         if v not in tasks:
             raise ValueError(tasks.unknown_message(v))
         return v
@@ -126,8 +123,6 @@ class TrainConfig(_Strict):
     @field_validator("method")
     @classmethod
     def _known_method(cls, v: str) -> str:
-        from domainfit.registry import methods
-
         if v not in methods:
             raise ValueError(methods.unknown_message(v))
         return v
@@ -135,8 +130,6 @@ class TrainConfig(_Strict):
     @field_validator("baselines")
     @classmethod
     def _known_baselines(cls, v: list[str] | None) -> list[str] | None:
-        from domainfit.registry import baselines
-
         bad = [b for b in v or () if b not in baselines]
         if bad:
             raise ValueError("; ".join(baselines.unknown_message(b) for b in bad))
@@ -144,9 +137,6 @@ class TrainConfig(_Strict):
 
     @model_validator(mode="after")
     def _task_and_method_options(self) -> TrainConfig:
-        from domainfit.interfaces import method_serves
-        from domainfit.registry import methods, tasks
-
         if self.method in methods and self.task in tasks and not method_serves(methods.get(self.method), self.task):
             supported = [n for n, m in methods.items() if method_serves(m, self.task)]
             raise ValueError(f"method {self.method!r} does not support task {self.task!r}; methods that do: {', '.join(supported)}")

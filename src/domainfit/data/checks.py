@@ -24,6 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from domainfit.data.clean import normalize_text
+from domainfit.data.pii import DETECTORS, PRIORITY, find_pii
+
 __all__ = [
     "REPORT_CHECKS",
     "ROW_CHECKS",
@@ -357,9 +360,6 @@ def check_replacement_characters(kept: pd.DataFrame, ctx: CheckContext) -> list[
 def check_personal_data(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
     """Personal data in the texts: counted per kind; what `data.redact` replaces is reported as done, the rest as a
     warning. Values are never shown, only where they are."""
-    from domainfit.data.clean import normalize_text
-    from domainfit.data.pii import DETECTORS, PRIORITY, find_pii
-
     kinds = [k for k in PRIORITY if k in DETECTORS]
     found = [{f.kind for f in find_pii(normalize_text(t), kinds)} for t in kept["raw"]]
     issues = []

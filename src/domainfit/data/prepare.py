@@ -23,11 +23,12 @@ import pandas as pd
 from domainfit.config.schema import DataConfig
 from domainfit.data.checks import CheckContext, DataReport, Issue, run_checks, token_summary
 from domainfit.data.clean import make_cleaner
-from domainfit.data.pii import Redactor
 from domainfit.data.columns import resolve_columns
 from domainfit.data.io import READ_PROBLEMS, ReadResult, read_table
+from domainfit.data.pii import Redactor
 from domainfit.data.split import split_data
 from domainfit.errors import EmptyDataError
+from domainfit.interfaces import make_task
 
 __all__ = ["OUTPUT_COLUMNS", "REJECT_COLUMNS", "PreparedData", "check_data", "prepare_data", "write_rejects"]
 
@@ -204,8 +205,6 @@ def prepare_data(cfg: DataConfig, *, task: Any = None, tokenizer: Any = None, ma
                  model_name: str | None = None) -> PreparedData:
     """Read, check, clean and split the data described by `cfg` for `task` (a Task; default classification).
     Raises DataError (or a subclass) for what cannot be used."""
-    from domainfit.interfaces import make_task
-
     task = task if task is not None else make_task("classification")
     paths = {role: getattr(cfg, role) for role in SPLITS if getattr(cfg, role) is not None}
     reads = {role: read_table(p, encoding=cfg.encoding, delimiter=cfg.delimiter, sheet=cfg.sheet, bad_rows="reject")

@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from domainfit.backbones import FrozenEncoder, load_backbone, resolve_backbone
 from domainfit.bundle import load_bundle, write_json
+from domainfit.data import normalize_text, read_table, resolve_columns, write_rejects
 from domainfit.data.clean import cleaner_for
 from domainfit.errors import DomainfitError, EmptyDataError
 from domainfit.interfaces import make_task, method_serves
+from domainfit.predict import Predictor
 from domainfit.registry import baselines
 
 __all__ = ["assess_and_report", "evaluate_table_bundle", "frozen_backbone", "load_eval_rows", "run_baselines",
@@ -62,8 +65,6 @@ def assess_and_report(
 
     Files go to `out_dir` (default: the bundle itself). Returns the metrics dict written to metrics.json.
     """
-    from domainfit.predict import Predictor
-
     bundle = load_bundle(bundle_path)
     out = Path(out_dir) if out_dir else bundle.path
     out.mkdir(parents=True, exist_ok=True)
@@ -98,8 +99,6 @@ def write_assessment(bundle, out: Path, *, task, metrics: dict, baselines: dict[
     """What every evaluation does once the model and the baselines are scored: the comparison (the model first), metrics.json,
     reference_stats.json (when `reference` is given) and report.html in `out`. `baselines`: {name: {"metrics", "seconds",
     "description"}}; `counts`: what the report's summary says of the data (labels, test and train rows). Returns metrics.json."""
-    from domainfit.evaluation import write_report
-
     keys = task.summary_metrics
     comparison = [{**{k: metrics[k] for k in keys if k in metrics}, "name": f"domainfit ({bundle.meta.method})",
                    "train_seconds": train_seconds, "note": "fine-tuned model, through the serving Predictor"}]
@@ -125,6 +124,7 @@ def write_assessment(bundle, out: Path, *, task, metrics: dict, baselines: dict[
     training = {"history": history or [], "seconds": train_seconds, "best_step": meta.training.get("best_step")}
     if data_report is None:
         data_report = bundle.read_json("data_report.json")
+    from domainfit.evaluation.report import write_report  # lazy: matplotlib is heavy, needed only here
     write_report(out / "report.html", title=title, summary=summary, metrics=metrics, comparison=comparison,
                  data_report=data_report, training=training, metric_keys=keys, primary=task.primary_metric)
     return result
@@ -135,8 +135,6 @@ def load_eval_rows(path: str | Path, labels: Sequence[str], *, task=None, text_c
     """Read an evaluation file: (rows with cleaned text + the task's canonical label, rejected rows with their
     reason). `task`: a Task (default classification) that reads the label cells; `clean`: the bundle's text cleaner
     (`domainfit.data.clean.cleaner_for`; default: normalisation only)."""
-    from domainfit.data import normalize_text, read_table, resolve_columns
-
     task = task if task is not None else make_task("classification")
     read = read_table(path, encoding=encoding)
     tcol, lcol = resolve_columns(read.frame, text_column, label_column, path=str(path), require_label=True)
@@ -176,8 +174,6 @@ def evaluate_table_bundle(bundle_path: str | Path, data_path: str | Path, *, out
     training split (the table workflow's `evaluate_bundle`)."""
     from types import SimpleNamespace
 
-    from domainfit.data import write_rejects
-
     bundle = load_bundle(bundle_path)
     out = Path(out_dir) if out_dir else bundle.path / "evaluations" / Path(data_path).stem
     out.mkdir(parents=True, exist_ok=True)
@@ -202,8 +198,6 @@ def evaluate_table_bundle(bundle_path: str | Path, data_path: str | Path, *, out
 
 def frozen_backbone(bundle, reporter):
     """The untouched backbone recorded in the bundle, for baselines that need it; None (with a note) when absent here."""
-    from domainfit.backbones import FrozenEncoder, load_backbone, resolve_backbone
-
     b = bundle.meta.backbone
     try:
         resolved = resolve_backbone(b.path) if b.path and Path(b.path).is_dir() else resolve_backbone(b.name)

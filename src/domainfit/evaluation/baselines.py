@@ -19,6 +19,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from domainfit.evaluation.metrics import label_indices
+from domainfit.interfaces import make_task
 from domainfit.registry import baselines
 
 __all__ = [
@@ -221,8 +222,6 @@ class TfidfMultiLabelBaseline:
     def fit_predict(self, train_texts: Sequence[str], train_labels: Sequence[str], test_texts: Sequence[str],
                     labels: Sequence[str], *, encoder: TextEncoder | None = None, seed: int = 0) -> np.ndarray:
         """`train_labels`: canonical multi-label targets (JSON lists); returns (n_test, len(labels)) probabilities."""
-        from domainfit.interfaces import make_task
-
         _fit_texts(train_texts, train_labels)
         y = make_task("multilabel").encode_targets(train_labels, labels).numpy().astype(np.int64)
         out = np.zeros((len(test_texts), len(labels)))

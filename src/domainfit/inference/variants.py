@@ -28,9 +28,10 @@ from pathlib import Path
 import torch
 
 from domainfit.bundle import Bundle, inside
-from domainfit.inference.runners import OnnxRunner, Runner, TorchRunner
 from domainfit.errors import BundleError
+from domainfit.inference.runners import OnnxRunner, Runner, TorchRunner
 from domainfit.registry import Registry
+from domainfit.training.precision import bf16_native
 
 __all__ = ["VARIANTS_DIR", "export_onnx", "list_variants", "load_runner", "unusable_variants", "variant_kinds", "variant_name"]
 
@@ -204,8 +205,6 @@ class TorchKind:
             raise BundleError("--from stacks compressions through ONNX only", where=f"--from {base}",
                               hint=f"use --to onnx with --from {base}")
         if quantize == "bf16":
-            from domainfit.training.precision import bf16_native
-
             native = bf16_native(torch.device("cpu"))
             return {"autocast": "bf16", "native_bf16": native,
                     "note": "native bf16 on this CPU" if native else

@@ -19,6 +19,7 @@ from torch import nn
 from domainfit.bundle import BundleMeta, inside
 from domainfit.config.schema import TrainingConfig
 from domainfit.encoder_formats import encoder_formats, load_base_encoder
+from domainfit.errors import ConfigError
 from domainfit.methods.base import Adaptation, FitContext, FitResult, LoopOptions
 from domainfit.methods.full import fit_adapted, head_and_body_lr
 from domainfit.registry import methods
@@ -93,8 +94,6 @@ class AdapterMethod:
             p.requires_grad_(False)
         wrapped = inject_adapters(encoder, o.size, o.targets)
         if not wrapped:
-            from domainfit.errors import ConfigError
-
             raise ConfigError([("method_options.targets", f"no linear layer of the backbone matches {o.targets!r}")])
         for name, p in encoder.named_parameters():
             if ".adapter." in name or (o.train_layer_norms and "LayerNorm" in name):

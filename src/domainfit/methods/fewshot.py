@@ -17,6 +17,7 @@ import time
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domainfit.backbones.encoder import FrozenEncoder
 from domainfit.methods.base import FitContext, FitResult
 from domainfit.methods.probe import load_probe_into, probe_class_weight, select_probe
 from domainfit.modeling import TextModel
@@ -50,8 +51,6 @@ class FewShotMethod:
     def fit(self, ctx: FitContext) -> FitResult:
         from datasets import Dataset
         from setfit import SetFitModel, Trainer, TrainingArguments
-
-        from domainfit.backbones.encoder import FrozenEncoder
 
         o = FewShotOptions.model_validate(ctx.options)
         started = time.perf_counter()

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import torch
 from pydantic import Field
 
+from domainfit.backbones.encoder import tokenize
 from domainfit.config.schema import TrainingConfig
 from domainfit.inference import run_model
 from domainfit.methods.base import Adaptation, FitContext, FitResult, LoopOptions
@@ -16,7 +17,6 @@ from domainfit.methods.probe import fit_probe, load_probe_into, probe_class_weig
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
 from domainfit.training.loop import LoopState, count_steps, train_loop
-from domainfit.backbones.encoder import tokenize
 
 __all__ = ["FullMethod", "finish_adaptation", "fit_adapted", "fit_with_loop", "head_and_body_lr", "probe_initialised_head"]
 

@@ -20,8 +20,14 @@ from pathlib import Path
 import pandas as pd
 
 from domainfit.bundle import load_bundle, write_json
+from domainfit.config.load import load_config
+from domainfit.config.schema import DataConfig
+from domainfit.data import prepare_data, read_table
 from domainfit.errors import BundleError, DataError, DomainfitError
+from domainfit.model_registry import ModelRegistry
+from domainfit.predict import Predictor
 from domainfit.retraining.gate import Gate, decide, label_scores
+from domainfit.tasks.skeleton import run_training
 
 __all__ = ["retrain", "replay_rows"]
 
@@ -59,8 +65,6 @@ def _parse_replay(value: str | float | int) -> str | float | int:
 
 def _columns(path: Path, text_column: str | None, label_column: str | None) -> tuple[str | None, str | None]:
     """A corrections export has text and label beside predicted, score, ...: take those two when present."""
-    from domainfit.data import read_table
-
     if text_column and label_column:
         return text_column, label_column
     columns = set(read_table(path, bad_rows="reject").frame.columns)  # only the header matters here
@@ -68,8 +72,6 @@ def _columns(path: Path, text_column: str | None, label_column: str | None) -> t
 
 
 def _predict_labels(bundle_path: Path, texts: list[str]) -> list[str | None]:
-    from domainfit.predict import Predictor
-
     if not texts:
         return []
     return [p["label"] for p in Predictor.from_bundle(bundle_path).predict(texts)]
@@ -82,11 +84,6 @@ def retrain(bundle_path: str | Path, new_data: str | Path, *, output: str | Path
     """Train a challenger (see the module doc), score both models, decide, and (with `promote`, a registry model
     name) push the challenger and move `alias` to it when it wins. Returns the report, also written as
     `retrain.json` in the challenger's bundle."""
-    from domainfit.config.load import load_config
-    from domainfit.config.schema import DataConfig
-    from domainfit.data import prepare_data
-    from domainfit.tasks.skeleton import run_training
-
     champion = load_bundle(bundle_path)
     if getattr(champion.make_task(), "targets", None) != "label":  # the gate compares accuracy and macro-F1 of labels
         raise DomainfitError(f"retrain supports bundles with one label per text (classification); this one is {champion.task!r}", where=str(champion.path),
@@ -135,8 +132,6 @@ def retrain(bundle_path: str | Path, new_data: str | Path, *, output: str | Path
         "seconds": round(time.perf_counter() - started, 1),
     }
     if promote and decision["promote"]:
-        from domainfit.model_registry import ModelRegistry
-
         reg = ModelRegistry(registry)
         pushed = reg.push(challenger, promote, description=f"retrained from {champion.path.name} on {Path(new_data).name}")
         report["registry"] = {"pushed": pushed, "promoted": reg.promote(promote, pushed["version"], alias)}

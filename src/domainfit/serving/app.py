@@ -26,9 +26,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domainfit.backbones.encoder import available_cores
 from domainfit.bundle import Bundle, load_bundle
 from domainfit.errors import ConfigError
 from domainfit.interfaces import ReadsTargets
+from domainfit.monitor.log import PredictionLog
 from domainfit.serving.auth import KeyStore
 from domainfit.serving.batching import MicroBatcher
 from domainfit.serving.contract import Contract
@@ -87,16 +89,12 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     served = load_bundle(source.path_for(version))
     response_model = _schemas(served)
 
-    from domainfit.backbones.encoder import available_cores
-
     threads = settings.threads or max(1, available_cores() - 1)
     metrics = ServiceMetrics()
     slot = ModelSlot(source, contract=Contract.of(served), variant=settings.variant, threads=threads,
                      on_refused=lambda reason: metrics.reload_refused.labels(reason).inc())
     plog = None
     if settings.prediction_log is not None:
-        from domainfit.monitor.log import PredictionLog
-
         plog = PredictionLog(settings.prediction_log, texts=settings.log_texts)
     batcher = MicroBatcher(lambda items: _run_batch(slot, items, plog, metrics, refuse=settings.on_log_error == "refuse"),
                            enabled=settings.batching,

@@ -20,6 +20,8 @@ from typing import Any
 
 from domainfit.bundle import META_FILE, load_bundle
 from domainfit.errors import BundleError
+from domainfit.model_registry import ModelRegistry
+from domainfit.predict import Predictor
 from domainfit.serving.contract import Contract, Refusal, breach, failed_check, failed_load
 
 __all__ = ["BundleSource", "LoadedModel", "ModelSlot", "RegistrySource", "open_source"]
@@ -61,8 +63,6 @@ class LoadedModel:
 
 
 def _load(path: Path, *, name: str, version: str, source: str, variant: str, threads: int | None) -> LoadedModel:
-    from domainfit.predict import Predictor
-
     predictor = Predictor.from_bundle(path, variant=variant, threads=threads)
     predictor.predict(_WARM_TEXTS)  # first calls pay one-off costs; pay them before traffic arrives
     predictor.calibrate()  # a batch of mixed-length requests then runs as batches of similar length
@@ -96,8 +96,6 @@ class RegistrySource:
     """`models:/name@alias` (followed), `models:/name/3` or `models:/name/latest` on an MLflow registry."""
 
     def __init__(self, uri: str, registry_uri: str | None = None) -> None:
-        from domainfit.model_registry import ModelRegistry
-
         self.uri = uri
         self.registry = ModelRegistry(registry_uri)
         self.name, _ = self.registry.version_of(uri)  # fails early, with a clear error, on a bad URI or name

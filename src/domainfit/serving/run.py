@@ -14,7 +14,11 @@ import signal
 import socket
 
 from domainfit.errors import ConfigError
+from domainfit.serving.app import create_app
+from domainfit.serving.auth import KeyStore
+from domainfit.serving.protocol import guarded_protocol
 from domainfit.serving.settings import ServeSettings
+from domainfit.serving.telemetry import configure_logging
 
 __all__ = ["run_server", "server_config"]
 
@@ -76,8 +80,6 @@ def server_config(app, settings: ServeSettings):
     """uvicorn's configuration for `app` under `settings`: h11 with the read deadline, head and keep-alive limits."""
     import uvicorn
 
-    from domainfit.serving.protocol import guarded_protocol
-
     return uvicorn.Config(app, host=settings.host, port=settings.port, access_log=False, log_config=None,
                           timeout_graceful_shutdown=settings.graceful_timeout_s, lifespan="on",
                           http=guarded_protocol(settings.request_timeout_s), ws="none",
@@ -87,10 +89,6 @@ def server_config(app, settings: ServeSettings):
 
 def run_server(source, settings: ServeSettings | None = None) -> None:
     """Serve `source` (a bundle folder or `models:/name@alias`) until SIGTERM/SIGINT."""
-    from domainfit.serving.app import create_app
-    from domainfit.serving.auth import KeyStore
-    from domainfit.serving.telemetry import configure_logging
-
     settings = settings or ServeSettings()
     configure_logging()
     keys = KeyStore.from_sources(settings.api_keys_file)

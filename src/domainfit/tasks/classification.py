@@ -11,6 +11,7 @@ from torch import nn
 
 from domainfit.data.checks import CheckContext, Issue, report_check
 from domainfit.data.sampling import sample_per_class
+from domainfit.evaluation import classification_metrics, reference_stats
 from domainfit.evaluation.live import single_label_stats
 from domainfit.interfaces import Budget, NoOptions
 from domainfit.registry import tasks
@@ -121,13 +122,9 @@ class ClassificationTask:
                                                        examples=[example["top_k"]] if example else None)))
 
     def metrics(self, y_true, scores, label_set, *, texts=None) -> dict:
-        from domainfit.evaluation import classification_metrics
-
         return classification_metrics(y_true, scores, label_set, texts=texts)
 
     def reference_stats(self, texts, scores, label_set) -> dict:
-        from domainfit.evaluation import reference_stats
-
         return reference_stats(texts, scores, label_set)
 
 

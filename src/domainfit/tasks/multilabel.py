@@ -20,6 +20,8 @@ from torch import nn
 from domainfit.data.checks import CheckContext, Issue, report_check
 from domainfit.data.sampling import sample_covering
 from domainfit.evaluation.live import confidence_stats, label_shares, length_stats
+from domainfit.evaluation.metrics import multilabel_metrics
+from domainfit.evaluation.reference import multilabel_reference_stats
 from domainfit.interfaces import Budget
 from domainfit.registry import tasks
 from domainfit.tasks import examples
@@ -200,13 +202,9 @@ class MultiLabelTask:
                             score=(float, Field(..., ge=0.0, le=1.0, description="its probability")))
 
     def metrics(self, y_true, scores, label_set, *, texts=None) -> dict:
-        from domainfit.evaluation.metrics import multilabel_metrics
-
         return multilabel_metrics(label_lists(y_true), scores, label_set, self.threshold_vector(label_set), texts=texts)
 
     def reference_stats(self, texts, scores, label_set) -> dict:
-        from domainfit.evaluation.reference import multilabel_reference_stats
-
         return multilabel_reference_stats(texts, scores, label_set, self.threshold_vector(label_set))
 
 

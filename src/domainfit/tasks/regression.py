@@ -15,6 +15,8 @@ from torch import nn
 
 from domainfit.data.sampling import sample_per_bin
 from domainfit.evaluation.live import length_stats
+from domainfit.evaluation.metrics import regression_metrics
+from domainfit.evaluation.reference import regression_reference_stats
 from domainfit.interfaces import Budget
 from domainfit.registry import tasks
 from domainfit.tasks import examples
@@ -138,13 +140,9 @@ class RegressionTask:
                                                                         examples=[3.7])))
 
     def metrics(self, y_true, scores, label_set, *, texts=None) -> dict:
-        from domainfit.evaluation.metrics import regression_metrics
-
         return regression_metrics(np.asarray(list(y_true), dtype=np.float64), np.asarray(scores)[:, 0], texts=texts)
 
     def reference_stats(self, texts, scores, label_set) -> dict:
-        from domainfit.evaluation.reference import regression_reference_stats
-
         return regression_reference_stats(texts, np.asarray(scores)[:, 0])
 
 

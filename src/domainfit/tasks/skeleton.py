@@ -25,14 +25,29 @@ from accelerate.utils import set_seed
 
 from domainfit.backbones import configure_threads, default_pooling, load_backbone, resolve_backbone
 from domainfit.backbones.encoder import tokenize
-from domainfit.bundle import (FORMAT_VERSION, BundleMeta, DataMeta, ModelMeta, TrackingMeta, begin_stage, check_output,
-                              library_versions, now_iso, save_model, seal_bundle, swap_in, write_json, write_meta)
+from domainfit.bundle import (
+    FORMAT_VERSION,
+    BundleMeta,
+    DataMeta,
+    ModelMeta,
+    TrackingMeta,
+    begin_stage,
+    check_output,
+    library_versions,
+    now_iso,
+    save_model,
+    seal_bundle,
+    swap_in,
+    write_json,
+    write_meta,
+)
 from domainfit.config.schema import TrainConfig
 from domainfit.data import write_rejects
 from domainfit.inference import run_model
 from domainfit.interfaces import Reporter, SilentReporter, make_task, workflow_for
 from domainfit.methods.base import FitResult
 from domainfit.registry import methods
+from domainfit.tracking import default_registry_uri, log_training_run
 from domainfit.training.checkpoint import CHECKPOINT_FILE, checkpoint_info
 
 __all__ = ["Opened", "Prepared", "TrainSteps", "bundle_meta", "model_scores", "rows_fingerprint", "run_training",
@@ -199,8 +214,6 @@ def _finish(out: Path, meta: BundleMeta, cfg: TrainConfig, *, timings: dict[str,
     meta.timings = {k: round(v, 2) for k, v in timings.items()}
     write_meta(out, meta)
     if cfg.tracking.backend == "mlflow":
-        from domainfit.tracking import default_registry_uri, log_training_run
-
         seal_bundle(out)  # the copy MLflow keeps carries its manifest
         uri = cfg.tracking.uri or default_registry_uri()
         meta.tracking = TrackingMeta(mlflow_uri=uri, mlflow_run_id=log_training_run(out, uri, cfg.tracking.experiment))

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from domainfit.bundle import load_bundle
 from domainfit.evaluation.assess import write_assessment
+from domainfit.registry import baselines
 from domainfit.tasks.ner.io import Sentence
 from domainfit.tasks.ner.metrics import entity_metrics
-from domainfit.registry import baselines
+from domainfit.tasks.ner.predictor import NerPredictor
 
 __all__ = ["assess_ner", "run_ner_baselines"]
 
@@ -41,8 +42,6 @@ def assess_ner(bundle_path: str | Path, test: Sequence[Sentence], *, baseline_ta
                data_report: dict | None = None) -> dict:
     """Predict `test` with the bundle (the serving path, on the sentences' own words), compare with the baselines,
     write the files to `out_dir` (default: the bundle). Returns what metrics.json holds."""
-    from domainfit.tasks.ner.predictor import NerPredictor
-
     bundle = load_bundle(bundle_path)
     out = Path(out_dir) if out_dir else bundle.path
     out.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from domainfit.evaluation.reference import confidence_histogram, text_stats
 from domainfit.tasks.ner.tags import OUTSIDE, spans_from_tags, tags_from_spans
 
 __all__ = ["entity_metrics", "entity_reference_stats", "predicted_tags"]
@@ -109,8 +110,6 @@ def _worst_sentences(sentences: Sequence, gold_spans: list[dict], pred_spans: li
 def entity_reference_stats(texts: Sequence[str], predictions: Sequence[dict]) -> dict:
     """What monitoring compares live traffic against: text lengths, entities per text, the share of each entity
     type among the predicted entities and the histogram of their confidence (JSON-ready)."""
-    from domainfit.evaluation.reference import text_stats, confidence_histogram
-
     common = text_stats(texts)  # n, lengths: what every task's reference shares
     entities = [e for p in predictions for e in p["entities"]]
     kinds = Counter(e["label"] for e in entities)

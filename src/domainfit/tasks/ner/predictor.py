@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 
 from domainfit.backbones.encoder import configure_threads
 from domainfit.bundle import Bundle
+from domainfit.inference.variants import load_runner
+from domainfit.predict import choose_variant
 from domainfit.tasks.ner.inference import WordScores, model_words, score_words
 from domainfit.tasks.ner.io import Sentence, split_words
 
@@ -28,9 +30,6 @@ class NerPredictor:
     def __init__(self, bundle: Bundle, *, batch_size: int = 32, threads: int | None = None, device: str = "cpu",
                  variant: str = "auto", runner=None) -> None:
         from transformers import AutoTokenizer
-
-        from domainfit.inference.variants import load_runner
-        from domainfit.predict import choose_variant
 
         configure_threads(threads)
         self.bundle = bundle

@@ -15,10 +15,11 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
-from domainfit.tasks.ner.align import IGNORE_INDEX, decode_entities
-from domainfit.tasks.ner.tags import OUTSIDE, spans_from_tags, tags_from_spans
 from domainfit.registry import tasks
 from domainfit.tasks import examples
+from domainfit.tasks.ner.align import IGNORE_INDEX, decode_entities
+from domainfit.tasks.ner.metrics import entity_metrics, entity_reference_stats, predicted_tags
+from domainfit.tasks.ner.tags import OUTSIDE, spans_from_tags, tags_from_spans
 from domainfit.tasks.ner.workflow import WORKFLOW
 
 __all__ = ["NerOptions", "NerTask"]
@@ -111,12 +112,8 @@ class NerTask:
 
     def metrics(self, y_true: Sequence[Sequence[str]], scores: Sequence, label_set: Sequence[str], *, texts=None) -> dict:
         """Entity-level scores of gold BIO tags against `WordScores` (or predicted tags directly)."""
-        from domainfit.tasks.ner.metrics import entity_metrics, predicted_tags
-
         pred = [s if isinstance(s, list) else predicted_tags(s.scores, label_set) for s in scores]
         return entity_metrics(y_true, pred, sentences=texts)
 
     def reference_stats(self, texts: Sequence[str], scores: Sequence, label_set: Sequence[str]) -> dict:
-        from domainfit.tasks.ner.metrics import entity_reference_stats
-
         return entity_reference_stats(texts, self.format(scores, label_set))

@@ -26,6 +26,7 @@ from domainfit.data import DataReport, Issue, prepare_data, read_table, resolve_
 from domainfit.data.checks import CheckContext, check_truncation, report_check, token_counts
 from domainfit.data.columns import column_key
 from domainfit.errors import ColumnError, EmptyDataError
+from domainfit.evaluation.assess import load_eval_rows
 
 __all__ = ["RetrievalData", "bank_columns", "collapse", "pair_columns", "prepare_pairs", "read_answer_bank", "read_eval_pairs"]
 
@@ -220,8 +221,6 @@ def read_eval_pairs(path: str | Path, task, *, text_column: str | None = None, l
                     encoding: str | None = None, clean=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pairs to evaluate a bundle on (answer cells: ids or texts of the bundle's bank, or the no-answer marker):
     (rows, rejected rows with their reason). `task` must be bound to the bank."""
-    from domainfit.evaluation.assess import load_eval_rows
-
     read = read_table(path, encoding=encoding)
     query, answer = pair_columns(read.frame, text_column, label_column, path=str(path))
     return load_eval_rows(path, list(task.answers or {}), task=task, text_column=query, label_column=answer,

@@ -22,10 +22,12 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
+from domainfit.evaluation import reference_stats
 from domainfit.registry import tasks
 from domainfit.tasks import examples
-from domainfit.tasks.retrieval.workflow import WORKFLOW
 from domainfit.tasks.retrieval.data import collapse
+from domainfit.tasks.retrieval.metrics import calibrate_threshold, retrieval_metrics, true_ranks
+from domainfit.tasks.retrieval.workflow import WORKFLOW
 
 __all__ = ["RetrievalOptions", "RetrievalTask"]
 
@@ -118,8 +120,6 @@ class RetrievalTask:
 
     def tune(self, labels: Sequence[str], scores: np.ndarray, label_set: Sequence[str]) -> None:
         """The no-answer threshold: calibrated on these (validation) rows for `no_answer: auto`, else as configured."""
-        from domainfit.tasks.retrieval.metrics import calibrate_threshold, true_ranks
-
         policy = self.options.no_answer
         if policy == "off":
             self.threshold, self.calibration = None, {"rule": "off: always answer"}
@@ -186,13 +186,9 @@ class RetrievalTask:
         )
 
     def metrics(self, y_true, scores, label_set, *, texts=None) -> dict:
-        from domainfit.tasks.retrieval.metrics import retrieval_metrics
-
         return retrieval_metrics(list(map(str, y_true)), scores, label_set, threshold=self.threshold,
                                  no_answer=self.options.no_answer_marker, texts=texts)
 
     def reference_stats(self, texts, scores, label_set) -> dict:
         """Answer shares and the top cosine's histogram (cosines below 0 count in the first bin), and text lengths."""
-        from domainfit.evaluation import reference_stats
-
         return reference_stats(texts, np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0), label_set)

@@ -25,8 +25,11 @@ from torch import nn
 from domainfit.backbones.encoder import collate, tokenize
 from domainfit.config.schema import TrainConfig
 from domainfit.inference import run_model
+from domainfit.interfaces import make_task
 from domainfit.methods.base import FitResult, Reporter
+from domainfit.methods.full import examples_per_second, finish_adaptation
 from domainfit.modeling import TextModel
+from domainfit.training.loop import LoopState, count_steps, train_loop
 
 __all__ = ["embed_texts", "fit_bi_encoder", "index_model", "ranking_loss"]
 
@@ -66,10 +69,6 @@ def fit_bi_encoder(cfg: TrainConfig, *, method, task, encoder: nn.Module, tokeni
                    reporter: Reporter) -> FitResult:
     """Adapt and train the encoder on train's (query, answer id) pairs, then index `bank` (id, answer) with it."""
     from accelerate.utils import set_seed
-
-    from domainfit.methods.full import examples_per_second, finish_adaptation
-    from domainfit.interfaces import make_task
-    from domainfit.training.loop import LoopState, count_steps, train_loop
 
     started = time.perf_counter()
     max_length, opts = cfg.model.max_length, task.options
