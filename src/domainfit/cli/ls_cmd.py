@@ -1,0 +1,66 @@
+"""`domainfit ls methods|tasks|baselines|pii`: what the registries hold, as tables."""
+
+from __future__ import annotations
+
+import typer
+
+__all__ = ["ls_app"]
+
+ls_app = typer.Typer(help="List registered components.", no_args_is_help=True)
+
+
+@ls_app.command("methods")
+def ls_methods() -> None:
+    """Adaptation methods, their tasks and options."""
+    from rich.table import Table
+
+    from domainfit.cli.ui import console
+    from domainfit.registry import methods
+
+    table = Table(title="methods (`--method NAME`, options under `method_options:`)", title_justify="left")
+    for col in ("name", "tasks", "lr", "description", "options (defaults)"):
+        table.add_column(col, overflow="fold")
+    for name, m in methods.items():
+        opts = ", ".join(f"{k}={v!r}" for k, v in m.Options().model_dump().items())
+        table.add_row(name, ", ".join(sorted(m.tasks)), f"{getattr(m, 'default_lr', 1e-4):g}", m.description, opts or "—")
+    console.print(table)
+
+
+def _name_table(title: str, registry, extra: tuple[str, ...] = (), cells=lambda item: ()) -> None:
+    from rich.table import Table
+
+    from domainfit.cli.ui import console
+
+    table = Table(title=title, title_justify="left")
+    for col in ("name", *extra, "description"):
+        table.add_column(col, overflow="fold")
+    for name, item in registry.items():
+        table.add_row(name, *cells(item), item.description)
+    console.print(table)
+
+
+@ls_app.command("tasks")
+def ls_tasks() -> None:
+    """Tasks, their options (`task_options:`) and default baselines."""
+    from domainfit.registry import tasks
+
+    _name_table("tasks (`--task NAME`, options under `task_options:`)", tasks, ("options (defaults)", "baselines"),
+                lambda t: (", ".join(f"{k}={v!r}" for k, v in t.Options().model_dump().items()) or "—",
+                           ", ".join(t.default_baselines)))
+
+
+@ls_app.command("baselines")
+def ls_baselines() -> None:
+    """Baselines every model is compared against, and the tasks each answers."""
+    from domainfit.registry import baselines
+
+    _name_table("baselines (`--set baselines=[tfidf]`)", baselines, ("tasks",), lambda b: (", ".join(sorted(b.tasks)),))
+
+
+@ls_app.command("pii")
+def ls_pii() -> None:
+    """Kinds of personal data `--redact` and `data redact` replace, and their placeholders."""
+    from domainfit.data.pii import DETECTORS
+
+    _name_table("personal data (`--redact all` or `--redact phone,email`; config `data.redact`)", DETECTORS, ("placeholder",),
+                lambda d: (d.placeholder,))
