@@ -44,14 +44,16 @@ def ls_tasks() -> None:
     """Tasks, their options (`task_options:`) and default baselines."""
     from domainfit.registry import tasks
 
-    _name_table("tasks (`--task NAME`, options under `task_options:`)", tasks, ("options (defaults)", "baselines"),
-                lambda t: (", ".join(f"{k}={v!r}" for k, v in t.Options().model_dump().items()) or "—",
+    _name_table("tasks (`--task NAME`, options under `task_options:`)", tasks,
+                ("kind / targets", "options (defaults)", "baselines"),
+                lambda t: (f"{getattr(t, 'kind', '?')} / {getattr(t, 'targets', '?')}",
+                           ", ".join(f"{k}={v!r}" for k, v in t.Options().model_dump().items()) or "—",
                            ", ".join(t.default_baselines)))
 
 
 @ls_app.command("baselines")
 def ls_baselines() -> None:
-    """Baselines every model is compared against, and the tasks each answers."""
+    """Baselines every model is compared against, and the tasks (or task kinds / targets) each answers."""
     from domainfit.registry import baselines
 
     _name_table("baselines (`--set baselines=[tfidf]`)", baselines, ("tasks",), lambda b: (", ".join(sorted(b.tasks)),))

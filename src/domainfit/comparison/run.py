@@ -1,7 +1,7 @@
 """`domainfit compare`: every method at every labelled-data budget, scored on one test split, into a leaderboard.
 
-The data is read, checked and split once (`pools.py`: the task's own reader). For each budget (k examples per class,
-label, target bin, answer or entity type — the task's `sampling.BUDGETS` — or all) and seed, the training and
+The data is read, checked and split once (`Workflow.open_pool`: the task's own reader). For each budget (k examples per class,
+label, target bin, answer or entity type — the task's `Workflow.budget` — or all) and seed, the training and
 validation rows are sampled; each method is trained through the ordinary `train` pipeline (so what is
 compared is exactly what a user gets), baselines such as `tfidf` are fit directly. Small budgets get several seeds
 (mean ± std). Bundles are deleted after measuring unless `keep_bundles`.
