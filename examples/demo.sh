@@ -11,7 +11,7 @@ echo "== 1. Look at the data before training: every problem at once, with row nu
 step domainfit data check examples/bank_support/messy.csv || true
 
 echo "== 2. Fine-tune the bundled all-MiniLM-L6-v2 on 8 banking intents (config file), with baselines"
-step domainfit train examples/bank_support/config.yaml
+step domainfit train examples/bank_support/config.yaml --overwrite   # --overwrite: the demo can run again
 
 echo "== 3. Evaluate the bundle on a labelled file: metrics + report.html"
 step domainfit evaluate runs/bank_support --data examples/bank_support/test.csv
@@ -20,7 +20,7 @@ echo "== 4. Predict"
 step domainfit predict runs/bank_support --text "my card was swallowed by the ATM" --text "how much does it cost to send money abroad?"
 
 echo "== 5. Chinese GBK export: encoding detected, the vocabulary warning names a Chinese model, TF-IDF carries on"
-step domainfit train examples/bank_support_zh/train.csv --test examples/bank_support_zh/test.csv --method head -o runs/bank_support_zh
+step domainfit train examples/bank_support_zh/train.csv --test examples/bank_support_zh/test.csv --method head -o runs/bank_support_zh --overwrite
 
 echo
 echo "Done. Open runs/bank_support/report.html in a browser (self-contained, works offline)."
