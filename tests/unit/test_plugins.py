@@ -30,7 +30,7 @@ class EchoBaseline:
 def fresh_registry(monkeypatch):
     """A baselines registry that has not filled itself yet, and plug-ins not loaded yet."""
     monkeypatch.setattr(registry, "_plugins_loaded", False)
-    reg = registry.Registry("baseline", ("domainfit.evaluation.baselines",))
+    reg = registry.Registry("baseline")  # no providers: what is in it came from the plug-in
     monkeypatch.setattr(registry, "baselines", reg)
     yield reg
     sys.modules.pop("my_domainfit_plugin", None)
@@ -41,8 +41,10 @@ def test_a_plugin_module_registers_its_component_on_first_use(fresh_registry, tm
     monkeypatch.syspath_prepend(str(tmp_path))
     ep = EntryPoint(name="mine", value="my_domainfit_plugin", group=registry.PLUGIN_GROUP)
     monkeypatch.setattr(registry, "entry_points", lambda group: [ep] if group == registry.PLUGIN_GROUP else [])
-    assert "echo_plugin" in fresh_registry  # first use: providers imported, then the plug-in
-    assert "tfidf" in fresh_registry and fresh_registry.get("echo_plugin").description == "a plug-in's baseline"
+    assert "my_domainfit_plugin" not in sys.modules
+    assert "echo_plugin" in fresh_registry  # first use: the plug-in module imported, its component registered
+    assert fresh_registry.get("echo_plugin").description == "a plug-in's baseline"
+    assert "my_domainfit_plugin" in sys.modules
 
 
 def test_a_broken_plugin_is_named(fresh_registry, monkeypatch):
