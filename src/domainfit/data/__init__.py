@@ -9,11 +9,12 @@
     write_rejects    the rejected rows as an Excel-friendly CSV
 """
 
+from domainfit.data import token_checks as _token_checks  # noqa: F401  (registers the tokenizer checks)
 from domainfit.data.checks import DataReport, Issue
 from domainfit.data.clean import cleaner_for, make_cleaner, normalize_text
-from domainfit.data.pii import Redactor
 from domainfit.data.columns import resolve_columns
 from domainfit.data.io import ReadResult, read_table
+from domainfit.data.pii import Redactor
 from domainfit.data.prepare import PreparedData, check_data, prepare_data, write_rejects
 
 __all__ = [

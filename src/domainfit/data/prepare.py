@@ -21,12 +21,13 @@ from typing import Any
 import pandas as pd
 
 from domainfit.config.schema import DataConfig
-from domainfit.data.checks import CheckContext, DataReport, Issue, run_checks, token_summary
+from domainfit.data.checks import CheckContext, DataReport, Issue, run_checks
 from domainfit.data.clean import make_cleaner
 from domainfit.data.columns import resolve_columns
 from domainfit.data.io import READ_PROBLEMS, ReadResult, read_table
 from domainfit.data.pii import Redactor
 from domainfit.data.split import split_data
+from domainfit.data.token_checks import token_summary
 from domainfit.errors import EmptyDataError
 from domainfit.interfaces import make_task
 

@@ -5,8 +5,7 @@ backbone), and the workflow the pipeline, Predictor, evaluation and data check d
 Nothing heavy is imported here: `domainfit.evaluation.baselines` imports `baselines` to register them.
 """
 
-from domainfit.tasks.retrieval.task import RetrievalOptions, RetrievalTask  # registers the task
-
 from domainfit.tasks.retrieval import baselines as _baselines  # noqa: F401  (registers bm25, backbone)
+from domainfit.tasks.retrieval.task import RetrievalOptions, RetrievalTask  # registers the task
 
 __all__ = ["RetrievalOptions", "RetrievalTask"]

@@ -23,8 +23,9 @@ import pandas as pd
 
 from domainfit.config.schema import DataConfig
 from domainfit.data import DataReport, Issue, prepare_data, read_table, resolve_columns
-from domainfit.data.checks import CheckContext, check_truncation, report_check, token_counts
+from domainfit.data.checks import CheckContext, report_check
 from domainfit.data.columns import column_key
+from domainfit.data.token_checks import check_truncation, token_counts
 from domainfit.errors import ColumnError, EmptyDataError
 from domainfit.evaluation.assess import load_eval_rows
 
