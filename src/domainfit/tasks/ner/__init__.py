@@ -16,13 +16,22 @@ probabilities), `predictor` (NerPredictor), `metrics` (seqeval, strict), `baseli
 `workflow`, which `domainfit.tasks.ner` names as the task's workflow.
 """
 
+from domainfit.tasks.ner import baseline as _baseline  # noqa: F401  (registers the dictionary baseline)
 from domainfit.tasks.ner.align import IGNORE_INDEX, Window, decode_entities, encode_words, merge_windows
 from domainfit.tasks.ner.checks import summarize_ner
 from domainfit.tasks.ner.io import FORMATS, Fields, NerData, Problem, Sentence, is_wide, join_tokens, read_ner, split_words
-from domainfit.tasks.ner.tags import OUTSIDE, SCHEMES, TagIssue, bio_labels, detect_scheme, parse_tag, spans_from_tags, tags_from_spans, to_bio
+from domainfit.tasks.ner.tags import (
+    OUTSIDE,
+    SCHEMES,
+    TagIssue,
+    bio_labels,
+    detect_scheme,
+    parse_tag,
+    spans_from_tags,
+    tags_from_spans,
+    to_bio,
+)
 from domainfit.tasks.ner.task import NerOptions, NerTask  # registers the task
-
-from domainfit.tasks.ner import baseline as _baseline  # noqa: F401  (registers the dictionary baseline)
 
 __all__ = [
     "FORMATS",

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from domainfit.tasks.ner.tags import spans_from_tags, tags_from_spans
 from domainfit.registry import baselines
+from domainfit.tasks.ner.tags import spans_from_tags, tags_from_spans
 
 __all__ = ["DictionaryBaseline"]
 

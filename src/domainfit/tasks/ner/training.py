@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from domainfit.inference.runners import TorchRunner
 from domainfit.config.schema import TrainConfig
+from domainfit.inference.runners import TorchRunner
 from domainfit.methods.base import FitResult, Reporter
 from domainfit.methods.full import finish_adaptation
 from domainfit.modeling import TextModel
