@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import random
+import socket
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -167,3 +171,33 @@ def tiny_ner_bundle(tiny_backbone, tmp_path_factory) -> Path:
     domainfit.train({"data": {"train": str(train)}, "model": {"backbone": str(tiny_backbone), "max_length": 32},
                      "training": {"epochs": 6, "batch_size": 8, "lr": 5e-3}, "output": str(folder / "entities")})
     return folder / "entities"
+
+
+def free_port() -> int:
+    """A free port on loopback (for a real server in a test)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def live_server(app, settings=None):
+    """A real uvicorn server over `app` in a thread, with the production config (`serving.run.server_config`);
+    yields its port."""
+    import uvicorn
+
+    from domainfit.serving import ServeSettings
+    from domainfit.serving.run import server_config
+
+    port = free_port()
+    server = uvicorn.Server(server_config(app, (settings or ServeSettings()).model_copy(update={"port": port})))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 60
+    while not server.started:
+        assert time.time() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.05)
+    try:
+        yield port
+    finally:
+        server.should_exit = True

@@ -86,10 +86,10 @@ def evaluate(bundle: str | Path, data: str | Path, *, out_dir: str | Path | None
              label_column: str | None = None, encoding: str | None = None, baselines: Sequence[str] | None = None,
              reporter=None) -> dict:
     """Metrics and report.html of a bundle on a labelled file (default output: <bundle>/evaluations/<file stem>/)."""
-    from domainfit.bundle import load_bundle
+    from domainfit.bundle import read_meta
     from domainfit.interfaces import workflow_for
 
-    workflow = workflow_for(load_bundle(bundle).task)
+    workflow = workflow_for(read_meta(bundle).task)  # the workflow loads and verifies the bundle itself
     return workflow.evaluate_bundle(bundle, data, out_dir=out_dir, text_column=text_column, label_column=label_column,
                                     encoding=encoding, baseline_names=baselines, reporter=reporter)
 

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from domainfit.registry import tasks
 
 __all__ = ["Budget", "GateSplit", "Method", "NoOptions", "Pool", "ReadsTargets", "Reporter", "SilentReporter", "StepEvent", "TableTask", "Task",
-           "Workflow", "infer_task", "make_task", "method_serves", "workflow_for"]
+           "Workflow", "infer_task", "make_task", "serves", "workflow_for"]
 
 
 # -- records ---------------------------------------------------------------------------------------------------------
@@ -260,11 +260,12 @@ def workflow_for(task: str | Task) -> Workflow:
     return cls.workflow
 
 
-def method_serves(method: Any, task: str) -> bool:
-    """Whether a method (or baseline, or data check) serves a task: it names the task, the task's kind (what the
-    model looks like) or the task's targets (what is predicted)."""
-    cls = tasks.get(task)
-    return task in method.tasks or getattr(cls, "kind", None) in method.tasks or getattr(cls, "targets", None) in method.tasks
+def serves(component: Any, task: str | Task) -> bool:
+    """Whether a component (method, baseline, data check: anything with a `tasks` set) serves a task, by name or
+    instance: the set names the task, the task's kind (what the model looks like) or its targets (what is predicted)."""
+    cls = tasks.get(task) if isinstance(task, str) else type(task)
+    wanted = component.tasks
+    return getattr(cls, "name", None) in wanted or getattr(cls, "kind", None) in wanted or getattr(cls, "targets", None) in wanted
 
 
 def infer_task(path: str | os.PathLike | None) -> str | None:

@@ -152,10 +152,7 @@ def test_a_variant_file_outside_the_bundle_is_refused(tiny_bundle, tmp_path):
 
 
 def test_an_adapter_dir_outside_the_bundle_is_refused(tiny_backbone, tmp_path):
-    data = write_csv(tmp_path / "t.csv", make_rows(12, seed=2))
-    bundle = domainfit.train({"method": "lora", "data": {"train": str(data)}, "baselines": [],
-                              "model": {"backbone": str(tiny_backbone), "max_length": 32},
-                              "training": {"epochs": 1, "batch_size": 8}, "output": str(tmp_path / "lora")}).path
+    bundle = _lora_bundle(tiny_backbone, tmp_path)
     meta = json.loads((bundle / "domainfit.json").read_text())
     assert meta["model"]["encoder"]["format"] == "peft"
     meta["model"]["encoder"]["adapter_dir"] = "../../elsewhere"

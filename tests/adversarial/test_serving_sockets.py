@@ -13,37 +13,13 @@ import time
 
 import httpx
 import pytest
-import uvicorn
 
 from domainfit.serving import ServeSettings, create_app
 from domainfit.serving.auth import KeyStore
-from domainfit.serving.run import server_config
+from tests.conftest import live_server
 
 TEXTS = ["my card was stolen", "loan rate please", "transfer not arrived", "pin blocked today"]
 TIMEOUT = 1.0  # request_timeout_s and keep_alive_s of the servers here
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def live_server(app, settings: ServeSettings):
-    port = _free_port()
-    server = uvicorn.Server(server_config(app, settings.model_copy(update={"port": port})))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started:
-        assert time.time() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 @pytest.fixture(scope="module")

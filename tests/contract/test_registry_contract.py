@@ -13,11 +13,11 @@ import domainfit
 from domainfit.bundle import read_meta
 from domainfit.config import load_config
 from domainfit.errors import ConfigError
-from domainfit.interfaces import method_serves
+from domainfit.interfaces import serves
 from domainfit.registry import baselines, methods, tasks
 
-PAIRS = [(t, m) for m, method in methods.items() for t in tasks.names() if method_serves(method, t)]
-UNSUPPORTED = [(t, m) for m, method in methods.items() for t in tasks.names() if not method_serves(method, t)]
+PAIRS = [(t, m) for m, method in methods.items() for t in tasks.names() if serves(method, t)]
+UNSUPPORTED = [(t, m) for m, method in methods.items() for t in tasks.names() if not serves(method, t)]
 
 
 def _check_classification(bundle, model, meta, scores, texts):
@@ -112,7 +112,7 @@ def test_every_method_declares_options_and_tasks():
 def test_every_task_declares_options_metrics_and_baselines():
     for name, t in tasks.items():
         assert t.name == name and t.description and t.primary_metric in t.summary_metrics, name
-        assert all(method_serves(baselines.get(b), name) for b in t.default_baselines), name
+        assert all(serves(baselines.get(b), name) for b in t.default_baselines), name
         assert t.kind in {"table", "token", "pair"} and isinstance(t.targets, str) and callable(t.example), name
         t.Options()
         with pytest.raises(Exception):

@@ -20,14 +20,10 @@ from pathlib import Path
 
 import httpx
 
+from tests.conftest import free_port
+
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 TEXTS = ["my card was stolen", "loan rate please", "transfer not arrived", "pin blocked today"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start(source: Path | str, port: int, *extra: str, log: Path, env: dict | None = None) -> subprocess.Popen:
@@ -94,7 +90,7 @@ async def _load_until_refused(url: str, proc: subprocess.Popen, clients: int) ->
 
 
 def test_sigterm_under_load_drains_in_flight_requests_and_exits_0(tiny_bundle, tmp_path):
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = _start(tiny_bundle, port, "--max-wait-ms", "5", log=tmp_path / "serve.log")
     try:
@@ -133,7 +129,7 @@ def test_serve_refuses_a_busy_port_with_a_clear_error(tiny_bundle, tmp_path):
 
 
 def test_serve_without_keys_refuses_a_network_address_unless_told(tiny_bundle, tmp_path):
-    proc = _start(tiny_bundle, _free_port(), "--host", "0.0.0.0", log=tmp_path / "serve.log")
+    proc = _start(tiny_bundle, free_port(), "--host", "0.0.0.0", log=tmp_path / "serve.log")
     proc.wait(timeout=120)
     err = (tmp_path / "serve.log").read_text()
     assert proc.returncode == 2, err[-2000:]
@@ -146,7 +142,7 @@ def test_a_killed_server_has_logged_every_prediction_it_answered(tiny_bundle, tm
     the prediction log, because the log commits on the worker thread before the response leaves."""
     import sqlite3
 
-    port, db = _free_port(), tmp_path / "predictions.db"
+    port, db = free_port(), tmp_path / "predictions.db"
     proc = _start(tiny_bundle, port, "--prediction-log", str(db), log=tmp_path / "serve.log")
     url = f"http://127.0.0.1:{port}"
     try:
@@ -190,7 +186,7 @@ def test_a_followed_alias_refuses_a_version_with_other_labels_and_says_why(tiny_
     registry.push(tiny_bundle, "tickets")
     registry.push(renamed, "tickets")
     registry.promote("tickets", 1)
-    port, log = _free_port(), tmp_path / "serve.log"
+    port, log = free_port(), tmp_path / "serve.log"
     url = f"http://127.0.0.1:{port}"
     proc = _start("models:/tickets@champion", port, "--registry", uri, "--poll-seconds", "0.2", log=log, env=cache)
     try:

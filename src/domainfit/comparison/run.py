@@ -23,7 +23,7 @@ from domainfit.comparison.leaderboard import aggregate, recommend
 from domainfit.comparison.report import write_compare_report
 from domainfit.config.load import load_config
 from domainfit.errors import ConfigError, DomainfitError
-from domainfit.interfaces import make_task, method_serves, workflow_for
+from domainfit.interfaces import make_task, serves, workflow_for
 from domainfit.registry import baselines, methods, tasks
 from domainfit.tasks.skeleton import run_training
 
@@ -126,8 +126,8 @@ DEFAULT_METHODS = ("zeroshot", "tfidf", "head", "fewshot", "lora", "full")
 def default_methods(task: str) -> list[str]:
     """What `compare` runs when not told: the usual line-up, less what the task cannot do, and the task's own cheap
     baselines (multilabel: tfidf_multilabel; regression: tfidf_ridge; retrieval: bm25; ner: dictionary)."""
-    usable = [n for n in DEFAULT_METHODS if (n in methods and method_serves(methods.get(n), task))
-              or (n in baselines and method_serves(baselines.get(n), task) and not baselines.get(n).needs_encoder)]
+    usable = [n for n in DEFAULT_METHODS if (n in methods and serves(methods.get(n), task))
+              or (n in baselines and serves(baselines.get(n), task) and not baselines.get(n).needs_encoder)]
     own = [b for b in getattr(tasks.get(task), "default_baselines", ())
            if b in baselines and not baselines.get(b).needs_encoder and b not in usable]
     return own + usable
@@ -141,9 +141,9 @@ def check_methods(names: list[str], task: str) -> None:
         registry, kind = (methods, "method") if name in methods else (baselines, "baseline")
         if name not in registry:
             problems.append(("--methods", methods.unknown_message(name)))
-        elif not method_serves(registry.get(name), task):
-            able = [n for n, c in methods.items() if method_serves(c, task)] + [
-                n for n, c in baselines.items() if method_serves(c, task) and not c.needs_encoder]
+        elif not serves(registry.get(name), task):
+            able = [n for n, c in methods.items() if serves(c, task)] + [
+                n for n, c in baselines.items() if serves(c, task) and not c.needs_encoder]
             problems.append(("--methods", f"{kind} {name!r} does not support task {task!r}; methods and baselines that do: "
                                           f"{', '.join(dict.fromkeys(able))}"))
         elif kind == "baseline" and registry.get(name).needs_encoder:

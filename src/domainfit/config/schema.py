@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from domainfit.interfaces import infer_task, method_serves
+from domainfit.interfaces import infer_task, serves
 from domainfit.registry import baselines, methods, pii_kinds, tasks
 
 __all__ = ["DataConfig", "ModelConfig", "TrainConfig", "TrainingConfig"]
@@ -137,8 +137,8 @@ class TrainConfig(_Strict):
 
     @model_validator(mode="after")
     def _task_and_method_options(self) -> TrainConfig:
-        if self.method in methods and self.task in tasks and not method_serves(methods.get(self.method), self.task):
-            supported = [n for n, m in methods.items() if method_serves(m, self.task)]
+        if self.method in methods and self.task in tasks and not serves(methods.get(self.method), self.task):
+            supported = [n for n, m in methods.items() if serves(m, self.task)]
             raise ValueError(f"method {self.method!r} does not support task {self.task!r}; methods that do: {', '.join(supported)}")
         if self.task in tasks:
             task = tasks.get(self.task)

@@ -25,6 +25,7 @@ import pandas as pd
 
 from domainfit.data.clean import normalize_text
 from domainfit.data.pii import DETECTORS, PRIORITY, find_pii
+from domainfit.interfaces import serves
 
 __all__ = [
     "REPORT_CHECKS",
@@ -116,8 +117,8 @@ def _register(table: dict, name: str, tasks: set[str] | None) -> Callable:
 
 
 def _for_task(table: dict, ctx: CheckContext) -> list[Callable]:
-    targets = getattr(ctx.task, "targets", "label")  # no task: classification's
-    return [c for c in table.values() if c.tasks is None or ctx.task_name in c.tasks or targets in c.tasks]
+    task = ctx.task if ctx.task is not None else "classification"
+    return [c for c in table.values() if c.tasks is None or serves(c, task)]
 
 
 def row_check(name: str, tasks: set[str] | None = None) -> Callable[[RowCheck], RowCheck]:

@@ -14,7 +14,7 @@ from domainfit.bundle import load_bundle, write_json
 from domainfit.data import normalize_text, read_table, resolve_columns, write_rejects
 from domainfit.data.clean import cleaner_for
 from domainfit.errors import DomainfitError, EmptyDataError
-from domainfit.interfaces import make_task, method_serves
+from domainfit.interfaces import make_task, serves
 from domainfit.predict import Predictor
 from domainfit.registry import baselines
 
@@ -31,7 +31,7 @@ def run_baselines(names: Sequence[str], data, encoder, *, task=None, seed: int =
     task_name = getattr(task, "name", "classification")
     for name in names:
         baseline = baselines.get(name)()
-        if not method_serves(baseline, task_name):
+        if not serves(baseline, task_name):
             why = f"baseline {name!r} answers {', '.join(sorted(baseline.tasks))}, not {task_name}; skipped"
             out[name] = {"skipped": why}
             if reporter:

@@ -15,8 +15,8 @@ from torch import nn
 from domainfit.backbones.encoder import FrozenEncoder
 from domainfit.backbones.resolve import ResolvedBackbone
 from domainfit.config.schema import TrainConfig
-from domainfit.modeling import TextModel
 from domainfit.interfaces import Reporter, SilentReporter, Task
+from domainfit.modeling import TextModel
 
 __all__ = ["Adaptation", "FitContext", "FitResult", "LoopOptions"]
 

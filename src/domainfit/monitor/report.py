@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from domainfit.evaluation.plots import BASELINE_COLOR, MODEL_COLOR, plot_style, figure_svg, shorten_label
+from domainfit.evaluation.plots import BASELINE_COLOR, MODEL_COLOR, figure_svg, plot_style, shorten_label
 from domainfit.evaluation.report import html_escape, html_figure, html_table, render_page
 
 __all__ = ["render_drift"]

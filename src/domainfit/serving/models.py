@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domainfit.bundle import META_FILE, load_bundle
+from domainfit.bundle import META_FILE, load_bundle, read_meta
 from domainfit.errors import BundleError
 from domainfit.model_registry import ModelRegistry
 from domainfit.predict import Predictor
@@ -81,7 +81,7 @@ class BundleSource:
         self.follows = False
 
     def current_version(self) -> str:
-        return str(load_bundle(self.path).meta.created or "1")
+        return str(read_meta(self.path).created or "1")  # polled: the metadata only; a swap loads and verifies all
 
     def path_for(self, version: str) -> Path:
         return self.path

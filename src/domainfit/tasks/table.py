@@ -28,7 +28,7 @@ from domainfit.predict import Predictor
 from domainfit.registry import baselines
 from domainfit.tasks.skeleton import Opened, Prepared, model_scores, rows_fingerprint, train_bundle, write_data_files
 
-__all__ = ["TablePool", "TableWorkflow"]
+__all__ = ["TablePool", "TableWorkflow", "csv_test_split"]
 
 
 class TableWorkflow:
@@ -95,21 +95,25 @@ class TableWorkflow:
         return check_data(cfg, task=task, tokenizer=tokenizer, max_length=max_length, model_name=model_name)
 
     def test_split(self, bundle: Bundle) -> GateSplit:
-        """data/test.csv (text, label), saved at training time."""
-        path = bundle.path / "data" / "test.csv"
-        if not path.is_file():
-            raise BundleError(f"the bundle has no test split ({path} is missing): compression is checked against it",
-                              where=str(bundle.path), hint="retrain with this domainfit version (it saves data/test.csv), "
-                              "or train with data.test so the bundle keeps one")
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        if frame.empty:
-            raise BundleError(f"the bundle's test split {path} is empty: nothing to check a compressed variant against",
-                              where=str(path), hint="retrain with a test file (data.test) or a test share (data.test_size)")
-        texts = frame["text"].tolist()
-        return GateSplit(texts, frame["label"].tolist(), lambda predictor: predictor.predict_scores(texts))
+        return csv_test_split(bundle)
 
     def open_pool(self, cfg: TrainConfig, task, *, tokenizer, model_name: str, folder: Path) -> TablePool:
         return TablePool(cfg, task, tokenizer=tokenizer, model_name=model_name, folder=folder)
+
+
+def csv_test_split(bundle: Bundle) -> GateSplit:
+    """data/test.csv (text, label), saved at training time: the table tasks' and retrieval's test split."""
+    path = bundle.path / "data" / "test.csv"
+    if not path.is_file():
+        raise BundleError(f"the bundle has no test split ({path} is missing): compression is checked against it",
+                          where=str(bundle.path), hint="retrain with this domainfit version (it saves data/test.csv), "
+                          "or train with data.test so the bundle keeps one")
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if frame.empty:
+        raise BundleError(f"the bundle's test split {path} is empty: nothing to check a compressed variant against",
+                          where=str(path), hint="retrain with a test file (data.test) or a test share (data.test_size)")
+    texts = frame["text"].tolist()
+    return GateSplit(texts, frame["label"].tolist(), lambda predictor: predictor.predict_scores(texts))
 
 
 def assess_split(out: Path, data, *, baseline_scores: dict, fit: FitResult, reporter: Reporter, title: str) -> None:

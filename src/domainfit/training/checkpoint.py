@@ -89,6 +89,12 @@ def load_checkpoint(path: str | Path) -> dict:
 
 
 def checkpoint_info(path: str | Path) -> dict:
-    """The loop counters of a checkpoint (step, best score) without reading its tensors: what `--resume` reports."""
-    state = load_checkpoint(path).get("state", {})
+    """The loop counters of a checkpoint (step, best score) from its metadata, without reading its tensors: what
+    `--resume` reports."""
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            tree = json.loads((f.metadata() or {})[_META_KEY])
+    except (SafetensorError, OSError, json.JSONDecodeError, KeyError):
+        return {"step": None, "best_score": None}  # unreadable: the resume itself says why
+    state = tree.get("__dict__", {}).get("state", {}).get("__dict__", {})
     return {"step": state.get("step"), "best_score": state.get("best_score")}

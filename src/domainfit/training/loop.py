@@ -25,7 +25,8 @@ from domainfit.config.schema import TrainingConfig
 from domainfit.errors import DomainfitError
 from domainfit.interfaces import StepEvent
 from domainfit.training.batching import length_grouped_batches
-from domainfit.training.checkpoint import CHECKPOINT_FILE, load_checkpoint, save_checkpoint as write_checkpoint
+from domainfit.training.checkpoint import CHECKPOINT_FILE, load_checkpoint
+from domainfit.training.checkpoint import save_checkpoint as write_checkpoint
 from domainfit.training.precision import resolve_precision
 
 __all__ = ["LoopState", "StepEvent", "count_steps", "train_loop"]

@@ -7,7 +7,7 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from domainfit.evaluation.baselines import WORD_TOKEN_PATTERN, readable_label
-from domainfit.interfaces import method_serves
+from domainfit.interfaces import serves
 from domainfit.registry import baselines
 
 TOPICS = {
@@ -36,7 +36,7 @@ def accuracy(proba, y, labels):
 
 # ---------------------------------------------------------------- the contract, for every registered baseline
 
-@pytest.mark.parametrize("name", [n for n, b in baselines.items() if method_serves(b, "classification")])
+@pytest.mark.parametrize("name", [n for n, b in baselines.items() if serves(b, "classification")])
 def test_registered_baseline_contract(name):
     assert {"tfidf", "zeroshot"} <= set(baselines.names())
     baseline = baselines.get(name)()  # constructible with no arguments

@@ -6,44 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import threading
 import time
 
 import httpx
 import pytest
-import uvicorn
 
 from domainfit.serving import ServeSettings, create_app
 from domainfit.serving.auth import KeyStore
 from domainfit.serving.models import BundleSource
-from domainfit.serving.run import server_config
-from tests.conftest import train_tiny_bundle
+from tests.conftest import live_server, train_tiny_bundle
 
 TEXTS = ["my card was stolen", "loan rate please", "transfer not arrived", "pin blocked today"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
-def live_server(app):
-    port = free_port()
-    server = uvicorn.Server(server_config(app, ServeSettings(port=port)))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started:
-        assert time.time() < deadline and thread.is_alive(), "server did not start"
-        time.sleep(0.05)
-    try:
+def live_url(app):
+    with live_server(app) as port:
         yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 async def _fire(url: str, n: int, concurrency: int, stop: asyncio.Event | None = None) -> list[dict]:
@@ -61,7 +40,7 @@ async def _fire(url: str, n: int, concurrency: int, stop: asyncio.Event | None =
 
 def test_micro_batching_coalesces_concurrent_requests(tiny_bundle):
     app = create_app(tiny_bundle, ServeSettings(max_batch_size=16, max_wait_ms=20), keys=KeyStore([]))
-    with live_server(app) as url:
+    with live_url(app) as url:
         results = asyncio.run(_fire(url, 64, concurrency=16))
         metrics = httpx.get(f"{url}/metrics").text
     assert len(results) == 64 and all(r["status"] == 200 for r in results)
@@ -73,7 +52,7 @@ def test_micro_batching_coalesces_concurrent_requests(tiny_bundle):
 
 def test_batching_off_makes_one_model_call_per_request(tiny_bundle):
     app = create_app(tiny_bundle, ServeSettings(batching=False), keys=KeyStore([]))
-    with live_server(app) as url:
+    with live_url(app) as url:
         results = asyncio.run(_fire(url, 24, concurrency=8))
         metrics = httpx.get(f"{url}/metrics").text
     assert all(r["status"] == 200 for r in results)
@@ -133,7 +112,7 @@ def test_hot_swap_under_load_drops_nothing(tiny_bundle, second_bundle):
         stop.set()
         return await load, ready
 
-    with live_server(app) as url:
+    with live_url(app) as url:
         results, ready = asyncio.run(scenario(url))
         metrics = httpx.get(f"{url}/metrics").text
     assert results and all(r["status"] == 200 for r in results), "a request failed during the swap"
@@ -182,7 +161,7 @@ def test_server_follows_a_registry_alias_promotion_and_rollback_under_load(tiny_
         stop.set()
         return await load, promoted, rolled_back, models
 
-    with live_server(app) as url:
+    with live_url(app) as url:
         results, promoted, rolled_back, models = asyncio.run(scenario(url))
     assert promoted and rolled_back
     assert results and all(r["status"] == 200 for r in results), "a request failed during promotion or rollback"

@@ -140,12 +140,12 @@ def test_config_validation_and_the_listing_read_the_toys_registration(urgency, m
 def test_the_registry_contract_tests_pass_for_the_toy(urgency, tiny_backbone, tmp_path):
     """What tests/contract runs for every registered task, run for the toy (registered after their collection): its
     declarations, and its own `example` trained, reloaded and predicted by every method that serves its kind."""
-    from domainfit.interfaces import method_serves
+    from domainfit.interfaces import serves
     from domainfit.registry import methods
     from tests.contract import test_registry_contract as contract
 
     contract.test_every_task_declares_options_metrics_and_baselines()  # the toy among them
-    serving = [n for n, m in methods.items() if method_serves(m, "urgency")]
+    serving = [n for n, m in methods.items() if serves(m, "urgency")]
     assert {"head", "full", "lora", "fewshot", "zeroshot"} <= set(serving)  # its kind and its targets say which
     for name in serving:
         contract.test_task_method_pair("urgency", name, tiny_backbone, tmp_path / name)

@@ -31,7 +31,7 @@ from domainfit.tasks.retrieval.data import prepare_pairs, read_eval_pairs
 from domainfit.tasks.retrieval.pool import BUDGET, PairsPool
 from domainfit.tasks.retrieval.train import fit_bi_encoder
 from domainfit.tasks.skeleton import Opened, Prepared, model_scores, rows_fingerprint, train_bundle, write_data_files
-from domainfit.tasks.table import TableWorkflow, assess_split
+from domainfit.tasks.table import assess_split, csv_test_split
 
 __all__ = ["ANSWERS_FILE", "WORKFLOW", "RetrievalWorkflow", "check_data", "evaluate_bundle", "read_bank"]
 
@@ -114,7 +114,7 @@ class RetrievalWorkflow:
         return check_data(cfg, task=task, tokenizer=tokenizer, max_length=max_length, model_name=model_name)
 
     def test_split(self, bundle: Bundle) -> GateSplit:
-        return TableWorkflow.test_split(self, bundle)  # data/test.csv (query, answer id), as the table tasks
+        return csv_test_split(bundle)  # data/test.csv (query, answer id), as the table tasks
 
     def open_pool(self, cfg: TrainConfig, task, *, tokenizer, model_name: str, folder: Path) -> PairsPool:
         return PairsPool(cfg, task, tokenizer=tokenizer, model_name=model_name, folder=folder)
