@@ -162,7 +162,7 @@ def _times(values: pd.Series) -> pd.Series:
     """Times as float seconds (numbers stay as they are; dates and datetimes become epoch seconds); NaN if unreadable."""
     raw = values.astype(str).str.strip().replace("", np.nan)
     numbers = pd.to_numeric(raw, errors="coerce")
-    if numbers.notna().sum() >= raw.notna().sum():
+    if numbers.notna().sum() * 2 >= raw.notna().sum():  # mostly numbers: numbers (the rest unreadable)
         return numbers.astype(float)
     dates = pd.to_datetime(raw, errors="coerce", utc=True, format="mixed")
     return pd.Series(np.where(dates.notna(), dates.astype("int64") / 1e9, np.nan), index=values.index, dtype=float)
