@@ -79,6 +79,10 @@ def test_what_was_shown_is_logged_and_a_click_is_fed_back(served):
     assert [i["id"] for i in logged["output"]["items"]] == [i["id"] for i in shown["items"]]
     assert click_through(rows, corrections) == {"recommendations": 2, "clicks": 1, "click_through": 0.5,
                                                 "clicked_in_shown": 1.0}
+    from domainfit.monitor.run import monitor
+
+    report = monitor(client.app.state.slot.current.predictor.bundle.path, log_path, out_dir=log_path.parent / "mon")
+    assert report["feedback"] == click_through(rows, corrections)  # the monitor reports the live click-through
 
 
 def test_the_same_key_check_covers_the_recommend_routes(rec_bundle, tmp_path, monkeypatch):

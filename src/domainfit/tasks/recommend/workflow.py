@@ -39,7 +39,7 @@ from domainfit.tasks.recommend.metrics import exclude, ranking_metrics
 from domainfit.tasks.recommend.pool import BUDGET, UsersPool
 from domainfit.tasks.recommend.predictor import RecommendPredictor
 from domainfit.tasks.recommend.rerank import fit_reranker
-from domainfit.tasks.recommend.routes import routes
+from domainfit.tasks.recommend.routes import click_through, routes
 from domainfit.tasks.recommend.train import case_scores, fit_two_tower
 from domainfit.tasks.skeleton import Opened, Prepared, log_warnings, train_bundle
 
@@ -93,6 +93,7 @@ class RecommendWorkflow:
     budget = BUDGET
     live_stats = staticmethod(single_label_stats)  # one top item per logged prediction
     routes = staticmethod(routes)  # POST /v1/recommend and /v1/items, mounted by the serving app
+    feedback_stats = staticmethod(click_through)  # the monitor's click-through of logged recommendations
 
     def train(self, cfg: TrainConfig, *, output: Path, resume: bool, reporter: Reporter) -> Path:
         return train_bundle(cfg, output, steps=self, resume=resume, reporter=reporter)
