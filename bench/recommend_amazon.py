@@ -56,7 +56,7 @@ def run(args) -> dict:
         "task": "recommend", "method": args.method,
         "data": {"train": str(inter), "items": str(items), "seed": 42},
         "task_options": {"cold_items": 0.1, "history_length": args.history, "user_tower": args.user_tower,
-                         "max_cases_per_user": args.cases_per_user, "validate": not args.no_validate},
+                         "max_cases_per_user": args.cases_per_user, "eval_during_training": not args.no_validate},
         "model": {"max_length": args.max_length},
         "training": {"epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr, "threads": 2, "patience": None,
                      "evals_per_epoch": 1},

@@ -43,7 +43,7 @@ class RecommendOptions(BaseModel):
                                                               "data.seed): the cold-start evaluation")
     rerank: Literal["auto", "off"] = Field("auto", description="auto: fit the LightGBM re-ranker on validation and keep it "
                                                                "only if it raises Recall@10 there; off: never")
-    validate: bool = Field(True, description="score validation during training (early stopping, best step kept); each "
+    eval_during_training: bool = Field(True, description="score validation during training (early stopping, best step kept); each "
                                              "evaluation embeds the whole catalogue")
     exclude_seen: bool = Field(True, description="leave items already in the history out of the evaluated recommendations")
     events: list[str] | None = Field(None, description="the interaction events that count (e.g. [click, buy]); all when unset")

@@ -106,7 +106,7 @@ def fit_two_tower(cfg: TrainConfig, *, method, task, encoder: nn.Module, tokeniz
         state = LoopState()
         loop = train_loop(
             model, input_ids=[item_ids[i] for i in rows[:, 0]], targets=torch.as_tensor(rows), loss_fn=loss_fn,
-            evaluate=evaluate if val and opts.validate else None, primary_metric=task.primary_metric, cfg=cfg.training,
+            evaluate=evaluate if val and opts.eval_during_training else None, primary_metric=task.primary_metric, cfg=cfg.training,
             param_lr=adapted.param_lr, pad_id=pad, on_step=adapted.on_step, checkpoint_dir=output / "checkpoints",
             resume=resume, state=state,
             fingerprint_extra={"task": task.name, "method": cfg.method, "items": len(ids), "backbone": backbone_sha256,
