@@ -90,3 +90,24 @@ def test_the_config_names_both_files_and_is_checked(tmp_path):
         load_config({"task": "recommend", "data": {"train": "i.csv"}, "task_options": {"user_tower": "lstm"}})
     with pytest.raises(ConfigError, match="data.items"):
         prepare_recommend(DataConfig(train=tmp_path / "i.csv"), task=make_task("recommend"))
+
+
+def test_the_cli_checks_and_trains_with_items(tiny_backbone, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from domainfit.cli.main import app
+    from tests.unit.recommend.conftest import write_example
+
+    paths = write_example(tmp_path, n_users=12)
+    runner = CliRunner()
+    checked = runner.invoke(app, ["data", "check", paths["train"], "--task", "recommend", "--items", paths["items"],
+                                  "--model", str(tiny_backbone), "--json"])
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.output)["counts"]["items"] == 24
+    trained = runner.invoke(app, ["train", paths["train"], "--task", "recommend", "--items", paths["items"], "--model",
+                                  str(tiny_backbone), "--max-length", "16", "--epochs", "1", "-o", str(tmp_path / "b"),
+                                  "--set", "baselines=[popular]"])
+    assert trained.exit_code == 0, trained.output
+    assert json.loads((tmp_path / "b" / "metrics.json").read_text())["baselines"]["popular"]["n"] == 12
