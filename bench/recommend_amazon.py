@@ -77,9 +77,9 @@ def _f(v) -> str:
 
 def write_md(runs: list[dict]) -> None:
     lines = ["# Recommendation from text: Amazon Industrial & Scientific", "",
-             "Full-catalogue ranking (4,385 items; never sampled negatives), leave-last-out, the same test users for "
-             "every row. Cold = test cases whose target item had no training interaction (10% of the items held out "
-             "of training entirely, seed 42, plus any item never seen in training).", ""]
+             ("Full-catalogue ranking (every item of the catalogue; never sampled negatives), leave-last-out, the same "
+              "test users for every row. Cold = test cases whose target item had no training interaction (10% of the "
+              "items held out of training entirely, seed 42, plus any item never seen in training)."), ""]
     for r in runs:
         c = r["counts"]
         lines += [f"## user tower: {r['user_tower']} (method {r['method']})", "",

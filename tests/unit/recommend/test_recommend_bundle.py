@@ -85,7 +85,7 @@ def test_users_without_history_get_popular_items_or_a_text_match(predictor):
     known = predictor.recommend(user="u001", k=3)
     assert known["history"] == predictor.users["u001"][-10:]
     by_text = predictor.predict(["card blocked pin"], top_k=3)[0]
-    assert by_text["label"].startswith("card") and [i["id"] for i in by_text["items"]][0] == by_text["label"]
+    assert by_text["label"].startswith("card") and next(i["id"] for i in by_text["items"]) == by_text["label"]
 
 
 def test_an_item_added_later_is_embedded_indexed_and_persisted_as_data(rec_bundle, tmp_path):

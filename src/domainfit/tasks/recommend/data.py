@@ -229,7 +229,7 @@ def cold_items(ids: list[str], share: float, seed: int) -> list[str]:
     if share <= 0:
         return []
     rng = np.random.default_rng(seed)
-    n = max(1, int(round(share * len(ids))))
+    n = max(1, round(share * len(ids)))
     return sorted(rng.choice(np.array(ids, dtype=object), size=n, replace=False).tolist())
 
 

@@ -37,7 +37,7 @@ def _block(ranks: np.ndarray) -> dict:
     out = {f"recall_at_{k}": float((ranks <= k).mean()) for k in K_LIST}
     out["ndcg_at_10"] = float(np.where(ranks <= 10, 1.0 / np.log2(ranks + 1), 0.0).mean())
     out["mrr"] = float((1.0 / ranks).mean())
-    out["n"] = int(len(ranks))
+    out["n"] = len(ranks)
     return out
 
 

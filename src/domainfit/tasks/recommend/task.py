@@ -124,8 +124,6 @@ class RecommendTask:
                 "items": [i["id"] for i in prediction["items"]]}
 
     def prediction_model(self, label_set: Sequence[str]) -> type:
-        from typing import Optional
-
         from pydantic import create_model
 
         item = create_model("RecommendedItem", id=(str, Field(..., description="item id in the catalogue")),
@@ -133,7 +131,7 @@ class RecommendTask:
                             score=(float, Field(..., description="cosine of the user (or text) to the item; re-ranked items "
                                                                  "score above the others")))
         return create_model("RecommendPrediction",
-                            label=(Optional[str], Field(..., description="the best item's id")),
+                            label=(str | None, Field(..., description="the best item's id")),
                             score=(float, Field(..., description="its score")),
                             items=(list[item], Field(..., description="the top items, best first")))
 

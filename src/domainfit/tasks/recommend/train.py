@@ -72,7 +72,7 @@ def fit_two_tower(cfg: TrainConfig, *, method, task, encoder: nn.Module, tokeniz
     pooler = make_pooler(opts.user_tower, encoder.config.hidden_size, n, opts.recency_decay)
     adapt = getattr(method, "adapt", None)
     result = FitResult(model=None, seconds=0.0, info={"trained": adapt is not None and len(rows) > 0,  # type: ignore[arg-type]
-                                                        "training_cases": int(len(rows))})
+                                                        "training_cases": len(rows)})
     val = data.val
     if len(val) > MAX_VAL_CASES:
         pick = np.random.default_rng(cfg.training.seed).choice(len(val), MAX_VAL_CASES, replace=False)
