@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from domainfit.evaluation.baselines import WORD_TOKEN_PATTERN
+from domainfit.evaluation.baselines import bm25_scores
 from domainfit.registry import baselines
 
 __all__ = ["ALSBaseline", "BM25Baseline", "BackboneBaseline", "ItemKNNBaseline", "PopularBaseline", "RecSplit",
@@ -141,19 +141,5 @@ class BM25Baseline:
     needs_training_data = False
 
     def score(self, split: RecSplit, *, encoder=None, seed: int = 0) -> np.ndarray:
-        import bm25s
-
-        def tokens(texts):
-            return bm25s.tokenize(list(texts), token_pattern=WORD_TOKEN_PATTERN, stopwords="en", return_ids=False,
-                                  show_progress=False)
-
-        retriever = bm25s.BM25()
-        retriever.index(tokens(split.texts), show_progress=False)
-        known = retriever.vocab_dict
-        queries = tokens([" ".join(split.texts[j] for j in h[-split.history_length:]) or "-" for h in split.histories])
-        out = np.zeros((len(split.histories), len(split.ids)), dtype=np.float32)
-        for i, q in enumerate(queries):
-            seen = [t for t in q if t in known]
-            if seen:
-                out[i] = retriever.get_scores(seen)
-        return out
+        queries = [" ".join(split.texts[j] for j in h[-split.history_length:]) for h in split.histories]
+        return bm25_scores(split.texts, queries)

@@ -4,11 +4,11 @@ Also what the tests build their data from."""
 
 from __future__ import annotations
 
-import csv
 import random
 from pathlib import Path
 
 from domainfit.tasks.examples import FILLER, INTENTS
+from domainfit.tasks.examples import write_table as write_rows
 
 __all__ = ["THEMES", "catalogue_rows", "interaction_rows", "recommend_example", "write_rows"]
 
@@ -38,15 +38,6 @@ def interaction_rows(n_users: int = 30, length: int = 6, per_theme: int = 8, see
         for t, item in enumerate(rng.sample(pool, min(length, len(pool)))):
             rows.append((f"u{u:03d}", item, 1000 + 10 * t))
     return rows
-
-
-def write_rows(path: Path, rows, header) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(header)
-        w.writerows(rows)
-    return path
 
 
 def recommend_example(folder: Path) -> dict:
