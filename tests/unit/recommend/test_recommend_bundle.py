@@ -84,6 +84,7 @@ def test_users_without_history_get_popular_items_or_a_text_match(predictor):
         predictor.recommend(user="nobody")
     known = predictor.recommend(user="u001", k=3)
     assert known["history"] == predictor.users["u001"][-10:]
+    assert domainfit.recommend(predictor.bundle.path, user_id="u001", k=3) == known  # the public API, the same path
     by_text = predictor.predict(["card blocked pin"], top_k=3)[0]
     assert by_text["label"].startswith("card") and next(i["id"] for i in by_text["items"]) == by_text["label"]
 
