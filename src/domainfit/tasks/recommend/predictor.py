@@ -111,11 +111,12 @@ class RecommendPredictor:
         return self.task.format(self.predict_scores(texts), self.labels, top_k)
 
     # -- histories
-    def history_scores(self, histories: Sequence[Sequence[str]], *, embed_known: bool = False, rerank: bool = True
-                       ) -> np.ndarray:
+    def history_scores(self, histories: Sequence[Sequence[str]], *, embed_known: bool = False, rerank: bool = True,
+                       exclude_seen: bool = False) -> np.ndarray:
         """(cases, items): each history (item ids and/or free texts, oldest first) pooled by the user tower against
-        every item, re-ranked when the bundle kept its re-ranker. `embed_known`: embed known items' texts again with
-        the running variant instead of reading their index vectors (what the compression gate measures)."""
+        every item; `exclude_seen`: the history's own items at -inf (before re-ranking, as the re-ranker was fitted);
+        re-ranked when the bundle kept its re-ranker. `embed_known`: embed known items' texts again with the running
+        variant instead of reading their index vectors (what the compression gate measures)."""
         n = self.options.history_length
         rows, texts, where = [], [], []
         for h in histories:
@@ -132,9 +133,11 @@ class RecommendPredictor:
         vectors = np.vstack([self.index.vectors, fresh]) if len(fresh) else self.index.vectors
         hist_rows = [[r if kind == "row" else extra + r for kind, r in h] for h in rows]
         scores = pool_numpy(self.pooler, vectors, hist_rows, n) @ self.index.vectors.T
+        seen = [self.index.rows(list(h)) for h in histories]
+        if exclude_seen:
+            scores = exclude(scores, seen)
         if rerank and self.reranker is not None:
-            known = [[r for kind, r in h if kind == "row"] for h in rows]
-            scores = self.reranker.rerank(scores, known, self.index)
+            scores = self.reranker.rerank(scores, seen, self.index)
         return scores
 
     def recommend(self, *, user: str | None = None, history: Sequence[str] | None = None, k: int = 10,
@@ -148,13 +151,11 @@ class RecommendPredictor:
                                         "with an empty history")
             entries = self.users.get(user, []) + entries
         if entries:
-            scores = self.history_scores([entries])[0]
+            scores = self.history_scores([entries], exclude_seen=exclude_seen)[0]
             why = "history"
         else:
             scores = self.index.popularity.astype(np.float32).copy()
             why = "popular"
-        if exclude_seen:
-            scores = exclude(scores[None, :], [self.index.rows(entries)])[0]
         return {"items": self.task.format(scores[None, :], self.labels, k)[0]["items"], "why": why,
                 "history": entries[-self.options.history_length:]}
 

@@ -41,7 +41,8 @@ def features(scores: np.ndarray, histories: list[list[int]], index: ItemIndex, m
         cat_share = np.array([(hist_cats == cats[j]).mean() if len(hist_cats) and cats[j] else 0.0 for j in c])
         newest = np.nanmax(created[h]) if h and np.isfinite(created[h]).any() else np.nan
         seen = np.isin(c, h).astype(np.float64)
-        cols = [scores[i, c], np.arange(len(c), dtype=np.float64), pop[c], newest - created[c], cat_share, seen]
+        text = np.where(np.isfinite(scores[i, c]), scores[i, c], -10.0)  # an excluded (seen) item: -inf
+        cols = [text, np.arange(len(c), dtype=np.float64), pop[c], newest - created[c], cat_share, seen]
         cols += [v[c] for v in numeric]
         rows.append(np.stack(cols, axis=1))
     return cand, np.concatenate(rows).astype(np.float64) if rows else np.zeros((0, 6))
@@ -66,7 +67,8 @@ class Reranker:
         floor = float(finite.max()) + 1.0 if finite.size else 1.0
         ranked = ranked - ranked.min(axis=1, keepdims=True)
         for i in range(len(out)):
-            out[i, cand[i]] = floor + ranked[i]
+            live = np.isfinite(out[i, cand[i]])  # an excluded item stays excluded
+            out[i, cand[i][live]] = floor + ranked[i][live]
         return out
 
     def save(self, path: Path) -> None:

@@ -227,10 +227,10 @@ def assess_cases(bundle_path: Path, cases: list[Case], *, baseline_scores: dict,
     cold = index.popularity[truth] == 0
 
     def measure(scores: np.ndarray) -> dict:
-        if keep:
-            scores = exclude(scores, hist, keep=truth)
         return ranking_metrics(scores, truth, cold=cold, popularity=index.popularity)
 
+    if keep:  # the history's items left out, the target kept if it was seen (a repeat), before any re-ranking
+        plain = exclude(plain, hist, keep=truth)
     without = measure(plain)
     metrics = measure(predictor.reranker.rerank(plain, hist, index)) if predictor.reranker is not None else without
     metrics["reranker"] = task.state_.get("reranker", {})
@@ -243,7 +243,8 @@ def assess_cases(bundle_path: Path, cases: list[Case], *, baseline_scores: dict,
         if "skipped" in b:
             skipped[name] = b["skipped"]
             continue
-        found[name] = {"metrics": measure(b["scores"]), "seconds": b["seconds"], "description": b["description"]}
+        scores = exclude(b["scores"], hist, keep=truth) if keep else b["scores"]
+        found[name] = {"metrics": measure(scores), "seconds": b["seconds"], "description": b["description"]}
     texts = [" ".join(index.texts[j] for j in h[-3:]) for h in hist]
     reference = task.reference_stats(texts, plain, index.ids) if out == bundle.path else None
     counts = {"items": len(index), "test cases": len(cases), "cold test cases": int(cold.sum()),
