@@ -21,6 +21,7 @@ def test_compress_passes_the_parity_gate_on_recall_at_10(rec_bundle, tmp_path):
     meta = domainfit.compress(fresh, to="onnx", quantize="none")
     assert meta["parity_passed"] and meta["parity"]["metrics"][0] == "recall_at_10"
     assert abs(meta["parity"]["recall_at_10_delta_points"]) <= 1.0
+    assert 0 <= meta["parity"]["max_probability_difference"] < 1e-3  # finite: seen items sit at -2, not -inf
     onnx = RecommendPredictor(load_bundle(fresh), variant=meta["name"])
     torch_ = RecommendPredictor(load_bundle(fresh), variant="torch")
     assert onnx.variant == meta["name"]

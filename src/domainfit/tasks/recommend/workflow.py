@@ -204,9 +204,9 @@ class RecommendWorkflow:
 
 def _gate_scores(predictor, cases: list[Case]) -> np.ndarray:
     scores = predictor.history_scores([c.history for c in cases], embed_known=True, rerank=False)
-    if predictor.options.exclude_seen:
-        scores = exclude(scores, [predictor.index.rows(c.history) for c in cases],
-                         keep=[predictor.index.row[c.target] for c in cases])
+    if predictor.options.exclude_seen:  # seen items below every cosine (finite: the gate compares score differences)
+        seen = exclude(scores, [predictor.index.rows(c.history) for c in cases], keep=[predictor.index.row[c.target] for c in cases])
+        scores = np.where(np.isfinite(seen), scores, -2.0).astype(np.float32)
     return scores
 
 
