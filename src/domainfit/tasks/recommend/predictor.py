@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -214,6 +213,3 @@ class RecommendPredictor:
                                  "and post them again")
         self.index.upsert([e["id"] for e in known], [e["text"] for e in known], vectors, [e["category"] for e in known])
 
-
-def bundle_serving_dir(path: str | Path) -> Path:
-    return Path(path) / SERVING_DIR
