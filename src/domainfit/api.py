@@ -13,8 +13,10 @@ import numpy as np
 
 from domainfit.config.load import load_config
 from domainfit.config.schema import DataConfig, TrainConfig
+from domainfit.errors import DomainfitError
 
-__all__ = ["Model", "bench", "check_data", "compare", "compress", "evaluate", "load", "redact", "redact_file", "retrain", "train"]
+__all__ = ["Model", "bench", "check_data", "compare", "compress", "evaluate", "load", "recommend", "redact", "redact_file",
+           "retrain", "train"]
 
 
 class Model:
@@ -176,3 +178,18 @@ def bench(bundle: str | Path, *, threads: int | None = None, reporter=None) -> d
     from domainfit.compression import bench_bundle
 
     return bench_bundle(bundle, threads=threads, reporter=reporter)
+
+
+# --- recommend ---
+
+def recommend(bundle: str | Path, *, user_id: str | None = None, history: Sequence[str] | None = None, k: int = 10,
+              exclude_seen: bool = True, **predictor_kwargs: Any) -> dict:
+    """The top-k items of a recommend bundle for a known user and/or a history (item ids or texts, oldest first); an
+    empty history gives the popular items. {"items": [{"id", "text", "score"}], "why", "history"}."""
+    from domainfit.predict import Predictor
+
+    predictor = Predictor.from_bundle(bundle, **predictor_kwargs)
+    if not hasattr(predictor, "recommend"):
+        raise DomainfitError(f"{bundle} is a {predictor.bundle.task} bundle, not a recommend one", where=str(bundle),
+                             hint="train one with --task recommend")
+    return predictor.recommend(user=user_id, history=history, k=k, exclude_seen=exclude_seen)
