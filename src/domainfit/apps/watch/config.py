@@ -44,7 +44,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Duration = float  # seconds, parsed from '15m' / '2h' / '1d' by the validators below
 
 
 class _Durations(_Strict):

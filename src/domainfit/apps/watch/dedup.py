@@ -67,5 +67,14 @@ class Deduplicator:
             self._first_seen[story_id] = time
         return story_id
 
+    def remember(self, story_id: str, text: str, time: float) -> None:
+        """Add a story another worker stored (or one read back at a restart); nothing when it is known."""
+        if story_id not in self._hashes and time >= (self._order[-1][0] if self._order else time) - self.horizon:
+            m = self._minhash(text)
+            self._lsh.insert(story_id, m)
+            self._hashes[story_id] = m
+            self._order.append((time, story_id))
+            self._first_seen[story_id] = time
+
     def __len__(self) -> int:
         return len(self._hashes)
