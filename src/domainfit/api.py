@@ -176,3 +176,35 @@ def bench(bundle: str | Path, *, threads: int | None = None, reporter=None) -> d
     from domainfit.compression import bench_bundle
 
     return bench_bundle(bundle, threads=threads, reporter=reporter)
+
+
+# --- watch (news and opinion monitor) ---
+
+def watch_replay(config: str | Path | dict, stream: str | Path, out: str | Path, *, send: bool = False, reporter=None) -> dict:
+    """Run a file of past texts (time, text, source?, id?, url?) through the monitor into `out`: alerts.jsonl,
+    series.parquet, report.html and the replay's store. `send`: deliver the alerts to the config's sinks too."""
+    from domainfit.apps.watch.config import load_watch_config
+    from domainfit.apps.watch.replay import replay
+
+    return replay(load_watch_config(config), stream, out, send=send, reporter=reporter)
+
+
+def watch_run(config: str | Path | dict, *, reporter=None) -> None:
+    """Ingest (HTTP, folder, Redis) → classify → store → detect → alert, until stopped; the dashboard alongside."""
+    from domainfit.apps.watch.config import load_watch_config
+    from domainfit.apps.watch.service import run_watch
+
+    run_watch(load_watch_config(config), reporter=reporter)
+
+
+def watch_dashboard(config: str | Path | dict, *, host: str = "127.0.0.1", port: int = 8700) -> None:
+    """Serve the dashboard over the config's store only (no ingest, no models loaded)."""
+    import uvicorn
+
+    from domainfit.apps.watch.config import load_watch_config
+    from domainfit.apps.watch.server import watch_app
+    from domainfit.serving import ServeSettings
+    from domainfit.serving.run import server_config
+
+    cfg = load_watch_config(config, check=False)
+    uvicorn.Server(server_config(watch_app(cfg), ServeSettings(host=host, port=port))).run()
