@@ -208,3 +208,10 @@ def watch_dashboard(config: str | Path | dict, *, host: str = "127.0.0.1", port:
 
     cfg = load_watch_config(config, check=False)
     uvicorn.Server(server_config(watch_app(cfg), ServeSettings(host=host, port=port))).run()
+
+
+def watch_report(out: str | Path) -> Path:
+    """Write a replay's report.html again, with the false alarms marked on the dashboard since."""
+    from domainfit.apps.watch.replay import refresh_report
+
+    return refresh_report(out)

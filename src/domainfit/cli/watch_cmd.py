@@ -47,3 +47,12 @@ def dashboard(config: Annotated[Path, typer.Argument(help="watch.yaml (its store
     from domainfit import api
 
     api.watch_dashboard(config, host=host, port=port)
+
+
+@watch_app.command("report")
+def report(out: Annotated[Path, typer.Argument(help="the -o folder of `watch replay`")]) -> None:
+    """Write the backtest report again, with the false alarms marked on the dashboard since the replay."""
+    from domainfit import api
+    from domainfit.cli.ui import console
+
+    console.print(str(api.watch_report(out)))

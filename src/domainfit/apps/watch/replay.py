@@ -16,7 +16,7 @@ from domainfit.apps.watch.records import read_records
 from domainfit.apps.watch.report import write_backtest_report
 from domainfit.apps.watch.store import WatchStore
 
-__all__ = ["replay"]
+__all__ = ["refresh_report", "replay"]
 
 
 def replay(cfg: WatchConfig, stream: str | Path, out: str | Path, *, reporter=None, send: bool = False,
@@ -54,6 +54,7 @@ def replay(cfg: WatchConfig, stream: str | Path, out: str | Path, *, reporter=No
                "items_per_s": round(len(records) / elapsed, 1) if elapsed else None,
                "alerts_file": str(out / "alerts.jsonl"), "series_file": str(out / "series.parquet"),
                "report": str(out / "report.html"), "store": str(processor.store.engine.url)}
+    (out / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     write_backtest_report(out / "report.html", series, alerts, processor.store.feedback(), summary)
     return summary
 
@@ -61,3 +62,13 @@ def replay(cfg: WatchConfig, stream: str | Path, out: str | Path, *, reporter=No
 def public_alert(a: dict) -> dict:
     """An alert as alerts.jsonl shows it: times in ISO 8601 (the *_s epoch copies are the store's)."""
     return {k: v for k, v in a.items() if not k.endswith("_s")}
+
+
+def refresh_report(out: str | Path) -> Path:
+    """Write out/report.html again from out/series.parquet and out/watch.db: the alerts as they stand now, with the
+    feedback given on the dashboard since the replay."""
+    out = Path(out)
+    store = WatchStore(str(out / "watch.db"))
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return write_backtest_report(out / "report.html", pd.read_parquet(out / "series.parquet"), store.alerts(),
+                                 store.feedback(), summary)
