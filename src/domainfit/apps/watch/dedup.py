@@ -34,10 +34,11 @@ class Deduplicator:
         self._hashes: dict[str, MinHash] = {}
         self._order: deque[tuple[float, str]] = deque()  # (time, story id), oldest first
         self._first_seen: dict[str, float] = {}
-        self._permutations = MinHash(num_perm=num_perm, seed=1).permutations  # made once, not per text
+        template = MinHash(num_perm=num_perm, seed=1)
+        self._permutations, self._scheme = template.permutations, template.scheme  # made once, not per text
 
     def _minhash(self, text: str) -> MinHash:
-        m = MinHash(num_perm=self.num_perm, seed=1, permutations=self._permutations)
+        m = MinHash(num_perm=self.num_perm, seed=1, permutations=self._permutations, scheme=self._scheme)
         m.update_batch(list(shingles(text, self.shingle)))
         return m
 
