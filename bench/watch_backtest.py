@@ -212,7 +212,7 @@ def main() -> None:
         train.to_csv(work / "sentiment_train.csv", index=False)
         t = time.perf_counter()
         domainfit.train({"data": {"train": str(work / "sentiment_train.csv")}, "method": "head", "baselines": [],
-                         "training": {"epochs": 4, "seed": args.seed}, "output": str(bundle), "overwrite": True})
+                         "training": {"epochs": 4, "seed": args.seed}, "output": str(bundle)}, overwrite=True)
         timings["train_s"] = time.perf_counter() - t
         if args.compress:
             t = time.perf_counter()
