@@ -219,7 +219,7 @@ def main() -> None:
             domainfit.compress(bundle, to="onnx", quantize="int8")
             timings["compress_s"] = time.perf_counter() - t
     records, events, start = build_stream(stream_pool, days=args.days, per_day=args.per_day, seed=args.seed)
-    overlap = set(r["text"] for r in records) & set(train["text"])
+    overlap = {r["text"] for r in records} & set(train["text"])
     if not args.bundle:
         assert not overlap, "a training sentence is in the stream"
     cfg = load_watch_config({

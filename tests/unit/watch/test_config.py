@@ -50,3 +50,11 @@ def test_every_problem_is_named_by_its_key(tmp_path, tiny_bundle):
     assert "['angry'] not among the bundle's labels" in problems["sentiment.negative_labels"]
     assert "not a domainfit bundle" in problems["topic.bundle"]
     assert "unknown alert sink 'pager'" in problems["sinks.0"]
+
+
+def test_the_example_config_is_valid():
+    from tests.conftest import ROOT
+
+    cfg = load_watch_config(ROOT / "examples" / "watch" / "watch.yaml", check=False)
+    assert cfg.watchlist[0].aliases == ["招行", "CMB", "China Merchants Bank"] and cfg.ingest.http.port == 8700
+    assert [w.size for w in cfg.windows] == [3600, 10800]

@@ -17,7 +17,7 @@ def binom_tail(k, n, p):
 
 
 def betabinom_tail(k, n, a, b):
-    lbeta = lambda x, y: math.lgamma(x) + math.lgamma(y) - math.lgamma(x + y)  # noqa: E731
+    lbeta = lambda x, y: math.lgamma(x) + math.lgamma(y) - math.lgamma(x + y)
     return sum(math.comb(n, i) * math.exp(lbeta(i + a, n - i + b) - lbeta(a, b)) for i in range(k, n + 1))
 
 

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from domainfit.apps.watch.config import load_watch_config
 from domainfit.apps.watch.pipeline import Processor

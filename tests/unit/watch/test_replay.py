@@ -6,8 +6,7 @@ import pandas as pd
 
 from domainfit.apps.watch.config import load_watch_config
 from domainfit.apps.watch.replay import replay
-
-from tests.unit.watch.streams import H, T0, make_stream, write_stream
+from tests.unit.watch.streams import T0, H, make_stream, write_stream
 
 
 def test_replay_finds_the_surge_and_collapses_reposts(tmp_path, watch_yaml):

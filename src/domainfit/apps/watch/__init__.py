@@ -21,7 +21,7 @@ class WatchApp:
     description = "financial news and opinion monitor: sentiment per company and topic, surge alerts, dashboard"
 
     @property
-    def Config(self) -> type:  # noqa: N802 - the App protocol's name
+    def Config(self) -> type:
         from domainfit.apps.watch.config import WatchConfig
 
         return WatchConfig

@@ -20,8 +20,8 @@ def chart_svg(buckets: list[dict], alerts: list[dict], *, start: float, end: flo
         return PAD_L + (t - start) / span * inner_w
 
     top = max([b["stories"] for b in buckets] + [1])
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" class="chart" '
-             f'aria-label="{escape(labels["stories"])} / {escape(labels["negative_share"])}">',
+    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" class="chart" '
+              f'aria-label="{escape(labels["stories"])} / {escape(labels["negative_share"])}">'),
              f'<rect x="{PAD_L}" y="{PAD_T}" width="{inner_w}" height="{inner_h}" fill="#f9fafb"/>']
     for a in alerts:
         a0, a1 = max(a["start"], start), min(a["end"], end)
@@ -47,7 +47,7 @@ def chart_svg(buckets: list[dict], alerts: list[dict], *, start: float, end: flo
 
     for i in range(5):
         t = start + span * i / 4
-        stamp = _dt.datetime.fromtimestamp(t, _dt.timezone.utc).strftime("%m-%d %H:%M")
+        stamp = _dt.datetime.fromtimestamp(t, _dt.UTC).strftime("%m-%d %H:%M")
         parts.append(f'<text x="{x(t):.1f}" y="{H - 8}" font-size="10" text-anchor="middle" fill="#6b7280">{stamp}</text>')
     parts.append(f'<text x="{PAD_L + 4}" y="{H - 8 - 12}" font-size="10" fill="#2563eb" opacity="0">{escape(labels["stories"])}</text>')
     parts.append("</svg>")

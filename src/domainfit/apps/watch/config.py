@@ -24,10 +24,10 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 
 
-def parse_duration(value: str | int | float) -> float:
+def parse_duration(value: str | float) -> float:
     """'15m', '2h', '1d', '1w' or a number of seconds -> seconds."""
     if isinstance(value, bool):
-        raise ValueError("a duration like 15m, 2h or 1d")
+        raise ValueError("a duration like 15m, 2h or 1d")  # noqa: TRY004 - pydantic reports ValueErrors by key
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:

@@ -6,7 +6,7 @@ and its few lines of script are served by the monitor itself, the strings come f
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from html import escape
 from importlib import resources
 
@@ -20,7 +20,7 @@ __all__ = ["LANGUAGES", "catalogue", "chart_for", "page_html", "snapshot"]
 LANGUAGES = ("en", "zh")
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> dict[str, str]:
     text = resources.files("domainfit.apps.watch").joinpath("i18n", f"{lang}.json").read_text(encoding="utf-8")
     return json.loads(text)

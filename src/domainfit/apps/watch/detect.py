@@ -26,7 +26,7 @@ ALL = "all"
 
 
 def iso(t: float | None) -> str | None:
-    return None if t is None else _dt.datetime.fromtimestamp(t, _dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return None if t is None else _dt.datetime.fromtimestamp(t, _dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def window_label(seconds: float) -> str:
@@ -67,14 +67,14 @@ class Series:
         return pos
 
     def add(self, key: str, time: float, negative: bool) -> None:
-        pos = self._ensure(key, int(math.floor(time / self.res)))
+        pos = self._ensure(key, math.floor(time / self.res))
         self.n[key][pos] += 1
         self.k[key][pos] += int(negative)
         self.start = time if self.start is None else min(self.start, time)
 
     def slice(self, key: str, start: float, end: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(stories, negatives, bucket index) per bucket in [start, end)."""
-        a, b = int(round(start / self.res)), int(round(end / self.res))
+        a, b = round(start / self.res), round(end / self.res)
         index = np.arange(a, b)
         if self.origin is None or key not in self.n:
             return np.zeros(b - a, np.int64), np.zeros(b - a, np.int64), index
@@ -87,7 +87,7 @@ class Series:
             out_k[src_lo - lo:src_hi - lo] = k[src_lo:src_hi]
         return out_n, out_k, index
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         return list(self.n)
 
 
@@ -177,7 +177,7 @@ class Detector:
             return  # not enough history yet for a baseline
         # the baseline covers only time the stream was observed: before its first item there is no "zero" to learn
         base_start = max(t - w.size - w.baseline, math.floor(self.series.start / self.res) * self.res)
-        for key in self.series.keys():
+        for key in self.series.names():
             n_w, k_w, idx_w = self.series.slice(key, start, t)
             n_b, k_b, idx_b = self.series.slice(key, base_start, start)
             n, k, base_n, base_k = int(n_w.sum()), int(k_w.sum()), int(n_b.sum()), int(k_b.sum())
@@ -190,7 +190,7 @@ class Detector:
             vol = self.detect.volume
             history = t - self.series.start
             seasonal = history >= vol.seasonal_days * 86400 and w.baseline >= 86400
-            hours = lambda idx: ((idx * self.res) // 3600 % 24).astype(np.int64)  # noqa: E731
+            hours = lambda idx: ((idx * self.res) // 3600 % 24).astype(np.int64)
             lam = expected_volume(n_b.astype(float), hours(idx_b), hours(idx_w), seasonal=seasonal) if base_n else 0.0
             result = volume_test(n, lam, alpha=vol.alpha, min_count=vol.min_count, min_ratio=vol.min_ratio) \
                 if base_n >= share.min_baseline else TestResult(False, False, 1.0, float(n), lam, n)

@@ -27,12 +27,12 @@ def parse_time(value, where: str) -> float:
             seconds = float(text)
         except ValueError:
             try:
-                stamp = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+                stamp = _dt.datetime.fromisoformat(text)
             except ValueError:
                 raise DataError(f"time {text!r} is neither ISO 8601 nor epoch seconds", where=where,
                                 hint="write e.g. 2026-12-01T09:30:00Z or 1796117400") from None
             if stamp.tzinfo is None:
-                stamp = stamp.replace(tzinfo=_dt.timezone.utc)
+                stamp = stamp.replace(tzinfo=_dt.UTC)
             seconds = stamp.timestamp()
     if not math.isfinite(seconds):
         raise DataError(f"time {value!r} is not a finite number", where=where, hint="give epoch seconds or ISO 8601")

@@ -11,8 +11,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import (JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text, and_, func, insert, select,
-                        update)
+from sqlalchemy import JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from domainfit.store.engine import open_engine
