@@ -58,3 +58,14 @@ def test_the_example_config_is_valid():
     cfg = load_watch_config(ROOT / "examples" / "watch" / "watch.yaml", check=False)
     assert cfg.watchlist[0].aliases == ["招行", "CMB", "China Merchants Bank"] and cfg.ingest.http.port == 8700
     assert [w.size for w in cfg.windows] == [3600, 10800]
+
+
+def test_the_app_is_registered(watch_yaml):
+    from fastapi import APIRouter
+
+    from domainfit.registry import apps
+
+    app = apps.get("watch")
+    assert app.name == "watch" and app.Config.__name__ == "WatchConfig"
+    router = app.routes(watch_yaml)
+    assert isinstance(router, APIRouter) and "/watch/" in {r.path for r in router.routes}

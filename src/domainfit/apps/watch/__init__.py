@@ -27,14 +27,16 @@ class WatchApp:
         return WatchConfig
 
     def run(self, config, *, reporter=None):
+        from domainfit.apps.watch.config import WatchConfig, load_watch_config
         from domainfit.apps.watch.service import run_watch
 
-        return run_watch(config, reporter=reporter)
+        return run_watch(config if isinstance(config, WatchConfig) else load_watch_config(config), reporter=reporter)
 
     def routes(self, config):
+        from domainfit.apps.watch.config import WatchConfig, load_watch_config
         from domainfit.apps.watch.server import watch_router
 
-        return watch_router(config)
+        return watch_router(config if isinstance(config, WatchConfig) else load_watch_config(config, check=False))
 
 
 apps.register("watch")(WatchApp())

@@ -100,6 +100,7 @@ class Story:
     score: float | None
     keys: list[str]
     copies: int = 1
+    label: str | None = None
 
 
 @dataclass

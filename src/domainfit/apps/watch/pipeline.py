@@ -79,7 +79,7 @@ class Processor:
             if row["story"] == row["item_id"]:
                 self.dedup.remember(row["item_id"], row["text"], row["time"])
                 self.detector.add_story(Story(row["item_id"], row["time"], row["text"], bool(row["negative"]),
-                                              row["score"], list(row["keys"])))
+                                              row["score"], list(row["keys"]), label=row["label"]))
             else:
                 self.detector.add_copy(row["story"])
         return rows
@@ -145,7 +145,7 @@ class Processor:
     def _stored_story(self, story: str) -> dict | None:
         kept = self.detector.stories.get(story)
         if kept is not None:
-            return {"label": None, "score": kept.score, "negative": kept.negative, "keys": kept.keys, "topics": None,
+            return {"label": kept.label, "score": kept.score, "negative": kept.negative, "keys": kept.keys, "topics": None,
                     "entities": None}
         found = self.store.item_rows(ids=[story])
         return found[0] if found else None

@@ -58,6 +58,13 @@ def watch_router(cfg: WatchConfig, *, store: WatchStore | None = None, poll_seco
     store = store or WatchStore(cfg.store)
     router = APIRouter()
     languages = list(cfg.languages)
+    cached: dict = {"at": 0.0, "snap": None}
+
+    def snapshot_now() -> dict:
+        """One read of the store per poll, whatever the number of charts the page asks for."""
+        if cached["snap"] is None or time.monotonic() - cached["at"] > min(poll_seconds / 2, 2.0):
+            cached["snap"], cached["at"] = snapshot(store), time.monotonic()
+        return cached["snap"]
 
     @router.get("/watch/", response_class=HTMLResponse)
     def page(request: Request, lang: str | None = None):
@@ -70,14 +77,14 @@ def watch_router(cfg: WatchConfig, *, store: WatchStore | None = None, poll_seco
 
     @router.get("/watch/api/state")
     def state(lang: str = "en"):
-        snap = snapshot(store)
+        snap = snapshot_now()
         clock = snap["clock"]
         return {"clock": clock, "clock_text": "" if clock is None else time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(clock)),
                 "items": snap["items"], "keys": snap["keys"], "alert_count": len(snap["alerts"])}
 
     @router.get("/watch/api/chart.svg")
     def chart(key: str, lang: str = "en"):
-        svg = chart_for(snapshot(store), key, lang if lang in languages else languages[0])
+        svg = chart_for(snapshot_now(), key, lang if lang in languages else languages[0])
         if not svg:
             raise ApiError(404, "unknown_key", f"no data for key {key!r}", where="key")
         return Response(svg, media_type="image/svg+xml")

@@ -128,8 +128,8 @@ class WatchStore:
 
     def rows_after(self, pk: int, *, since: float | None = None) -> list[dict]:
         """Items stored after primary key `pk` (by any worker), oldest first; `since`: only those from that time on."""
-        cols = [items.c.id, items.c.item_id, items.c.time, items.c.text, items.c.story, items.c.negative, items.c.score,
-                items.c["keys"]]
+        cols = [items.c.id, items.c.item_id, items.c.time, items.c.text, items.c.story, items.c.label, items.c.negative,
+                items.c.score, items.c["keys"]]
         query = select(*cols).where(items.c.id > pk).order_by(items.c.id)
         if since is not None:
             query = query.where(items.c.time >= since)
