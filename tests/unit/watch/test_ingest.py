@@ -164,3 +164,19 @@ def test_two_redis_workers_share_a_stream(tmp_path, tiny_bundle, redis_url):
     assert seen["w1"] and seen["w2"]  # both took a share
     assert {m[0] for m in held} <= {m[0] for m in client.xrange(stream)}
     assert client.xlen(f"{stream}:dead") == 1
+
+
+def test_topics_and_entities_are_stored_and_counted(tmp_path, tiny_bundle, tiny_ner_bundle):
+    cfg = load_watch_config(write_yaml(tmp_path, tiny_bundle, topic={"bundle": str(tiny_bundle), "min_score": 0.0},
+                                       ner={"bundle": str(tiny_ner_bundle), "types": ["CARD", "LOAN", "TRANSFER"]}))
+    processor = Processor(cfg, send=False)
+    rows = [{"time": 1796115600.0 + i, "text": text, "id": f"t{i}"} for i, text in
+            enumerate(["alpha my card was lost today", "the loan rate is not why", "beta transfer sent to my account"])]
+    processor.process(rows)
+    stored = {r["item_id"]: r for r in processor.store.item_rows()}
+    for r in stored.values():
+        assert len(r["topics"]) == 1 and r["topics"][0] in {"card", "loan", "transfer"}
+        assert r["keys"][-1] == "all" and r["topics"][0] in r["keys"]  # a topic is a key of its own
+        assert isinstance(r["entities"], list) and all(set(e) == {"text", "type"} for e in r["entities"])
+    assert stored["t0"]["keys"][0] == "Alpha" and stored["t2"]["keys"][0] == "Beta"
+    assert set(processor.detector.series.names()) >= {"Alpha", "Beta", "all", *(r["topics"][0] for r in stored.values())}
