@@ -183,6 +183,34 @@ def score(alerts: list[dict], events: list[dict], start: float, days: int, warmu
             "evaluated_weeks": weeks, "quiet_alerts": [{k: a[k] for k in ("time", "key", "window", "observed", "expected", "p_value", "n")} for a in quiet]}
 
 
+def write_markdown(result: dict, path: Path, command: str) -> None:
+    d, t, st = result["detection"], result["throughput"], result["stream"]
+    lines = ["# Backtest of `domainfit watch` on Financial PhraseBank sentences", "",
+             f"Command: `{command}`", "",
+             (f"Stream: {st['days']} simulated days, {st['per_day']} stories a day on average (daily cycle), "
+             f"{st['items']:,} items of which {st['copies']:,} reposts; {st['surges']} injected negative-share surges and "
+             f"{st['bursts']} volume-only bursts on three companies, after a 7-day warm-up. "
+             f"Sentiment bundle: method `head` on the bundled MiniLM, trained on 1,400 PhraseBank sentences that are "
+             f"not in the stream (accuracy on the stream's stories {result['classifier_accuracy_on_stories']:.1%}); "
+             f"variant run: `{result['variant']}`."), "",
+             "## Surges caught", "", "| surge | surges | caught | recall | median delay (min) |", "|---|---|---|---|---|"]
+    for name, row in d["by_size"].items():
+        delay = "—" if row["median_delay_min"] is None else f"{row['median_delay_min']:.0f}"
+        lines.append(f"| {name} points | {row['surges']} | {row['caught']} | {row['recall']:.0%} | {delay} |")
+    lines += ["", "## False alarms (negative_share alerts matching no surge)", "",
+              "| where | alarms | per simulated week |", "|---|---|---|",
+              f"| quiet parts ({d['evaluated_weeks']:.1f} weeks) | {d['false_alarms_quiet']} | {d['false_alarms_per_week_quiet']:.2f} |",
+              f"| volume-only bursts ({d['bursts']}) | {d['false_alarms_on_bursts']} | — |", "",
+              f"Volume alerts: {d['volume_alerts']} in all; {d['bursts_with_volume_alert']} of {d['bursts']} volume-only bursts raised one.", "",
+              "## Throughput (same process, same Predictor)", "", "| | items/s |", "|---|---|",
+              f"| end to end (ingest + dedup + classify + store + detect), {st['items']:,} items | {t['end_to_end_items_per_s']:.1f} |",
+              f"| classifier alone (`Predictor.predict`), {t['classifier_texts']:,} of the same texts | {t['classifier_alone_items_per_s']:.1f} |",
+              f"| ratio | {t['ratio']:.0%} |", "",
+              (f"Dedup: {result['dedup']['stored_as_copy_correctly']:.1%} of stored items were marked copy / story as the "
+               "stream made them."), ""]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--days", type=int, default=30)
@@ -274,6 +302,7 @@ def main() -> None:
     (work / "result.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
+    write_markdown(result, RESULTS / f"{args.name}.md", "nice -n 10 python bench/watch_backtest.py " + " ".join(sys.argv[1:]))
     print(json.dumps({k: result[k] for k in ("stream", "dedup", "classifier_accuracy_on_stories", "variant", "throughput")}, indent=1))
     print(json.dumps({k: v for k, v in scores.items() if k not in ("surges",)}, indent=1, default=str))
 
