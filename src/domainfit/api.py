@@ -193,3 +193,42 @@ def recommend(bundle: str | Path, *, user_id: str | None = None, history: Sequen
         raise DomainfitError(f"{bundle} is a {predictor.bundle.task} bundle, not a recommend one", where=str(bundle),
                              hint="train one with --task recommend")
     return predictor.recommend(user=user_id, history=history, k=k, exclude_seen=exclude_seen)
+
+
+# --- watch (news and opinion monitor) ---
+
+def watch_replay(config: str | Path | dict, stream: str | Path, out: str | Path, *, send: bool = False, reporter=None) -> dict:
+    """Run a file of past texts (time, text, source?, id?, url?) through the monitor into `out`: alerts.jsonl,
+    series.parquet, report.html and the replay's store. `send`: deliver the alerts to the config's sinks too."""
+    from domainfit.apps.watch.config import load_watch_config
+    from domainfit.apps.watch.replay import replay
+
+    return replay(load_watch_config(config), stream, out, send=send, reporter=reporter)
+
+
+def watch_run(config: str | Path | dict, *, reporter=None) -> None:
+    """Ingest (HTTP, folder, Redis) → classify → store → detect → alert, until stopped; the dashboard alongside."""
+    from domainfit.apps.watch.config import load_watch_config
+    from domainfit.apps.watch.service import run_watch
+
+    run_watch(load_watch_config(config), reporter=reporter)
+
+
+def watch_dashboard(config: str | Path | dict, *, host: str = "127.0.0.1", port: int = 8700) -> None:
+    """Serve the dashboard over the config's store only (no ingest, no models loaded)."""
+    import uvicorn
+
+    from domainfit.apps.watch.config import load_watch_config
+    from domainfit.apps.watch.server import watch_app
+    from domainfit.serving import ServeSettings
+    from domainfit.serving.run import server_config
+
+    cfg = load_watch_config(config, check=False)
+    uvicorn.Server(server_config(watch_app(cfg), ServeSettings(host=host, port=port))).run()
+
+
+def watch_report(out: str | Path) -> Path:
+    """Write a replay's report.html again, with the false alarms marked on the dashboard since."""
+    from domainfit.apps.watch.replay import refresh_report
+
+    return refresh_report(out)
