@@ -105,3 +105,22 @@ def test_model_predict_with_explain(tiny_bundle):
     assert all(p["explanation"]["target"] == p["label"] for p in preds)
     assert "explanation" not in model.predict(TEXTS[:1])[0]
     assert set(explainers) >= {"integrated_gradients", "occlusion"}
+
+
+def test_cli_predict_explain(tiny_bundle):
+    import json
+
+    from typer.testing import CliRunner
+
+    from domainfit.cli.main import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["predict", str(tiny_bundle), "--text", TEXTS[0], "--explain", "--json"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    assert out[0]["explanation"]["target"] == out[0]["label"]
+    assert [w["word"] for w in out[0]["explanation"]["words"]] == TEXTS[0].split()
+    shown = runner.invoke(app, ["predict", str(tiny_bundle), "--text", TEXTS[0], "--explain"])
+    assert shown.exit_code == 0 and "top words:" in shown.stdout
+    refused = runner.invoke(app, ["predict", str(tiny_bundle), "--input", "x.csv", "--explain"])
+    assert refused.exit_code != 0 and "--explain explains the --text predictions" in str(refused.exception)
