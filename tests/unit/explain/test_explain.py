@@ -124,3 +124,18 @@ def test_cli_predict_explain(tiny_bundle):
     assert shown.exit_code == 0 and "top words:" in shown.stdout
     refused = runner.invoke(app, ["predict", str(tiny_bundle), "--input", "x.csv", "--explain"])
     assert refused.exit_code != 0 and "--explain explains the --text predictions" in str(refused.exception)
+
+
+def test_report_shows_the_worst_errors_with_their_explanations(tiny_backbone, tmp_path):
+    import json
+
+    from tests.conftest import train_tiny_bundle
+
+    bundle = train_tiny_bundle(tiny_backbone, tmp_path / "b", epochs=1)  # one epoch: wrong often enough to have errors
+    errors = json.loads((bundle / "metrics.json").read_text())["model"]["worst_errors"]
+    assert errors, "the one-epoch model should make mistakes"
+    for err in errors:
+        assert err["explanation"]["target"] == err["pred"]
+        assert [w["word"] for w in err["explanation"]["words"]] == err["text"].split()
+    html = (bundle / "report.html").read_text()
+    assert html.count('class="explained"') == len(errors) and "<mark " in html
