@@ -159,16 +159,17 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
 
     @app.post("/train/validate")
     async def train_validate(request: Request):
-        values, problems = validate_values(_relative_paths(await request.json(), workdir))
+        _, problems = validate_values(_relative_paths(await request.json(), workdir))
         return {"problems": [[k, m] for k, m in problems]}
 
     @app.post("/train")
     async def train_start(request: Request):
-        values, problems = validate_values(_relative_paths(await request.json(), workdir))
+        form = _relative_paths(await request.json(), workdir)
+        overrides, problems = validate_values(form)
         if problems:
             return JSONResponse({"problems": [[k, m] for k, m in problems]}, status_code=422)
-        output = str(values.get("output") or "runs/model")
-        job_id = store.create("train", values, output)
+        output = str(form.get("output") or "").strip() or "runs/model"
+        job_id = store.create("train", {"overrides": overrides, "form": form}, output)
         await asyncio.to_thread(store.launch, job_id)
         return {"job": job_id, "url": f"/jobs/{job_id}"}
 

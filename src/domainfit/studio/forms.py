@@ -90,35 +90,30 @@ def option_fields(method: str) -> list[FormField]:
             for f in _fields_of(methods.get(method).Options)]
 
 
-def _value(field: FormField | None, raw: Any) -> Any:
-    if not isinstance(raw, str):
-        return raw
-    raw = raw.strip()
-    if field is not None and field.kind == "bool":
-        return raw.lower() in ("1", "true", "on", "yes")
-    if field is not None and field.kind == "number":
-        try:
-            return int(raw) if raw.lstrip("-").isdigit() else float(raw)
-        except ValueError:
-            return raw  # left as typed: the schema names the key and says what it expects
-    return raw
+def _text(field: FormField | None, raw: Any) -> str:
+    if field is not None and field.kind == "bool" and not isinstance(raw, bool):
+        return "true" if str(raw).strip().lower() in ("1", "true", "on", "yes") else "false"
+    return str(raw).strip().lower() if isinstance(raw, bool) else str(raw).strip()
 
 
-def validate_values(form: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """(the dotted values to train with, the problems `load_config` finds in them: [(key, message)]). Empty fields
-    and fields left at their default are not sent, exactly as a CLI user who does not pass them."""
+def validate_values(form: dict[str, Any]) -> tuple[list[str], list[tuple[str, str]]]:
+    """(the `key=value` overrides to train with, the problems `load_config` finds in them: [(key, message)]).
+
+    Each filled field becomes the `--set key=value` a CLI user would type (the value read as YAML: numbers, true,
+    null), and the CLI's `load_config` checks them: the same values are refused under the same keys. Empty fields,
+    and fields left at their default, are not sent."""
     known = {f.key: f for f in form_fields() + option_fields(str(form.get("method") or "full"))}
-    values: dict[str, Any] = {}
+    overrides: list[str] = []
     for key, raw in form.items():
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if raw is None:
             continue
         field = known.get(key)
-        value = _value(field, raw)
-        if field is not None and field.default is not None and str(value) == str(field.default):
+        text = _text(field, raw)
+        if not text or (field is not None and field.default is not None and text.lower() == str(field.default).lower()):
             continue
-        values[key] = value
+        overrides.append(f"{key}={text}")
     try:
-        load_config(None, values=values)
+        load_config(None, overrides=overrides)
     except ConfigError as exc:
-        return values, list(exc.problems)
-    return values, []
+        return overrides, list(exc.problems)
+    return overrides, []

@@ -45,6 +45,8 @@ class JobReporter:
 
     def log(self, message: str) -> None:
         self._log.append(str(message))
+        if str(message).startswith("resuming from"):  # kept apart: the log keeps only its last lines
+            self.state["resumed_from"] = str(message)
         self._flush()
 
     def progress(self, description: str, total: int):
@@ -87,9 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     reporter = JobReporter(store, job_id, resumed=resume)
     try:
         import domainfit
+        from domainfit.bundle_files import stage_path
 
-        values = dict(job["config"])
-        model = domainfit.train(values, resume=resume, overwrite=not resume, reporter=reporter)
+        if resume and not any((stage_path(job["output"]) / "checkpoints").rglob("*")):
+            reporter.log("no checkpoint was written before the job stopped: training starts again from the first step")
+            resume = False
+
+        # the form's values as the `--set key=value` overrides a CLI user would type
+        model = domainfit.train(None, overrides=job["config"]["overrides"], resume=resume, overwrite=not resume, reporter=reporter)
         reporter.state.update(stage="done", eta_s=0, bundle=str(model.path))
         reporter.state["log"] = list(reporter._log)
         store.set(job_id, state="done", progress=reporter.state)
