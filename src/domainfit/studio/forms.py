@@ -26,7 +26,7 @@ __all__ = ["FormField", "form_fields", "option_fields", "validate_values"]
 _SKIPPED = {"task_options", "method_options", "baselines", "tracking", "data.answers", "data.sheet", "data.redact",
             "training.threads", "data.seed", "training.seed"}
 _FIRST = ("task", "method", "data.train", "data.test", "data.text_column", "data.label_column", "model.backbone",
-          "training.epochs", "output")
+          "model.max_length", "training.epochs", "output")
 
 
 @dataclass(frozen=True)
