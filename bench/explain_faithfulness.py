@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, prepare_splits  # noqa: E402
+from _common import RESULTS, prepare_splits
 
 KS = (1, 2, 3)
 EXPLAINERS = ("integrated_gradients", "occlusion")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,10 +16,10 @@ def studio(
     port: Annotated[int, Opt("--port")] = 7860,
     host: Annotated[str, Opt("--host", help="address; anything but loopback (e.g. 0.0.0.0) requires API keys")] = "127.0.0.1",
     workdir: Annotated[Path, Opt("--workdir", help="working folder: data files, bundles, uploads")] = Path("."),
-    database: Annotated[Optional[str], Opt("--database", help="job store (file or SQLAlchemy URL); default <workdir>/.domainfit-studio.db")] = None,
-    backbone: Annotated[Optional[str], Opt("--backbone", help="default backbone (default: bundled MiniLM)")] = None,
-    registry: Annotated[Optional[str], Opt("--registry", help="MLflow registry URI shown on the Models page")] = None,
-    api_keys: Annotated[Optional[Path], Opt("--api-keys", help="YAML of hashed API keys (`domainfit keygen`); or DOMAINFIT_API_KEYS")] = None,
+    database: Annotated[str | None, Opt("--database", help="job store (file or SQLAlchemy URL); default <workdir>/.domainfit-studio.db")] = None,
+    backbone: Annotated[str | None, Opt("--backbone", help="default backbone (default: bundled MiniLM)")] = None,
+    registry: Annotated[str | None, Opt("--registry", help="MLflow registry URI shown on the Models page")] = None,
+    api_keys: Annotated[Path | None, Opt("--api-keys", help="YAML of hashed API keys (`domainfit keygen`); or DOMAINFIT_API_KEYS")] = None,
 ) -> None:
     """Open the studio in a browser: data check, training jobs, models and predictions with explanations."""
     from domainfit.studio.run import run_studio

@@ -39,8 +39,9 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
     keys = keys if keys is not None else KeyStore.from_sources(settings.api_keys_file)
     auth_on = (not is_loopback(settings.host)) if settings.require_auth is None else settings.require_auth
     if auth_on and not keys.enabled:
-        raise ConfigError([("api_keys", f"the studio binds {settings.host}, beyond this machine, so it needs API keys: set "
-                                        "DOMAINFIT_API_KEYS or --api-keys-file (`domainfit keygen` makes one), or bind 127.0.0.1")])
+        why = (f"the studio binds {settings.host}, beyond this machine, so it needs API keys: set DOMAINFIT_API_KEYS or "
+               "--api-keys-file (`domainfit keygen` makes one), or bind 127.0.0.1")
+        raise ConfigError([("api_keys", why)])
     store = JobStore(settings.store_target, workdir=workdir)
     env = Environment(loader=PackageLoader("domainfit.studio", "templates"), autoescape=select_autoescape(["html"]))
     env.globals["zip"] = zip
@@ -85,8 +86,9 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
 
     @app.get("/lang/{code}")
     async def set_language(code: str, request: Request):
-        back = request.headers.get("referer") or "/"
-        response = RedirectResponse(back if back.startswith(str(request.base_url)) or back.startswith("/") else "/", status_code=303)
+        back, base = request.headers.get("referer") or "", str(request.base_url)
+        target = "/" + back[len(base):] if back.startswith(base) else "/"  # back to the page, never to another site
+        response = RedirectResponse(target, status_code=303)
         if code in LANGUAGES:
             response.set_cookie("lang", code, max_age=365 * 86400, samesite="lax")
         return response

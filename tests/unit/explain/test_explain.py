@@ -68,7 +68,7 @@ def test_integrated_gradients_sum_to_the_score_change(predictor):
 
 
 def test_a_chosen_target_is_explained(predictor):
-    other = [label for label in predictor.labels if label != predictor.predict(TEXTS[:1])[0]["label"]][0]
+    other = next(label for label in predictor.labels if label != predictor.predict(TEXTS[:1])[0]["label"])
     e = explain(predictor, TEXTS[:1], method="occlusion", targets=[other])[0]
     assert e["target"] == other
     with pytest.raises(DomainfitError, match="no label"):

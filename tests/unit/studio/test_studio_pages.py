@@ -83,8 +83,11 @@ def test_the_language_follows_the_browser_and_the_switch(studio):
     assert choose_language("en", "zh-CN") == "en" and choose_language(None, None) == "en"
     zh = studio.get("/data", headers={"accept": "text/html", "accept-language": "zh-CN,zh;q=0.9"}).text
     assert '<html lang="zh-CN">' in zh and "上传文件" in zh
-    switched = studio.get("/lang/en", headers={"referer": "/data"}, follow_redirects=False)
+    switched = studio.get("/lang/en", headers={"referer": "http://testserver/train?method=head"}, follow_redirects=False)
     assert switched.status_code == 303 and "lang=en" in switched.headers["set-cookie"]
+    assert switched.headers["location"] == "/train?method=head"
+    elsewhere = studio.get("/lang/zh", headers={"referer": "https://evil.example/"}, follow_redirects=False)
+    assert elsewhere.headers["location"] == "/"
 
 
 def test_a_non_loopback_bind_needs_keys(workdir):
