@@ -81,20 +81,24 @@ function jobPage(box) {
   const bind = (id) => { const b = document.getElementById(id); if (b) b.addEventListener("click", async () => {
     b.disabled = true; await postJSON(b.dataset.url); location.reload(); }); };
   bind("cancel"); bind("resume");
-  if (box.dataset.final === "yes") return;
-  const events = new EventSource(`/jobs/${box.dataset.job}/events`);
-  events.onmessage = (m) => {
-    const s = JSON.parse(m.data), p = s.progress || {};
+  const render = (s) => {
+    const p = s.progress || {}, final = ["done", "failed", "cancelled"].includes(s.state);
     const state = document.getElementById("job-state");
     state.textContent = labels[s.state] || s.state; state.className = "badge " + s.state;
     box.dataset.state = s.state;
-    document.getElementById("job-stage").textContent = p.stage ? `${p.stage} ${p.done || 0}/${p.total || "?"}` : "";
-    document.getElementById("job-eta").textContent = p.eta_s ? `ETA ${Math.round(p.eta_s)} s` : "";
-    const bar = document.getElementById("job-bar"); bar.max = p.total || 1; bar.value = p.done || 0;
+    document.getElementById("job-stage").textContent = p.stage && !final ? `${p.stage} ${p.done || 0}/${p.total || "?"}` : "";
+    document.getElementById("job-eta").textContent = p.eta_s && !final ? `ETA ${Math.round(p.eta_s)} s` : "";
+    const bar = document.getElementById("job-bar"); bar.max = p.total || 1; bar.value = s.state === "done" ? bar.max : (p.done || 0);
     document.getElementById("job-log").textContent = (p.log || []).join("\n");
     lossCurve(document.getElementById("loss"), p.loss);
     if (p.metrics && p.metrics.length) document.getElementById("job-metric").textContent = JSON.stringify(p.metrics[p.metrics.length - 1][1]);
-    if (["done", "failed", "cancelled"].includes(s.state)) { events.close(); location.reload(); }
+    return final;
+  };
+  render(JSON.parse(document.getElementById("job-initial").textContent));
+  if (box.dataset.final === "yes") return;
+  const events = new EventSource(`/jobs/${box.dataset.job}/events`);
+  events.onmessage = (m) => {
+    if (render(JSON.parse(m.data))) { events.close(); location.reload(); }
   };
 }
 
