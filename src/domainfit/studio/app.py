@@ -226,7 +226,27 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
     async def models_page(request: Request):
         rows = [_describe(workdir, b) for b in files.bundles(workdir)]
         versions, registry_error = await asyncio.to_thread(_registry_versions, settings.registry)
-        return page(request, "models.html", bundles=rows, versions=versions, registry_error=registry_error)
+        return page(request, "models.html", bundles=rows, versions=versions, registry_error=registry_error,
+                    actions=store.actions())
+
+    @app.post("/models/alias")
+    async def move_alias(request: Request):
+        """Promote a version to an alias, or roll the alias back (the page asks for a confirmation first); who and
+        when are recorded."""
+        from domainfit.model_registry import ModelRegistry
+
+        if not settings.registry:
+            raise DomainfitError("no registry configured", where="models", hint="start the studio with --registry URI")
+        body = await request.json()
+        registry = ModelRegistry(settings.registry)
+        name, alias = str(body.get("name") or ""), str(body.get("alias") or "champion")
+        if body.get("action") == "rollback":
+            result = await asyncio.to_thread(registry.rollback, name, alias)
+        else:
+            result = await asyncio.to_thread(registry.promote, name, body.get("version"), alias)
+        who = request.scope.get("state", {}).get("key_name") or "local user"
+        store.record(who, str(body.get("action") or "promote"), {"name": name, **result})
+        return result
 
     @app.get("/models/report")
     async def model_report(bundle: str):

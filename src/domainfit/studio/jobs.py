@@ -26,7 +26,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, in
 
 from domainfit.store.engine import open_engine
 
-__all__ = ["FINAL_STATES", "JobStore", "jobs_table"]
+__all__ = ["FINAL_STATES", "JobStore", "actions_table", "jobs_table"]
 
 metadata = MetaData()
 jobs_table = Table(
@@ -43,6 +43,14 @@ jobs_table = Table(
     Column("cancel_requested", Integer, nullable=False, default=0),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+actions_table = Table(  # who moved which registry alias, and when (the Models page shows them)
+    "studio_actions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("who", String(128), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
 )
 FINAL_STATES = frozenset({"done", "failed", "cancelled"})
 
@@ -81,6 +89,16 @@ class JobStore:
             values["progress"] = json.dumps(values["progress"])
         with self.engine.begin() as c:
             c.execute(update(jobs_table).where(jobs_table.c.id == job_id).values(**values, updated_at=time.time()))
+
+    def record(self, who: str, action: str, detail: dict) -> None:
+        with self.engine.begin() as c:
+            c.execute(insert(actions_table).values(at=time.time(), who=who, action=action, detail=json.dumps(detail)))
+
+    def actions(self, limit: int = 50) -> list[dict]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(actions_table).order_by(actions_table.c.id.desc()).limit(limit)).mappings().all()
+        return [{**dict(r), "detail": json.loads(r["detail"]),
+                 "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(r["at"]))} for r in rows]
 
     # ---- processes
     def launch(self, job_id: str, *, resume: bool = False) -> None:

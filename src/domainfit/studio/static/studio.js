@@ -140,6 +140,12 @@ function loginForm(form) {
 document.addEventListener("DOMContentLoaded", () => {
   const on = (id, fn) => { const el = document.getElementById(id); if (el) fn(el); };
   on("train-form", trainForm); on("job", jobPage); on("upload", uploadInput); on("try-form", tryForm); on("login-form", loginForm);
+  for (const b of document.querySelectorAll("[data-alias]")) b.addEventListener("click", async () => {
+    if (!confirm(b.dataset.confirm)) return;
+    const r = await postJSON("/models/alias", {action: b.dataset.alias, name: b.dataset.name, version: b.dataset.version, alias: "champion"});
+    if (!r.ok) { alert((r.body && r.body.error && r.body.error.message) || r.status); return; }
+    location.reload();
+  });
   for (const a of document.querySelectorAll("[data-report]")) a.addEventListener("click", (ev) => {
     ev.preventDefault();
     const f = document.getElementById("report-frame"); f.hidden = false; f.src = a.dataset.report; f.scrollIntoView();
