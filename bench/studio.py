@@ -21,7 +21,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, ROOT  # noqa: E402
+from _common import RESULTS, ROOT
 
 
 def _serve(app):

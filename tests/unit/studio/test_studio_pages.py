@@ -112,3 +112,34 @@ def test_pages_are_offline(studio):
         html = studio.get(url, headers={"accept": "text/html"}).text
         assert not re.search(r'(src|href)="(https?:)?//', html), url  # nothing fetched from elsewhere
     assert json.loads(studio.get("/healthz").text) == {"status": "ok"}
+
+
+def test_the_command_serves_on_loopback_and_refuses_an_open_bind_without_keys(workdir):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    from tests.conftest import free_port
+
+    env = {k: v for k, v in os.environ.items() if k != "DOMAINFIT_API_KEYS"}
+    cmd = [sys.executable, "-m", "domainfit.cli.main", "studio", "--workdir", str(workdir)]
+    refused = subprocess.run([*cmd, "--host", "0.0.0.0"], check=False, env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0 and "needs API keys" in refused.stderr and "Traceback" not in refused.stderr
+    port = free_port()
+    proc = subprocess.Popen([*cmd, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/data", timeout=5)
+                break
+            except httpx.HTTPError:
+                assert time.time() < deadline and proc.poll() is None
+                time.sleep(0.3)
+        assert r.status_code == 200 and "domainfit studio" in r.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
