@@ -24,12 +24,14 @@ def highlight_html(explanation: dict) -> str:
     return f'<span class="explained" data-method="{escape(explanation["method"])}">{"".join(parts)}</span>'
 
 
-def attach_explanations(predictor, errors: list[dict], *, method: str = "auto") -> None:
-    """Add "explanation" (why the wrong label was predicted) to each of `errors` (worst_errors' rows, in place);
-    nothing when the model cannot be explained (an entity model)."""
+def attach_explanations(predictor, errors: list[dict], *, method: str = "auto", limit: int = 10) -> None:
+    """Add "explanation" (why the wrong label was predicted) to the first `limit` of `errors` (worst_errors' rows,
+    most confident first, in place; bounded because every evaluation pays for them); nothing when the model cannot
+    be explained (an entity model)."""
     from domainfit.errors import DomainfitError
     from domainfit.evaluation.explain import explain
 
+    errors = errors[:limit]
     if not errors:
         return
     try:
