@@ -53,10 +53,23 @@ class Model:
         """The test metrics written at training time (metrics.json), model and baselines."""
         return self._predictor.bundle.read_json("metrics.json")
 
-    def predict(self, texts: Sequence[str], *, top_k: int = 1) -> list[dict]:
+    def predict(self, texts: Sequence[str], *, top_k: int = 1, explain: bool | str = False) -> list[dict]:
         """One dict per text: classification {"label", "score", "top_k"}; multilabel {"labels", "scores", "label",
-        "score"}; regression {"score"}; retrieval {"label" (answer id), "answer", "score", "no_answer", "answers"}."""
-        return self._predictor.predict(texts, top_k=top_k)
+        "score"}; regression {"score"}; retrieval {"label" (answer id), "answer", "score", "no_answer", "answers"}.
+        `explain`: True (or an explainer's name, "occlusion", "integrated_gradients") adds "explanation": the words
+        that made the prediction, weighted (`domainfit.evaluation.explain`)."""
+        predictions = self._predictor.predict(texts, top_k=top_k)
+        if explain:
+            for p, e in zip(predictions, self.explain(texts, method="auto" if explain is True else str(explain))):
+                p["explanation"] = e
+        return predictions
+
+    def explain(self, texts: Sequence[str], *, method: str = "auto", targets: Sequence[str | None] | None = None,
+                chinese: str = "char") -> list[dict]:
+        """Why: per text {"method", "target", "score", "text", "words": [{"word", "start", "end", "weight"}]}."""
+        from domainfit.evaluation.explain import explain as _explain
+
+        return _explain(self._predictor, texts, method=method, targets=targets, chinese=chinese)
 
     def predict_scores(self, texts: Sequence[str]) -> np.ndarray:
         return self._predictor.predict_scores(texts)

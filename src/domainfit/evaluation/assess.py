@@ -76,6 +76,10 @@ def assess_and_report(
     scores = predictor.predict_scores(texts, advance=advance)
     infer_s = time.perf_counter() - t
     metrics = task.metrics(y_true, scores, predictor.labels, texts=texts)
+    if metrics.get("worst_errors") and "confusion" in metrics:  # why the model was sure and wrong, word by word
+        from domainfit.evaluation.explain.html import attach_explanations
+
+        attach_explanations(predictor, metrics["worst_errors"])
     keys = task.summary_metrics
     baseline_metrics, skipped = {}, {}
     for bname, b in baseline_scores.items():
