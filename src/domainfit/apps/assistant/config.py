@@ -144,16 +144,19 @@ class AssistantConfig(_Strict):
     serve: ServeSettings = Field(default_factory=ServeSettings)
 
 
-def _template_problems(config: AssistantConfig) -> list[tuple[str, str]]:
+def _template_problems(answers) -> list[tuple[str, str]]:
+    """Templates with an unknown slot or a stray brace, read from the raw `answers:` mapping (so that they are
+    reported together with the schema's problems)."""
     from domainfit.apps.assistant.slots import SLOTS, slot_names
 
     problems = []
-    for intent, spec in config.answers.items():
-        texts = [("en", spec.en), ("zh", spec.zh)]
-        if spec.missing is not None:
-            texts += [("missing.en", spec.missing.en), ("missing.zh", spec.missing.zh)]
+    for intent, spec in (answers.items() if isinstance(answers, dict) else ()):
+        if not isinstance(spec, dict):
+            continue
+        missing = spec.get("missing") if isinstance(spec.get("missing"), dict) else {}
+        texts = [(lang, spec.get(lang)) for lang in LANGUAGES] + [(f"missing.{lang}", missing.get(lang)) for lang in LANGUAGES]
         for lang, text in texts:
-            if text is None:
+            if not isinstance(text, str):
                 continue
             try:
                 fields = slot_names(text)
@@ -228,12 +231,10 @@ def _resolve_paths(tree: dict, base: Path) -> None:
 def load_assistant_config(source: str | Path | dict | AssistantConfig, *, check: bool = True) -> AssistantConfig:
     """The checked config from a YAML file (paths relative to it), a dict (paths relative to the current folder) or a
     config. Raises ConfigError with every problem, each named by its key."""
-    if isinstance(source, AssistantConfig):
-        config, origin, base = source, None, Path.cwd()
-    else:
-        origin = None
+    origin, base = None, Path.cwd()
+    if not isinstance(source, AssistantConfig):
         if isinstance(source, dict):
-            tree, base = dict(source), Path.cwd()
+            tree = dict(source)
         else:
             path = Path(source)
             origin = str(path)
@@ -249,11 +250,15 @@ def load_assistant_config(source: str | Path | dict | AssistantConfig, *, check:
                 raise ConfigError([("(top level)", "the YAML file must hold a mapping: intents, answers, handoff, ...")], source=origin)
             base = path.resolve().parent
         _resolve_paths(tree, base)
+        templates = _template_problems(tree.get("answers"))
         try:
             config = AssistantConfig.model_validate(tree)
         except ValidationError as exc:
-            raise ConfigError(validation_problems(exc, AssistantConfig), source=origin) from None
-    problems = _template_problems(config) + (check_bundles(config) if check else [])
+            raise ConfigError(validation_problems(exc, AssistantConfig) + templates, source=origin) from None
+    else:
+        config = source
+        templates = _template_problems(config.model_dump(mode="python", exclude_none=True)["answers"])
+    problems = templates + (check_bundles(config) if check else [])
     if problems:
         raise ConfigError(problems, source=origin)
     if config.store is None:  # one database: the prediction log's file, else beside the config
