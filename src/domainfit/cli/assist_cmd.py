@@ -89,6 +89,7 @@ def _print(report: dict) -> None:
                       end_section=name == "all")
     console.print(table)
     console.print(f"automation {_pct(report['automation_rate'])} · answer accuracy {_pct(report['answer_accuracy'])} · "
-                  f"wrong answers {_pct(report['wrong_answer_rate'])} · hand-off precision {_pct(report['handoff_precision'])}")
+                  f"wrong answers {_pct(report['wrong_answer_rate'])} · hand-off precision {_pct(report['handoff_precision'])}",
+                  soft_wrap=True)
     if report["handoff_reasons"]:
-        console.print("hand-off reasons: " + ", ".join(f"{k} {v}" for k, v in report["handoff_reasons"].items()))
+        console.print("hand-off reasons: " + ", ".join(f"{k} {v}" for k, v in report["handoff_reasons"].items()), soft_wrap=True)
