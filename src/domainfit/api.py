@@ -186,7 +186,6 @@ def assistant_app(config: str | Path | dict, **settings: Any):
     domainfit.serving.ServeSettings keys replacing the config's `serve:` section."""
     from domainfit.apps.assistant.config import load_assistant_config
     from domainfit.apps.assistant.service import create_assist_app
-
     from domainfit.serving.settings import ServeSettings
 
     loaded = load_assistant_config(config)

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 import pytest
 
-from domainfit.apps.assistant.decision import (ConversationState, FaqHit, IntentReading, Policy, decide, needs_faq,
-                                               read_faq, read_intent)
+from domainfit.apps.assistant.decision import (
+    ConversationState,
+    FaqHit,
+    IntentReading,
+    Policy,
+    decide,
+    needs_faq,
+    read_faq,
+    read_intent,
+)
 
 POLICY = Policy(templates=frozenset({"card_lost", "balance"}), lookups=frozenset({"fees"}), min_confidence=0.6,
                 faq_min_score=0.5)

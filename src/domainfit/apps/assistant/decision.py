@@ -74,6 +74,9 @@ class Decision:
     new_handoff: bool = False  # this turn puts the conversation in the agents' queue
 
 
+NEW_CONVERSATION = ConversationState()
+
+
 def read_intent(prediction: dict) -> IntentReading:
     """A classification prediction as the assistant reads it (today's bundles carry no out_of_scope field)."""
     return IntentReading(str(prediction["label"]), float(prediction["score"]), bool(prediction.get("out_of_scope", False)),
@@ -112,7 +115,7 @@ def _confident(hit: FaqHit | None, policy: Policy) -> bool:
     return not hit.refused if policy.faq_min_score is None else hit.score >= policy.faq_min_score
 
 
-def decide(reading: IntentReading, policy: Policy, state: ConversationState = ConversationState(), *,
+def decide(reading: IntentReading, policy: Policy, state: ConversationState = NEW_CONVERSATION, *,
            faq: FaqHit | None = None, wants_person: bool = False, negative: bool = False) -> Decision:
     """The assistant's decision on one message."""
     base = {"intent": reading.intent, "confidence": reading.confidence, "out_of_scope": reading.out_of_scope}

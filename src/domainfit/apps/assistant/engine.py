@@ -11,8 +11,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from domainfit.apps.assistant.config import AssistantConfig
-from domainfit.apps.assistant.decision import (ConversationState, Decision, FaqHit, IntentReading, Policy, decide,
-                                               needs_faq, read_faq)
+from domainfit.apps.assistant.decision import (
+    NEW_CONVERSATION,
+    ConversationState,
+    Decision,
+    FaqHit,
+    IntentReading,
+    Policy,
+    decide,
+    needs_faq,
+    read_faq,
+)
 from domainfit.apps.assistant.slots import fill
 
 __all__ = ["Assistant", "Reply", "language_of", "policy_of"]
@@ -99,7 +108,7 @@ class Assistant:
 
     # ------------------------------------------------------------------------------------------------ one turn
 
-    def respond(self, message: str, reading: IntentReading, state: ConversationState = ConversationState(), *,
+    def respond(self, message: str, reading: IntentReading, state: ConversationState = NEW_CONVERSATION, *,
                 faq: Callable[[], FaqHit | None] | FaqHit | None = None, wants_person: bool | None = None,
                 negative: bool | None = None) -> Reply:
         """Decide and word one turn. `faq`: the hit, or a function asked only when the intent alone will not do."""
