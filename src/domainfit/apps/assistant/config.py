@@ -228,6 +228,13 @@ def _resolve_paths(tree: dict, base: Path) -> None:
     fix(tree.get("serve"), "api_keys_file")
 
 
+def _error(problems: list[tuple[str, str]], origin: str | None) -> ConfigError:
+    error = ConfigError(problems, source=origin)
+    error.hint = "edit these keys in the assistant's YAML file (docs/assistant.md lists them)"
+    error.args = (str(error),)
+    return error
+
+
 def load_assistant_config(source: str | Path | dict | AssistantConfig, *, check: bool = True) -> AssistantConfig:
     """The checked config from a YAML file (paths relative to it), a dict (paths relative to the current folder) or a
     config. Raises ConfigError with every problem, each named by its key."""
@@ -254,13 +261,13 @@ def load_assistant_config(source: str | Path | dict | AssistantConfig, *, check:
         try:
             config = AssistantConfig.model_validate(tree)
         except ValidationError as exc:
-            raise ConfigError(validation_problems(exc, AssistantConfig) + templates, source=origin) from None
+            raise _error(validation_problems(exc, AssistantConfig) + templates, origin) from None
     else:
         config = source
         templates = _template_problems(config.model_dump(mode="python", exclude_none=True)["answers"])
     problems = templates + (check_bundles(config) if check else [])
     if problems:
-        raise ConfigError(problems, source=origin)
+        raise _error(problems, origin)
     if config.store is None:  # one database: the prediction log's file, else beside the config
         store = config.serve.prediction_log or base / "assistant.db"
         config = config.model_copy(update={"store": str(store)})
