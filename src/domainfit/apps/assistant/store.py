@@ -93,13 +93,15 @@ class ConversationStore:
         """The customer's message, the reply and the conversation's new state (and a queue entry on a new hand-off)."""
         now = time.time() if ts is None else ts
         with self.engine.begin() as db:
-            known = db.execute(sa.select(conversations.c.id).where(conversations.c.id == conversation_id)).first()
             state = {"updated": now, "language": language, "failed_turns": decision.failed_turns,
                      "with_agent": decision.source == "handoff"}
-            if known is None:
-                db.execute(conversations.insert().values(id=conversation_id, created=now, **state))
-            else:
-                db.execute(conversations.update().where(conversations.c.id == conversation_id).values(**state))
+            changed = db.execute(conversations.update().where(conversations.c.id == conversation_id).values(**state)).rowcount
+            if not changed:
+                try:
+                    with db.begin_nested():  # a savepoint: two first messages of one conversation at once
+                        db.execute(conversations.insert().values(id=conversation_id, created=now, **state))
+                except sa.exc.IntegrityError:
+                    db.execute(conversations.update().where(conversations.c.id == conversation_id).values(**state))
             turn = db.execute(turns.insert().values(
                 conversation_id=conversation_id, ts=now, role="customer", text=self._text(message), intent=decision.intent,
                 confidence=decision.confidence, out_of_scope=decision.out_of_scope, request_id=request_id,
