@@ -28,9 +28,6 @@ import json
 import os
 import platform
 import random
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, ROOT, SHARED  # noqa: E402
+from serve_load import free_port, start_command, stop_server  # noqa: E402
 
 SEED = 7
 HELD_OUT = 19
@@ -142,40 +140,6 @@ def sweep(data: dict, bundles: dict, work: Path) -> tuple[list[dict], dict]:
 
 
 # ---------------------------------------------------------------- latency
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _start(args: list[str], port: int) -> subprocess.Popen:
-    import httpx
-
-    log = open(Path(tempfile.gettempdir()) / f"assist-bench-{port}.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "domainfit.cli.main", *args, "--port", str(port)], env=ENV,
-                            stdout=subprocess.DEVNULL, stderr=log)
-    deadline = time.time() + 240
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(Path(log.name).read_text()[-2000:])
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("server not ready")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-
-
 async def _load(port: int, route: str, texts: list[str], clients: int, per_client: int) -> dict:
     import httpx
     import numpy as np
@@ -208,13 +172,13 @@ def latency(config: Path, bundle: str, texts: list[str], per_client: dict[int, i
     rows = []
     for name, args, route in (("assist", ["assist", "serve", str(config)], "/v1/assist"),
                               ("serve", ["serve", bundle], "/v1/predict")):
-        port = _free_port()
-        proc = _start(args, port)
+        port = free_port()
+        proc = start_command([*args, "--port", str(port)], port, env=ENV)
         try:
             for clients, n in per_client.items():
                 rows.append(asyncio.run(_load(port, route, texts, clients, n)))
         finally:
-            _stop(proc)
+            stop_server(proc)
     return rows
 
 

@@ -22,11 +22,10 @@ import difflib
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from domainfit.bundle import read_meta
-from domainfit.config.load import validation_problems
+from domainfit.config.load import read_yaml_mapping, validation_problems
 from domainfit.errors import ConfigError, DomainfitError
 from domainfit.serving.settings import ServeSettings
 
@@ -243,19 +242,9 @@ def load_assistant_config(source: str | Path | dict | AssistantConfig, *, check:
         if isinstance(source, dict):
             tree = dict(source)
         else:
-            path = Path(source)
-            origin = str(path)
-            if not path.is_file():
-                raise ConfigError([("config", f"no such file: {path.resolve()}")])
-            try:
-                tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-                raise ConfigError([(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")], source=origin) from None
-            if not isinstance(tree, dict):
-                raise ConfigError([("(top level)", "the YAML file must hold a mapping: intents, answers, handoff, ...")], source=origin)
-            base = path.resolve().parent
+            origin = str(source)
+            tree = read_yaml_mapping(source, example="intents: {bundle: runs/intents}")
+            base = Path(source).resolve().parent
         _resolve_paths(tree, base)
         templates = _template_problems(tree.get("answers"))
         try:
