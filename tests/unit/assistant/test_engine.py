@@ -43,3 +43,17 @@ def test_replies_follow_the_language_of_the_message(tmp_path, tiny_bundle):
 def test_the_example_config_is_valid():
     config = load_assistant_config(EXAMPLE, check=False)  # its bundle is trained by the user (see the file's header)
     assert "loan_or_mortgage_question" not in config.answers and config.serve.port == 8000
+
+
+def test_registered_as_an_app():
+    from domainfit.apps.assistant.config import AssistantConfig
+    from domainfit.registry import apps
+
+    app = apps.get("assistant")()
+    assert app.name == "assistant" and app.Config is AssistantConfig
+    assert AssistantConfig.model_config["extra"] == "forbid"
+    from fastapi import FastAPI
+
+    mounted = FastAPI()
+    mounted.include_router(app.routes(None))
+    assert {"/v1/assist", "/v1/handoffs", "/v1/handoffs/{handoff_id}/intent"} <= set(mounted.openapi()["paths"])
