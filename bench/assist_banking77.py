@@ -31,6 +31,7 @@ import random
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -39,7 +40,8 @@ from serve_load import free_port, start_command, stop_server  # noqa: E402
 
 SEED = 7
 HELD_OUT = 19
-THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+FAQ_SETTINGS = (None, 0.6, 0.7)  # None: no FAQ fallback (intent answers only); else the FAQ's min_score
 CHOSEN = 0.7
 FAQ_MIN_SCORE = 0.6
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
@@ -72,10 +74,13 @@ def build(work: Path) -> dict:
             "traffic_rows": len(traffic), "oos_rows": int((traffic["intent"] == "oos").sum())}
 
 
-def train_bundles(data: dict, work: Path) -> dict:
+def train_bundles(data: dict, work: Path, reuse: bool = False) -> dict:
     import domainfit
 
     f = data["files"]
+    if reuse and (work / "intents" / "domainfit.json").is_file() and (work / "faq" / "domainfit.json").is_file():
+        previous = json.loads((RESULTS / "assist_banking77.json").read_text(encoding="utf-8"))["bundles"]
+        return {**previous, "reused": True}
     t = time.perf_counter()
     intents = domainfit.train({"method": "head", "data": {"train": f["train"], "test": f["test_known"], "val_size": 0.1, "seed": 42},
                                "model": {"max_length": 64}, "baselines": [], "output": str(work / "intents")})
@@ -102,7 +107,7 @@ def write_config(data: dict, bundles: dict, work: Path, min_confidence: float) -
     return path
 
 
-def sweep(data: dict, bundles: dict, work: Path) -> tuple[list[dict], dict]:
+def sweep(data: dict, bundles: dict, work: Path, check: bool = True) -> tuple[list[dict], dict]:
     """Every threshold from one set of predictions, through the assistant's decision function."""
     from domainfit.apps.assistant.config import load_assistant_config
     from domainfit.apps.assistant.decision import ConversationState, decide, read_intent
@@ -125,14 +130,18 @@ def sweep(data: dict, bundles: dict, work: Path) -> tuple[list[dict], dict]:
     ood = {"out_of_scope" in p for p in raw}
     readings = [read_intent(p) for p in raw]
     out = []
-    for threshold in THRESHOLDS:
-        policy = policy_of(config.model_copy(update={"intents": config.intents.model_copy(update={"min_confidence": threshold})}))
-        decisions = [decide(r, policy, ConversationState(), faq=h, wants_person=w) for r, h, w in zip(readings, faq, person)]
-        result = score_replay(rows, decisions, set(config.answers), ("oos",))
-        result.pop("per_intent")
-        out.append({"min_confidence": threshold, **result})
+    for faq_min in FAQ_SETTINGS:
+        for threshold in THRESHOLDS:
+            policy = policy_of(config.model_copy(update={"intents": config.intents.model_copy(update={"min_confidence": threshold})}))
+            policy = replace(policy, faq_min_score=faq_min)
+            hits = faq if faq_min is not None else [None] * len(faq)
+            decisions = [decide(r, policy, ConversationState(), faq=h, wants_person=w) for r, h, w in zip(readings, hits, person)]
+            result = score_replay(rows, decisions, set(config.answers), ("oos",))
+            result.pop("per_intent")
+            out.append({"faq_min_score": faq_min, "min_confidence": threshold, **result})
     t = time.perf_counter()
-    end_to_end = evaluate_assistant(config, data["files"]["traffic"], oos_labels=("oos",), intents=intents, assistant=assistant)
+    end_to_end = None if not check else evaluate_assistant(config, data["files"]["traffic"], oos_labels=("oos",),
+                                                           intents=intents, assistant=assistant)
     t_eval = time.perf_counter() - t
     return out, {"end_to_end": end_to_end, "ood_fields_in_predictions": sorted(ood) == [True],
                  "seconds": {"intent_predict": round(t_intent, 1), "faq_predict_all": round(t_faq, 1),
@@ -203,20 +212,29 @@ def write_results(result: dict) -> None:
               "**These numbers are with the low-confidence rule only**: the out-of-scope detector (issue 14 part 1) was not merged "
               "in this branch, so the predictions carried no `out_of_scope` field."), "",
              "## Replay (each message its own conversation)", "",
-             "| min_confidence | automation | answer accuracy | wrong answers (of all) | hand-off precision | OOS handed off | hand-offs |",
-             "|---|---|---|---|---|---|---|"]
+             "| FAQ min_score | min_confidence | automation | answer accuracy | wrong answers (of all) | of them by the FAQ | hand-off precision | OOS handed off | hand-offs |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in result["sweep"]:
-        mark = " *" if r["min_confidence"] == CHOSEN else ""
-        lines.append(f"| {r['min_confidence']}{mark} | {_pct(r['automation_rate'])} | {_pct(r['answer_accuracy'])} | "
-                     f"{_pct(r['wrong_answer_rate'])} | {_pct(r['handoff_precision'])} | {_pct(r['oos_handoff_recall'])} | {r['handoffs']} |")
+        faq_min = r.get("faq_min_score", FAQ_MIN_SCORE)
+        mark = " *" if r["min_confidence"] == CHOSEN and faq_min == FAQ_MIN_SCORE else ""
+        by_faq = (r.get("wrong_by_source") or {}).get("faq")
+        lines.append(f"| {'no FAQ' if faq_min is None else faq_min} | {r['min_confidence']}{mark} | {_pct(r['automation_rate'])} | "
+                     f"{_pct(r['answer_accuracy'])} | {_pct(r['wrong_answer_rate'])} | {'—' if by_faq is None else by_faq} | "
+                     f"{_pct(r['handoff_precision'])} | {_pct(r['oos_handoff_recall'])} | {r['handoffs']} |")
     e = result["end_to_end"]
-    lines += ["", f"`*` run end to end through `evaluate_assistant` too: automation {_pct(e['automation_rate'])}, wrong answers "
-              f"{_pct(e['wrong_answer_rate'])}, hand-off precision {_pct(e['handoff_precision'])} (hand-off reasons: {e['handoff_reasons']}).",
-              "Target of the issue: wrong answers ≤ 3% of all messages at automation ≥ 70%.",
+    lines += [""]
+    if e:
+        lines += [f"`*` run end to end through `evaluate_assistant` too: automation {_pct(e['automation_rate'])}, wrong answers "
+                  f"{_pct(e['wrong_answer_rate'])}, hand-off precision {_pct(e['handoff_precision'])} (hand-off reasons: {e['handoff_reasons']})"
+                  + (f"; from the run of {e['from_run']}." if e.get("from_run") else ".")]
+    lines += ["Target of the issue: wrong answers ≤ 3% of all messages at automation ≥ 70%.",
               "", "The sweep reads `min_confidence` on the test replay itself (an oracle view of the trade-off); a deployment "
               "would pick it on held-out validation traffic with out-of-scope messages of its own.", ""]
     if result.get("latency"):
-        lines += ["## Latency on loopback (one request = one message)", "",
+        lines += ["## Latency on loopback (one request = one message)", ""]
+        if result.get("latency_from_run"):
+            lines += [f"(From the run of {result['latency_from_run']}, same bundles and server code.)", ""]
+        lines += [
                   "| route | concurrent conversations | requests | p50 ms | p99 ms | req/s | load avg |", "|---|---|---|---|---|---|---|"]
         for r in result["latency"]:
             lines.append(f"| {r['route']} | {r['clients']} | {r['requests']} | {r['p50_ms']} | {r['p99_ms']} | {r['throughput_rps']} | {r['load_avg_1m']} |")
@@ -232,6 +250,8 @@ def main() -> None:
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--per-client", default="1:200,16:25", help="clients:messages each, comma-separated")
     ap.add_argument("--work", default=None)
+    ap.add_argument("--reuse", action="store_true", help="reuse the bundles a previous run left in --work")
+    ap.add_argument("--no-check", action="store_true", help="skip the end-to-end evaluate_assistant check")
     args = ap.parse_args()
     if not (SHARED / "banking77" / "train.csv").is_file():
         sys.exit(f"skipped: {SHARED / 'banking77'} is absent")
@@ -242,13 +262,19 @@ def main() -> None:
               "load_avg_start": round(os.getloadavg()[0], 2)}
     data = build(work)
     result["data"] = {k: v for k, v in data.items() if k not in ("answers", "files", "known")}
-    result["bundles"] = train_bundles(data, work)
-    result["sweep"], extra = sweep(data, result["bundles"], work)
+    previous = json.loads((RESULTS / "assist_banking77.json").read_text(encoding="utf-8")) if (RESULTS / "assist_banking77.json").is_file() else {}
+    result["bundles"] = train_bundles(data, work, reuse=args.reuse)
+    result["sweep"], extra = sweep(data, result["bundles"], work, check=not args.no_check)
     result.update(extra)
+    if args.no_check and previous.get("end_to_end"):
+        result["end_to_end"] = {**previous["end_to_end"], "from_run": previous.get("when")}
+    if args.skip_latency and previous.get("latency"):
+        result["latency"], result["latency_from_run"] = previous["latency"], previous.get("when")
     result["notes"] = (f"{HELD_OUT} of 77 intents held out (seed {SEED}); answers written for the project; FAQ bank from the "
                        "known intents' names and answers; timings taken on a shared 2-core machine.")
     write_results(result)
     if not args.skip_latency:
+        result.pop("latency", None)
         import pandas as pd
 
         texts = pd.read_csv(data["files"]["traffic"])["message"].tolist()

@@ -26,6 +26,7 @@ def test_scores_of_a_hand_made_replay():
                  Decision("handoff", "card", 0.9, False, handoff_reason="asked_for_person")]  # not needed
     r = score_replay(rows, decisions, {"card", "loan"}, {"oos"})
     assert (r["automation_rate"], r["answer_accuracy"], r["wrong_answer_rate"], r["handoff_precision"]) == (0.6, 0.6667, 0.2, 0.5)
+    assert r["answers_by_source"] == {"intent": 2, "faq": 1} and r["wrong_by_source"] == {"intent": 1, "faq": 0}
     assert r["oos_handoff_recall"] == 1.0 and r["handoff_reasons"] == {"low_confidence": 1, "asked_for_person": 1}
     assert r["per_intent"]["card"]["messages"] == 3 and r["per_intent"]["(out of scope)"]["handoffs"] == 1
 

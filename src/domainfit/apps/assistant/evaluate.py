@@ -84,6 +84,8 @@ def score_replay(rows: pd.DataFrame, decisions: list, answerable: set[str], oos_
             for counter in (totals, c):
                 counter["answered"] += 1
                 counter["correct" if right else "wrong"] += 1
+                counter[f"{d.source}_answers"] += 1
+                counter[f"{d.source}_wrong"] += not right
         else:
             needed = oos or d.intent != gold
             for counter in (totals, c):
@@ -104,6 +106,8 @@ def _rates(c: Counter) -> dict:
 
     return {"messages": n, "answered": c["answered"], "correct": c["correct"], "wrong": c["wrong"],
             "handoffs": c["handoffs"], "clarified": c["clarified"], "out_of_scope": c["out_of_scope"],
+            "answers_by_source": {"intent": c["intent_answers"], "faq": c["faq_answers"]},
+            "wrong_by_source": {"intent": c["intent_wrong"], "faq": c["faq_wrong"]},
             "automation_rate": ratio(c["answered"], n), "answer_accuracy": ratio(c["correct"], c["answered"]),
             "wrong_answer_rate": ratio(c["wrong"], n), "handoff_precision": ratio(c["needed"], c["handoffs"]),
             "oos_handoff_recall": ratio(c["oos_caught"], c["out_of_scope"])}
