@@ -79,9 +79,13 @@ def free_port() -> int:
 
 
 def start_server(source: str, port: int, *flags: str, env: dict | None = None) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "domainfit.cli.main", "serve", source, "--port", str(port), *flags]
-    if source.startswith("models:/"):
-        cmd = [sys.executable, "-m", "domainfit.cli.main", "serve", "--model", source, "--port", str(port), *flags]
+    args = ["serve", "--model", source] if source.startswith("models:/") else ["serve", source]
+    return start_command([*args, "--port", str(port), *flags], port, env=env)
+
+
+def start_command(args: list[str], port: int, *, env: dict | None = None) -> subprocess.Popen:
+    """`domainfit ARGS` (a server listening on `port`), once its /readyz answers 200."""
+    cmd = [sys.executable, "-m", "domainfit.cli.main", *args]
     log = open(Path(tempfile.gettempdir()) / f"domainfit-serve-{port}.log", "w")  # a file: a full pipe would block the server
     proc = subprocess.Popen(cmd, env=env or ENV, stdout=subprocess.DEVNULL, stderr=log, text=True)
     deadline = time.time() + 180

@@ -245,3 +245,25 @@ def watch_report(out: str | Path) -> Path:
     from domainfit.apps.watch.replay import refresh_report
 
     return refresh_report(out)
+
+
+# --- assistant ---
+
+def assistant_app(config: str | Path | dict, **settings: Any):
+    """The support assistant's FastAPI app over `assistant.yaml` (checked, with its bundles, before it is built):
+    POST /v1/assist, GET /v1/handoffs, the chat page at /chat/, beside the model service's routes. `settings`:
+    domainfit.serving.ServeSettings keys replacing the config's `serve:` section."""
+    from domainfit.apps.assistant.config import load_assistant_config
+    from domainfit.apps.assistant.service import create_assist_app
+    from domainfit.serving.settings import ServeSettings
+
+    loaded = load_assistant_config(config)
+    return create_assist_app(loaded, ServeSettings(**{**loaded.serve.model_dump(), **settings}) if settings else None)
+
+
+def evaluate_assistant(config: str | Path | dict, data: str | Path, **options: Any) -> dict:
+    """Replay labelled messages through the assistant: automation rate, answer accuracy, wrong-answer rate, hand-off
+    precision, overall and per intent (`domainfit assist eval`)."""
+    from domainfit.apps.assistant.evaluate import evaluate_assistant as run
+
+    return run(config, data, **options)

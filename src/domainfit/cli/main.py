@@ -44,6 +44,9 @@ def _add_registry_commands() -> None:
     from domainfit.cli.bundle_cmd import bundle_app
 
     app.add_typer(bundle_app, name="bundle")
+    from domainfit.cli.assist_cmd import assist_app
+
+    app.add_typer(assist_app, name="assist")
 
 
 _add_registry_commands()

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from domainfit.config.schema import TrainConfig
 from domainfit.errors import ConfigError
 
-__all__ = ["load_config", "parse_override", "set_dotted"]
+__all__ = ["load_config", "parse_override", "read_yaml_mapping", "set_dotted"]
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -39,6 +39,23 @@ def set_dotted(tree: dict, key: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
+def read_yaml_mapping(path: str | Path, *, example: str) -> dict:
+    """The mapping a YAML config file holds; ConfigError for a missing file, bad YAML (line and column) or another
+    top level (`example` shows a mapping of the file's kind)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError([("config", f"no such file: {path.resolve()}")])
+    try:
+        tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
+        raise ConfigError([(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")], source=str(path)) from None
+    if not isinstance(tree, dict):
+        raise ConfigError([("(top level)", f"the YAML file must hold a mapping of keys, like `{example}`")], source=str(path))
+    return tree
+
+
 def load_config(
     source: str | Path | Mapping | TrainConfig | None = None,
     *,
@@ -54,17 +71,7 @@ def load_config(
         tree = source.model_dump(mode="python")
     elif isinstance(source, (str, Path)):
         origin = str(source)
-        path = Path(source)
-        if not path.is_file():
-            raise ConfigError([("config", f"no such file: {path.resolve()}")])
-        try:
-            tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-            raise ConfigError([(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")], source=origin) from None
-        if not isinstance(tree, dict):
-            raise ConfigError([("(top level)", "the YAML file must hold a mapping of keys, like `data: {train: file.csv}`")], source=origin)
+        tree = read_yaml_mapping(source, example="data: {train: file.csv}")
     else:
         tree = dict(source or {})
     tree = _deep_copy(tree)

@@ -40,7 +40,7 @@ from domainfit.serving.models import BundleSource, ModelSlot, RegistrySource, op
 from domainfit.serving.settings import ServeSettings
 from domainfit.serving.telemetry import ServiceMetrics
 
-__all__ = ["ApiError", "create_app"]
+__all__ = ["ApiError", "check_text", "create_app"]
 
 log = logging.getLogger("domainfit.serve")
 
@@ -78,9 +78,10 @@ def _schemas(bundle: Bundle):
 
 
 def create_app(source: str | Path | BundleSource | RegistrySource, settings: ServeSettings | None = None, *,
-               keys: KeyStore | None = None) -> FastAPI:
+               keys: KeyStore | None = None, open_prefixes: tuple[str, ...] = ()) -> FastAPI:
     """`source`: a bundle folder, a registry URI (`models:/name@champion`) or a source object
-    (`current_version()`, `path_for(version)`, `load(version, variant=, threads=)`, `name`, `follows`)."""
+    (`current_version()`, `path_for(version)`, `load(version, variant=, threads=)`, `name`, `follows`).
+    `open_prefixes`: paths under these need no API key (an application's static page; its API calls still do)."""
     settings = settings or ServeSettings()
     if isinstance(source, (str, Path)):
         source = open_source(source, settings.registry)
@@ -127,6 +128,7 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     app.state.ready = False
     app.state.slot, app.state.metrics, app.state.batcher, app.state.settings = slot, metrics, batcher, settings
     app.state.auth_on = auth_on
+    app.state.prediction_log = plog  # an application mounted on this app (the assistant) logs and corrects through it
 
     @app.post("/v1/predict", response_model=response_model, summary="Predict one or many texts",
               responses={401: {}, 403: {}, 413: {}, 422: {}, 500: {}, 503: {}})
@@ -215,7 +217,7 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     _install_error_handlers(app)
     if auth_on:  # innermost of the three: CORS answers preflights (no key) itself, the request id is already set
         open_paths = OPEN_PATHS | DOCS_PATHS if settings.public_docs else OPEN_PATHS
-        app.add_middleware(KeyGate, keys=keys, open_paths=open_paths,
+        app.add_middleware(KeyGate, keys=keys, open_paths=open_paths, open_prefixes=open_prefixes,
                            model_name=lambda: slot.current.name if slot.current is not None else None)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -266,6 +268,9 @@ def _check_text(text: str, where: str) -> None:
         raise ApiError(422, "invalid_text", f"{where} is not valid Unicode: a lone surrogate (U+{ord(text[exc.start]):04X}) "
                        f"at character {exc.start}; send UTF-8 text (in JSON, a \\ud800-\\udbff escape must be followed by "
                        "a \\udc00-\\udfff one)", where=where) from None
+
+
+check_text = _check_text  # for the applications that take texts of their own (domainfit.apps)
 
 
 def _run_batch(slot: ModelSlot, items, plog=None, metrics: ServiceMetrics | None = None, *, refuse: bool = False):

@@ -156,8 +156,10 @@ class KeyGate:
     """API keys, from the headers alone: 401 without a known key, 403 for a key without access to the served model.
     `open_paths` pass without one (health, readiness, metrics; the docs when they are public)."""
 
-    def __init__(self, app, *, keys: KeyStore, open_paths: frozenset[str], model_name: Callable[[], str | None]) -> None:
+    def __init__(self, app, *, keys: KeyStore, open_paths: frozenset[str], model_name: Callable[[], str | None],
+                 open_prefixes: tuple[str, ...] = ()) -> None:
         self.app, self.keys, self.open_paths, self.model_name = app, keys, open_paths, model_name
+        self.open_prefixes = tuple(open_prefixes)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -166,7 +168,7 @@ class KeyGate:
         root = scope.get("root_path") or ""
         if root and path.startswith(root):
             path = path[len(root):]
-        if path in self.open_paths:
+        if path in self.open_paths or (self.open_prefixes and path.startswith(self.open_prefixes)):
             return await self.app(scope, receive, send)
         state = scope.setdefault("state", {})
         key = await self.keys.verify(presented_key(dict(scope.get("headers") or [])))

@@ -87,14 +87,15 @@ def server_config(app, settings: ServeSettings):
                           timeout_keep_alive=settings.keep_alive_s, server_header=False)
 
 
-def run_server(source, settings: ServeSettings | None = None) -> None:
-    """Serve `source` (a bundle folder or `models:/name@alias`) until SIGTERM/SIGINT."""
+def run_server(source, settings: ServeSettings | None = None, *, app_factory=None) -> None:
+    """Serve `source` (a bundle folder or `models:/name@alias`) until SIGTERM/SIGINT. `app_factory(source, settings,
+    keys=)`: an application's app instead of `create_app`'s (the support assistant's builds on it)."""
     settings = settings or ServeSettings()
     configure_logging()
     keys = KeyStore.from_sources(settings.api_keys_file)
     _check_auth(settings, keys.enabled if settings.require_auth is None else settings.require_auth)
     _check_port(settings.host, settings.port)
-    app = create_app(source, settings, keys=keys)
+    app = (app_factory or create_app)(source, settings, keys=keys)
     server = _draining_server(server_config(app, settings))
     # uvicorn re-raises the signal it shut down on into the handler that was installed before it; with these no-op
     # handlers in place a graceful shutdown ends in a normal return (exit status 0) instead of death by signal.
