@@ -176,3 +176,14 @@ def bench(bundle: str | Path, *, threads: int | None = None, reporter=None) -> d
     from domainfit.compression import bench_bundle
 
     return bench_bundle(bundle, threads=threads, reporter=reporter)
+
+
+# --- label issues, active learning, labelling-tool round trip (issue 18) ---
+
+def find_label_issues(data: str | Path, out_dir: str | Path | None = None, **kwargs: Any):
+    """Likely wrong labels, confused class pairs, near-duplicates with different labels and outliers of a labelled
+    file, by cleanlab on out-of-fold probabilities (see `domainfit.labelling.issues.issues_in_file`); with `out_dir`
+    the tables and report.html are written there, and with `fix="drop"|"relabel"` a cleaned copy (never the input)."""
+    from domainfit.labelling.issues import issues_in_file
+
+    return issues_in_file(data, out_dir, **kwargs)
