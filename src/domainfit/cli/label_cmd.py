@@ -76,3 +76,80 @@ def deep_section(file: Path, *, task: str | None, text: str | None, label: str |
         return {**result.to_dict(), "worst": result.report.issues.head(20).to_dict(orient="records")}
     _print_issues(result.report, 10)
     return None
+
+
+@label_app.command("next")
+def label_next(
+    pool: Annotated[Path, typer.Argument(help="unlabelled texts (csv/tsv/jsonl/parquet/xlsx)")],
+    output: Annotated[Path, Opt("-o", "--output", help="where to write the chosen rows (csv, jsonl or xlsx)")] = Path("to_label.csv"),
+    bundle: Annotated[Optional[Path], Opt("--bundle", help="a trained bundle whose uncertainty guides the choice")] = None,
+    seed_data: Annotated[Optional[Path], Opt("--seed", help="labelled rows to fit a `head` model on instead of a bundle")] = None,
+    labelled: Annotated[Optional[Path], Opt("--labelled", help="rows already labelled: their near-duplicates are not picked")] = None,
+    n: Annotated[int, Opt("--n", help="how many texts to pick")] = 200,
+    strategy: Annotated[str, Opt("--strategy", help="hybrid (uncertainty within k-means clusters), uncertainty, kmeans, coreset, random")] = "hybrid",
+    measure: Annotated[str, Opt("--measure", help="uncertainty: entropy, margin or least-confidence")] = "entropy",
+    model: Annotated[Optional[str], Opt("--model", help="backbone of the embeddings (default: bundled MiniLM)")] = None,
+    text: Annotated[Optional[str], Opt("--text", help="text column (inferred when unambiguous)")] = None,
+    label: Annotated[Optional[str], Opt("--label", help="label column of --seed / --labelled")] = None,
+    duplicate_threshold: Annotated[float, Opt("--duplicate-threshold", help="cosine similarity above which a text counts as already labelled")] = 0.95,
+    random_seed: Annotated[int, Opt("--random-seed")] = 0,
+    as_json: Annotated[bool, Opt("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """The texts most worth labelling now, each with the reason it was picked."""
+    from domainfit.api import label_next as _next
+    from domainfit.cli.ui import console
+
+    result = _next(pool, n=n, bundle=bundle, seed_data=seed_data, labelled=labelled, strategy=strategy, measure=measure,
+                   model=model, text_column=text, label_column=label, duplicate_threshold=duplicate_threshold, seed=random_seed)
+    _write_table(result.table, output)
+    if as_json:
+        print(json.dumps({**result.to_dict(), "output": str(output)}, indent=2, ensure_ascii=False))
+        return
+    console.print(f"picked {len(result.table)} of {result.pool} texts ({strategy}; {result.excluded_duplicates} near-duplicates "
+                  f"of labelled rows left out) → [bold]{output}[/]")
+
+
+def _write_table(table, path: Path) -> None:
+    from domainfit.labelling.formats import write_table
+
+    write_table(table, path)
+
+
+@label_app.command("export")
+def label_export(
+    pool: Annotated[Path, typer.Argument(help="texts to pre-annotate (csv/tsv/jsonl/parquet/xlsx)")],
+    output: Annotated[Path, Opt("-o", "--output", help="file to import into the tool")],
+    bundle: Annotated[Optional[Path], Opt("--bundle", help="the model whose predictions pre-fill the labels")] = None,
+    fmt: Annotated[str, Opt("--format", help="label-studio, argilla, doccano or csv")] = "label-studio",
+    text: Annotated[Optional[str], Opt("--text", help="text column (inferred when unambiguous)")] = None,
+    as_json: Annotated[bool, Opt("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """The pool with the model's predictions (entities as character spans) in a labelling tool's import format."""
+    from domainfit.api import export_for_labelling
+    from domainfit.cli.ui import console
+
+    summary = export_for_labelling(pool, output, fmt=fmt, bundle=bundle, text_column=text)
+    if as_json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    console.print(f"{summary['items']} texts ({summary['task']}) in {fmt} format → " + ", ".join(f"[bold]{f}[/]" for f in summary["files"]))
+
+
+@label_app.command("import")
+def label_import(
+    files: Annotated[list[Path], typer.Argument(help="the tool's export(s); doccano: one file per annotator is fine")],
+    output: Annotated[Path, Opt("-o", "--output", help="training table to write (csv, tsv, jsonl, xlsx; entities: .jsonl)")] = Path("labelled.csv"),
+    fmt: Annotated[Optional[str], Opt("--format", help="label-studio, argilla, doccano or csv (default: from the file)")] = None,
+    task: Annotated[Optional[str], Opt("--task", help="classification, multilabel or ner (default: from the annotations)")] = None,
+    as_json: Annotated[bool, Opt("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """A labelling tool's export back to a training table: labels, annotator, time, majority vote and disagreements."""
+    from domainfit.api import import_labels
+    from domainfit.cli.ui import console
+
+    summary = import_labels(files, output, fmt=fmt, task=task)
+    if as_json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    console.print(f"{summary['annotations']} annotations → {summary['rows']} rows ({summary['task']}; "
+                  f"{summary['disagreements']} with annotators disagreeing) → [bold]{summary['output']}[/]")
