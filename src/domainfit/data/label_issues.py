@@ -45,6 +45,7 @@ class LabelIssues:
     outliers: pd.DataFrame = field(default_factory=pd.DataFrame)
     model: str = ""
     notes: list[str] = field(default_factory=list)
+    quality: np.ndarray | None = None  # cleanlab's label quality of every row (one label per text), for rankings past the flagged
 
     def summary(self) -> dict:
         return {"task": self.task, "rows": self.rows, "label_issues": len(self.issues), "confused_pairs": len(self.confused),
@@ -177,7 +178,8 @@ def find_label_issues(texts: Sequence[str], y: np.ndarray, names: Sequence[str],
                            "confidence": [round(float(probs[i, j]), 4) for i, j in zip(at, suggested_idx)],
                            "label_quality": flagged["label_score"].round(4).to_numpy()}, columns=ISSUE_COLUMNS)
     report = LabelIssues(task="classification", rows=len(texts), issues=issues.reset_index(drop=True),
-                         confused=_confused(y, probs, names, top_pairs), model=model)
+                         confused=_confused(y, probs, names, top_pairs), model=model,
+                         quality=found["label_score"].to_numpy())
     if "outlier" in types:
         report.outliers = _outliers(lab, texts, given)
         report.duplicates = _duplicates(lab, texts, given)
