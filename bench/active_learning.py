@@ -7,7 +7,8 @@ labels; test accuracy against labels for each strategy, averaged over seeds.
 The head retrained each round is the `head` method's model on the cached frozen MiniLM embeddings: a logistic
 regression (C = 10, as `label next --seed` fits it; no validation grid, since an active-learning run has no
 validation labels to spare). The strategies are the ones `label next` runs (`domainfit.labelling.sampling`), on
-the same embeddings; the pool is the training split, the score the official test split.
+the same embeddings; the pool is the training split (less the 10% validation carved
+from it, unused), the score the official test split.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def main() -> None:
                  "strategy_seeds": args.strategy_seeds, "datasets": {}}
     for ds in [d.strip() for d in args.datasets.split(",") if d.strip()]:
         splits = prepare_splits(ds, work)
-        train = pd.concat([pd.read_csv(splits[s], dtype=str, keep_default_na=False) for s in ("train", "val")])
+        train = pd.read_csv(splits["train"], dtype=str, keep_default_na=False)  # the pool (the same rows as label_noise.py: cached)
         test = pd.read_csv(splits["test"], dtype=str, keep_default_na=False)
         names = sorted(train["label"].unique())
         y = np.array([names.index(v) for v in train["label"]])
