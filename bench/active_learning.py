@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, prepare_splits  # noqa: E402
+from _common import RESULTS, prepare_splits
 
 STRATEGIES = ("random", "hybrid", "uncertainty", "margin", "kmeans", "coreset")  # "uncertainty" = entropy
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, prepare_splits  # noqa: E402
+from _common import RESULTS, prepare_splits
 
 
 def flip(frame: pd.DataFrame, emb: np.ndarray, share: float, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
@@ -35,7 +35,7 @@ def flip(frame: pd.DataFrame, emb: np.ndarray, share: float, seed: int) -> tuple
     sim = centres @ centres.T
     np.fill_diagonal(sim, -np.inf)
     confusable = sim.argmax(1)
-    n = int(round(share * len(frame)))
+    n = round(share * len(frame))
     rows = rng.choice(len(frame), n, replace=False)
     noisy = y.copy()
     for k, i in enumerate(rows):

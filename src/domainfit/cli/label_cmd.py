@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,17 +17,17 @@ Opt = typer.Option
 
 def data_issues(
     file: Annotated[Path, typer.Argument(help="labelled table (csv/tsv/jsonl/parquet/xlsx), or entity data (.conll, .jsonl with --task ner)")],
-    output: Annotated[Optional[Path], Opt("-o", "--output", help="folder for issues.csv, report.html, ... (default: print only)")] = None,
-    text: Annotated[Optional[str], Opt("--text", help="text column (inferred when unambiguous)")] = None,
-    label: Annotated[Optional[str], Opt("--label", help="label column (inferred when unambiguous)")] = None,
-    task: Annotated[Optional[str], Opt("--task", help="classification, multilabel or ner (default: ner for .conll, else classification)")] = None,
+    output: Annotated[Path | None, Opt("-o", "--output", help="folder for issues.csv, report.html, ... (default: print only)")] = None,
+    text: Annotated[str | None, Opt("--text", help="text column (inferred when unambiguous)")] = None,
+    label: Annotated[str | None, Opt("--label", help="label column (inferred when unambiguous)")] = None,
+    task: Annotated[str | None, Opt("--task", help="classification, multilabel or ner (default: ner for .conll, else classification)")] = None,
     features: Annotated[str, Opt("--features", help="what the cross-validated model reads: embeddings (cached, of --model) or tfidf")] = "embeddings",
-    model: Annotated[Optional[str], Opt("--model", help="backbone of the embeddings (default: bundled MiniLM)")] = None,
-    bundle: Annotated[Optional[Path], Opt("--bundle", help="use this bundle's predictions instead of a cross-validated model")] = None,
-    fix: Annotated[Optional[str], Opt("--fix", help="drop | relabel: write cleaned.csv and changes.csv to -o (the input is never edited)")] = None,
+    model: Annotated[str | None, Opt("--model", help="backbone of the embeddings (default: bundled MiniLM)")] = None,
+    bundle: Annotated[Path | None, Opt("--bundle", help="use this bundle's predictions instead of a cross-validated model")] = None,
+    fix: Annotated[str | None, Opt("--fix", help="drop | relabel: write cleaned.csv and changes.csv to -o (the input is never edited)")] = None,
     folds: Annotated[int, Opt("--folds", help="cross-validation folds")] = 5,
     seed: Annotated[int, Opt("--seed")] = 0,
-    encoding: Annotated[Optional[str], Opt("--encoding", help="file encoding (detected when not given)")] = None,
+    encoding: Annotated[str | None, Opt("--encoding", help="file encoding (detected when not given)")] = None,
     top: Annotated[int, Opt("--top", help="suspected errors printed")] = 20,
     as_json: Annotated[bool, Opt("--json", help="print the summary as JSON")] = False,
 ) -> None:
@@ -82,15 +82,15 @@ def deep_section(file: Path, *, task: str | None, text: str | None, label: str |
 def label_next(
     pool: Annotated[Path, typer.Argument(help="unlabelled texts (csv/tsv/jsonl/parquet/xlsx)")],
     output: Annotated[Path, Opt("-o", "--output", help="where to write the chosen rows (csv, jsonl or xlsx)")] = Path("to_label.csv"),
-    bundle: Annotated[Optional[Path], Opt("--bundle", help="a trained bundle whose uncertainty guides the choice")] = None,
-    seed_data: Annotated[Optional[Path], Opt("--seed", help="labelled rows to fit a `head` model on instead of a bundle")] = None,
-    labelled: Annotated[Optional[Path], Opt("--labelled", help="rows already labelled: their near-duplicates are not picked")] = None,
+    bundle: Annotated[Path | None, Opt("--bundle", help="a trained bundle whose uncertainty guides the choice")] = None,
+    seed_data: Annotated[Path | None, Opt("--seed", help="labelled rows to fit a `head` model on instead of a bundle")] = None,
+    labelled: Annotated[Path | None, Opt("--labelled", help="rows already labelled: their near-duplicates are not picked")] = None,
     n: Annotated[int, Opt("--n", help="how many texts to pick")] = 200,
     strategy: Annotated[str, Opt("--strategy", help="hybrid (uncertainty within k-means clusters), uncertainty, kmeans, coreset, random")] = "hybrid",
     measure: Annotated[str, Opt("--measure", help="uncertainty: entropy, margin or least-confidence")] = "entropy",
-    model: Annotated[Optional[str], Opt("--model", help="backbone of the embeddings (default: bundled MiniLM)")] = None,
-    text: Annotated[Optional[str], Opt("--text", help="text column (inferred when unambiguous)")] = None,
-    label: Annotated[Optional[str], Opt("--label", help="label column of --seed / --labelled")] = None,
+    model: Annotated[str | None, Opt("--model", help="backbone of the embeddings (default: bundled MiniLM)")] = None,
+    text: Annotated[str | None, Opt("--text", help="text column (inferred when unambiguous)")] = None,
+    label: Annotated[str | None, Opt("--label", help="label column of --seed / --labelled")] = None,
     duplicate_threshold: Annotated[float, Opt("--duplicate-threshold", help="cosine similarity above which a text counts as already labelled")] = 0.95,
     random_seed: Annotated[int, Opt("--random-seed")] = 0,
     as_json: Annotated[bool, Opt("--json", help="print the summary as JSON")] = False,
@@ -119,9 +119,9 @@ def _write_table(table, path: Path) -> None:
 def label_export(
     pool: Annotated[Path, typer.Argument(help="texts to pre-annotate (csv/tsv/jsonl/parquet/xlsx)")],
     output: Annotated[Path, Opt("-o", "--output", help="file to import into the tool")],
-    bundle: Annotated[Optional[Path], Opt("--bundle", help="the model whose predictions pre-fill the labels")] = None,
+    bundle: Annotated[Path | None, Opt("--bundle", help="the model whose predictions pre-fill the labels")] = None,
     fmt: Annotated[str, Opt("--format", help="label-studio, argilla, doccano or csv")] = "label-studio",
-    text: Annotated[Optional[str], Opt("--text", help="text column (inferred when unambiguous)")] = None,
+    text: Annotated[str | None, Opt("--text", help="text column (inferred when unambiguous)")] = None,
     as_json: Annotated[bool, Opt("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """The pool with the model's predictions (entities as character spans) in a labelling tool's import format."""
@@ -139,8 +139,8 @@ def label_export(
 def label_import(
     files: Annotated[list[Path], typer.Argument(help="the tool's export(s); doccano: one file per annotator is fine")],
     output: Annotated[Path, Opt("-o", "--output", help="training table to write (csv, tsv, jsonl, xlsx; entities: .jsonl)")] = Path("labelled.csv"),
-    fmt: Annotated[Optional[str], Opt("--format", help="label-studio, argilla, doccano or csv (default: from the file)")] = None,
-    task: Annotated[Optional[str], Opt("--task", help="classification, multilabel or ner (default: from the annotations)")] = None,
+    fmt: Annotated[str | None, Opt("--format", help="label-studio, argilla, doccano or csv (default: from the file)")] = None,
+    task: Annotated[str | None, Opt("--task", help="classification, multilabel or ner (default: from the annotations)")] = None,
     as_json: Annotated[bool, Opt("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """A labelling tool's export back to a training table: labels, annotator, time, majority vote and disagreements."""

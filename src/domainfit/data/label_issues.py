@@ -12,6 +12,7 @@ Pure functions: arrays and tables in, tables out; deterministic for a seed. No f
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,8 +20,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["FIXES", "LabelIssues", "apply_fix", "find_label_issues", "find_multilabel_issues", "find_token_issues",
-           "out_of_fold_probs", "out_of_fold_multilabel_probs", "out_of_fold_token_probs", "token_features"]
+__all__ = [
+    "FIXES",
+    "LabelIssues",
+    "apply_fix",
+    "find_label_issues",
+    "find_multilabel_issues",
+    "find_token_issues",
+    "out_of_fold_multilabel_probs",
+    "out_of_fold_probs",
+    "out_of_fold_token_probs",
+    "token_features",
+]
 
 FIXES = ("drop", "relabel")
 ISSUE_COLUMNS = ["position", "text", "given_label", "suggested_label", "confidence", "label_quality"]
@@ -132,7 +143,7 @@ def out_of_fold_token_probs(sentences: Sequence[Sequence[str]], tags: Sequence[S
             model = LogisticRegression(C=C, max_iter=1000).fit(x[train], y[train])
         probs[np.ix_(test, model.classes_)] = model.predict_proba(x[test])
     bounds = np.cumsum([0] + [len(s) for s in sentences])
-    return [probs[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return [probs[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 # ---------------------------------------------------------------- one label per text (cleanlab Datalab)

@@ -430,8 +430,7 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".ndjson"):
         with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            for rec in table.to_dict(orient="records"):
-                fh.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+            fh.writelines(json.dumps(rec, ensure_ascii=False, default=str) + "\n" for rec in table.to_dict(orient="records"))
     elif suffix == ".xlsx":
         table.to_excel(path, index=False)
     elif suffix in (".csv", ".tsv", ".txt", ""):

@@ -16,7 +16,7 @@ import numpy as np
 
 from domainfit.registry import Registry
 
-__all__ = ["Pick", "UNCERTAINTY", "label_uncertainty", "near_duplicates", "strategies", "token_uncertainty", "uncertainty"]
+__all__ = ["UNCERTAINTY", "Pick", "label_uncertainty", "near_duplicates", "strategies", "token_uncertainty", "uncertainty"]
 
 strategies: Registry = Registry("sampling strategy", "domainfit.labelling.sampling", listing="strategies")
 

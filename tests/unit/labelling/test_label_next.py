@@ -52,7 +52,7 @@ def test_coreset_goes_where_nothing_is_labelled():
 
 
 def test_hybrid_takes_the_most_uncertain_row_of_each_cluster():
-    emb, cluster = _three_clusters()
+    emb, _cluster = _three_clusters()
     scores = np.linspace(0, 0.5, 30)
     scores[[3, 14, 27]] = [0.9, 0.8, 0.95]  # the most uncertain of each cluster
     picks = sampling.strategies.get("hybrid")(scores, emb, 3, seed=0)
