@@ -95,18 +95,22 @@ def _clusters(emb: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarra
     return assign, km.cluster_centers_
 
 
+def _each_cluster(emb: np.ndarray, n: int, seed: int):
+    """(cluster number, clusters, its centre, its members) for each non-empty k-means cluster, k = n."""
+    assign, centers = _clusters(emb, n, seed)
+    for c in range(len(centers)):
+        members = np.flatnonzero(assign == c)
+        if len(members):
+            yield c, len(centers), centers[c], members
+
+
 @strategies.register("kmeans")
 def kmeans(scores, emb, n, *, labelled_emb=None, seed=0) -> list[Pick]:
     """One row per k-means cluster (k = n): the one nearest its centre; bigger clusters first."""
-    assign, centers = _clusters(emb, n, seed)
     picks = []
-    for c in range(len(centers)):
-        members = np.flatnonzero(assign == c)
-        if not len(members):
-            continue
-        dist = np.linalg.norm(emb[members] - centers[c], axis=1)
-        i = int(members[np.argmin(dist)])
-        picks.append(Pick(i, float(len(members)), f"centre of cluster {c + 1} of {len(centers)} ({len(members)} texts like it)"))
+    for c, k, centre, members in _each_cluster(emb, n, seed):
+        i = int(members[np.argmin(np.linalg.norm(emb[members] - centre, axis=1))])
+        picks.append(Pick(i, float(len(members)), f"centre of cluster {c + 1} of {k} ({len(members)} texts like it)"))
     return sorted(picks, key=lambda p: -p.score)
 
 
@@ -132,14 +136,10 @@ def coreset(scores, emb, n, *, labelled_emb=None, seed=0) -> list[Pick]:
 @strategies.register("hybrid")
 def hybrid(scores, emb, n, *, labelled_emb=None, seed=0) -> list[Pick]:
     """Uncertainty within diversity: k-means into n clusters, then the most uncertain row of each."""
-    assign, centers = _clusters(emb, n, seed)
     picks = []
-    for c in range(len(centers)):
-        members = np.flatnonzero(assign == c)
-        if not len(members):
-            continue
+    for c, k, _, members in _each_cluster(emb, n, seed):
         i = int(members[np.argmax(scores[members])])
-        picks.append(Pick(i, float(scores[i]), f"most uncertain of cluster {c + 1} of {len(centers)} ({len(members)} texts): "
+        picks.append(Pick(i, float(scores[i]), f"most uncertain of cluster {c + 1} of {k} ({len(members)} texts): "
                                                f"uncertainty {scores[i]:.3f}"))
     return sorted(picks, key=lambda p: -p.score)
 
