@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from domainfit.data.label_issues import LabelIssues
-from domainfit.evaluation.report import html_escape, html_table, render_page
+from domainfit.evaluation._html import _e, _label, _num, _table
+from domainfit.evaluation.report import html_escape, render_page
 
 __all__ = ["write_issues_report"]
 
@@ -21,15 +22,22 @@ def _short(value) -> str:
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "…"
 
 
-def _rows(table: pd.DataFrame, columns: list[str]) -> list[list]:
-    return [[_short(v) if isinstance(v, str) else v for v in row] for row in table[columns].head(MAX_ROWS).itertuples(index=False)]
+def _cell(column: str, value) -> str:
+    if column.startswith("text") or column == "token":
+        return _e(_short(value))
+    if "label" in column or column.startswith("class"):
+        return _label(value)
+    return _num(value)
 
 
 def _block(table: pd.DataFrame, columns: list[str], headers: list[str], numeric: list[int], empty: str) -> str:
     if not len(table):
         return f"<p class=\"muted\">{html_escape(empty)}</p>"
     more = f"<p class=\"muted\">first {MAX_ROWS} of {len(table)}; all in the CSV file</p>" if len(table) > MAX_ROWS else ""
-    return html_table(headers, _rows(table, columns), numeric=numeric) + more
+    cls = {i: "num" for i in numeric} | {i: "text" for i, c in enumerate(columns) if c.startswith("text")} | {
+        i: "label" for i, c in enumerate(columns) if "label" in c or c.startswith("class")}
+    rows = [[_cell(c, v) for c, v in zip(columns, row)] for row in table[columns].head(MAX_ROWS).itertuples(index=False)]
+    return _table([_e(h) for h in headers], rows, cls=cls, wide=True, scroll=len(table) > 20) + more
 
 
 def write_issues_report(path: str | Path, report: LabelIssues, *, source: str) -> Path:
