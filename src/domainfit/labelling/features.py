@@ -20,10 +20,14 @@ def embed(texts: Sequence[str], model: str | None = None, *, max_length: int = 1
     from domainfit.backbones import FrozenEncoder, load_backbone, resolve_backbone
 
     resolved = resolve_backbone(model)
-    encoder, tokenizer = load_backbone(resolved.path)
-    frozen = FrozenEncoder(encoder, tokenizer, name=resolved.name, weights_sha256=resolved.sha256, pooling="mean",
+    texts = [str(t) for t in texts]
+    frozen = FrozenEncoder(None, None, name=resolved.name, weights_sha256=resolved.sha256, pooling="mean",
                            normalize=True, max_length=max_length)
-    return frozen.embed([str(t) for t in texts])
+    cached = frozen.cache_dir / f"{frozen._key(texts)}.npy"
+    if cached.is_file():  # a cache hit needs no model: loading it cost more than the whole lookup
+        return np.load(cached)
+    frozen.encoder, frozen.tokenizer = load_backbone(resolved.path)
+    return frozen.embed(texts)
 
 
 def tfidf(texts: Sequence[str]):
