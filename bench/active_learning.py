@@ -71,6 +71,7 @@ def main() -> None:
     ap.add_argument("--strategy-seeds", type=int, default=1, help="seeds of every other strategy")
     ap.add_argument("--budget", type=int, default=1500)
     ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--tag", default="active_learning", help="results file name (bench/results/<tag>.json, <tag>_<dataset>.svg)")
     args = ap.parse_args()
     from domainfit.labelling.features import embed
     from domainfit.labelling.next import next_batch
@@ -107,11 +108,11 @@ def main() -> None:
         next_s = time.perf_counter() - t
         out["datasets"][ds] = {"pool": len(train), "test": len(test), "classes": len(names), "embed_s": round(embed_s, 1),
                                "label_next_s": round(next_s, 2), "curves": curves}
-        (RESULTS / "active_learning.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
-    _plot(out)
+        (RESULTS / f"{args.tag}.json").write_text(json.dumps(out, indent=1), encoding="utf-8")
+    _plot(out, args.tag)
 
 
-def _plot(out: dict) -> None:
+def _plot(out: dict, tag: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -132,7 +133,7 @@ def _plot(out: dict) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(RESULTS / f"active_learning_{ds}.svg", metadata={"Date": None})
+        fig.savefig(RESULTS / f"{tag}_{ds}.svg", metadata={"Date": None})
         plt.close(fig)
 
 
