@@ -53,7 +53,9 @@ def run(strategy: str, emb, y, test_emb, test_y, n_classes: int, seed: int, budg
             return curve
         rest = np.setdiff1d(np.arange(len(emb)), labelled)
         n = min(batch, budget - len(labelled))
-        name, measure = ("uncertainty", "margin") if strategy == "margin" else (strategy, "entropy")
+        # "margin" = uncertainty by margin; "hybrid:margin" = a strategy with another uncertainty measure
+        name, _, measure = ("uncertainty:margin" if strategy == "margin" else strategy).partition(":")
+        measure = measure or "entropy"
         scores = sampling.uncertainty(pool_probs[rest], measure)
         picks = sampling.strategies.get(name)(scores, emb[rest], n, labelled_emb=emb[labelled], seed=seed + len(labelled))
         labelled = np.concatenate([labelled, rest[[p.index for p in picks]]])
