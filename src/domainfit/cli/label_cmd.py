@@ -87,7 +87,7 @@ def label_next(
     labelled: Annotated[Path | None, Opt("--labelled", help="rows already labelled: their near-duplicates are not picked")] = None,
     n: Annotated[int, Opt("--n", help="how many texts to pick")] = 200,
     strategy: Annotated[str, Opt("--strategy", help="hybrid (uncertainty within k-means clusters), uncertainty, kmeans, coreset, random")] = "hybrid",
-    measure: Annotated[str, Opt("--measure", help="uncertainty: entropy, margin or least-confidence")] = "entropy",
+    measure: Annotated[str, Opt("--measure", help="uncertainty: margin (default: best on Banking77 and Financial PhraseBank), entropy or least-confidence")] = "margin",
     model: Annotated[str | None, Opt("--model", help="backbone of the embeddings (default: bundled MiniLM)")] = None,
     text: Annotated[str | None, Opt("--text", help="text column (inferred when unambiguous)")] = None,
     label: Annotated[str | None, Opt("--label", help="label column of --seed / --labelled")] = None,

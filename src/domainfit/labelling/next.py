@@ -120,7 +120,7 @@ def _scores_from_seed(seed_texts, seed_labels, emb_seed, emb_pool, measure: str)
 
 
 def next_batch(pool: str | Path, *, n: int = 200, bundle: str | Path | None = None, seed_data: str | Path | None = None,
-               labelled: str | Path | None = None, strategy: str = "hybrid", measure: str = "entropy",
+               labelled: str | Path | None = None, strategy: str = "hybrid", measure: str = "margin",
                model: str | None = None, text_column: str | None = None, label_column: str | None = None,
                encoding: str | None = None, duplicate_threshold: float = 0.95, seed: int = 0) -> NextResult:
     """The `n` pool rows to label next, best first, each with its reason. Exactly one of `bundle` and `seed_data`."""
