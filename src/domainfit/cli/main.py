@@ -16,6 +16,7 @@ import typer
 from domainfit.cli.data_cmd import _DELIMITER_HELP, _REDACT_HELP, _redact_value, data_app
 from domainfit.cli.label_cmd import label_app
 from domainfit.cli.ls_cmd import ls_app
+from domainfit.cli.watch_cmd import watch_app
 from domainfit.errors import DomainfitError
 
 __all__ = ["app", "main"]
@@ -33,6 +34,7 @@ app = typer.Typer(
 app.add_typer(data_app, name="data")
 app.add_typer(ls_app, name="ls")
 app.add_typer(label_app, name="label")
+app.add_typer(watch_app, name="watch")
 
 
 def _add_registry_commands() -> None:
@@ -66,6 +68,7 @@ def train(
     val: Annotated[Optional[Path], Opt("--val", help="your own validation file")] = None,
     test: Annotated[Optional[Path], Opt("--test", help="your own test file (validation is then carved from train)")] = None,
     answers: Annotated[Optional[Path], Opt("--answers", help="retrieval: the answer bank (id, answer) when --label holds answer ids")] = None,
+    items: Annotated[Optional[Path], Opt("--items", help="recommend: the item catalogue (id, text, ...); the data file holds the interactions")] = None,
     method: Annotated[Optional[str], Opt("--method", help="adaptation method; `domainfit ls methods`")] = None,
     task: Annotated[Optional[str], Opt("--task", help="task; `domainfit ls tasks`")] = None,
     model: Annotated[Optional[str], Opt("--model", help="backbone: local folder or Hugging Face id (default: bundled MiniLM)")] = None,
@@ -95,6 +98,7 @@ def train(
         "data.val": str(val) if val else None, "data.test": str(test) if test else None, "data.encoding": encoding,
         "data.delimiter": delimiter,
         "data.answers": str(answers) if answers else None,
+        "data.items": str(items) if items else None,
         "method": method, "task": task, "model.backbone": model, "model.max_length": max_length,
         "training.epochs": epochs, "training.batch_size": batch_size, "training.lr": lr,
         "data.redact": _redact_value(redact),

@@ -19,6 +19,7 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from domainfit.backbones.encoder import available_cores
 from domainfit.bundle import Bundle, load_bundle
 from domainfit.errors import ConfigError
-from domainfit.interfaces import ReadsTargets
+from domainfit.interfaces import ReadsTargets, workflow_for
 from domainfit.monitor.log import PredictionLog
 from domainfit.serving.auth import KeyStore
 from domainfit.serving.batching import MicroBatcher
@@ -201,6 +202,10 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
 
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    task_routes = getattr(workflow_for(served.task), "routes", None)  # a task's own endpoints (recommend: /v1/recommend)
+    if task_routes is not None:
+        app.include_router(task_routes(SimpleNamespace(slot=slot, settings=settings, metrics=metrics, plog=plog, error=ApiError,
+                                                       check_text=_check_text, ready=lambda: app.state.ready)))
     _install_error_handlers(app)
     if auth_on:  # innermost of the three: CORS answers preflights (no key) itself, the request id is already set
         open_paths = OPEN_PATHS | DOCS_PATHS if settings.public_docs else OPEN_PATHS
