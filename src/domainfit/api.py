@@ -193,6 +193,40 @@ def bench(bundle: str | Path, *, threads: int | None = None, reporter=None) -> d
     return bench_bundle(bundle, threads=threads, reporter=reporter)
 
 
+# --- label issues, active learning, labelling-tool round trip (issue 18) ---
+
+def find_label_issues(data: str | Path, out_dir: str | Path | None = None, **kwargs: Any):
+    """Likely wrong labels, confused class pairs, near-duplicates with different labels and outliers of a labelled
+    file, by cleanlab on out-of-fold probabilities (see `domainfit.labelling.issues.issues_in_file`); with `out_dir`
+    the tables and report.html are written there, and with `fix="drop"|"relabel"` a cleaned copy (never the input)."""
+    from domainfit.labelling.issues import issues_in_file
+
+    return issues_in_file(data, out_dir, **kwargs)
+
+
+def label_next(pool: str | Path, **kwargs: Any):
+    """The pool rows most worth labelling now, each with the reason (see `domainfit.labelling.next.next_batch`)."""
+    from domainfit.labelling.next import next_batch
+
+    return next_batch(pool, **kwargs)
+
+
+def export_for_labelling(pool: str | Path, output: str | Path, **kwargs: Any) -> dict:
+    """The pool with a bundle's predictions in Label Studio, Argilla, doccano or CSV form (see
+    `domainfit.labelling.roundtrip.export_pool`)."""
+    from domainfit.labelling.roundtrip import export_pool
+
+    return export_pool(pool, output, **kwargs)
+
+
+def import_labels(files: Sequence[str | Path] | str | Path, output: str | Path, **kwargs: Any) -> dict:
+    """A labelling tool's export back to a training table, majority vote over annotators with the disagreement kept
+    (see `domainfit.labelling.roundtrip.import_annotations`)."""
+    from domainfit.labelling.roundtrip import import_annotations
+
+    return import_annotations([files] if isinstance(files, (str, Path)) else list(files), output, **kwargs)
+
+
 # --- recommend ---
 
 def recommend(bundle: str | Path, *, user_id: str | None = None, history: Sequence[str] | None = None, k: int = 10,

@@ -33,6 +33,7 @@ def data_check(
     redact: Annotated[Optional[str], Opt("--redact", help=_REDACT_HELP + " (as training would)")] = None,
     strict: Annotated[bool, Opt("--strict", help="exit with status 3 when the report has errors, e.g. rows rejected (2: no usable data): a CI gate")] = False,
     as_json: Annotated[bool, Opt("--json", help="print the report as JSON")] = False,
+    deep: Annotated[bool, Opt("--deep", help="also look for likely wrong labels (cleanlab; see `data issues`)")] = False,
 ) -> None:
     """Every problem in the data at once, with file and row numbers, before any training."""
     from domainfit.api import check_data
@@ -47,10 +48,16 @@ def data_check(
         if getattr(exc, "report", None) is not None and not as_json:
             _print_check(exc.report)
         raise
+    from domainfit.cli.label_cmd import deep_section
+
     if as_json:
-        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
+        found = {"label_issues": deep_section(file, task=task, text=text, label=label, encoding=encoding, model=model,
+                                              as_json=True)} if deep else {}
+        print(json.dumps({**report.to_dict(), **found}, indent=2, ensure_ascii=False, default=str))
     else:
         _print_check(report)
+        if deep:
+            deep_section(file, task=task, text=text, label=label, encoding=encoding, model=model, as_json=False)
     if strict and report.errors:
         raise typer.Exit(3)
     raise typer.Exit(1 if report.errors and not report.counts.get("rows_kept") else 0)
@@ -129,3 +136,12 @@ def data_redact(
         return
     console.print(redaction_table(summary))
     console.print(f"{summary.rows_changed} of {summary.rows} rows changed → [bold]{summary.output}[/]")
+
+
+def _add_issues_command() -> None:
+    from domainfit.cli.label_cmd import data_issues
+
+    data_app.command("issues")(data_issues)
+
+
+_add_issues_command()

@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 import typer
 
 from domainfit.cli.data_cmd import _DELIMITER_HELP, _REDACT_HELP, _redact_value, data_app
+from domainfit.cli.label_cmd import label_app
 from domainfit.cli.ls_cmd import ls_app
 from domainfit.cli.watch_cmd import watch_app
 from domainfit.cli.studio_cmd import studio
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(ls_app, name="ls")
+app.add_typer(label_app, name="label")
 app.add_typer(watch_app, name="watch")
 app.command("studio")(studio)
 
