@@ -33,7 +33,7 @@ from domainfit.inference.runners import EMBEDDING_OUTPUT, OnnxRunner, Runner, To
 from domainfit.registry import Registry
 from domainfit.training.precision import bf16_native
 
-__all__ = ["VARIANTS_DIR", "export_onnx", "reads_embeddings", "list_variants", "load_runner", "unusable_variants", "variant_kinds", "variant_name"]
+__all__ = ["VARIANTS_DIR", "copy_own_detector", "export_onnx", "own_detector", "reads_embeddings", "list_variants", "load_runner", "unusable_variants", "variant_kinds", "variant_name"]
 
 VARIANTS_DIR = "variants"
 variant_kinds: Registry = Registry("variant kind", "domainfit.compression.distill")
@@ -135,7 +135,35 @@ def _variant_model(bundle: Bundle, base: str):
 def reads_embeddings(bundle: Bundle) -> bool:
     """Whether the bundle's out-of-scope detector reads the pooled embedding (Mahalanobis, kNN), which its ONNX
     variants must then output beside the logits."""
-    return bool((bundle.meta.task_state.get("out_of_scope") or {}).get("needs_embeddings"))
+    state = bundle.meta.task_state.get("out_of_scope")
+    return isinstance(state, dict) and bool(state.get("needs_embeddings"))
+
+
+def own_detector(runner: Runner, folder: Path, meta: dict) -> Runner:
+    """A variant whose embeddings are not the model's (a distilled student, and what is compressed from it) carries
+    its own out-of-scope detector, refitted on them: variant.json `ood` and its file in the variant's folder. The
+    Predictor reads `runner.ood_state` and `runner.ood_root`."""
+    if meta.get("ood"):
+        runner.ood_state, runner.ood_root = meta["ood"], folder
+    return runner
+
+
+def copy_own_detector(bundle: Bundle, base: str | None, folder: Path) -> dict:
+    """variant.json's `ood` of a variant compressed from `base`, its detector file copied along ({} when none)."""
+    if base is None:
+        return {}
+    meta = list_variants(bundle).get(base) or {}
+    own = meta.get("ood")
+    if not own:
+        return {}
+    if own.get("file"):
+        import shutil
+
+        source = inside(bundle.path / VARIANTS_DIR / base, own["file"], key="variant.json: ood.file")
+        target = inside(folder, own["file"], key="variant.json: ood.file")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return {"ood": own}
 
 
 def export_onnx(model: torch.nn.Module, tokenizer, path: Path, opset: int = 17, *,
@@ -171,6 +199,7 @@ class OnnxKind:
         fp32 = folder / "model.onnx"
         embedding = reads_embeddings(bundle)
         outputs = {"outputs": ["logits", EMBEDDING_OUTPUT]} if embedding else {}
+        outputs.update(copy_own_detector(bundle, base, folder))
         if quantize == "none":
             export_onnx(model, tokenizer, fp32, with_embedding=embedding)
             return {"file": "model.onnx", **outputs}
@@ -199,7 +228,7 @@ class OnnxKind:
         if path.suffix != ".onnx":
             raise BundleError(f"variant.json names {meta['file']!r}, not an .onnx file", where=f"{folder}/variant.json: file",
                               hint="rebuild the variant with `domainfit compress`")
-        return OnnxRunner(path, _pad_id(bundle), name=meta["name"], threads=threads)
+        return own_detector(OnnxRunner(path, _pad_id(bundle), name=meta["name"], threads=threads), folder, meta)
 
     @staticmethod
     def problem(folder: Path, meta: dict) -> str | None:

@@ -15,7 +15,7 @@ from domainfit.inference.runners import WithEmbedding
 from domainfit.interfaces import Reporter
 from domainfit.ood.fit import Outputs, fit_out_of_scope, write_detector
 
-__all__ = ["fit_task_detector", "model_outputs_of"]
+__all__ = ["detects_out_of_scope", "fit_task_detector", "model_outputs_of", "refit_detector"]
 
 
 def detects_out_of_scope(task) -> bool:
@@ -55,3 +55,21 @@ def fit_task_detector(task, model, tokenizer, data, *, max_length: int, seed: in
                  f"{state['threshold_rule']}; on validation it refuses {100 * (v['refused_in_scope'] or 0):.1f}% of in-scope "
                  f"messages, in-scope accuracy {100 * (v['in_scope_accuracy_plain'] or 0):.1f}% → "
                  f"{100 * (v['in_scope_accuracy'] or 0):.1f}% counting refusals as errors")
+
+
+def refit_detector(bundle, model, tokenizer, folder: Path) -> dict | None:
+    """The bundle's embedding detector (same kind, same options) refitted on another model's embeddings (a distilled
+    student), on the bundle's own training and validation splits; its file written under `folder`. None when the
+    bundle's detector reads no embeddings (msp, energy work from any variant's logits) or it has none."""
+    task = bundle.make_task()
+    state = getattr(task, "out_of_scope", None)
+    if not state or not state.get("needs_embeddings"):
+        return None
+    opts = task.ood_options.model_copy(update={"detector": state["detector"]})
+    read = {name: pd.read_csv(bundle.path / "data" / f"{name}.csv", dtype=str, keep_default_na=False) for name in ("train", "val")}
+    train = read["train"] if len(read["train"]) <= opts.max_fit_rows else read["train"].sample(n=opts.max_fit_rows, random_state=0)
+    max_length = bundle.meta.model.max_length
+    refit, tensors = fit_out_of_scope(opts, bundle.labels, model_outputs_of(model, tokenizer, train, bundle.labels, max_length),
+                                      model_outputs_of(model, tokenizer, read["val"], bundle.labels, max_length))
+    write_detector(folder, refit, tensors)
+    return refit
