@@ -33,7 +33,7 @@ from domainfit.inference.runners import EMBEDDING_OUTPUT, OnnxRunner, Runner, To
 from domainfit.registry import Registry
 from domainfit.training.precision import bf16_native
 
-__all__ = ["VARIANTS_DIR", "copy_own_detector", "export_onnx", "own_detector", "reads_embeddings", "list_variants", "load_runner", "unusable_variants", "variant_kinds", "variant_name"]
+__all__ = ["VARIANTS_DIR", "copy_own_detector", "export_onnx", "list_variants", "load_runner", "own_detector", "reads_embeddings", "unusable_variants", "variant_kinds", "variant_name"]
 
 VARIANTS_DIR = "variants"
 variant_kinds: Registry = Registry("variant kind", "domainfit.compression.distill")

@@ -104,12 +104,13 @@ def fit_out_of_scope(opts: OutOfScopeOptions, labels: list[str], train: Outputs,
     """(the state for domainfit.json's task_state.out_of_scope, the detector's arrays for DETECTOR_FILE)."""
     oos_label = find_oos_label(opts.oos_label, labels)
     if opts.oos_label not in (None, "", "auto") and oos_label is None:
-        raise ConfigError([("task_options.out_of_scope.oos_label", f"{opts.oos_label!r} is not a label of the training data "
-                            f"(labels: {', '.join(labels[:10])}{' ...' if len(labels) > 10 else ''}); name one of them, "
-                            "or leave it to auto")])
+        shown = f"{', '.join(labels[:10])}{' ...' if len(labels) > 10 else ''}"
+        why = f"{opts.oos_label!r} is not a label of the training data (labels: {shown}); name one of them, or auto"
+        raise ConfigError([("task_options.out_of_scope.oos_label", why)])
     if not len(val.y):
-        raise ConfigError([("task_options.out_of_scope", "the detector's threshold is set on the validation split, which "
-                            "is empty: give data.val or a data.val_size, or set task_options.out_of_scope: off")])
+        why = ("the detector's threshold is set on the validation split, which is empty: give data.val or a "
+               "data.val_size, or set task_options.out_of_scope: off")
+        raise ConfigError([("task_options.out_of_scope", why)])
     oos = labels.index(oos_label) if oos_label is not None else -1
     train = _subsample(train, opts.max_fit_rows, seed)
     in_train = train.rows(train.y != oos)
@@ -149,7 +150,7 @@ def fit_out_of_scope(opts: OutOfScopeOptions, labels: list[str], train: Outputs,
     state = {"detector": chosen, "threshold": float(threshold), "params": detector.params(),
              "needs_embeddings": bool(detector.needs_embeddings), "file": DETECTOR_FILE if tensors else None,
              "oos_label": oos_label, "chosen_by": rule, "threshold_rule": threshold_rule,
-             "selection_auroc": selection, "validation": validation, "fit_rows": int(len(in_train.y))}
+             "selection_auroc": selection, "validation": validation, "fit_rows": len(in_train.y)}
     return state, tensors
 
 

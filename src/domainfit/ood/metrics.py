@@ -42,7 +42,7 @@ def ood_metrics(y_true: Sequence[str], predicted: Sequence[str], ood: np.ndarray
     ood, flagged, gold = np.asarray(ood, dtype=np.float64), np.asarray(flagged, bool), np.asarray(oos_gold, bool)
     ins = ~gold
     correct = (y == p) & ins
-    out: dict = {"n": int(len(y)), "in_scope_n": int(ins.sum()), "oos_n": int(gold.sum()),
+    out: dict = {"n": len(y), "in_scope_n": int(ins.sum()), "oos_n": int(gold.sum()),
                  "in_scope_accuracy": _share((correct & ~flagged)[ins]), "in_scope_accuracy_plain": _share(correct[ins]),
                  "refused_in_scope": _share(flagged[ins]), "flagged_share": _share(flagged),
                  "oos_recall": _share(flagged[gold]),

@@ -168,7 +168,7 @@ class ClassificationTask:
         if self.out_of_scope is not None:
             refuse = self.ood_options.mode == "refuse"
             if refuse and label_set:
-                label_type = Literal[tuple([*label_set, self.ood_options.refusal_label])]
+                label_type = Literal[(*label_set, self.ood_options.refusal_label)]
             fields = {"out_of_scope": (bool, Field(..., description="the detector finds the text out of scope" + (
                           f" (its label is then {self.ood_options.refusal_label!r})" if refuse else ""))),
                       "ood_score": (float, Field(..., description="the detector's score: higher is more out of scope")),

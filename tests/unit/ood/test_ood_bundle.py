@@ -40,7 +40,7 @@ def test_refuse_replaces_the_label_and_the_detector_file_is_sealed_safetensors(r
     assert state["detector"] == "mahalanobis" and state["file"] == "ood/detector.safetensors"
     assert "ood/detector.safetensors" in bundle.manifest["files"]
     assert not list(refuse_bundle.rglob("*.pkl")) and not list(refuse_bundle.rglob("*.joblib"))
-    texts, labels = val_texts(refuse_bundle)
+    texts, _ = val_texts(refuse_bundle)
     preds = domainfit.load(refuse_bundle).predict(texts + FAR)
     far = preds[len(texts):]
     assert all(p["out_of_scope"] and p["label"] == "out_of_scope" for p in far)
