@@ -143,7 +143,7 @@ def write_results(results: dict) -> None:
     lines = [f"# Out-of-scope detection on Banking77 ({results['date']})", "",
              f"Machine: {results['machine']}. Backbone: bundled all-MiniLM-L6-v2, max length 64. "
              f"Held out as unknown: {len(results['held'])} of 77 intents (seed {HELD_SEED}); train on the other "
-             f"{77 - len(results['held'])} ({results['train_rows']} rows, 10% carved for validation), test on the full "
+             f"{77 - len(results['held'])} (rows per method below, 10% carved for validation), test on the full "
              f"official test set ({results['test_rows']} rows, {results['test_oos_rows']} of them unknown intents).", "",
              "in-scope acc counts a refusal as an error; `plain` is the same model's in-scope accuracy with no refusal; "
              "recall/precision/AUROC/FPR@95 are for the unknown intents (FPR@95: the share of unknown-intent messages "
@@ -159,11 +159,13 @@ def write_results(results: dict) -> None:
                          f"{_pct(row['oos_precision'])} | {_fixed(row['auroc'])} | "
                          f"{_pct(row['fpr_at_95'])} |")
     lines += ["", "Timings (seconds; taken while other engineers' tests loaded the same 2 cores):", "",
-              "| method | train (incl. detector fit) | evaluate | outputs for the per-detector refits | chosen detector | "
-              "selection AUROC on validation (simulated unknowns) |", "|---|---|---|---|---|---|"]
+              "| method | train rows | epochs | train (incl. detector fit) | evaluate | outputs for the per-detector refits | "
+              "chosen detector | selection AUROC on validation (simulated unknowns) |", "|---|---|---|---|---|---|---|---|"]
     for r in results["methods"]:
         sel = ", ".join(f"{k} {v:.3f}" for k, v in r["selection_auroc"].items() if v is not None)
-        lines.append(f"| {r['method']} | {r['train_s']} | {r['evaluate_s']} | {r['outputs_s']} | {r['chosen']} | {sel} |")
+        epochs = r.get("args", {}).get("full_epochs", "—") if r["method"] == "full" else "—"
+        lines.append(f"| {r['method']} | {r.get('train_rows')} | {epochs} | {r['train_s']} | {r['evaluate_s']} | {r['outputs_s']} | "
+                     f"{r['chosen']} | {sel} |")
     lines += ["", f"Command: `{results['command']}`", "", "## Notes", "", *results.get("notes", [])]
     (RESULTS / "ood_banking77.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -173,10 +175,15 @@ def main() -> None:
     ap.add_argument("--methods", default="head,full")
     ap.add_argument("--full-epochs", type=float, default=1.0)
     ap.add_argument("--full-train-fraction", type=float, default=1.0)
+    ap.add_argument("--append", action="store_true", help="add to bench/results/ood_banking77.json instead of replacing it")
     args = ap.parse_args()
-    results = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": "python bench/ood_banking77.py " + " ".join(sys.argv[1:]),
+    command = "python bench/ood_banking77.py " + " ".join(sys.argv[1:])
+    results = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": command,
                "machine": f"{platform.platform()}, Python {platform.python_version()}", "methods": [],
                "args": vars(args)}
+    if args.append and (RESULTS / "ood_banking77.json").is_file():
+        results = json.loads((RESULTS / "ood_banking77.json").read_text(encoding="utf-8"))
+        results["command"] = f"{results['command']}; then {command}"
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for method in args.methods.split(","):
@@ -186,6 +193,7 @@ def main() -> None:
                            test_oos_rows=inputs["test_oos_rows"])
             result = run_method(method, inputs, work, full_epochs=args.full_epochs)
             result["train_rows"] = inputs["train_rows"]
+            result["args"] = {"full_epochs": args.full_epochs, "train_fraction": fraction} if method == "full" else {}
             results["methods"].append(result)
             print(json.dumps(result["rows"], indent=1), flush=True)
             write_results(results)
