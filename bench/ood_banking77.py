@@ -164,7 +164,8 @@ def write_results(results: dict) -> None:
     for r in results["methods"]:
         sel = ", ".join(f"{k} {v:.3f}" for k, v in r["selection_auroc"].items() if v is not None)
         epochs = r.get("args", {}).get("full_epochs", "—") if r["method"] == "full" else "—"
-        lines.append(f"| {r['method']} | {r.get('train_rows')} | {epochs} | {r['train_s']} | {r['evaluate_s']} | {r['outputs_s']} | "
+        evaluate = "—" if r["evaluate_s"] is None else r["evaluate_s"]
+        lines.append(f"| {r['method']} | {r.get('train_rows')} | {epochs} | {r['train_s']} | {evaluate} | {r['outputs_s']} | "
                      f"{r['chosen']} | {sel} |")
     lines += ["", f"Command: `{results['command']}`", "", "## Notes", "", *results.get("notes", [])]
     (RESULTS / "ood_banking77.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
