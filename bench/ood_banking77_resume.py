@@ -4,13 +4,20 @@ Usage: python bench/ood_banking77_resume.py WORKDIR OUT.json   (WORKDIR: the kil
 bundle-head/ and test_oos.csv). Train and validation embeddings come from the frozen-embedding cache the head method
 filled (recomputed through the model on a miss); the default row applies the bundle's fitted detector to the test
 outputs. Results as bench/ood_banking77.py writes them, into OUT.json."""
-import json, sys, time
+import json
+import sys
+import time
 from pathlib import Path
-import numpy as np, pandas as pd, torch
+
+import numpy as np
+import pandas as pd
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ood_banking77 as b
-from domainfit.bundle import load_bundle
+
 from domainfit.backbones import FrozenEncoder, load_backbone
+from domainfit.bundle import load_bundle
 from domainfit.ood import OutOfScopeOptions
 from domainfit.ood.detectors import make_detector
 from domainfit.ood.fit import Outputs, fit_out_of_scope, load_detector
@@ -68,7 +75,7 @@ result = {"method": "head", "train_s": m.timings.get("total_s"), "evaluate_s": N
           "chosen": state["detector"], "chosen_by": state["chosen_by"], "selection_auroc": state["selection_auroc"],
           "accuracy_in_scope_test": bundle.read_json("metrics.json")["model"]["accuracy"],
           "training": {k: m.training.get(k) for k in ("seconds", "steps", "best_step", "stopped_early")},
-          "rows": rows, "train_rows": int(len(pd.read_csv(work / "train_known.csv"))), "args": {}}
+          "rows": rows, "train_rows": len(pd.read_csv(work / "train_known.csv")), "args": {}}
 held = b.held_out_intents(sorted(set(pd.read_csv(b.SHARED / "banking77" / "train.csv", dtype=str)["label"])))
 results = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": "python bench/ood_banking77.py --methods head,full --full-epochs 1",
            "machine": "Linux x86_64, 2 CPU cores (shared), Python 3.11", "methods": [result], "held": held,
