@@ -8,7 +8,10 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean services
+
+services:
+	bash tools/ci_services.sh
 
 setup: $(STAMP)
 
@@ -25,6 +28,7 @@ demo: $(STAMP)
 	bash examples/demo.sh
 
 test: $(STAMP)
+	@bash tools/ci_services.sh
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from services import (  # noqa: F401 - fixtures: real Chromium, PostgreSQL, Redis, SMTP
+    chromium_browser, chromium_page, postgres_server, postgres_url, redis_server, redis_url, smtp_server)
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

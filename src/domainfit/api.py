@@ -13,8 +13,10 @@ import numpy as np
 
 from domainfit.config.load import load_config
 from domainfit.config.schema import DataConfig, TrainConfig
+from domainfit.errors import DomainfitError
 
-__all__ = ["Model", "bench", "check_data", "compare", "compress", "evaluate", "load", "redact", "redact_file", "retrain", "train"]
+__all__ = ["Model", "bench", "check_data", "compare", "compress", "evaluate", "load", "recommend", "redact", "redact_file",
+           "retrain", "train"]
 
 
 class Model:
@@ -51,10 +53,23 @@ class Model:
         """The test metrics written at training time (metrics.json), model and baselines."""
         return self._predictor.bundle.read_json("metrics.json")
 
-    def predict(self, texts: Sequence[str], *, top_k: int = 1) -> list[dict]:
+    def predict(self, texts: Sequence[str], *, top_k: int = 1, explain: bool | str = False) -> list[dict]:
         """One dict per text: classification {"label", "score", "top_k"}; multilabel {"labels", "scores", "label",
-        "score"}; regression {"score"}; retrieval {"label" (answer id), "answer", "score", "no_answer", "answers"}."""
-        return self._predictor.predict(texts, top_k=top_k)
+        "score"}; regression {"score"}; retrieval {"label" (answer id), "answer", "score", "no_answer", "answers"}.
+        `explain`: True (or an explainer's name, "occlusion", "integrated_gradients") adds "explanation": the words
+        that made the prediction, weighted (`domainfit.evaluation.explain`)."""
+        predictions = self._predictor.predict(texts, top_k=top_k)
+        if explain:
+            for p, e in zip(predictions, self.explain(texts, method="auto" if explain is True else str(explain))):
+                p["explanation"] = e
+        return predictions
+
+    def explain(self, texts: Sequence[str], *, method: str = "auto", targets: Sequence[str | None] | None = None,
+                chinese: str = "char") -> list[dict]:
+        """Why: per text {"method", "target", "score", "text", "words": [{"word", "start", "end", "weight"}]}."""
+        from domainfit.evaluation.explain import explain as _explain
+
+        return _explain(self._predictor, texts, method=method, targets=targets, chinese=chinese)
 
     def predict_scores(self, texts: Sequence[str]) -> np.ndarray:
         return self._predictor.predict_scores(texts)
@@ -176,3 +191,57 @@ def bench(bundle: str | Path, *, threads: int | None = None, reporter=None) -> d
     from domainfit.compression import bench_bundle
 
     return bench_bundle(bundle, threads=threads, reporter=reporter)
+
+
+# --- recommend ---
+
+def recommend(bundle: str | Path, *, user_id: str | None = None, history: Sequence[str] | None = None, k: int = 10,
+              exclude_seen: bool = True, **predictor_kwargs: Any) -> dict:
+    """The top-k items of a recommend bundle for a known user and/or a history (item ids or texts, oldest first); an
+    empty history gives the popular items. {"items": [{"id", "text", "score"}], "why", "history"}."""
+    from domainfit.predict import Predictor
+
+    predictor = Predictor.from_bundle(bundle, **predictor_kwargs)
+    if not hasattr(predictor, "recommend"):
+        raise DomainfitError(f"{bundle} is a {predictor.bundle.task} bundle, not a recommend one", where=str(bundle),
+                             hint="train one with --task recommend")
+    return predictor.recommend(user=user_id, history=history, k=k, exclude_seen=exclude_seen)
+
+
+# --- watch (news and opinion monitor) ---
+
+def watch_replay(config: str | Path | dict, stream: str | Path, out: str | Path, *, send: bool = False, reporter=None) -> dict:
+    """Run a file of past texts (time, text, source?, id?, url?) through the monitor into `out`: alerts.jsonl,
+    series.parquet, report.html and the replay's store. `send`: deliver the alerts to the config's sinks too."""
+    from domainfit.apps.watch.config import load_watch_config
+    from domainfit.apps.watch.replay import replay
+
+    return replay(load_watch_config(config), stream, out, send=send, reporter=reporter)
+
+
+def watch_run(config: str | Path | dict, *, reporter=None) -> None:
+    """Ingest (HTTP, folder, Redis) → classify → store → detect → alert, until stopped; the dashboard alongside."""
+    from domainfit.apps.watch.config import load_watch_config
+    from domainfit.apps.watch.service import run_watch
+
+    run_watch(load_watch_config(config), reporter=reporter)
+
+
+def watch_dashboard(config: str | Path | dict, *, host: str = "127.0.0.1", port: int = 8700) -> None:
+    """Serve the dashboard over the config's store only (no ingest, no models loaded)."""
+    import uvicorn
+
+    from domainfit.apps.watch.config import load_watch_config
+    from domainfit.apps.watch.server import watch_app
+    from domainfit.serving import ServeSettings
+    from domainfit.serving.run import server_config
+
+    cfg = load_watch_config(config, check=False)
+    uvicorn.Server(server_config(watch_app(cfg), ServeSettings(host=host, port=port))).run()
+
+
+def watch_report(out: str | Path) -> Path:
+    """Write a replay's report.html again, with the false alarms marked on the dashboard since."""
+    from domainfit.apps.watch.replay import refresh_report
+
+    return refresh_report(out)

@@ -20,7 +20,7 @@ __all__ = ["MANIFEST_FILE", "PICKLE_SUFFIXES", "UNSEALED_DIRS", "begin_stage", "
 
 MANIFEST_FILE = "manifest.json"
 # Written into a bundle after it was sealed and never loaded as a model: reports of later runs, training scratch.
-UNSEALED_DIRS = ("evaluations", "monitoring", "checkpoints")
+UNSEALED_DIRS = ("evaluations", "monitoring", "checkpoints", "serving")  # serving: what a server adds (recommend: posted items)
 # Files that torch.load / pickle would read: refused anywhere in a bundle, whatever the manifest says.
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".joblib", ".dill")
 

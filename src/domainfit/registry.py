@@ -113,6 +113,6 @@ methods: Registry = Registry("method", "domainfit.methods")
 # the general baselines, then every task package's own (bm25 and backbone for retrieval, dictionary for ner)
 baselines: Registry = Registry("baseline", ("domainfit.evaluation.baselines", "domainfit.tasks"))
 # the applications (support assistant, news monitor): packages under domainfit.apps, or plug-ins
-apps: Registry = Registry("application", "domainfit.apps", listing="apps")
+apps: Registry = Registry("application", ("domainfit.apps", "domainfit.apps.watch"), listing="apps")
 # the kinds of personal data `data.redact` names (filled by domainfit.data.pii; config validation reads it)
 pii_kinds: Registry = Registry("personal-data kind", "domainfit.data.pii", listing="pii")

@@ -24,6 +24,7 @@ def data_check(
     test: Annotated[Optional[Path], Opt("--test", help="your test file: leakage and label checks against it")] = None,
     val: Annotated[Optional[Path], Opt("--val", help="your validation file")] = None,
     answers: Annotated[Optional[Path], Opt("--answers", help="retrieval: the answer bank (id, answer) when --label holds answer ids")] = None,
+    items: Annotated[Optional[Path], Opt("--items", help="recommend: the item catalogue (id, text, ...)")] = None,
     model: Annotated[Optional[str], Opt("--model", help="backbone whose tokenizer is checked (default: bundled MiniLM)")] = None,
     max_length: Annotated[int, Opt("--max-length", help="tokens per text the model will see")] = 128,
     encoding: Annotated[Optional[str], Opt("--encoding", help="file encoding (detected when not given)")] = None,
@@ -39,7 +40,7 @@ def data_check(
 
     try:
         report = check_data(file, test=test, val=val, text_column=text, label_column=label, encoding=encoding, model=model,
-                            max_length=max_length, task=task, **({"answers": answers} if answers else {}),
+                            max_length=max_length, task=task, **({"answers": answers} if answers else {}), **({"items": items} if items else {}),
                             **({"delimiter": delimiter} if delimiter else {}),
                             **({"redact": _redact_value(redact)} if redact is not None else {}))
     except EmptyDataError as exc:  # nothing usable: every finding first (the report rides on the error), then the error

@@ -15,6 +15,8 @@ import typer
 
 from domainfit.cli.data_cmd import _DELIMITER_HELP, _REDACT_HELP, _redact_value, data_app
 from domainfit.cli.ls_cmd import ls_app
+from domainfit.cli.watch_cmd import watch_app
+from domainfit.cli.studio_cmd import studio
 from domainfit.errors import DomainfitError
 
 __all__ = ["app", "main"]
@@ -31,6 +33,8 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(ls_app, name="ls")
+app.add_typer(watch_app, name="watch")
+app.command("studio")(studio)
 
 
 def _add_registry_commands() -> None:
@@ -64,6 +68,7 @@ def train(
     val: Annotated[Optional[Path], Opt("--val", help="your own validation file")] = None,
     test: Annotated[Optional[Path], Opt("--test", help="your own test file (validation is then carved from train)")] = None,
     answers: Annotated[Optional[Path], Opt("--answers", help="retrieval: the answer bank (id, answer) when --label holds answer ids")] = None,
+    items: Annotated[Optional[Path], Opt("--items", help="recommend: the item catalogue (id, text, ...); the data file holds the interactions")] = None,
     method: Annotated[Optional[str], Opt("--method", help="adaptation method; `domainfit ls methods`")] = None,
     task: Annotated[Optional[str], Opt("--task", help="task; `domainfit ls tasks`")] = None,
     model: Annotated[Optional[str], Opt("--model", help="backbone: local folder or Hugging Face id (default: bundled MiniLM)")] = None,
@@ -93,6 +98,7 @@ def train(
         "data.val": str(val) if val else None, "data.test": str(test) if test else None, "data.encoding": encoding,
         "data.delimiter": delimiter,
         "data.answers": str(answers) if answers else None,
+        "data.items": str(items) if items else None,
         "method": method, "task": task, "model.backbone": model, "model.max_length": max_length,
         "training.epochs": epochs, "training.batch_size": batch_size, "training.lr": lr,
         "data.redact": _redact_value(redact),
@@ -153,6 +159,7 @@ def predict(
     as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False,
     encoding: Annotated[Optional[str], Opt("--encoding", help="--input file encoding (detected when not given)")] = None,
     delimiter: Annotated[Optional[str], Opt("--delimiter", help=_DELIMITER_HELP)] = None,
+    explain: Annotated[bool, Opt("--explain", help="with --text: show which words made each prediction")] = False,
 ) -> None:
     """Predict labels (or values) for texts given on the command line or in a file."""
     from domainfit.cli.predict_io import predict_file
@@ -161,6 +168,9 @@ def predict(
 
     if not text and not input:
         raise DomainfitError("nothing to predict", where="domainfit predict", hint='pass --text "..." or --input file.csv')
+    if explain and not text:
+        raise DomainfitError("--explain explains the --text predictions", where="domainfit predict --explain",
+                             hint='pass the texts with --text "..." (one --text per text)')
     with working(f"loading {bundle} ..."):  # seconds of silence otherwise; on stderr, so stdout holds only the answers
         predictor = Predictor.from_bundle(bundle)
     if input:
@@ -170,10 +180,20 @@ def predict(
     if text:
         with working(f"predicting {len(text)} text{'s' if len(text) > 1 else ''} ..."):
             preds = predictor.predict(text, top_k=top_k)
+        if explain:
+            from domainfit.evaluation.explain import explain as _explain
+
+            with working("explaining ..."):
+                for p, e in zip(preds, _explain(predictor, text)):
+                    p["explanation"] = e
         if as_json:
             print(json.dumps([{"text": t, **p} for t, p in zip(text, preds)], ensure_ascii=False, indent=2))
         else:
             console.print(predictions_table(text, preds))
+            if explain:
+                from domainfit.cli.explain_view import print_explanations
+
+                print_explanations(console, [p["explanation"] for p in preds])
 
 
 @app.command()

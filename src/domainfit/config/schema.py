@@ -28,6 +28,7 @@ class DataConfig(_Strict):
     val: Path | None = Field(None, description="the user's own validation table")
     test: Path | None = Field(None, description="the user's own test table")
     answers: Path | None = Field(None, description="retrieval: the answer bank (id and answer text columns) when the pairs name answers by id")
+    items: Path | None = Field(None, description="recommend: the item catalogue (id, text, optional category/brand/price/created); data.train then holds the interactions (user, item, time)")
     text_column: str | None = Field(None, description="column holding the text; inferred when unambiguous")
     label_column: str | None = Field(None, description="column holding the label; inferred when unambiguous")
     encoding: str | None = Field(None, description="file encoding; detected (utf-8, utf-8-sig, gb18030/gbk, ...) when not given")

@@ -81,6 +81,10 @@ def assess_and_report(
         metrics = task.metrics(y_true, scores, predictor.labels, texts=texts, oos_gold=gold)
     else:
         metrics = task.metrics(y_true, scores, predictor.labels, texts=texts)
+    if metrics.get("worst_errors") and "confusion" in metrics:  # why the model was sure and wrong, word by word
+        from domainfit.evaluation.explain.html import attach_explanations
+
+        attach_explanations(predictor, metrics["worst_errors"])
     keys = task.summary_metrics
     baseline_metrics, skipped = {}, {}
     for bname, b in baseline_scores.items():

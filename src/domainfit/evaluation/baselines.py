@@ -30,6 +30,7 @@ __all__ = [
     "TfidfMultiLabelBaseline",
     "TfidfRidgeBaseline",
     "ZeroShotBaseline",
+    "bm25_scores",
     "readable_label",
     "tfidf_features",
 ]
@@ -39,6 +40,26 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 # Same tokens as scikit-learn's default r"(?u)\b\w\w+\b" for spaced scripts, plus single CJK characters (which the
 # default would glue into one token per clause, or drop when alone).
 WORD_TOKEN_PATTERN = rf"(?u)[{_CJK}]|[^\W{_CJK}]{{2,}}"
+
+
+def bm25_scores(docs: Sequence[str], queries: Sequence[str]) -> np.ndarray:
+    """(queries, docs) BM25 scores (bm25s, Lucene variant; English stop words; the word tokens above); a query with no
+    word of the documents scores 0 everywhere. What the retrieval and recommend BM25 baselines share."""
+    import bm25s
+
+    def tokens(texts: Sequence[str]) -> list[list[str]]:
+        return bm25s.tokenize(list(texts), token_pattern=WORD_TOKEN_PATTERN, stopwords="en", return_ids=False,
+                              show_progress=False)
+
+    retriever = bm25s.BM25()
+    retriever.index(tokens(docs), show_progress=False)
+    known = retriever.vocab_dict
+    scores = np.zeros((len(queries), len(docs)), dtype=np.float32)
+    for i, query in enumerate(tokens(queries)):
+        seen = [t for t in query if t in known]
+        if seen:
+            scores[i] = retriever.get_scores(seen)
+    return scores
 
 
 @runtime_checkable

@@ -86,11 +86,18 @@ def _worst_errors(metrics: Mapping) -> str:
     errors = metrics.get("worst_errors") or []
     if not errors:
         return '<p class="muted">None to show (no wrong predictions, or no texts were passed to the metrics).</p>'
+    from domainfit.evaluation.explain.html import highlight_html
+
     rows = []
     for err in errors:
-        rows.append([_e(_short(str(err["text"]))), _label(err["true"]), _label(err["pred"]), _pct(err["confidence"])])
+        text = highlight_html(err["explanation"]) if err.get("explanation") else _e(_short(str(err["text"])))
+        rows.append([text, _label(err["true"]), _label(err["pred"]), _pct(err["confidence"])])
+    explained = next((err["explanation"] for err in errors if err.get("explanation")), None)
     note = ('<p class="muted">Wrong predictions made with the highest confidence. Read these first: they are often '
-            "mislabelled rows, otherwise real gaps in the model.</p>")
+            "mislabelled rows, otherwise real gaps in the model."
+            + (" Words tinted green pushed the model towards the wrong label it predicted, red ones away from it "
+               f"({_e(explained['method'].replace('_', ' '))}; hover a word for its weight)."
+               if explained else "") + "</p>")
     return note + _table(["text", "true label", "predicted", "confidence"], rows,
                          cls={0: "text", 1: "label", 2: "label", 3: "num"}, wide=True)
 

@@ -4,6 +4,7 @@
     webhook:https://hooks.example/x   an HTTP POST of JSON {"text": one line, "status", "report": {...}}; "text" is
                                       the field Slack, Mattermost and Rocket.Chat show; WeCom/DingTalk robots need a
                                       relay that maps it to their own message shape
+    email:smtp://host:587/?to=a@x.com one message per alert through smtplib (`email_sink.py`)
 
 A webhook counts as delivered only on a 2xx answer. A redirect is not followed (it would turn the POST into a GET to
 another URL) and is a failed delivery; a 5xx, 408, 425, 429 or a network error is retried with backoff; every attempt
@@ -39,7 +40,7 @@ class Sink(Protocol):
         ...
 
 
-SINKS: Registry[Callable[[str], Sink]] = Registry("alert sink")
+SINKS: Registry[Callable[[str], Sink]] = Registry("alert sink", "domainfit.monitor.email_sink")
 
 SECRET_SEGMENT = 16  # a path segment this long is taken for a token (Slack, Discord and Teams hooks hold theirs there)
 

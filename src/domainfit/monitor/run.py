@@ -14,6 +14,7 @@ from domainfit.bundle import load_bundle, write_json
 from domainfit.data.clean import normalize_text
 from domainfit.data.pii import Redactor
 from domainfit.errors import BundleError, DataError, EmptyDataError
+from domainfit.interfaces import workflow_for
 from domainfit.monitor.alerts import parse_sink, send_alert
 from domainfit.monitor.drift import STATUSES, DriftThresholds, compare_stats, input_drift, overall_status
 from domainfit.monitor.log import PredictionLog
@@ -110,6 +111,7 @@ def monitor(bundle_path: str | Path, log_path: str | Path, *, since=None, until=
         "thresholds": thresholds.__dict__, "checks": [c.to_dict() for c in checks],
         "live": live, "reference": {k: reference[k] for k in ("n",) if k in reference},
         "corrections": _agreement(corrections),
+        **_task_feedback(bundle.task, rows, corrections),
     }
     out = Path(out_dir) if out_dir else bundle.path / "monitoring" / time.strftime("%Y%m%d-%H%M%S")
     out.mkdir(parents=True, exist_ok=True)
@@ -121,6 +123,12 @@ def monitor(bundle_path: str | Path, log_path: str | Path, *, since=None, until=
     write_json(out / "drift.json", report)
     report["output"] = str(out)
     return report
+
+
+def _task_feedback(task: str, rows: pd.DataFrame, corrections: pd.DataFrame) -> dict:
+    """A task's own reading of the feedback (`Workflow.feedback_stats`, optional; recommend: click-through)."""
+    stats = getattr(workflow_for(task), "feedback_stats", None)
+    return {"feedback": stats(rows, corrections)} if stats is not None else {}
 
 
 def _agreement(corrections: pd.DataFrame) -> dict | None:

@@ -19,17 +19,18 @@ import asyncio
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domainfit.backbones.encoder import available_cores
 from domainfit.bundle import Bundle, load_bundle
 from domainfit.errors import ConfigError
-from domainfit.interfaces import ReadsTargets
+from domainfit.interfaces import ReadsTargets, workflow_for
 from domainfit.monitor.log import PredictionLog
 from domainfit.serving.auth import KeyStore
 from domainfit.serving.batching import MicroBatcher
@@ -53,6 +54,8 @@ class PredictRequest(BaseModel):
 
     texts: list[str] = Field(..., min_length=1, description="one or more texts to predict")
     top_k: int = Field(1, ge=1, description="how many labels (most probable first) to return per text")
+    explain: StrictBool = Field(False, description="also return `explanations`: per text, the words that made the prediction, "
+                                             "weighted (costs many model calls per text; off by default)")
 
 
 class FeedbackRequest(BaseModel):
@@ -69,7 +72,8 @@ def _schemas(bundle: Bundle):
     prediction = bundle.make_task().prediction_model(bundle.labels)
     response = create_model("PredictResponse", model=(str, Field(..., description="served model name")),
                             version=(str, Field(..., description="its version")),
-                            request_id=(str, ...), predictions=(list[prediction], Field(..., description="one per text, in order")))
+                            request_id=(str, ...), predictions=(list[prediction], Field(..., description="one per text, in order")),
+                            explanations=(list[Explanation] | None, Field(None, description="with `explain: true`: one per text")))
     return response
 
 
@@ -153,7 +157,10 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
         if settings.log_predictions:
             log.info("predictions", extra={"fields": {"request_id": rid, "version": model.version,
                                                        "labels": [p.get("label") for p in result.outputs]}})
-        return JSONResponse({"model": model.name, "version": model.version, "request_id": rid, "predictions": result.outputs})
+        body_out = {"model": model.name, "version": model.version, "request_id": rid, "predictions": result.outputs}
+        if body.explain:
+            body_out["explanations"] = await asyncio.to_thread(_explanations, model, body.texts)
+        return JSONResponse(body_out)
 
     @app.post("/v1/feedback", summary="Correct a logged prediction", responses={401: {}, 403: {}, 404: {}, 422: {}})
     async def feedback(body: FeedbackRequest, request: Request):
@@ -201,6 +208,10 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
 
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    task_routes = getattr(workflow_for(served.task), "routes", None)  # a task's own endpoints (recommend: /v1/recommend)
+    if task_routes is not None:
+        app.include_router(task_routes(SimpleNamespace(slot=slot, settings=settings, metrics=metrics, plog=plog, error=ApiError,
+                                                       check_text=_check_text, ready=lambda: app.state.ready)))
     _install_error_handlers(app)
     if auth_on:  # innermost of the three: CORS answers preflights (no key) itself, the request id is already set
         open_paths = OPEN_PATHS | DOCS_PATHS if settings.public_docs else OPEN_PATHS
@@ -214,6 +225,34 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     app.add_middleware(RequestContext, metrics=metrics, max_body=settings.max_body_bytes, max_headers=settings.max_headers,
                        max_header_bytes=settings.max_header_bytes)
     return app
+
+
+class ExplainedWord(BaseModel):
+    word: str
+    start: int = Field(..., description="character offsets in `text`")
+    end: int
+    weight: float = Field(..., description="how much the word raised (or, negative, lowered) the explained score")
+
+
+class Explanation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    method: str = Field(..., description="the explainer: integrated_gradients or occlusion")
+    target: str | None = Field(..., description="the label explained (the predicted one); null for regression")
+    score: float
+    text: str = Field(..., description="the text as the model read it (normalised, redacted)")
+    words: list[ExplainedWord]
+
+
+def _explanations(model, texts: list[str]) -> list[dict]:
+    """Explanations of `texts` by the model that answered them (on a worker thread: they cost many model calls)."""
+    from domainfit.errors import DomainfitError
+    from domainfit.evaluation.explain import explain
+
+    try:
+        return explain(model.predictor, texts)
+    except DomainfitError as exc:
+        raise ApiError(422, "explain_unsupported", exc.message, where="explain") from None
 
 
 def _check_text(text: str, where: str) -> None:

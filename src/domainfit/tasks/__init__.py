@@ -8,6 +8,6 @@
 """
 
 from domainfit.interfaces import Task, infer_task, make_task, workflow_for
-from domainfit.tasks import classification, multilabel, ner, regression, retrieval  # noqa: F401  (each registers its task)
+from domainfit.tasks import classification, multilabel, ner, recommend, regression, retrieval  # noqa: F401  (each registers its task)
 
 __all__ = ["Task", "infer_task", "make_task", "workflow_for"]

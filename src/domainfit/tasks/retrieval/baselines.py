@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from domainfit.evaluation.assess import run_baselines
-from domainfit.evaluation.baselines import WORD_TOKEN_PATTERN, TextEncoder
+from domainfit.evaluation.baselines import TextEncoder, bm25_scores
 from domainfit.interfaces import make_task
 from domainfit.registry import baselines
 
@@ -41,26 +41,11 @@ class BM25Baseline:
     def fit_predict(self, train_texts: Sequence[str], train_labels: Sequence[str], test_texts: Sequence[str],
                     labels: Sequence[str], *, encoder: TextEncoder | None = None, seed: int = 0,
                     answers: Mapping[str, str] | None = None) -> np.ndarray:
-        import bm25s
-
         docs = {label: [text] for label, text in zip(labels, _bank(labels, answers))}
         for text, label in zip(train_texts, train_labels):
             if label in docs:  # out-of-scope training queries belong to no answer
                 docs[label].append(text)
-
-        def tokens(texts: Sequence[str]) -> list[list[str]]:
-            return bm25s.tokenize(list(texts), token_pattern=WORD_TOKEN_PATTERN, stopwords="en", return_ids=False,
-                                  show_progress=False)
-
-        retriever = bm25s.BM25()
-        retriever.index(tokens([" ".join(docs[label]) for label in labels]), show_progress=False)
-        known = retriever.vocab_dict
-        scores = np.zeros((len(test_texts), len(labels)), dtype=np.float32)
-        for i, query in enumerate(tokens(test_texts)):
-            seen = [t for t in query if t in known]
-            if seen:
-                scores[i] = retriever.get_scores(seen)
-        return scores
+        return bm25_scores([" ".join(docs[label]) for label in labels], test_texts)
 
 
 @baselines.register("backbone")

@@ -1,0 +1,53 @@
+"""What the studio finds in its working folder: data files, bundles, and paths a request names (kept inside it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from domainfit.errors import DomainfitError
+
+__all__ = ["DATA_SUFFIXES", "bundles", "data_files", "resolve_inside"]
+
+DATA_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".xlsx", ".conll", ".txt")
+_SKIP = {".git", ".venv", "node_modules", "__pycache__", "variants", "checkpoints", "model", "evaluations"}
+
+
+def _walk(root: Path, depth: int):
+    if depth < 0:
+        return
+    try:
+        entries = sorted(root.iterdir())
+    except OSError:
+        return
+    for p in entries:
+        if p.name.startswith(".") or p.name in _SKIP:
+            continue
+        yield p
+        if p.is_dir() and not (p / "domainfit.json").is_file():
+            yield from _walk(p, depth - 1)
+
+
+def data_files(workdir: Path, depth: int = 3) -> list[str]:
+    """Tables under the working folder (relative paths), bundles' own files left out."""
+    return [p.relative_to(workdir).as_posix() for p in _walk(workdir, depth)
+            if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not _in_bundle(p, workdir)]
+
+
+def bundles(workdir: Path, depth: int = 3) -> list[str]:
+    """Bundle folders (holding domainfit.json) under the working folder, relative paths."""
+    found = [p.relative_to(workdir).as_posix() for p in _walk(workdir, depth) if p.is_dir() and (p / "domainfit.json").is_file()]
+    return found + (["."] if (workdir / "domainfit.json").is_file() else [])
+
+
+def _in_bundle(path: Path, workdir: Path) -> bool:
+    return any((parent / "domainfit.json").is_file() for parent in path.parents if parent.is_relative_to(workdir))
+
+
+def resolve_inside(workdir: Path, relative: str, *, what: str) -> Path:
+    """`workdir / relative`, refused unless it stays inside the working folder."""
+    root = workdir.resolve()
+    full = (root / str(relative)).resolve()
+    if not relative or "\x00" in str(relative) or not full.is_relative_to(root):
+        raise DomainfitError(f"{what} {relative!r} is not inside the studio's working folder", where=what,
+                             hint=f"pick a file under {root}")
+    return full

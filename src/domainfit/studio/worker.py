@@ -1,0 +1,117 @@
+"""The studio's worker process: runs one job through the Python API and reports into the job's row.
+
+    python -m domainfit.studio.worker <database> <job id> [--resume]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections import deque
+
+from domainfit.errors import DomainfitError
+from domainfit.studio.jobs import JobStore
+
+__all__ = ["JobCancelled", "JobReporter", "main"]
+
+
+class JobCancelled(Exception):
+    """Raised inside training at the first progress report after a cancel was asked for."""
+
+
+class JobReporter:
+    """A training Reporter that writes the job's progress (at most every `every` seconds, and at every evaluation)
+    and checks for a cancel."""
+
+    def __init__(self, store: JobStore, job_id: str, *, every: float = 0.5, resumed: bool = False) -> None:
+        self.store, self.job_id, self.every = store, job_id, every
+        self.started = time.time()
+        self.state: dict = {"stage": "starting", "done": 0, "total": 0, "loss": [], "metrics": [], "log": [],
+                            "eta_s": None, "resumed": resumed}
+        self._log: deque = deque(maxlen=30)
+        self._last = 0.0
+
+    def _flush(self, force: bool = False) -> None:
+        now = time.time()
+        if not force and now - self._last < self.every:
+            return
+        self._last = now
+        self.state["log"] = list(self._log)
+        self.state["elapsed_s"] = round(now - self.started, 1)
+        self.store.set(self.job_id, progress=self.state)
+        if self.store.get(self.job_id)["cancel_requested"]:
+            raise JobCancelled()
+
+    def log(self, message: str) -> None:
+        self._log.append(str(message))
+        if str(message).startswith("resuming from"):  # kept apart: the log keeps only its last lines
+            self.state["resumed_from"] = str(message)
+        self._flush()
+
+    def progress(self, description: str, total: int):
+        self.state.update(stage=description, done=0, total=int(total))
+        started = time.time()
+
+        def advance(n: int) -> None:
+            self.state["done"] += n
+            done, total_ = self.state["done"], self.state["total"]
+            if done and total_:
+                self.state["eta_s"] = round((time.time() - started) / done * max(total_ - done, 0), 1)
+            self._flush()
+
+        self._flush(force=True)
+        return advance
+
+    def event(self, event) -> None:
+        if event.kind == "step":
+            self.state.update(stage="training", done=event.step, total=event.total_steps)
+            if event.loss is not None:
+                self.state["loss"] = (self.state["loss"] + [[event.step, round(float(event.loss), 5)]])[-500:]
+            elapsed = time.time() - self.started
+            if event.step:
+                self.state["eta_s"] = round(elapsed / event.step * max(event.total_steps - event.step, 0), 1)
+        elif event.kind == "eval" and event.metrics:
+            value = next((v for k, v in event.metrics.items() if isinstance(v, (int, float))), None)
+            self.state["metrics"].append([event.step, event.metrics])
+            self._log.append(f"step {event.step}: validation {value}")
+        elif event.message:
+            self._log.append(event.message)
+        self._flush(force=event.kind != "step")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    resume = "--resume" in args
+    target, job_id = [a for a in args if a != "--resume"][:2]
+    store = JobStore(target)
+    job = store.get(job_id)
+    reporter = JobReporter(store, job_id, resumed=resume)
+    try:
+        import domainfit
+        from domainfit.bundle_files import stage_path
+
+        if resume and not any((stage_path(job["output"]) / "checkpoints").rglob("*")):
+            reporter.log("no checkpoint was written before the job stopped: training starts again from the first step")
+            resume = False
+
+        # the form's values as the `--set key=value` overrides a CLI user would type
+        model = domainfit.train(None, overrides=job["config"]["overrides"], resume=resume, overwrite=not resume, reporter=reporter)
+        reporter.state.update(stage="done", eta_s=0, bundle=str(model.path))
+        reporter.state["log"] = list(reporter._log)
+        store.set(job_id, state="done", progress=reporter.state)
+        return 0
+    except JobCancelled:
+        store.set(job_id, state="cancelled", progress=reporter.state)
+        return 0
+    except DomainfitError as exc:  # a user's mistake: the message says what and how to fix it
+        store.set(job_id, state="failed", error=str(exc), progress=reporter.state)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug: the traceback, so the job page shows something to report
+        store.set(job_id, state="failed", error=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()[-4000:]}",
+                  progress=reporter.state)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
