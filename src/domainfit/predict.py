@@ -1,7 +1,9 @@
 """The Predictor: the one inference path used by evaluate, predict and serving.
 
 Same normalisation as training → tokenize → length-sorted batches → model → task decoding (probabilities, top-k;
-multi-label thresholds and the regression target's scale come from the bundle's task state).
+multi-label thresholds and the regression target's scale come from the bundle's task state). A classification bundle
+with an out-of-scope detector (`domainfit.ood`) also scores each text with it, from the same call's logits and pooled
+embedding, and returns the probabilities as `OodScores` carrying those scores.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ import numpy as np
 from domainfit.backbones.encoder import configure_threads, measure_call_overhead, quiet_transformers, tokenize
 from domainfit.bundle import Bundle, load_bundle
 from domainfit.data.clean import cleaner_for
-from domainfit.inference.variants import list_variants, load_runner
+from domainfit.inference.variants import list_variants, load_runner, reads_embeddings
 from domainfit.interfaces import workflow_for
+from domainfit.ood.fit import load_detector
+from domainfit.ood.scores import OodScores
+from domainfit.safe_paths import inside
 
 __all__ = ["Predictor"]
 
@@ -45,6 +50,21 @@ class Predictor:
             runner = self._runner(choose_variant(bundle, variant), threads=threads, device=device)
         self.runner = runner
         self.variant: str = runner.name
+        self.detector = self._detector()
+
+    def _detector(self):
+        """The out-of-scope detector the runner's outputs are scored with (None: the bundle has none, or it is off). A
+        variant whose embeddings differ from the model's (a distilled student) brings its own, refitted on them."""
+        state = getattr(self.task, "out_of_scope", None)
+        if state is None:
+            return None
+        own = getattr(self.runner, "ood_state", None)
+        if own is not None:  # the variant's refit: its threshold replaces the bundle's in this predictor's task
+            self.task.out_of_scope = {**state, **own}
+            path = inside(self.runner.ood_root, own["file"], key="variant.json: ood.file") if own.get("file") else None
+            return load_detector(own, path)
+        path = self.bundle.file(state["file"], key="task_state.out_of_scope.file") if state.get("file") else None
+        return load_detector(state, path)
 
     def _runner(self, name: str, *, threads: int | None, device: str):
         return load_runner(self.bundle, name, threads=threads, device=device)
@@ -68,9 +88,17 @@ class Predictor:
         if isinstance(texts, str):
             raise TypeError("predict takes a list of texts; wrap a single text in a list")
         ids = tokenize(self.tokenizer, self.prepare(texts), self.max_length) if len(texts) else []
+        if self.detector is None:
+            if not ids:
+                return np.zeros((0, len(self.labels)), dtype=np.float32)
+            return self.task.decode(self.runner.logits(ids, batch_size=self.batch_size, advance=advance))
         if not ids:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        return self.task.decode(self.runner.logits(ids, batch_size=self.batch_size, advance=advance))
+            return OodScores(np.zeros((0, len(self.labels)), dtype=np.float32), np.zeros(0))
+        if self.detector.needs_embeddings:
+            logits, embeddings = self.runner.logits_and_embeddings(ids, batch_size=self.batch_size, advance=advance)
+        else:
+            logits, embeddings = self.runner.logits(ids, batch_size=self.batch_size, advance=advance), None
+        return OodScores(self.task.decode(logits), self.detector.score(logits.float().numpy(), embeddings))
 
     def calibrate(self, text: str = "a typical customer message of about fifteen tokens, for timing") -> float:
         """Measure one model call's fixed cost (`measure_call_overhead`) so that small mixed-length batches — a
@@ -98,7 +126,7 @@ def choose_variant(bundle: Bundle, requested: str = "auto") -> str:
     if requested != "auto":
         return requested
 
-    usable = {n: m for n, m in list_variants(bundle).items() if m.get("parity_passed")}
+    usable = {n: m for n, m in list_variants(bundle).items() if m.get("parity_passed") and _feeds_detector(bundle, m)}
     if not usable:
         return "torch"
     measured = {n: m["bench"]["sentences_per_s_batch32"] for n, m in usable.items() if m.get("bench")}
@@ -109,3 +137,11 @@ def choose_variant(bundle: Bundle, requested: str = "auto") -> str:
             if name.startswith(prefix):
                 return name
     return next(iter(usable))
+
+
+def _feeds_detector(bundle: Bundle, meta: dict) -> bool:
+    """Whether a variant gives the bundle's out-of-scope detector what it reads (an ONNX export from before the
+    detector outputs no embedding: it is not chosen automatically)."""
+    if not reads_embeddings(bundle) or meta.get("kind") != "onnx":
+        return True
+    return "embedding" in (meta.get("outputs") or [])

@@ -66,3 +66,12 @@ def ls_pii() -> None:
 
     _name_table("personal data (`--redact all` or `--redact phone,email`; config `data.redact`)", DETECTORS, ("placeholder",),
                 lambda d: (d.placeholder,))
+
+
+@ls_app.command("detectors")
+def ls_detectors() -> None:
+    """Out-of-scope detectors of classification bundles (`task_options.out_of_scope.detector`)."""
+    from domainfit.ood import ood_detectors
+
+    _name_table("out-of-scope detectors (`task_options.out_of_scope: {detector: NAME}`; auto: chosen on validation)",
+                ood_detectors, ("reads",), lambda d: ("pooled embedding" if d.needs_embeddings else "logits",))

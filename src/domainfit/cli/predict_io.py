@@ -1,6 +1,7 @@
 """Batch prediction over a file: read any supported table, predict, write CSV (utf-8-sig) or JSONL with the input columns.
 
-The columns added depend on the task (`Task.output_columns`): classification `predicted_label, score, top_k`;
+The columns added depend on the task (`Task.output_columns`): classification `predicted_label, score, top_k` (with
+an out-of-scope detector also `out_of_scope, ood_score` beside the label);
 multilabel `predicted_labels` (joined with the task's separator), `scores`; regression `predicted_score`.
 In CSV a list or mapping is written as JSON; in JSONL it stays a list or object.
 """

@@ -357,6 +357,8 @@ def predictions_table(texts: Sequence[str], preds: Sequence[dict], *, width: int
         else:
             label = p.get("label", "")
             others = ", ".join(f"{x['label']} {x['score']:.2f}" for x in p.get("top_k", [])[1:])
+            if p.get("out_of_scope"):  # the out-of-scope detector's verdict, beside the label it leaves (flag) or replaces
+                label = f"{label} (out of scope: {p['ood_score']:.3g} > {p['ood_threshold']:.3g})"
         t, label, others = escape(str(t)), escape(str(label)), escape(others)  # user text, not markup
         rows.append([t, label, f"{p['score']:.3f}", others] if labelled else [t, f"{p['score']:.3f}"])
     return fitted_table("predictions", spec, rows, width=width)

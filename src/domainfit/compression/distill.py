@@ -3,6 +3,8 @@
 Loss = alpha * T² * KL(student/T ‖ teacher/T) + (1 - alpha) * cross-entropy on the labelled rows. The texts are the
 bundle's training split plus, when given, unlabelled in-domain texts (`--unlabelled file.csv`), which only carry the
 teacher's soft labels — the cheap way to use the unlabelled text industries have. Trained with the shared loop.
+A bundle whose out-of-scope detector reads embeddings gets it refitted on the student's (`refit_detector`), stored in
+the variant's folder.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from domainfit.data.clean import cleaner_for
 from domainfit.errors import ConfigError
 from domainfit.inference import run_model
 from domainfit.inference.runners import TorchRunner
-from domainfit.inference.variants import plain_model, variant_kinds
+from domainfit.inference.variants import own_detector, plain_model, variant_kinds
 from domainfit.modeling import TextModel
+from domainfit.tasks.out_of_scope import refit_detector
 from domainfit.training.loop import train_loop
 
 __all__ = ["DistilledKind", "make_student", "teacher_layers"]
@@ -96,7 +99,8 @@ class DistilledKind:
                 reporter.event(event)
         student.eval()
         save_model(folder, student, tokenizer)
-        return {"layers": layers, "teacher_layers": teacher_layers(teacher.encoder.config.num_hidden_layers, layers),
+        ood = refit_detector(bundle, student, tokenizer, folder)  # the student's embeddings are not the teacher's
+        return {**({"ood": ood} if ood else {}), "layers": layers, "teacher_layers": teacher_layers(teacher.encoder.config.num_hidden_layers, layers),
                 "temperature": temperature, "alpha": alpha, "epochs": epochs, "texts": len(texts), "unlabelled_texts": n_unlabelled,
                 "parameters": sum(p.numel() for p in student.parameters())}
 
@@ -105,7 +109,7 @@ class DistilledKind:
         student = bundle.meta.model.model_copy(update={"encoder": EncoderMeta(format="transformers")})  # a whole encoder
         student_meta = bundle.meta.model_copy(update={"model": student})
         model, tokenizer = Bundle(path=folder, meta=student_meta).load_model()
-        return TorchRunner(model, tokenizer.pad_token_id or 0, name=meta["name"])
+        return own_detector(TorchRunner(model, tokenizer.pad_token_id or 0, name=meta["name"]), folder, meta)
 
 
 def _read_texts(path: str, clean) -> list[str]:

@@ -75,7 +75,12 @@ def assess_and_report(
     advance = reporter.progress("evaluating", len(texts)) if reporter else None
     scores = predictor.predict_scores(texts, advance=advance)
     infer_s = time.perf_counter() - t
-    metrics = task.metrics(y_true, scores, predictor.labels, texts=texts)
+    markers = out_of_scope_markers(task, predictor.labels)
+    gold = np.array([y in markers for y in y_true], dtype=bool)  # rows labelled out of scope (a detector's bundle only)
+    if gold.any():
+        metrics = task.metrics(y_true, scores, predictor.labels, texts=texts, oos_gold=gold)
+    else:
+        metrics = task.metrics(y_true, scores, predictor.labels, texts=texts)
     if metrics.get("worst_errors") and "confusion" in metrics:  # why the model was sure and wrong, word by word
         from domainfit.evaluation.explain.html import attach_explanations
 
@@ -88,7 +93,7 @@ def assess_and_report(
             continue
         # baselines: no state of the model (thresholds 0.5), unless tuned for them (b["task_state"])
         plain = make_task(task.name, bundle.meta.task_options, b.get("task_state"))
-        m = plain.metrics(y_true, b["scores"], predictor.labels)
+        m = plain.metrics([y for y, g in zip(y_true, gold) if not g], np.asarray(b["scores"])[~gold], predictor.labels)
         baseline_metrics[bname] = {"metrics": {k: m[k] for k in keys if k in m}, "seconds": b["seconds"], "description": b["description"]}
     reference = task.reference_stats(texts, scores, predictor.labels) if out == bundle.path else None
     counts = {"labels": len(predictor.labels), "test rows": len(texts), "train rows": bundle.meta.data.counts.get("train")}
@@ -134,17 +139,28 @@ def write_assessment(bundle, out: Path, *, task, metrics: dict, baselines: dict[
     return result
 
 
+def out_of_scope_markers(task, labels: Sequence[str]) -> set[str]:
+    """The labels that mark an evaluation row as out of scope for a bundle with an out-of-scope detector: its refusal
+    label and the usual names (oos, other, 其他, ...) that are not among its labels; none without a detector."""
+    if getattr(task, "out_of_scope", None) is None:
+        return set()
+    from domainfit.ood.options import DEFAULT_OOS_LABELS
+
+    return {task.ood_options.refusal_label, *DEFAULT_OOS_LABELS} - set(labels)
+
+
 def load_eval_rows(path: str | Path, labels: Sequence[str], *, task=None, text_column=None, label_column=None, encoding=None,
                    clean: Callable[[str], str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read an evaluation file: (rows with cleaned text + the task's canonical label, rejected rows with their
     reason). `task`: a Task (default classification) that reads the label cells; `clean`: the bundle's text cleaner
-    (`domainfit.data.clean.cleaner_for`; default: normalisation only)."""
+    (`domainfit.data.clean.cleaner_for`; default: normalisation only). A bundle with an out-of-scope detector also
+    keeps the rows labelled out of scope (`out_of_scope_markers`), which its out-of-scope metrics count."""
     task = task if task is not None else make_task("classification")
     read = read_table(path, encoding=encoding)
     tcol, lcol = resolve_columns(read.frame, text_column, label_column, path=str(path), require_label=True)
     frame = read.frame
     text = frame[tcol].astype(str).map(clean or normalize_text)
-    known = set(labels)
+    known = set(labels) | out_of_scope_markers(task, labels)
 
     def read_label(value: str) -> tuple[str, str]:
         """(canonical label, reason to reject or "")."""

@@ -44,4 +44,7 @@ def single_label_stats(rows: pd.DataFrame, reference: dict) -> dict:
     refused = [bool(out.get("no_answer")) for out in rows["output"] if "no_answer" in out]
     if refused:
         stats["no_answer_rate"] = float(np.mean(refused))
+    flagged = [bool(out["out_of_scope"]) for out in rows["output"] if "out_of_scope" in out]
+    if flagged:  # a classification bundle with an out-of-scope detector: the share of traffic it finds out of scope
+        stats["out_of_scope_rate"] = float(np.mean(flagged))
     return stats

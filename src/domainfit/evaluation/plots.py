@@ -270,3 +270,29 @@ def scatter_svg(true: Sequence[float], pred: Sequence[float]) -> str:
         ax.set_axisbelow(True)
         ax.legend(loc="upper left", frameon=False, fontsize=7)
         return figure_svg(fig, "predicted against true values")
+
+
+def ood_tradeoff_svg(curve: Sequence[dict], chosen: dict) -> str:
+    """Out-of-scope detection: in-scope accuracy (a refusal counts as an error) against OOS recall as the threshold
+    moves, or, without out-of-scope rows, against the share of in-scope messages refused; the chosen threshold marked."""
+    with_oos = any(c.get("oos_recall") is not None for c in curve)
+    xs = [c["oos_recall"] if with_oos else 1 - c["in_scope_kept"] for c in curve]
+    ys = [c["in_scope_accuracy"] for c in curve]
+    if not xs:
+        return ""
+    cx = chosen.get("oos_recall") if with_oos else chosen.get("refused_in_scope")
+    with plot_style("ood"):
+        fig = Figure(figsize=(4.6, 3.6), layout="constrained")
+        ax = fig.add_subplot()
+        ax.plot(xs, ys, marker=".", ms=3, color=MODEL_COLOR, label="as the threshold moves")
+        if cx is not None and chosen.get("in_scope_accuracy") is not None:
+            ax.plot([cx], [chosen["in_scope_accuracy"]], marker="o", ms=8, color=SECOND_COLOR, ls="none",
+                    label="the bundle's threshold")
+        if chosen.get("in_scope_accuracy_plain") is not None:
+            ax.axhline(chosen["in_scope_accuracy_plain"], ls="--", lw=1, color=BASELINE_COLOR, label="without refusal")
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel("out-of-scope recall" if with_oos else "share of in-scope messages refused")
+        ax.set_ylabel("in-scope accuracy (refusal = error)")
+        ax.legend(loc="lower left", frameon=False, fontsize=7)
+        return figure_svg(fig, "out-of-scope trade-off curve")

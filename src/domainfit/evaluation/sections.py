@@ -1,7 +1,7 @@
 """The metric sections of the report, one small function per kind of result, each shown when the metrics hold it:
 per class or label, confusion, calibration and errors for classification; per-label thresholds for multi-label;
 predicted against true and the largest errors for regression; per entity type, the confusion of entity types and
-the sentences with the most mistakes for entity recognition. `SECTIONS` lists them in page order.
+the sentences with the most mistakes for entity recognition; out-of-scope detection. `SECTIONS` lists them in page order.
 """
 
 from __future__ import annotations
@@ -186,6 +186,27 @@ def _misses(metrics: Mapping) -> str:
                          cls={0: "text", 1: "label", 2: "num", 3: "label", 4: "num", 5: "num"}, wide=True)
 
 
+def _out_of_scope(metrics: Mapping) -> str:
+    """Classification with an out-of-scope detector: what its threshold costs in-scope and, with out-of-scope test
+    rows, what it catches; the trade-off curve with the chosen point."""
+    d = metrics.get("out_of_scope") or {}
+    acc, plain = d.get("in_scope_accuracy"), d.get("in_scope_accuracy_plain")
+    cost = (f"<p>Detector <b>{_e(d.get('detector'))}</b>, threshold <b>{_fixed(d.get('threshold'), 4)}</b> "
+            f"({_e(d.get('threshold_rule') or '')}; mode {_e(d.get('mode'))}). On the {_num(d.get('in_scope_n'))} in-scope "
+            f"test messages it refuses <b>{_pct(d.get('refused_in_scope'))}</b>: in-scope accuracy "
+            f"{_pct(plain)} without refusal, <b>{_pct(acc)}</b> counting a refusal as an error"
+            + (f" (the threshold costs {100 * (plain - acc):.1f} points)" if acc is not None and plain is not None else "")
+            + ".</p>")
+    if d.get("oos_n"):
+        cost += (f"<p>Of the {_num(d['oos_n'])} out-of-scope test messages it flags <b>{_pct(d.get('oos_recall'))}</b> "
+                 f"(precision {_pct(d.get('oos_precision'))}); AUROC <b>{_fixed(d.get('auroc'))}</b>, false-positive rate "
+                 f"at 95% in-scope recall {_pct(d.get('fpr_at_95'))}.</p>")
+    else:
+        cost += ('<p class="muted">The test split holds no out-of-scope messages, so recall and AUROC are not measured: '
+                 "evaluate on a file whose out-of-scope rows are labelled out_of_scope (or oos, other, 其他).</p>")
+    return cost + _figure(plots.ood_tradeoff_svg(d.get("curve") or [], d))
+
+
 def _short(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
@@ -201,6 +222,8 @@ SECTIONS: list[tuple[str, str, Callable[[Mapping], bool], Callable[[Mapping], st
     ("calibration", "Calibration", lambda m: "calibration" in m, _calibration),
     ("confused", "Most confused pairs", _classification, _most_confused),
     ("errors", "Most confident errors", _classification, _worst_errors),
+    ("out-of-scope", "Out-of-scope detection", lambda m: "out_of_scope" in m and isinstance(m["out_of_scope"], Mapping),
+     _out_of_scope),
     ("per-type", "Scores per entity type", lambda m: "per_type" in m, _per_class),
     ("entity-confusion", "Entity types confused", lambda m: "entity_confusion" in m, _entity_confusion),
     ("entity-errors", "Sentences with the most mistakes", lambda m: "entity_errors" in m, _entity_errors),

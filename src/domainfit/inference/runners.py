@@ -2,8 +2,9 @@
 
 Every runner takes unpadded token-id lists and returns logits in their original order, batching by length so no
 compute goes to padding: `logits` one row per text (a sequence task's head), `token_logits` one (tokens, labels) array
-per text, cut to its own tokens (a token head: entity recognition). The Predictor (or the NerPredictor) holds one
-runner; variants differ only in which.
+per text, cut to its own tokens (a token head: entity recognition), `logits_and_embeddings` the logits and the pooled
+embedding the head read (what an out-of-scope detector needs). The Predictor (or the NerPredictor) holds one runner;
+variants differ only in which.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import torch
 
 from domainfit.inference import batched_outputs, model_outputs, run_model
 
-__all__ = ["OnnxRunner", "Runner", "TorchRunner", "pad_batch"]
+__all__ = ["EMBEDDING_OUTPUT", "OnnxRunner", "Runner", "TorchRunner", "WithEmbedding", "pad_batch"]
+
+EMBEDDING_OUTPUT = "embedding"  # the second output of an ONNX export made for a bundle with an embedding detector
 
 
 class Runner(Protocol):
@@ -28,6 +31,29 @@ class Runner(Protocol):
 
     def token_logits(self, ids: Sequence[Sequence[int]], *, batch_size: int,
                      advance: Callable[[int], None] | None = None) -> list[np.ndarray]: ...
+
+    def logits_and_embeddings(self, ids: Sequence[Sequence[int]], *, batch_size: int,
+                              advance: Callable[[int], None] | None = None) -> tuple[torch.Tensor, np.ndarray]: ...
+
+
+class WithEmbedding(torch.nn.Module):
+    """A TextModel whose one output is its logits and its pooled embedding side by side, (batch, outputs + hidden):
+    one tensor, so the batching that runs any model runs it; `split` parts them. For ONNX, `pair=True` returns them as
+    two outputs instead."""
+
+    def __init__(self, model: torch.nn.Module, *, pair: bool = False) -> None:
+        super().__init__()
+        self.model, self.pair = model, pair
+        self.pooling = getattr(model, "pooling", None)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor):
+        embedding = self.model.embed(input_ids, attention_mask)
+        logits = self.model.head(embedding)
+        return (logits, embedding) if self.pair else torch.cat([logits, embedding.to(logits.dtype)], dim=-1)
+
+    @staticmethod
+    def split(joined: torch.Tensor, n_logits: int) -> tuple[torch.Tensor, np.ndarray]:
+        return joined[:, :n_logits], joined[:, n_logits:].numpy()
 
 
 def pad_batch(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
@@ -54,6 +80,13 @@ class TorchRunner:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             return run_model(self.model, ids, pad_id=self.pad_id, batch_size=batch_size, device=self.device, advance=advance,
                              call_overhead=self.call_overhead)
+
+    def logits_and_embeddings(self, ids, *, batch_size, advance=None) -> tuple[torch.Tensor, np.ndarray]:
+        both = WithEmbedding(self.model)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            joined = run_model(both, ids, pad_id=self.pad_id, batch_size=batch_size, device=self.device, advance=advance,
+                               call_overhead=self.call_overhead)
+        return WithEmbedding.split(joined, self.model.head.out_features) if len(joined) else (joined, np.zeros((0, 0), np.float32))
 
     def token_logits(self, ids, *, batch_size, advance=None) -> list[np.ndarray]:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
@@ -83,6 +116,30 @@ class OnnxRunner:
     def logits(self, ids, *, batch_size, advance=None) -> torch.Tensor:
         out = batched_outputs(self._forward, ids, batch_size=batch_size, advance=advance, call_overhead=self.call_overhead)
         return torch.from_numpy(np.stack(out)) if out else torch.empty(0)
+
+    @property
+    def has_embedding(self) -> bool:
+        return EMBEDDING_OUTPUT in {o.name for o in self.session.get_outputs()}
+
+    def logits_and_embeddings(self, ids, *, batch_size, advance=None) -> tuple[torch.Tensor, np.ndarray]:
+        from domainfit.errors import BundleError
+
+        if not self.has_embedding:
+            raise BundleError(f"variant {self.name!r} outputs no pooled embedding, which the bundle's out-of-scope "
+                              "detector reads", where=self.name, hint="rebuild it with `domainfit compress` (this version "
+                              "exports the embedding too), or predict with --variant torch")
+
+        def forward(batch):
+            input_ids, mask = pad_batch(batch, self.pad_id)
+            logits, embedding = self.session.run(["logits", EMBEDDING_OUTPUT], {"input_ids": input_ids, "attention_mask": mask})
+            return np.concatenate([logits, embedding.astype(logits.dtype)], axis=-1)
+
+        out = batched_outputs(forward, ids, batch_size=batch_size, advance=advance, call_overhead=self.call_overhead)
+        if not out:
+            return torch.empty(0), np.zeros((0, 0), np.float32)
+        hidden = next(o.shape[-1] for o in self.session.get_outputs() if o.name == EMBEDDING_OUTPUT)
+        joined = torch.from_numpy(np.stack(out))
+        return WithEmbedding.split(joined, joined.shape[1] - int(hidden))
 
     def token_logits(self, ids, *, batch_size, advance=None) -> list[np.ndarray]:
         return batched_outputs(self._forward, ids, batch_size=batch_size, advance=advance, call_overhead=self.call_overhead,

@@ -29,11 +29,11 @@ import torch
 
 from domainfit.bundle import Bundle, inside
 from domainfit.errors import BundleError
-from domainfit.inference.runners import OnnxRunner, Runner, TorchRunner
+from domainfit.inference.runners import EMBEDDING_OUTPUT, OnnxRunner, Runner, TorchRunner, WithEmbedding
 from domainfit.registry import Registry
 from domainfit.training.precision import bf16_native
 
-__all__ = ["VARIANTS_DIR", "export_onnx", "list_variants", "load_runner", "unusable_variants", "variant_kinds", "variant_name"]
+__all__ = ["VARIANTS_DIR", "copy_own_detector", "export_onnx", "list_variants", "load_runner", "own_detector", "reads_embeddings", "unusable_variants", "variant_kinds", "variant_name"]
 
 VARIANTS_DIR = "variants"
 variant_kinds: Registry = Registry("variant kind", "domainfit.compression.distill")
@@ -132,21 +132,59 @@ def _variant_model(bundle: Bundle, base: str):
     return model, AutoTokenizer.from_pretrained(str(bundle.model_dir))
 
 
+def reads_embeddings(bundle: Bundle) -> bool:
+    """Whether the bundle's out-of-scope detector reads the pooled embedding (Mahalanobis, kNN), which its ONNX
+    variants must then output beside the logits."""
+    state = bundle.meta.task_state.get("out_of_scope")
+    return isinstance(state, dict) and bool(state.get("needs_embeddings"))
+
+
+def own_detector(runner: Runner, folder: Path, meta: dict) -> Runner:
+    """A variant whose embeddings are not the model's (a distilled student, and what is compressed from it) carries
+    its own out-of-scope detector, refitted on them: variant.json `ood` and its file in the variant's folder. The
+    Predictor reads `runner.ood_state` and `runner.ood_root`."""
+    if meta.get("ood"):
+        runner.ood_state, runner.ood_root = meta["ood"], folder
+    return runner
+
+
+def copy_own_detector(bundle: Bundle, base: str | None, folder: Path) -> dict:
+    """variant.json's `ood` of a variant compressed from `base`, its detector file copied along ({} when none)."""
+    if base is None:
+        return {}
+    meta = list_variants(bundle).get(base) or {}
+    own = meta.get("ood")
+    if not own:
+        return {}
+    if own.get("file"):
+        import shutil
+
+        source = inside(bundle.path / VARIANTS_DIR / base, own["file"], key="variant.json: ood.file")
+        target = inside(folder, own["file"], key="variant.json: ood.file")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return {"ood": own}
+
+
 def export_onnx(model: torch.nn.Module, tokenizer, path: Path, opset: int = 17, *,
-                logits_axes: dict[int, str] | None = None) -> Path:
+                logits_axes: dict[int, str] | None = None, with_embedding: bool = False) -> Path:
     """ONNX export of the whole model (encoder, pooling, head) → logits, dynamic batch and sequence axes.
     `logits_axes`: the dynamic axes of the output; by default batch, and also sequence for a model whose head scores
     every token (pooling "tokens": (batch, sequence, labels) logits, entity recognition).
-    The TorchScript exporter (`dynamo=False`) matched PyTorch to 5e-6 here; the dynamo one needs onnxscript."""
+    The TorchScript exporter (`dynamo=False`) matched PyTorch to 5e-6 here; the dynamo one needs onnxscript.
+    `with_embedding`: a second output, the pooled embedding (an out-of-scope detector reads it)."""
     if logits_axes is None:
         logits_axes = {0: "batch", 1: "sequence"} if getattr(model, "pooling", None) == "tokens" else {0: "batch"}
     sample = tokenizer(["an example sentence for export", "short"], padding=True, return_tensors="pt")
     args = (sample["input_ids"], sample["attention_mask"])
     path.parent.mkdir(parents=True, exist_ok=True)
+    outputs, axes = ["logits"], {"logits": logits_axes}
+    if with_embedding:
+        model, outputs, axes = WithEmbedding(model, pair=True), [*outputs, EMBEDDING_OUTPUT], {**axes, EMBEDDING_OUTPUT: {0: "batch"}}
     with torch.no_grad():
-        torch.onnx.export(model, args, str(path), input_names=["input_ids", "attention_mask"], output_names=["logits"],
+        torch.onnx.export(model, args, str(path), input_names=["input_ids", "attention_mask"], output_names=outputs,
                           dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                                        "logits": logits_axes},
+                                        **axes},
                           opset_version=opset, dynamo=False, do_constant_folding=True)
     return path
 
@@ -159,13 +197,16 @@ class OnnxKind:
     def build(bundle: Bundle, folder: Path, *, quantize: str = "none", base: str | None = None, reporter=None) -> dict:
         model, tokenizer = plain_model(bundle, base)
         fp32 = folder / "model.onnx"
+        embedding = reads_embeddings(bundle)
+        outputs = {"outputs": ["logits", EMBEDDING_OUTPUT]} if embedding else {}
+        outputs.update(copy_own_detector(bundle, base, folder))
         if quantize == "none":
-            export_onnx(model, tokenizer, fp32)
-            return {"file": "model.onnx"}
+            export_onnx(model, tokenizer, fp32, with_embedding=embedding)
+            return {"file": "model.onnx", **outputs}
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         tmp = folder / "model.fp32.onnx"
-        export_onnx(model, tokenizer, tmp)
+        export_onnx(model, tokenizer, tmp, with_embedding=embedding)
         src, preprocessed = tmp, False
         try:  # shape inference + graph optimisation first, as onnxruntime recommends before quantizing
             from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -179,7 +220,7 @@ class OnnxKind:
         quantize_dynamic(str(src), str(folder / "model.int8.onnx"), weight_type=QuantType.QInt8)
         for f in [tmp, folder / "model.pre.onnx", *folder.glob("*.data"), folder / "sym_shape_infer_temp.onnx"]:
             f.unlink(missing_ok=True)
-        return {"file": "model.int8.onnx", "preprocessed": preprocessed}
+        return {"file": "model.int8.onnx", "preprocessed": preprocessed, **outputs}
 
     @staticmethod
     def load(bundle: Bundle, folder: Path, meta: dict, *, threads: int | None = None) -> Runner:
@@ -187,7 +228,7 @@ class OnnxKind:
         if path.suffix != ".onnx":
             raise BundleError(f"variant.json names {meta['file']!r}, not an .onnx file", where=f"{folder}/variant.json: file",
                               hint="rebuild the variant with `domainfit compress`")
-        return OnnxRunner(path, _pad_id(bundle), name=meta["name"], threads=threads)
+        return own_detector(OnnxRunner(path, _pad_id(bundle), name=meta["name"], threads=threads), folder, meta)
 
     @staticmethod
     def problem(folder: Path, meta: dict) -> str | None:

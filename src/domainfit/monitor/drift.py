@@ -130,7 +130,7 @@ _HISTOGRAMS = (
 
 
 def compare_stats(reference: dict, live: dict, thresholds: DriftThresholds = DriftThresholds()) -> list[Check]:
-    """Every check the two statistics allow (labels, confidence, length, value), in that order."""
+    """Every check the two statistics allow (labels, confidence, length, value, out-of-scope share), in that order."""
     t = thresholds
     checks = []
     if live.get("n", 0) < t.min_rows:
@@ -148,7 +148,22 @@ def compare_stats(reference: dict, live: dict, thresholds: DriftThresholds = Dri
             mean = {"confidence": "mean_confidence", "length": "mean_length", "value": "mean_value"}[name]
             check.detail["mean"] = {"reference": reference.get(mean), "live": live.get(mean)}
             checks.append(check)
+    if reference.get("out_of_scope_rate") is not None and live.get("out_of_scope_rate") is not None:
+        checks.append(_out_of_scope_check(reference, live, t))
     return checks
+
+
+def _out_of_scope_check(reference: dict, live: dict, t: DriftThresholds) -> Check:
+    """The share of traffic the out-of-scope detector flags, live against the test split's: messages the model was
+    not trained for arriving more often is drift in itself, whatever the labels of the rest do."""
+    def counts(stats: dict) -> list[float]:
+        n, rate = float(stats.get("n") or 0), float(stats["out_of_scope_rate"])
+        return [n * (1 - rate), n * rate]
+
+    check = _counts_check("out_of_scope", "the share of messages the out-of-scope detector flags", counts(reference),
+                          counts(live), t, ["in scope", "out of scope"])
+    check.detail["rate"] = {"reference": reference["out_of_scope_rate"], "live": live["out_of_scope_rate"]}
+    return check
 
 
 def input_drift(reference_texts: Sequence[str], live_texts: Sequence[str], thresholds: DriftThresholds = DriftThresholds(),

@@ -2,7 +2,8 @@
 
 The server builds its response schema (`/openapi.json`, the `enum` of labels) once, from the version it starts with;
 a hot swap keeps that schema true only if the new version has the same task and the same labels in the same order
-(the order is the model's output order). A refusal carries two texts: `message`, for `/readyz`, which says why in
+(the order is the model's output order), and, for a classification bundle, the same out-of-scope fields (a detector
+or none; the refusal label, which `refuse` adds to the label enum). A refusal carries two texts: `message`, for `/readyz`, which says why in
 words and names bundle files only by their place inside the bundle (never a path on the server's disk, never the
 text of an exception from a library: at most domainfit's own message on a bundle, its paths taken out); and
 `fields`, for the server's JSON log, which may say everything.
@@ -18,7 +19,7 @@ from typing import Any
 __all__ = ["REASONS", "Contract", "Refusal", "breach", "failed_check", "failed_load"]
 
 # The values of `domainfit_reload_refused_total{reason=...}`.
-REASONS = ("task_differs", "labels_differ", "invalid_bundle", "load_failed")
+REASONS = ("task_differs", "labels_differ", "out_of_scope_differs", "invalid_bundle", "load_failed")
 _SHOWN = 10  # labels listed in a message; the rest are counted
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~])/[^\s'\"(),;]+")  # `/srv/x/y` but not `models:/name` nor `model/head...`
 
@@ -27,11 +28,16 @@ _ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~])/[^\s'\"(),;]+")  # `/srv/x/y` but no
 class Contract:
     task: str
     labels: tuple[str, ...]
+    out_of_scope: str | None = None  # "flag", or "refuse:<refusal label>" (None: predictions carry no such fields)
 
     @classmethod
     def of(cls, bundle: Any) -> Contract:
         """The contract of a loaded `domainfit.bundle.Bundle`."""
-        return cls(bundle.task, tuple(bundle.labels))
+        task = bundle.make_task()
+        ood = None
+        if getattr(task, "out_of_scope", None) is not None:
+            ood = "flag" if task.ood_options.mode == "flag" else f"refuse:{task.ood_options.refusal_label}"
+        return cls(bundle.task, tuple(bundle.labels), ood)
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,11 @@ def breach(served: Contract, served_version: str, new: Contract, version: str) -
                                        f"{served.task!r}{keeps}",
                        {"task": new.task, "served_task": served.task})
     if new.labels == served.labels:
+        if new.out_of_scope != served.out_of_scope:
+            return Refusal("out_of_scope_differs", f"version {version} answers with {_ood_said(new.out_of_scope)}, the "
+                                                   f"served version {served_version} with {_ood_said(served.out_of_scope)}: "
+                                                   f"the response schema would change{keeps}",
+                           {"out_of_scope": new.out_of_scope, "served_out_of_scope": served.out_of_scope})
         return None
     added = [x for x in new.labels if x not in set(served.labels)]
     removed = [x for x in served.labels if x not in set(new.labels)]
@@ -70,6 +81,12 @@ def breach(served: Contract, served_version: str, new: Contract, version: str) -
                                     f"{why}{keeps}",
                    {"added": added[:100], "removed": removed[:100], "labels": len(new.labels),
                     "served_labels": len(served.labels)})
+
+
+def _ood_said(value: str | None) -> str:
+    if value is None:
+        return "no out-of-scope fields"
+    return "out-of-scope flags" if value == "flag" else f"out-of-scope refusals (label {value.split(':', 1)[1]!r})"
 
 
 def _scrub(text: str, paths: list[Path]) -> str:

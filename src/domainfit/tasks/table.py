@@ -26,6 +26,7 @@ from domainfit.interfaces import Budget, GateSplit, Reporter, make_task
 from domainfit.methods.base import FitContext, FitResult
 from domainfit.predict import Predictor
 from domainfit.registry import baselines
+from domainfit.tasks.out_of_scope import fit_task_detector
 from domainfit.tasks.skeleton import Opened, Prepared, model_scores, rows_fingerprint, train_bundle, write_data_files
 
 __all__ = ["TablePool", "TableWorkflow", "csv_test_split"]
@@ -74,6 +75,9 @@ class TableWorkflow:
         if task.tunes_on_validation:  # e.g. multi-label decision thresholds, from the trained model's validation scores
             task.tune(data.val["label"].tolist(),
                       model_scores(fit.model, task, opened.tokenizer, data.val, cfg.model.max_length), data.labels)
+        # out-of-scope detection (classification): fitted on train, thresholded on validation, stored in the bundle
+        fit_task_detector(task, fit.model, opened.tokenizer, data, max_length=cfg.model.max_length, seed=cfg.training.seed,
+                          out=out, reporter=reporter)
         return fit
 
     def extend_meta(self, meta: BundleMeta, *, task, prepared: Prepared, fit: FitResult) -> None:

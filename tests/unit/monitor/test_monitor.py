@@ -98,7 +98,8 @@ def test_monitor_quiet_traffic_then_a_shift_alerts_a_webhook(tiny_bundle, tmp_pa
     _log_predictions(tiny_bundle, quiet, same)
     report = monitor(tiny_bundle, quiet, thresholds=t, out_dir=tmp_path / "q", alerts=[f"webhook:{url}"])
     assert report["status"] == "ok", report["checks"]
-    assert {c["name"] for c in report["checks"]} == {"labels", "confidence", "length", "input"}
+    # out_of_scope: the share the bundle's out-of-scope detector flags (every classification bundle has one)
+    assert {c["name"] for c in report["checks"]} == {"labels", "confidence", "length", "input", "out_of_scope"}
     assert received == [] and (tmp_path / "q" / "drift.html").is_file()
 
     words = INTENTS["card"]  # live traffic is now almost only about cards, and longer

@@ -1,0 +1,75 @@
+"""Training's out-of-scope step for a task that detects it (classification): the trained model's logits and pooled
+embeddings on the training and validation splits → `domainfit.ood.fit.fit_out_of_scope` → the detector's arrays in
+the bundle (ood/detector.safetensors) and its state in the task (domainfit.json task_state.out_of_scope)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from domainfit.backbones.encoder import tokenize
+from domainfit.inference import run_model
+from domainfit.inference.runners import WithEmbedding
+from domainfit.interfaces import Reporter
+from domainfit.ood.fit import Outputs, fit_out_of_scope, write_detector
+
+__all__ = ["detects_out_of_scope", "fit_task_detector", "model_outputs_of", "refit_detector"]
+
+
+def detects_out_of_scope(task) -> bool:
+    options = getattr(task, "ood_options", None)
+    return options is not None and options.mode != "off"
+
+
+def model_outputs_of(model, tokenizer, frame: pd.DataFrame, labels: list[str], max_length: int) -> Outputs:
+    """The in-memory model's logits and pooled embeddings on `frame` (text, label), in its row order."""
+    ids = tokenize(tokenizer, frame["text"].tolist(), max_length)
+    device = next(model.parameters()).device
+    joined = run_model(WithEmbedding(model), ids, pad_id=tokenizer.pad_token_id or 0, batch_size=128, device=device)
+    logits, embeddings = WithEmbedding.split(joined, len(labels))
+    index = {label: i for i, label in enumerate(labels)}
+    return Outputs(logits.numpy(), embeddings, np.array([index[str(y)] for y in frame["label"]], dtype=np.int64))
+
+
+def fit_task_detector(task, model, tokenizer, data, *, max_length: int, seed: int, out: Path, reporter: Reporter) -> None:
+    """Fit and store the detector (skipped, with a note, without training or validation rows)."""
+    if not detects_out_of_scope(task):
+        return
+    if not len(data.val) or not len(data.train):
+        reporter.log("[note] out-of-scope detection skipped: it is fitted on the training split and thresholded on the "
+                     "validation split, and one is empty (set task_options.out_of_scope: off to silence this)")
+        return
+    opts = task.ood_options
+    train = data.train
+    if len(train) > opts.max_fit_rows:
+        train = train.sample(n=opts.max_fit_rows, random_state=seed)
+    train_out = model_outputs_of(model, tokenizer, train, data.labels, max_length)
+    val_out = model_outputs_of(model, tokenizer, data.val, data.labels, max_length)
+    state, tensors = fit_out_of_scope(opts, data.labels, train_out, val_out, seed=seed)
+    write_detector(out, state, tensors)
+    task.out_of_scope = state
+    v = state["validation"]
+    reporter.log(f"out of scope: {state['detector']} ({state['chosen_by']}); threshold {state['threshold']:.4g} "
+                 f"{state['threshold_rule']}; on validation it refuses {100 * (v['refused_in_scope'] or 0):.1f}% of in-scope "
+                 f"messages, in-scope accuracy {100 * (v['in_scope_accuracy_plain'] or 0):.1f}% → "
+                 f"{100 * (v['in_scope_accuracy'] or 0):.1f}% counting refusals as errors")
+
+
+def refit_detector(bundle, model, tokenizer, folder: Path) -> dict | None:
+    """The bundle's embedding detector (same kind, same options) refitted on another model's embeddings (a distilled
+    student), on the bundle's own training and validation splits; its file written under `folder`. None when the
+    bundle's detector reads no embeddings (msp, energy work from any variant's logits) or it has none."""
+    task = bundle.make_task()
+    state = getattr(task, "out_of_scope", None)
+    if not state or not state.get("needs_embeddings"):
+        return None
+    opts = task.ood_options.model_copy(update={"detector": state["detector"]})
+    read = {name: pd.read_csv(bundle.path / "data" / f"{name}.csv", dtype=str, keep_default_na=False) for name in ("train", "val")}
+    train = read["train"] if len(read["train"]) <= opts.max_fit_rows else read["train"].sample(n=opts.max_fit_rows, random_state=0)
+    max_length = bundle.meta.model.max_length
+    refit, tensors = fit_out_of_scope(opts, bundle.labels, model_outputs_of(model, tokenizer, train, bundle.labels, max_length),
+                                      model_outputs_of(model, tokenizer, read["val"], bundle.labels, max_length))
+    write_detector(folder, refit, tensors)
+    return refit
