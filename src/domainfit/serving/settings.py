@@ -42,7 +42,8 @@ class ServeSettings(BaseModel):
     registry: str | None = Field(None, description="MLflow registry URI for models:/ sources (default $DOMAINFIT_REGISTRY)")
     graceful_timeout_s: float = Field(30.0, gt=0, description="on SIGTERM, how long in-flight requests may take to finish")
     log_predictions: bool = Field(False, description="log each prediction (text length, label, score) in the JSON log")
-    prediction_log: Path | None = Field(None, description="SQLite file every prediction is written to before it is answered "
+    prediction_log: Path | str | None = Field(None, description="SQLite file (or SQLAlchemy URL: postgresql+psycopg://…) every "
+                                        "prediction is written to before it is answered "
                                         "(for `domainfit monitor` and corrections through POST /v1/feedback)")
     log_texts: Literal["redacted", "raw", "none"] = Field("redacted", description="what the prediction log keeps of each text: "
                                                           "personal data replaced by placeholders, the text as sent, or nothing")
