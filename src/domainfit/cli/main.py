@@ -83,6 +83,7 @@ def train(
     from domainfit.cli.ui import RichReporter, console
     from domainfit.config.load import load_config
     from domainfit.tasks.skeleton import run_training
+    from domainfit.training.distributed import is_main
 
     is_config = source.suffix.lower() in (".yaml", ".yml")
     values = {
@@ -102,6 +103,8 @@ def train(
     cfg = load_config(source if is_config else None, values=values, overrides=set_ or ())
     console.print(f"[bold]domainfit train[/]: task {cfg.task}, method {cfg.method} → {cfg.output}")
     path = run_training(cfg, resume=resume, overwrite=overwrite, reporter=RichReporter())
+    if not is_main():  # under accelerate launch / torchrun, rank 0 speaks for the run
+        return
     metrics_file = path / "metrics.json"
     if metrics_file.is_file():  # no test rows: no metrics
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
@@ -264,7 +267,7 @@ def serve(
     max_wait_ms: Annotated[Optional[float], Opt("--max-wait-ms", help="how long an idle worker waits for a batch to fill")] = None,
     threads: Annotated[Optional[int], Opt("--threads", help="inference threads")] = None,
     poll_seconds: Annotated[Optional[float], Opt("--poll-seconds", help="how often a followed alias is checked")] = None,
-    prediction_log: Annotated[Optional[Path], Opt("--prediction-log", help="SQLite file of every prediction (for `domainfit monitor`, POST /v1/feedback)")] = None,
+    prediction_log: Annotated[Optional[str], Opt("--prediction-log", help="SQLite file or SQLAlchemy URL (postgresql+psycopg://…) of every prediction (for `domainfit monitor`, POST /v1/feedback)")] = None,
     log_texts: Annotated[Optional[str], Opt("--log-texts", help="what the prediction log keeps of a text: redacted (default), raw, none")] = None,
     insecure_no_auth: Annotated[bool, Opt("--insecure-no-auth", help="serve without API keys on a non-loopback --host (refused otherwise)")] = False,
 ) -> None:
@@ -297,7 +300,7 @@ def serve(
 @app.command()
 def monitor(
     bundle: Annotated[Path, typer.Argument(help="the bundle being served (its reference_stats.json is the baseline)")],
-    log: Annotated[Path, Opt("--log", help="the prediction log the server writes (--prediction-log)")],
+    log: Annotated[str, Opt("--log", help="the prediction log the server writes (--prediction-log: a file or a URL)")],
     since: Annotated[Optional[str], Opt("--since", help="window start: 24h, 7d, 2026-11-01, 2026-11-01T08:00 (default: the log's start)")] = None,
     until: Annotated[Optional[str], Opt("--until", help="window end (default: now)")] = None,
     model_name: Annotated[Optional[str], Opt("--model", help="only predictions of this served model name")] = None,
@@ -376,7 +379,7 @@ app.add_typer(feedback_app, name="feedback")
 
 @feedback_app.command("export")
 def feedback_export(
-    log: Annotated[Path, Opt("--log", help="the prediction log (--prediction-log of serve)")],
+    log: Annotated[str, Opt("--log", help="the prediction log (--prediction-log of serve: a file or a URL)")],
     output: Annotated[Path, Opt("-o", "--output", help="CSV to write: text, label (the correction), predicted, ...")] = Path("corrections.csv"),
     since: Annotated[Optional[str], Opt("--since", help="24h, 7d, 2026-11-01, ...")] = None,
     until: Annotated[Optional[str], Opt("--until")] = None,
