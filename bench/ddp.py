@@ -27,9 +27,9 @@ def subsample(splits: dict, workdir: Path, per_label: int, test_per_label: int) 
     out = {}
     for split, n in (("train", per_label), ("val", max(2, per_label // 10)), ("test", test_per_label)):
         frame = pd.read_csv(splits[split], dtype=str, keep_default_na=False)
-        frame = frame.groupby("label", group_keys=False).apply(lambda g: g.sample(min(len(g), n), random_state=0))
+        frame = frame.sample(frac=1.0, random_state=0).groupby("label").head(n)  # n per label, shuffled
         path = workdir / f"sub_{split}.csv"
-        frame.sample(frac=1.0, random_state=0).to_csv(path, index=False)
+        frame.to_csv(path, index=False)
         out[split], out[f"{split}_rows"] = str(path), len(frame)
     return out
 
