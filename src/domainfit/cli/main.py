@@ -15,6 +15,7 @@ import typer
 
 from domainfit.cli.data_cmd import _DELIMITER_HELP, _REDACT_HELP, _redact_value, data_app
 from domainfit.cli.ls_cmd import ls_app
+from domainfit.cli.tune_cmd import tune_command
 from domainfit.errors import DomainfitError
 
 __all__ = ["app", "main"]
@@ -31,6 +32,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.add_typer(ls_app, name="ls")
+app.command("tune")(tune_command)
 
 
 def _add_registry_commands() -> None:
