@@ -14,7 +14,8 @@ import numpy as np
 from domainfit.config.load import load_config
 from domainfit.config.schema import DataConfig, TrainConfig
 
-__all__ = ["Model", "bench", "check_data", "compare", "compress", "evaluate", "load", "redact", "redact_file", "retrain", "train"]
+__all__ = ["Model", "bench", "check_data", "compare", "compress", "evaluate", "load", "redact", "redact_file", "retrain", "train",
+           "tune"]
 
 
 class Model:
@@ -176,3 +177,17 @@ def bench(bundle: str | Path, *, threads: int | None = None, reporter=None) -> d
     from domainfit.compression import bench_bundle
 
     return bench_bundle(bundle, threads=threads, reporter=reporter)
+
+
+# --- scale: hyperparameter search ---
+
+def tune(config: str | Path | Mapping | None = None, *, trials: int = 20, timeout: float | None = None,
+         space: str | Path | None = None, storage: str | None = None, study_name: str | None = None,
+         overrides: Sequence[str] = (), reporter=None) -> dict:
+    """Search a training config's hyperparameters with Optuna (the defaults are trial 0); the best trial's bundle is
+    written at the config's `output`, the report beside it (`<output>-tuning/`). `storage`: an RDB URL
+    (sqlite:///study.db, postgresql+psycopg://…) that several processes share. See `domainfit.tuning.study.tune`."""
+    from domainfit.tuning import tune as _tune
+
+    return _tune(config, trials=trials, timeout=timeout, space=space, storage=storage, study_name=study_name,
+                 overrides=overrides, reporter=reporter)
