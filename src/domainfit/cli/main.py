@@ -158,8 +158,16 @@ def predict(
     as_json: Annotated[bool, Opt("--json", help="print JSON instead of a table")] = False,
     encoding: Annotated[Optional[str], Opt("--encoding", help="--input file encoding (detected when not given)")] = None,
     delimiter: Annotated[Optional[str], Opt("--delimiter", help=_DELIMITER_HELP)] = None,
+    engine: Annotated[str, Opt("--engine", help="local (this process) or ray (a Parquet --input scored into a folder of Parquet parts)")] = "local",
+    address: Annotated[Optional[str], Opt("--address", help="--engine ray: auto or ray://host:port (default: a local Ray)")] = None,
+    workers: Annotated[int, Opt("--workers", help="--engine ray: actors, each loading the bundle once")] = 2,
+    id_column: Annotated[str, Opt("--id-column", help="--engine ray: the input column copied into each output row")] = "id",
 ) -> None:
     """Predict labels (or values) for texts given on the command line or in a file."""
+    if engine == "ray":
+        from domainfit.cli.score_cmd import score_with_ray
+
+        return score_with_ray(bundle, input, output, column=column, address=address, workers=workers, id_column=id_column)
     from domainfit.cli.predict_io import predict_file
     from domainfit.cli.ui import console, predictions_table, working
     from domainfit.predict import Predictor
