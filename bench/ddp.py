@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, ROOT, prepare_splits  # noqa: E402
+from _common import RESULTS, ROOT, prepare_splits
 
 
 def subsample(splits: dict, workdir: Path, per_label: int, test_per_label: int) -> dict:

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATASETS, RESULTS, SHARED  # noqa: E402
+from _common import DATASETS, RESULTS, SHARED
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, prepare_splits  # noqa: E402
+from _common import RESULTS, prepare_splits
 
 SPACE = """\
 training.lr: {type: float, low: 2.0e-5, high: 3.0e-4, log: true}

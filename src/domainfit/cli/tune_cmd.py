@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -30,11 +30,11 @@ def parse_duration(text: str | None) -> float | None:
 def tune_command(
     config: Annotated[Path, typer.Argument(help="the training config (YAML) to tune")],
     trials: Annotated[int, Opt("--trials", help="finished trials the study should hold (shared by every process on it)")] = 20,
-    timeout: Annotated[Optional[str], Opt("--timeout", help="stop starting trials after this long: 90m, 2h")] = None,
-    space: Annotated[Optional[Path], Opt("--space", help="search space YAML (default: the method's)")] = None,
-    storage: Annotated[Optional[str], Opt("--storage", help="study storage: sqlite:///study.db or postgresql+psycopg://… (default: a SQLite file beside the output)")] = None,
-    study: Annotated[Optional[str], Opt("--study", help="study name (default: the output folder's name)")] = None,
-    set_: Annotated[Optional[list[str]], Opt("--set", help="any config key: --set training.patience=3 (repeatable)")] = None,
+    timeout: Annotated[str | None, Opt("--timeout", help="stop starting trials after this long: 90m, 2h")] = None,
+    space: Annotated[Path | None, Opt("--space", help="search space YAML (default: the method's)")] = None,
+    storage: Annotated[str | None, Opt("--storage", help="study storage: sqlite:///study.db or postgresql+psycopg://… (default: a SQLite file beside the output)")] = None,
+    study: Annotated[str | None, Opt("--study", help="study name (default: the output folder's name)")] = None,
+    set_: Annotated[list[str] | None, Opt("--set", help="any config key: --set training.patience=3 (repeatable)")] = None,
 ) -> None:
     """Search hyperparameters with Optuna (TPE, pruning; the defaults are trial 0) and keep the best model as the bundle."""
     from domainfit.cli.ui import RichReporter, console

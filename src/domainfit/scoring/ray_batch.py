@@ -18,7 +18,6 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Any
 
 from domainfit.errors import DataError, DomainfitError
 

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
-from alembic.util import CommandError
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 
 from domainfit.errors import DataError
 

@@ -19,7 +19,6 @@ def _png(plot, study) -> str | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     import optuna
 
     try:

@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from domainfit.errors import DataError
 from domainfit.monitor.log import PredictionLog
