@@ -133,7 +133,7 @@ def _report_resume(stage: Path, reporter: Reporter) -> None:
 
 def open_backbone(cfg: TrainConfig, reporter: Reporter) -> Opened:
     """The CPU threads set, the backbone resolved (where it came from, logged) and loaded."""
-    threads = configure_threads(cfg.training.threads)
+    threads = configure_threads(cfg.training.threads or distributed.threads_per_process())
     backbone = resolve_backbone(cfg.model.backbone)
     reporter.log(f"backbone {backbone.name} ← {backbone.path} ({backbone.source})")
     encoder, tokenizer = load_backbone(backbone.path)

@@ -7,6 +7,7 @@
     broadcast(obj)       rank 0's value on every rank (validation metrics, so early stopping agrees everywhere)
     gather(obj)          every rank's value, on every rank (RNG states for the checkpoint, data digests)
     check_same(digest)   refuse to train when the ranks did not read and split the same data
+    threads_per_process()  the cores of one machine divided between its processes
 
 Glue only: accelerate owns the process group; these are its utilities under the names the loop reads.
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from domainfit.errors import DomainfitError
 
-__all__ = ["broadcast", "check_same", "gather", "is_distributed", "is_main", "on_cpu", "process", "wait"]
+__all__ = ["broadcast", "check_same", "gather", "is_distributed", "is_main", "on_cpu", "process", "threads_per_process", "wait"]
 
 
 def is_distributed() -> bool:
@@ -65,6 +66,16 @@ def gather(value: Any) -> list:
     from accelerate.utils import gather_object
 
     return gather_object([value])
+
+
+def threads_per_process() -> int | None:
+    """Several processes on one machine share its cores (torchrun's LOCAL_WORLD_SIZE); None: one process, all cores."""
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    if local <= 1:
+        return None
+    from domainfit.backbones.encoder import available_cores
+
+    return max(1, available_cores() // local)
 
 
 def check_same(digest: str, what: str) -> None:
