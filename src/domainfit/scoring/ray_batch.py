@@ -108,8 +108,12 @@ def _connect(address: str | None, workers: int, object_store_memory: int | None)
         else:
             ray.init(address=address, log_to_driver=False, configure_logging=False)
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, ValueError, RuntimeError for a bad address
-        raise DomainfitError(f"cannot reach the Ray cluster at {address!r} ({type(exc).__name__}: "
-                             f"{str(exc).splitlines()[0][:200] if str(exc) else ''})", where="--address",
+        why = f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})"
+        if address is None:
+            raise DomainfitError(f"could not start a local Ray {why}", where="--engine ray",
+                                 hint="on a busy machine Ray's start-up can time out: retry, or start one with "
+                                      "`ray start --head` and pass --address auto") from None
+        raise DomainfitError(f"cannot reach the Ray cluster at {address!r} {why}", where="--address",
                              hint="give `auto` on a machine of a running cluster (`ray start --head`), "
                                   "ray://HEAD:10001 for a remote one, or leave --address out for a local one") from None
 
