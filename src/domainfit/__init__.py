@@ -6,11 +6,11 @@
 """
 
 from domainfit.api import (Model, bench, check_data, compare, compress, evaluate, load, recommend, redact, redact_file, retrain,
-                           train)
+                           train, tune)
 from domainfit.config.schema import TrainConfig
 from domainfit.errors import DomainfitError
 
 __version__ = "0.1.0"
 
 __all__ = ["DomainfitError", "Model", "TrainConfig", "__version__", "bench", "check_data", "compare", "compress", "evaluate",
-           "load", "recommend", "redact", "redact_file", "retrain", "train"]
+           "load", "recommend", "redact", "redact_file", "retrain", "train", "tune"]

@@ -15,8 +15,9 @@ from domainfit.config.load import load_config
 from domainfit.config.schema import DataConfig, TrainConfig
 from domainfit.errors import DomainfitError
 
-__all__ = ["Model", "bench", "check_data", "compare", "compress", "evaluate", "load", "recommend", "redact", "redact_file",
-           "retrain", "train"]
+__all__ = ["Model", "assistant_app", "bench", "check_data", "compare", "compress", "evaluate", "evaluate_assistant",
+           "export_for_labelling", "find_label_issues", "import_labels", "label_next", "load", "recommend", "redact",
+           "redact_file", "retrain", "train", "tune", "watch_dashboard", "watch_replay", "watch_report", "watch_run"]
 
 
 class Model:
@@ -301,3 +302,17 @@ def evaluate_assistant(config: str | Path | dict, data: str | Path, **options: A
     from domainfit.apps.assistant.evaluate import evaluate_assistant as run
 
     return run(config, data, **options)
+
+
+# --- scale: hyperparameter search ---
+
+def tune(config: str | Path | Mapping | None = None, *, trials: int = 20, timeout: float | None = None,
+         space: str | Path | None = None, storage: str | None = None, study_name: str | None = None,
+         overrides: Sequence[str] = (), reporter=None) -> dict:
+    """Search a training config's hyperparameters with Optuna (the defaults are trial 0); the best trial's bundle is
+    written at the config's `output`, the report beside it (`<output>-tuning/`). `storage`: an RDB URL
+    (sqlite:///study.db, postgresql+psycopg://…) that several processes share. See `domainfit.tuning.study.tune`."""
+    from domainfit.tuning import tune as _tune
+
+    return _tune(config, trials=trials, timeout=timeout, space=space, storage=storage, study_name=study_name,
+                 overrides=overrides, reporter=reporter)

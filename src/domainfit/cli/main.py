@@ -18,6 +18,7 @@ from domainfit.cli.label_cmd import label_app
 from domainfit.cli.ls_cmd import ls_app
 from domainfit.cli.watch_cmd import watch_app
 from domainfit.cli.studio_cmd import studio
+from domainfit.cli.tune_cmd import tune_command
 from domainfit.errors import DomainfitError
 
 __all__ = ["app", "main"]
@@ -37,6 +38,7 @@ app.add_typer(ls_app, name="ls")
 app.add_typer(label_app, name="label")
 app.add_typer(watch_app, name="watch")
 app.command("studio")(studio)
+app.command("tune")(tune_command)
 
 
 def _add_registry_commands() -> None:
@@ -93,6 +95,7 @@ def train(
     from domainfit.cli.ui import RichReporter, console
     from domainfit.config.load import load_config
     from domainfit.tasks.skeleton import run_training
+    from domainfit.training.distributed import is_main
 
     is_config = source.suffix.lower() in (".yaml", ".yml")
     values = {
@@ -113,6 +116,8 @@ def train(
     cfg = load_config(source if is_config else None, values=values, overrides=set_ or ())
     console.print(f"[bold]domainfit train[/]: task {cfg.task}, method {cfg.method} → {cfg.output}")
     path = run_training(cfg, resume=resume, overwrite=overwrite, reporter=RichReporter())
+    if not is_main():  # under accelerate launch / torchrun, rank 0 speaks for the run
+        return
     metrics_file = path / "metrics.json"
     if metrics_file.is_file():  # no test rows: no metrics
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
@@ -165,8 +170,16 @@ def predict(
     encoding: Annotated[Optional[str], Opt("--encoding", help="--input file encoding (detected when not given)")] = None,
     delimiter: Annotated[Optional[str], Opt("--delimiter", help=_DELIMITER_HELP)] = None,
     explain: Annotated[bool, Opt("--explain", help="with --text: show which words made each prediction")] = False,
+    engine: Annotated[str, Opt("--engine", help="local (this process) or ray (a Parquet --input scored into a folder of Parquet parts)")] = "local",
+    address: Annotated[Optional[str], Opt("--address", help="--engine ray: auto or ray://host:port (default: a local Ray)")] = None,
+    workers: Annotated[int, Opt("--workers", help="--engine ray: actors, each loading the bundle once")] = 2,
+    id_column: Annotated[str, Opt("--id-column", help="--engine ray: the input column copied into each output row")] = "id",
 ) -> None:
     """Predict labels (or values) for texts given on the command line or in a file."""
+    if engine == "ray":
+        from domainfit.cli.score_cmd import score_with_ray
+
+        return score_with_ray(bundle, input, output, column=column, address=address, workers=workers, id_column=id_column)
     from domainfit.cli.predict_io import predict_file
     from domainfit.cli.ui import console, predictions_table, working
     from domainfit.predict import Predictor
@@ -289,7 +302,7 @@ def serve(
     max_wait_ms: Annotated[Optional[float], Opt("--max-wait-ms", help="how long an idle worker waits for a batch to fill")] = None,
     threads: Annotated[Optional[int], Opt("--threads", help="inference threads")] = None,
     poll_seconds: Annotated[Optional[float], Opt("--poll-seconds", help="how often a followed alias is checked")] = None,
-    prediction_log: Annotated[Optional[Path], Opt("--prediction-log", help="SQLite file of every prediction (for `domainfit monitor`, POST /v1/feedback)")] = None,
+    prediction_log: Annotated[Optional[str], Opt("--prediction-log", help="SQLite file or SQLAlchemy URL (postgresql+psycopg://…) of every prediction (for `domainfit monitor`, POST /v1/feedback)")] = None,
     log_texts: Annotated[Optional[str], Opt("--log-texts", help="what the prediction log keeps of a text: redacted (default), raw, none")] = None,
     insecure_no_auth: Annotated[bool, Opt("--insecure-no-auth", help="serve without API keys on a non-loopback --host (refused otherwise)")] = False,
 ) -> None:
@@ -322,7 +335,7 @@ def serve(
 @app.command()
 def monitor(
     bundle: Annotated[Path, typer.Argument(help="the bundle being served (its reference_stats.json is the baseline)")],
-    log: Annotated[Path, Opt("--log", help="the prediction log the server writes (--prediction-log)")],
+    log: Annotated[str, Opt("--log", help="the prediction log the server writes (--prediction-log: a file or a URL)")],
     since: Annotated[Optional[str], Opt("--since", help="window start: 24h, 7d, 2026-11-01, 2026-11-01T08:00 (default: the log's start)")] = None,
     until: Annotated[Optional[str], Opt("--until", help="window end (default: now)")] = None,
     model_name: Annotated[Optional[str], Opt("--model", help="only predictions of this served model name")] = None,
@@ -401,7 +414,7 @@ app.add_typer(feedback_app, name="feedback")
 
 @feedback_app.command("export")
 def feedback_export(
-    log: Annotated[Path, Opt("--log", help="the prediction log (--prediction-log of serve)")],
+    log: Annotated[str, Opt("--log", help="the prediction log (--prediction-log of serve: a file or a URL)")],
     output: Annotated[Path, Opt("-o", "--output", help="CSV to write: text, label (the correction), predicted, ...")] = Path("corrections.csv"),
     since: Annotated[Optional[str], Opt("--since", help="24h, 7d, 2026-11-01, ...")] = None,
     until: Annotated[Optional[str], Opt("--until")] = None,

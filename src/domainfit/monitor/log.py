@@ -1,9 +1,14 @@
-"""The prediction log: every served prediction and every correction, in one SQLite file.
+"""The prediction log: every served prediction and every correction, in one database: a SQLite file by default, or
+any SQLAlchemy URL (postgresql+psycopg://user@host/db) that several servers share.
 
-SQLite in WAL mode: the server appends (one transaction per model call, committed before the answers leave, so a
-crashed or killed server loses no prediction it answered), while `domainfit monitor` and `domainfit feedback`
-read the same file from other processes at the same time. `synchronous=NORMAL`: a committed transaction survives
-the process dying; only a power cut may lose the last ones.
+The tables are SQLAlchemy Core; their schema is versioned with Alembic (`store/migrations/log`), and a SQLite file
+written before that (schema 1 or 2, with its `meta` row) is stamped at its version and upgraded when opened.
+
+The server appends (one transaction per model call, committed before the answers leave, so a crashed or killed server
+loses no prediction it answered), while `domainfit monitor` and `domainfit feedback` read from other processes at the
+same time. SQLite runs in WAL mode with a busy timeout, so two server processes on one machine can share a file;
+servers on several machines share a PostgreSQL database. Rows get their id from the database (an autoincrement key),
+so concurrent writers neither collide nor duplicate.
 
 Each prediction's key is the server's own request id (`request_id`, random, unique): the client's `X-Request-ID`
 is kept beside it (`client_request_id`) and may repeat without merging requests. Which API key made a prediction and
@@ -18,54 +23,56 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from domainfit.data.pii import Redactor
 from domainfit.errors import DataError
+from domainfit.store import open_engine, redact_url, upgrade
 
-__all__ = ["TEXT_POLICIES", "PredictionLog", "compact_output"]
+__all__ = ["TEXT_POLICIES", "PredictionLog", "compact_output", "is_url"]
 
-SCHEMA_VERSION = "2"  # 2: client_request_id, key_id (a version-1 file gains the columns when opened)
+SCHEMA_VERSION = "2"  # 2: client_request_id, key_id; kept in `meta` beside Alembic's revision, for older readers
 TEXT_POLICIES = ("redacted", "raw", "none")
 TextPolicy = Literal["redacted", "raw", "none"]
+_REVISIONS = {"1": "log_0001", "2": "log_0002"}  # a pre-Alembic file's meta.schema -> the revision its tables match
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS predictions (
-    id          INTEGER PRIMARY KEY,
-    ts          REAL    NOT NULL,              -- unix seconds
-    request_id  TEXT,                          -- the server's id of the request (the response's request_id)
-    item        INTEGER NOT NULL,              -- the text's index in its request
-    model       TEXT,
-    version     TEXT,
-    length      INTEGER NOT NULL,              -- characters of the text as received
-    text        TEXT,                          -- per the log's text policy (NULL with "none")
-    label       TEXT,                          -- the predicted label (NULL: none, e.g. retrieval's no-answer)
-    score       REAL,                          -- its score (regression: the value)
-    output      TEXT    NOT NULL,              -- the prediction as JSON, without the long ranked lists
-    client_request_id TEXT,                    -- the client's X-Request-ID, as sent (not unique)
-    key_id      TEXT                           -- the API key that asked (its id, never the key)
-);
-CREATE INDEX IF NOT EXISTS predictions_ts ON predictions (ts);
-CREATE INDEX IF NOT EXISTS predictions_request ON predictions (request_id, item);
-CREATE TABLE IF NOT EXISTS feedback (
-    id          INTEGER PRIMARY KEY,
-    ts          REAL    NOT NULL,
-    request_id  TEXT    NOT NULL,
-    item        INTEGER NOT NULL,
-    label       TEXT    NOT NULL,              -- the correct label, as a person said
-    source      TEXT,                          -- who or what said it (an API key's name, a reviewer)
-    key_id      TEXT,                          -- the API key that sent the correction (its id, never the key)
-    UNIQUE (request_id, item) ON CONFLICT REPLACE
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+# The tables as the newest migration leaves them (store/migrations/log/versions): what the queries below use.
+_meta = sa.MetaData()
+predictions_table = sa.Table(
+    "predictions", _meta,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.Float, nullable=False),          # unix seconds
+    sa.Column("request_id", sa.Text),                   # the server's id of the request (the response's request_id)
+    sa.Column("item", sa.Integer, nullable=False),      # the text's index in its request
+    sa.Column("model", sa.Text),
+    sa.Column("version", sa.Text),
+    sa.Column("length", sa.Integer, nullable=False),    # characters of the text as received
+    sa.Column("text", sa.Text),                         # per the log's text policy (NULL with "none")
+    sa.Column("label", sa.Text),                        # the predicted label (NULL: none, e.g. retrieval's no-answer)
+    sa.Column("score", sa.Float),                       # its score (regression: the value)
+    sa.Column("output", sa.Text, nullable=False),       # the prediction as JSON, without the long ranked lists
+    sa.Column("client_request_id", sa.Text),            # the client's X-Request-ID, as sent (not unique)
+    sa.Column("key_id", sa.Text),                       # the API key that asked (its id, never the key)
+)
+feedback_table = sa.Table(
+    "feedback", _meta,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.Float, nullable=False),
+    sa.Column("request_id", sa.Text, nullable=False),
+    sa.Column("item", sa.Integer, nullable=False),
+    sa.Column("label", sa.Text, nullable=False),        # the correct label, as a person said
+    sa.Column("source", sa.Text),                       # who or what said it (an API key's name, a reviewer)
+    sa.Column("key_id", sa.Text),                       # the API key that sent the correction (its id, never the key)
+    sa.UniqueConstraint("request_id", "item"),
+)
+meta_table = sa.Table("meta", _meta, sa.Column("key", sa.Text, primary_key=True), sa.Column("value", sa.Text, nullable=False))
 
 _DROPPED = ("top_k", "scores", "answers", "answer")  # long, or recomputable: not kept in the log
 
@@ -80,30 +87,40 @@ def compact_output(prediction: dict) -> dict:
     return kept
 
 
-class PredictionLog:
-    """Append predictions and corrections; read them back as tables. Safe to share between threads."""
+def is_url(target: str | os.PathLike) -> bool:
+    """A SQLAlchemy URL (postgresql+psycopg://…, sqlite:///…) rather than a file path."""
+    return "://" in str(target)
 
-    def __init__(self, path: str | os.PathLike, *, texts: TextPolicy = "redacted", create: bool = True) -> None:
+
+class PredictionLog:
+    """Append predictions and corrections; read them back as tables. Safe to share between threads and processes.
+
+    `target`: a file path (SQLite) or a SQLAlchemy URL. `create=False`: a reader; the log must exist already."""
+
+    def __init__(self, target: str | os.PathLike, *, texts: TextPolicy = "redacted", create: bool = True) -> None:
         if texts not in TEXT_POLICIES:
             raise DataError(f"unknown text policy {texts!r}", where="log_texts", hint=f"use one of {', '.join(TEXT_POLICIES)}")
-        self.path = Path(path)
-        if not create and not self.path.is_file():
-            raise DataError(f"no prediction log at {self.path.resolve()}", where=str(path),
+        self.path = None if is_url(target) else Path(target)
+        if not create and self.path is not None and not self.path.is_file():
+            raise DataError(f"no prediction log at {self.path.resolve()}", where=str(target),
                             hint="serve with --prediction-log FILE (or prediction_log: in the settings) to write one")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        with self._lock:
-            self._db.executescript(_SCHEMA)
-            stored = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-            if stored.get("schema") not in (None, "1", SCHEMA_VERSION):
-                raise DataError(f"prediction log schema {stored['schema']} is not {SCHEMA_VERSION}", where=str(path),
-                                hint="write to a new file; this one was made by another domainfit version")
-            _add_missing_columns(self._db)
-            if create:  # a writer: its text policy is the one in force from now on
-                self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [("schema", SCHEMA_VERSION), ("texts", texts)])
+        self.where = redact_url(str(target)) if self.path is None else str(target)  # no password in messages
+        try:
+            self._engine = open_engine(target)
+            if not create and not sa.inspect(self._engine).has_table("predictions"):
+                raise DataError(f"no prediction log in {self.where}", where=self.where,
+                                hint="serve with --prediction-log URL (or prediction_log: in the settings) to write one")
+            upgrade(self._engine, "log", legacy=_legacy_revision)
+            with self._engine.begin() as conn:
+                stored = dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
+                if create:  # a writer: its text policy is the one in force from now on
+                    for key, value in (("schema", SCHEMA_VERSION), ("texts", texts)):
+                        _upsert(conn, meta_table, {"key": key, "value": value}, ["key"])
+        except sa.exc.SQLAlchemyError as exc:
+            raise DataError(f"cannot open the prediction log: {exc.__class__.__name__}: {str(exc).splitlines()[0]}",
+                            where=self.where,
+                            hint="check the URL (postgresql+psycopg://user:password@host:port/db), that the server is up "
+                                 "and the database exists, or give a file path for a SQLite log") from None
         self.texts: str = texts if create else stored.get("texts", texts)
         self._redact = Redactor(True)
 
@@ -123,33 +140,28 @@ class PredictionLog:
             client_request_id, key_id = (*extra, None, None)[:2]
             for item, (text, pred) in enumerate(zip(texts, predictions)):
                 score = pred.get("score")
-                rows.append((now, request_id, item, model, version, len(text), self._stored_text(text),
-                             None if pred.get("label") is None else str(pred["label"]),
-                             None if score is None else float(score),
-                             json.dumps(compact_output(pred), ensure_ascii=False), client_request_id, key_id))
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany("INSERT INTO predictions (ts, request_id, item, model, version, length, text, label, "
-                                     "score, output, client_request_id, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                     rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                rows.append({"ts": now, "request_id": request_id, "item": item, "model": model, "version": version,
+                             "length": len(text), "text": self._stored_text(text),
+                             "label": None if pred.get("label") is None else str(pred["label"]),
+                             "score": None if score is None else float(score),
+                             "output": json.dumps(compact_output(pred), ensure_ascii=False),
+                             "client_request_id": client_request_id, "key_id": key_id})
+        if rows:
+            with self._engine.begin() as conn:
+                conn.execute(predictions_table.insert(), rows)
         return len(rows)
 
     def add_feedback(self, request_id: str, item: int, label: str, *, source: str | None = None, key_id: str | None = None,
                      ts: float | None = None) -> bool:
         """Record the correct label of one logged prediction (a later correction replaces an earlier one).
         False when no such prediction was logged."""
-        with self._lock:
-            known = self._db.execute("SELECT 1 FROM predictions WHERE request_id = ? AND item = ? LIMIT 1",
-                                     (request_id, item)).fetchone()
+        p = predictions_table.c
+        with self._engine.begin() as conn:
+            known = conn.execute(sa.select(sa.literal(1)).where(p.request_id == request_id, p.item == item).limit(1)).first()
             if known is None:
                 return False
-            self._db.execute("INSERT INTO feedback (ts, request_id, item, label, source, key_id) VALUES (?, ?, ?, ?, ?, ?)",
-                             (time.time() if ts is None else ts, request_id, item, label, source, key_id))
+            _upsert(conn, feedback_table, {"ts": time.time() if ts is None else ts, "request_id": request_id, "item": item,
+                                           "label": label, "source": source, "key_id": key_id}, ["request_id", "item"])
         return True
 
     # ------------------------------------------------------------------------------------------------ reading
@@ -157,10 +169,12 @@ class PredictionLog:
     def predictions(self, *, since: float | None = None, until: float | None = None, model: str | None = None,
                     limit: int | None = None) -> pd.DataFrame:
         """Logged predictions (newest last), `output` parsed. `limit`: the most recent ones only."""
-        where, args = _window(since, until, model)
-        query = f"SELECT * FROM predictions{where} ORDER BY id DESC" + (f" LIMIT {int(limit)}" if limit else "")
-        with self._lock:
-            frame = pd.read_sql_query(query, self._db, params=args)
+        t = predictions_table
+        query = sa.select(t).where(*_window(t, since, until, model)).order_by(t.c.id.desc())
+        if limit:
+            query = query.limit(int(limit))
+        with self._engine.connect() as conn:
+            frame = pd.read_sql_query(query, conn)
         frame = frame.iloc[::-1].reset_index(drop=True)
         frame["output"] = [json.loads(o) for o in frame["output"]]
         return frame
@@ -168,24 +182,24 @@ class PredictionLog:
     def corrections(self, *, since: float | None = None, until: float | None = None, model: str | None = None) -> pd.DataFrame:
         """Each correction with its prediction: text, predicted label, correct label, when, who, which model, and the
         API keys that asked (`predicted_by`) and corrected (`corrected_by`)."""
-        where, args = _window(since, until, model, table="p")
-        query = ("SELECT p.text AS text, f.label AS label, p.label AS predicted, p.score AS score, p.model AS model, "
-                 "p.version AS version, p.request_id AS request_id, p.item AS item, p.ts AS predicted_at, "
-                 "f.ts AS corrected_at, f.source AS source, p.client_request_id AS client_request_id, "
-                 "p.key_id AS predicted_by, f.key_id AS corrected_by FROM feedback f JOIN predictions p "
-                 f"ON p.request_id = f.request_id AND p.item = f.item{where} ORDER BY f.id")
-        with self._lock:
-            return pd.read_sql_query(query, self._db, params=args)
+        p, f = predictions_table.c, feedback_table.c
+        query = (sa.select(p.text.label("text"), f.label.label("label"), p.label.label("predicted"), p.score, p.model,
+                           p.version, p.request_id, p.item, p.ts.label("predicted_at"), f.ts.label("corrected_at"),
+                           f.source, p.client_request_id, p.key_id.label("predicted_by"), f.key_id.label("corrected_by"))
+                 .select_from(feedback_table.join(predictions_table, (p.request_id == f.request_id) & (p.item == f.item)))
+                 .where(*_window(predictions_table, since, until, model)).order_by(f.id))
+        with self._engine.connect() as conn:
+            return pd.read_sql_query(query, conn)
 
     def counts(self) -> dict[str, Any]:
-        with self._lock:
-            n, first, last = self._db.execute("SELECT COUNT(*), MIN(ts), MAX(ts) FROM predictions").fetchone()
-            corrected = self._db.execute("SELECT COUNT(*) FROM feedback").fetchone()[0]
+        p = predictions_table.c
+        with self._engine.connect() as conn:
+            n, first, last = conn.execute(sa.select(sa.func.count(), sa.func.min(p.ts), sa.func.max(p.ts))).one()
+            corrected = conn.execute(sa.select(sa.func.count()).select_from(feedback_table)).scalar_one()
         return {"predictions": n, "first": first, "last": last, "corrections": corrected, "texts": self.texts}
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._engine.dispose()
 
     def __enter__(self) -> PredictionLog:
         return self
@@ -194,28 +208,35 @@ class PredictionLog:
         self.close()
 
 
-_ADDED = {"predictions": ("client_request_id", "key_id"), "feedback": ("key_id",)}  # since schema 1
+def _legacy_revision(conn: sa.Connection) -> str | None:
+    """The revision a log written before Alembic already matches (its meta.schema), or None for an empty database."""
+    if not sa.inspect(conn).has_table("predictions"):
+        return None
+    schema = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema")).scalar_one_or_none() or "1"
+    if schema not in _REVISIONS:
+        raise DataError(f"prediction log schema {schema} is not {SCHEMA_VERSION}", where=str(conn.engine.url),
+                        hint="write to a new file; this one was made by another domainfit version")
+    return _REVISIONS[schema]
 
 
-def _add_missing_columns(db: sqlite3.Connection) -> None:
-    """A version-1 log gains the version-2 columns (NULL in its old rows)."""
-    for table, columns in _ADDED.items():
-        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
-        for column in columns:
-            if column not in have:
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
+def _upsert(conn: sa.Connection, table: sa.Table, values: dict, keys: list[str]) -> None:
+    """Insert a row, or replace the row with the same `keys` (SQLite and PostgreSQL: one ON CONFLICT statement)."""
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
+    if dialect is None:  # another database: delete then insert, in the caller's transaction
+        conn.execute(table.delete().where(*(table.c[k] == values[k] for k in keys)))
+        conn.execute(table.insert().values(**values))
+        return
+    statement = dialect.insert(table).values(**values)
+    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_={k: v for k, v in values.items() if k not in keys}))
 
 
-def _window(since: float | None, until: float | None, model: str | None, table: str = "") -> tuple[str, list]:
-    prefix = f"{table}." if table else ""
-    clauses, args = [], []
+def _window(table: sa.Table, since: float | None, until: float | None, model: str | None) -> list:
+    clauses = []
     if since is not None:
-        clauses.append(f"{prefix}ts >= ?")
-        args.append(since)
+        clauses.append(table.c.ts >= since)
     if until is not None:
-        clauses.append(f"{prefix}ts < ?")
-        args.append(until)
+        clauses.append(table.c.ts < until)
     if model is not None:
-        clauses.append(f"{prefix}model = ?")
-        args.append(model)
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+        clauses.append(table.c.model == model)
+    return clauses
+

@@ -91,10 +91,10 @@ def monitor(bundle_path: str | Path, log_path: str | Path, *, since=None, until=
     with PredictionLog(log_path, create=False) as log:
         rows = log.predictions(since=start, until=end, model=model)
         corrections = log.corrections(since=start, until=end, model=model)
-        policy = log.texts
+        policy, where = log.texts, log.where  # a URL's password left out
     if rows.empty:
         raise EmptyDataError(f"no logged prediction in the window ({_iso(start) or 'the start'} to {_iso(end) or 'now'})",
-                             where=str(log_path), hint="widen --since/--until, or check --model against the served model's name")
+                             where=where, hint="widen --since/--until, or check --model against the served model's name")
     live = live_stats(bundle.task, rows, reference)
     checks = compare_stats(reference, live, thresholds)
     if texts and policy != "none" and live["n"] >= thresholds.min_rows:
@@ -105,7 +105,7 @@ def monitor(bundle_path: str | Path, log_path: str | Path, *, since=None, until=
     status = overall_status(checks)
     report = {
         "model": model or (rows["model"].iloc[-1] if rows["model"].notna().any() else bundle.path.name),
-        "bundle": str(bundle.path), "log": str(log_path), "status": status,
+        "bundle": str(bundle.path), "log": where, "status": status,
         "window": {"from": _iso(float(rows["ts"].min())), "to": _iso(float(rows["ts"].max())), "since": _iso(start), "until": _iso(end)},
         "versions": sorted(str(v) for v in rows["version"].dropna().unique()),
         "thresholds": thresholds.__dict__, "checks": [c.to_dict() for c in checks],

@@ -1,10 +1,12 @@
 """Micro-batching: concurrent requests coalesced into one model call, run on a worker thread.
 
-The event loop never runs the model. One worker thread runs one batch at a time, and one more batch may wait ready
-behind it (double buffering: the next batch's HTTP parsing overlaps the current batch's inference). While both
-places are taken, new requests queue up and become the batch after, so batches grow with load on their own
-(adaptive batching). A request waits at most `max_wait_ms` for others to join its batch. A request's texts are
-never split across batches.
+The event loop never runs the model. One worker thread runs one batch at a time. Batching is continuous: a batch is
+closed when the worker is free, not after a fixed wait. A request that finds the worker free starts at once with
+whatever is queued beside it (a lone request waits for nothing); while the worker is busy, the next batch stays open
+and every request that arrives joins it, until the worker frees up or the batch is full, so batches grow with load on
+their own and no request waits longer than the batch ahead of it. `max_wait_ms` (default 0) lets a free worker wait
+that long for company, for a model whose call costs much more than its texts. A request's texts are never split
+across batches.
 
 One request's failure is its own: when a model call fails, its batch is split in halves and each half retried (on the
 same worker, at once), down to the single request that fails; every other request gets its answer. A bad request
@@ -60,7 +62,7 @@ def run_isolated(run_batch: RunBatch, items: list[tuple[Sequence[str], dict]]) -
 
 
 class MicroBatcher:
-    def __init__(self, run_batch: RunBatch, *, enabled: bool = True, max_batch_size: int = 64, max_wait_ms: float = 2.0,
+    def __init__(self, run_batch: RunBatch, *, enabled: bool = True, max_batch_size: int = 64, max_wait_ms: float = 0.0,
                  on_batch: Callable[[int], None] | None = None) -> None:
         self._run_batch = run_batch
         self.enabled = enabled
@@ -70,13 +72,14 @@ class MicroBatcher:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="domainfit-infer")
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task | None = None
-        self._slots: asyncio.Semaphore | None = None
+        self._free: asyncio.Event | None = None  # set while the worker runs no batch
         self._running: set[asyncio.Task] = set()
         self.in_flight = 0
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
-        self._slots = asyncio.Semaphore(2)  # one batch running on the worker, one ready behind it
+        self._free = asyncio.Event()
+        self._free.set()
         if self.enabled:
             self._task = asyncio.create_task(self._collect(), name="domainfit-batcher")
 
@@ -113,31 +116,46 @@ class MicroBatcher:
     async def _collect(self) -> None:
         assert self._queue is not None
         loop = asyncio.get_running_loop()
+        carry: _Pending | None = None  # the request that did not fit the last batch starts the next one
         while True:
-            await self._slots.acquire()
-            batch = [await self._queue.get()]
-            size = len(batch[0].texts)
+            first = carry if carry is not None else await self._queue.get()
+            carry = None
+            batch, size = [first], len(first.texts)
             deadline = loop.time() + self.max_wait
             while size < self.max_batch_size:
                 if self._queue.empty():
-                    remaining = deadline - loop.time()
-                    if remaining <= 0:
-                        break
-                    try:
-                        item = await asyncio.wait_for(self._queue.get(), remaining)
-                    except TimeoutError:
-                        break
+                    if self._free.is_set() and loop.time() >= deadline:
+                        break  # the worker is free: go now
+                    item = await self._next_or_free(loop, deadline if self._free.is_set() else None)
+                    if item is None:
+                        continue  # the worker became free (or the idle wait ended): look again
                 else:
                     item = self._queue.get_nowait()
                 if size + len(item.texts) > self.max_batch_size:
-                    self._launch(loop, batch, size)  # the newcomer starts the next batch
-                    await self._slots.acquire()
-                    batch, size = [item], len(item.texts)
-                    deadline = loop.time() + self.max_wait
-                    continue
+                    carry = item
+                    break
                 batch.append(item)
                 size += len(item.texts)
+            await self._free.wait()
+            self._free.clear()
             self._launch(loop, batch, size)
+
+    async def _next_or_free(self, loop, deadline: float | None) -> _Pending | None:
+        """The next request, or None when the worker becomes free (or `deadline` passes) first."""
+        get = asyncio.ensure_future(self._queue.get())
+        waiters = {get}
+        if deadline is None:
+            waiters.add(asyncio.ensure_future(self._free.wait()))
+        timeout = None if deadline is None else max(0.0, deadline - loop.time())
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters - {get}:
+                waiter.cancel()
+        if get.done():
+            return get.result()
+        get.cancel()  # a cancelled Queue.get leaves its item in the queue
+        return None
 
     def _launch(self, loop, batch: list[_Pending], size: int) -> None:
         task = asyncio.create_task(self._run(loop, batch, size))
@@ -162,6 +180,6 @@ class MicroBatcher:
                 else:
                     p.future.set_result(BatchResult(outcome[0], outcome[1], size))
         finally:
-            self._slots.release()
+            self._free.set()
             for _ in batch:
                 self._queue.task_done()

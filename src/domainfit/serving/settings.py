@@ -20,7 +20,8 @@ class ServeSettings(BaseModel):
                                 "which is left to the HTTP event loop: sharing it makes OpenMP threads spin against it)")
     batching: bool = Field(True, description="coalesce concurrent requests into one model call")
     max_batch_size: int = Field(64, ge=1, description="most texts in one coalesced model call")
-    max_wait_ms: float = Field(2.0, ge=0, description="how long an idle worker waits for more requests to join a batch")
+    max_wait_ms: float = Field(0.0, ge=0, description="how long a free worker waits for more requests to join a batch "
+                               "(0: none; while the worker is busy the next batch fills up anyway)")
     max_texts: int = Field(64, ge=1, description="most texts in one request (422 beyond)")
     max_chars: int = Field(5000, ge=1, description="most characters in one text (422 beyond)")
     max_body_bytes: int = Field(1_000_000, ge=1, description="largest request body (413 beyond)")
@@ -42,7 +43,8 @@ class ServeSettings(BaseModel):
     registry: str | None = Field(None, description="MLflow registry URI for models:/ sources (default $DOMAINFIT_REGISTRY)")
     graceful_timeout_s: float = Field(30.0, gt=0, description="on SIGTERM, how long in-flight requests may take to finish")
     log_predictions: bool = Field(False, description="log each prediction (text length, label, score) in the JSON log")
-    prediction_log: Path | None = Field(None, description="SQLite file every prediction is written to before it is answered "
+    prediction_log: Path | str | None = Field(None, description="SQLite file (or SQLAlchemy URL: postgresql+psycopg://…) every "
+                                        "prediction is written to before it is answered "
                                         "(for `domainfit monitor` and corrections through POST /v1/feedback)")
     log_texts: Literal["redacted", "raw", "none"] = Field("redacted", description="what the prediction log keeps of each text: "
                                                           "personal data replaced by placeholders, the text as sent, or nothing")

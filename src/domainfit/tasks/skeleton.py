@@ -9,12 +9,18 @@ bundle (model, domainfit.json, manifest) → the workflow's assessment → timin
 A bundle is written into a hidden staging folder beside the output (`bundle.stage_path`) and swapped in, sealed with
 its manifest, only when complete: an interrupted run leaves the old bundle (if any) untouched, a run that fails half way
 never leaves new files beside old variants, and `--resume` continues from the staging folder's checkpoints.
+
+Under `accelerate launch` (several processes, `training.distributed`) every rank reads and splits the same data and runs
+the loop, but only rank 0 checks and prepares the output folder, runs the baselines, writes the bundle and assesses it;
+the other ranks write their copy of the data files into a scratch folder that is deleted, and wait for rank 0 to swap
+the bundle in.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +38,7 @@ from domainfit.bundle import (
     ModelMeta,
     TrackingMeta,
     begin_stage,
+    stage_path,
     check_output,
     library_versions,
     now_iso,
@@ -47,6 +54,7 @@ from domainfit.inference import run_model
 from domainfit.interfaces import Reporter, SilentReporter, make_task, workflow_for
 from domainfit.methods.base import FitResult
 from domainfit.registry import methods
+from domainfit.training import distributed
 from domainfit.tracking import default_registry_uri, log_training_run
 from domainfit.training.checkpoint import CHECKPOINT_FILE, checkpoint_info
 
@@ -97,14 +105,21 @@ class TrainSteps(Protocol):
 def run_training(cfg: TrainConfig, *, resume: bool = False, overwrite: bool = False, reporter: Reporter | None = None) -> Path:
     """Train and write the bundle at cfg.output; returns its path. An output folder that holds a bundle is replaced only
     with `overwrite` (and only once the new bundle is complete); a non-empty folder that is not a bundle is refused."""
-    reporter = reporter or SilentReporter()
+    main = distributed.is_main()
+    reporter = (reporter or SilentReporter()) if main else SilentReporter()  # one process speaks
     final = Path(cfg.output)
-    check_output(final, overwrite=overwrite, resume=resume)  # before any work
-    stage = begin_stage(final, resume=resume)
-    if resume:
-        _report_resume(stage, reporter)
+    if main:
+        check_output(final, overwrite=overwrite, resume=resume)  # before any work
+        stage = begin_stage(final, resume=resume)
+        if resume:
+            _report_resume(stage, reporter)
+    distributed.wait()
+    stage = stage_path(final)
     workflow_for(cfg.task).train(cfg, output=stage, resume=resume, reporter=reporter)
-    return swap_in(stage, final)
+    if main:
+        swap_in(stage, final)
+    distributed.wait()  # the other ranks return once the bundle is in place
+    return final
 
 
 def _report_resume(stage: Path, reporter: Reporter) -> None:
@@ -118,7 +133,7 @@ def _report_resume(stage: Path, reporter: Reporter) -> None:
 
 def open_backbone(cfg: TrainConfig, reporter: Reporter) -> Opened:
     """The CPU threads set, the backbone resolved (where it came from, logged) and loaded."""
-    threads = configure_threads(cfg.training.threads)
+    threads = configure_threads(cfg.training.threads or distributed.threads_per_process())
     backbone = resolve_backbone(cfg.model.backbone)
     reporter.log(f"backbone {backbone.name} ← {backbone.path} ({backbone.source})")
     encoder, tokenizer = load_backbone(backbone.path)
@@ -134,13 +149,19 @@ def train_bundle(cfg: TrainConfig, out: Path, *, steps: TrainSteps, resume: bool
     opened = open_backbone(cfg, reporter)
     task = make_task(cfg.task, cfg.task_options)
     method = methods.get(cfg.method)()
+    main = distributed.is_main()
     out.mkdir(parents=True, exist_ok=True)
-    prepared = steps.prepare(cfg, task=task, opened=opened, method=method, out=out, reporter=reporter)
+    scratch = None if main else Path(tempfile.mkdtemp(prefix="domainfit-rank-"))  # a non-main rank's data files
+    try:
+        prepared = steps.prepare(cfg, task=task, opened=opened, method=method, out=scratch or out, reporter=reporter)
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     reporter.log(prepared.summary)
     timings["data_s"] = time.perf_counter() - t0
 
     t = time.perf_counter()  # baselines first: "zeroshot" needs the backbone before fine-tuning changes it
-    baseline_scores = steps.baselines(cfg, task=task, opened=opened, prepared=prepared, reporter=reporter)
+    baseline_scores = steps.baselines(cfg, task=task, opened=opened, prepared=prepared, reporter=reporter) if main else {}
     timings["baselines_s"] = time.perf_counter() - t
 
     reporter.log(f"method {cfg.method}: {method.description}")
@@ -148,6 +169,8 @@ def train_bundle(cfg: TrainConfig, out: Path, *, steps: TrainSteps, resume: bool
     t = time.perf_counter()
     fit = steps.fit(cfg, task=task, opened=opened, prepared=prepared, method=method, out=out, resume=resume, reporter=reporter)
     timings["fit_s"] = time.perf_counter() - t
+    if not main:  # rank 0 writes the bundle
+        return out
 
     encoder_meta = save_model(out, fit.model, opened.tokenizer, encoder_format=fit.encoder_format,
                               format_options=fit.format_options)

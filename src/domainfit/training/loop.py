@@ -5,10 +5,17 @@ length-grouped batches, bf16 autocast where the hardware runs it fast, periodic 
 (best weights restored at the end), and atomic checkpoints from which `resume=True` continues to the same result
 as an uninterrupted run: the batch order is a function of (seed, epoch), and weights, optimizer, scheduler,
 RNG and early-stopping state are all saved.
+
+Under `accelerate launch --num_processes N` (or torchrun) each process takes every N-th batch of the same order, DDP
+averages the gradients (so N processes at batch size B match one process at B with N accumulation steps), the train
+loss is averaged over the processes, validation runs on rank 0 and its metrics are broadcast (every rank then makes the
+same early-stopping decision), and only rank 0 writes checkpoints (holding every rank's RNG state, so `--resume`
+continues each rank's stream). The ranks check first that they read the same rows.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -24,6 +31,7 @@ from domainfit.backbones.encoder import collate
 from domainfit.config.schema import TrainingConfig
 from domainfit.errors import DomainfitError
 from domainfit.interfaces import StepEvent
+from domainfit.training import distributed
 from domainfit.training.batching import length_grouped_batches
 from domainfit.training.checkpoint import CHECKPOINT_FILE, load_checkpoint
 from domainfit.training.checkpoint import save_checkpoint as write_checkpoint
@@ -78,6 +86,22 @@ def _roll_epoch(state: LoopState, n_batches: int) -> None:
         state.epoch, state.batch_in_epoch = state.epoch + 1, 0
 
 
+def _data_digest(input_ids: Sequence[Sequence[int]], targets: torch.Tensor) -> str:
+    h = hashlib.sha256()
+    for ids in input_ids:
+        h.update(json.dumps(list(ids)).encode())
+    h.update(targets.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _accelerator():
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs
+
+    # An encoder's own pooler (BERT's) is trainable but unused when domainfit pools the hidden states itself
+    return Accelerator(cpu=distributed.on_cpu(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+
+
 def _fingerprint(cfg: TrainingConfig, extra: dict) -> str:
     blob = json.dumps({"training": cfg.model_dump(mode="json"), **extra}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -106,18 +130,20 @@ def train_loop(
     `on_step(model, step)` runs after each optimizer step, before gradients are cleared (AdaLoRA's budget update);
     `state` (optional) is filled as training goes, so the caller can read the history and timings afterwards.
     """
-    from accelerate import Accelerator
     from accelerate.utils import set_seed
     from transformers import get_linear_schedule_with_warmup
 
     state = state if state is not None else LoopState()
-    accelerator = Accelerator()
+    accelerator = _accelerator()
+    several = accelerator.num_processes > 1
     use_bf16 = resolve_precision(cfg.precision, accelerator.device) == "bf16"
     set_seed(cfg.seed)
 
     n = len(input_ids)
     if n == 0:
         raise DomainfitError("no training rows", hint="run `domainfit data check` on the training file")
+    if several:
+        distributed.check_same(_data_digest(input_ids, targets), "training rows")
     lengths = [len(x) for x in input_ids]
     batches_per_epoch = math.ceil(n / cfg.batch_size) // accelerator.num_processes or 1
     steps_per_epoch = math.ceil(batches_per_epoch / cfg.grad_accum)
@@ -149,12 +175,16 @@ def train_loop(
         accelerator.unwrap_model(model).load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
-        torch.set_rng_state(saved["rng"])
+        rngs = saved.get("rng_ranks") or []
+        torch.set_rng_state(rngs[accelerator.process_index] if len(rngs) == accelerator.num_processes else saved["rng"])
         state.__dict__.update(saved["state"])
         best_state = saved["best"]
 
     def save_checkpoint() -> None:
-        if ckpt_path is None or not accelerator.is_main_process:
+        if ckpt_path is None:
+            return
+        rngs = distributed.gather(torch.get_rng_state()) if several else []  # every rank takes part in the gather
+        if not accelerator.is_main_process:
             return
         write_checkpoint(
             ckpt_path,
@@ -164,6 +194,7 @@ def train_loop(
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "rng": torch.get_rng_state(),
+                "rng_ranks": rngs,
                 "state": asdict(state),
                 "best": best_state,
             },
@@ -171,7 +202,8 @@ def train_loop(
 
     def run_eval() -> StepEvent:
         nonlocal best_state
-        metrics = evaluate(accelerator.unwrap_model(model)) if evaluate else {}
+        metrics = evaluate(accelerator.unwrap_model(model)) if evaluate and accelerator.is_main_process else {}
+        metrics = distributed.broadcast(metrics) if several else metrics  # rank 0's verdict, everywhere
         score = metrics.get(primary_metric, -math.inf)
         improved = score > state.best_score
         if improved:
@@ -195,14 +227,17 @@ def train_loop(
         for bi in range(start_batch, len(batches)):
             idx = batches[bi]
             feats = {k: v.to(device) for k, v in collate([input_ids[i] for i in idx], pad_id).items()}
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                logits = model(**feats)
-            loss = loss_fn(logits, targets[idx].to(device)) / cfg.grad_accum
-            accelerator.backward(loss)
             micro += 1
-            value = loss.item() * cfg.grad_accum
+            syncs = not (micro % cfg.grad_accum and bi != len(batches) - 1)
+            # no gradient all-reduce on the accumulation steps, only on the one before the optimizer step
+            with contextlib.nullcontext() if syncs or not several else accelerator.no_sync(model):
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                    logits = model(**feats)
+                loss = loss_fn(logits, targets[idx].to(device)) / cfg.grad_accum
+                accelerator.backward(loss)
+            value = (accelerator.reduce(loss.detach().reshape(1), "mean") if several else loss).item() * cfg.grad_accum
             running = value if running is None else 0.9 * running + 0.1 * value
-            if micro % cfg.grad_accum and bi != len(batches) - 1:
+            if not syncs:
                 continue
             if cfg.max_grad_norm:
                 accelerator.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)

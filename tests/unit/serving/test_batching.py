@@ -59,3 +59,43 @@ def test_concurrent_requests_with_one_poisoned_all_others_answered(enabled):
     assert [r.outputs for i, r in enumerate(results) if i != 17] == [[f"TEXT {i}"] for i in range(40) if i != 17]
     if enabled:
         assert any(len(c) > 1 for c in calls), "nothing was batched: the test did not exercise isolation"
+
+
+def _scenario_while_busy(max_batch_size: int, followers: int) -> list[int]:
+    """One request occupies the worker (its model call blocks until released); `followers` one-text requests arrive
+    meanwhile; the sizes of the model calls that follow."""
+    import threading
+
+    sizes: list[int] = []
+    started, release = threading.Event(), threading.Event()
+
+    def run_batch(items):
+        sizes.append(sum(len(texts) for texts, _ in items))
+        if len(sizes) == 1:
+            started.set()
+            release.wait(30)
+        return [list(texts) for texts, _ in items], "m"
+
+    async def scenario():
+        batcher = MicroBatcher(run_batch, max_batch_size=max_batch_size)
+        await batcher.start()
+        first = asyncio.ensure_future(batcher.submit(["lone"]))
+        await asyncio.to_thread(started.wait, 30)  # the lone request went to the worker at once, with no wait
+        rest = [asyncio.ensure_future(batcher.submit([f"t{i}"])) for i in range(followers)]
+        await asyncio.sleep(0.05)  # every follower reaches the batcher (nothing blocks them: the queue is unbounded)
+        release.set()
+        results = await asyncio.gather(first, *rest)
+        await batcher.stop()
+        return results
+
+    results = asyncio.run(scenario())
+    assert [r.outputs for r in results] == [["lone"], *[[f"t{i}"] for i in range(followers)]]
+    return sizes
+
+
+def test_continuous_batching_runs_a_lone_request_at_once_and_closes_the_next_batch_when_the_worker_frees():
+    assert _scenario_while_busy(64, 5) == [1, 5]  # everyone who arrived while the worker was busy: one batch
+
+
+def test_continuous_batching_starts_a_new_batch_when_the_open_one_is_full():
+    assert _scenario_while_busy(4, 6) == [1, 4, 2]
