@@ -49,6 +49,7 @@ from domainfit.bundle import (
     write_meta,
 )
 from domainfit.config.schema import TrainConfig
+from domainfit.errors import ConfigError
 from domainfit.data import write_rejects
 from domainfit.inference import run_model
 from domainfit.interfaces import Reporter, SilentReporter, make_task, workflow_for
@@ -137,9 +138,32 @@ def open_backbone(cfg: TrainConfig, reporter: Reporter) -> Opened:
     backbone = resolve_backbone(cfg.model.backbone)
     reporter.log(f"backbone {backbone.name} ← {backbone.path} ({backbone.source})")
     encoder, tokenizer = load_backbone(backbone.path)
+    fit_max_length(cfg, encoder, tokenizer, reporter)
     auto_pooling, normalize = default_pooling(backbone.path)
     pooling = auto_pooling if cfg.model.pooling == "auto" else cfg.model.pooling
     return Opened(backbone, encoder, tokenizer, threads, pooling, normalize)
+
+
+def backbone_positions(encoder, tokenizer) -> int | None:
+    """How many tokens the backbone can read at once: the smaller of the tokenizer's stated limit (where it states a
+    real one) and the model's position table; None where neither says."""
+    stated = getattr(tokenizer, "model_max_length", None)
+    positions = getattr(getattr(encoder, "config", None), "max_position_embeddings", None)
+    limits = [n for n in (stated, positions) if isinstance(n, int) and 0 < n < 100_000]
+    return min(limits) if limits else None
+
+
+def fit_max_length(cfg: TrainConfig, encoder, tokenizer, reporter: Reporter) -> None:
+    """`model.max_length` within what the backbone can read: the default is lowered to the backbone's limit (and said);
+    a value the user set above it is refused, naming the key, instead of failing deep inside the model."""
+    limit = backbone_positions(encoder, tokenizer)
+    if limit is None or cfg.model.max_length <= limit:
+        return
+    if "max_length" in cfg.model.model_fields_set:
+        raise ConfigError([("model.max_length", f"{cfg.model.max_length} tokens, but the backbone reads at most {limit}; "
+                                                f"set model.max_length to {limit} or less")])
+    reporter.log(f"model.max_length lowered from {cfg.model.max_length} to {limit}, the most this backbone reads")
+    cfg.model.max_length = limit
 
 
 def train_bundle(cfg: TrainConfig, out: Path, *, steps: TrainSteps, resume: bool, reporter: Reporter) -> Path:
