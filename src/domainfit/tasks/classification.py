@@ -59,6 +59,8 @@ class ClassificationTask:
     workflow = TableWorkflow(budget=Budget("examples per class", lambda rows, k, seed, task: sample_per_class(rows, k, seed)),
                              live_stats=single_label_stats)
     example = staticmethod(examples.single_label_example)
+    # the fitted detector; a subclass with options of its own (no `out_of_scope` key) detects nothing
+    out_of_scope: dict | None = None
 
     def __init__(self, options: dict | None = None, state: dict | None = None) -> None:
         self.options = ClassificationOptions.model_validate(options or {})
@@ -67,8 +69,8 @@ class ClassificationTask:
         self.out_of_scope: dict | None = fitted if fitted and self.options.out_of_scope.mode != "off" else None
 
     @property
-    def ood_options(self) -> OutOfScopeOptions:
-        return self.options.out_of_scope
+    def ood_options(self) -> OutOfScopeOptions | None:
+        return getattr(self.options, "out_of_scope", None)
 
     def flags(self, scores: np.ndarray, label_set: Sequence[str]) -> np.ndarray | None:
         """The out-of-scope decisions of `scores` (None when they carry no detector score)."""
@@ -137,7 +139,7 @@ class ClassificationTask:
         k = max(1, min(top_k, len(label_set)))
         order = np.argsort(-scores, axis=1)[:, :k]
         flags, ood = self.flags(scores, label_set), ood_of(scores)
-        refuse = self.ood_options.mode == "refuse"
+        refuse = flags is not None and self.ood_options.mode == "refuse"
         out = []
         for i, (row, idx) in enumerate(zip(np.asarray(scores), order)):
             ranked = [{"label": label_set[j], "score": float(row[j])} for j in idx]
