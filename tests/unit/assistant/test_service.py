@@ -101,7 +101,8 @@ def test_bad_requests_and_api_keys(assistant_yaml, monkeypatch):
 def test_low_confidence_clarifies_then_hands_off(tiny_bundle, tmp_path):
     answers = {k: v for k, v in ANSWERS.items() if k != "loan"}  # no FAQ: every answer a template
     path = write_config(tmp_path, tiny_bundle, answers=answers, min_confidence=0.999,
-                        handoff={"low_confidence": "clarify", "failed_turns": 2})
+                        # the tiny bundle's own detector may also call the text out of scope: both ask to rephrase
+                        handoff={"low_confidence": "clarify", "out_of_scope": "clarify", "failed_turns": 2})
     with TestClient(create_assist_app(path)) as client:
         first = _say(client, "u", "card lost")
         assert first["source"] == "clarify" and first["handoff_reason"] is None
