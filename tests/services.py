@@ -52,9 +52,11 @@ def _wait_for_port(port: int, proc: subprocess.Popen | None, what: str, timeout:
 
 # --- headless Chromium through Playwright --------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture()
 def chromium_browser():
-    """One headless Debian Chromium for the session, driven by Playwright (no browser download: Debian's binary)."""
+    """A headless Debian Chromium driven by Playwright (no browser download: Debian's binary). One per test, not per
+    session: Playwright's sync API keeps an event loop running in the main thread until it stops, and every later
+    `asyncio.run` in the session would fail."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium is not installed at {CHROMIUM}: {_INSTALL_HINT}")
     try:
