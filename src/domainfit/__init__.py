@@ -13,3 +13,7 @@ __version__ = "0.1.0"
 
 __all__ = ["DomainfitError", "Model", "TrainConfig", "__version__", "bench", "check_data", "compare", "compress", "evaluate",
            "load", "redact", "redact_file", "retrain", "train"]
+
+from domainfit.api import pretrain  # noqa: E402  (domain-adaptive pretraining)
+
+__all__ += ["pretrain"]

@@ -176,3 +176,27 @@ def bench(bundle: str | Path, *, threads: int | None = None, reporter=None) -> d
     from domainfit.compression import bench_bundle
 
     return bench_bundle(bundle, threads=threads, reporter=reporter)
+
+
+# --- pretrain ---
+
+__all__ += ["pretrain"]
+
+
+def pretrain(source: str | Path, output: str | Path, *, model: str | None = None, resume: bool = False,
+             overwrite: bool = False, reporter=None, **options: Any) -> Path:
+    """Domain-adaptive pretraining: extend `model`'s vocabulary for the texts of `source` (a table, a .txt with one
+    text per line, or a folder of them) and continue pretraining it on them; returns the output folder, a plain
+    Hugging Face model (AutoModel/AutoTokenizer load it) with backbone.json, that `model.backbone` accepts.
+    `options`: any `PretrainConfig` field (objective="mlm+simcse", extend_vocab="auto"|"off"|N, words=True, steps=...)."""
+    from pydantic import ValidationError
+
+    from domainfit.config.load import validation_problems
+    from domainfit.errors import ConfigError
+    from domainfit.pretraining import PretrainConfig, run_pretrain
+
+    try:  # every problem at once, before any work
+        cfg = PretrainConfig(source=str(source), output=str(output), backbone=model, **options)
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(exc, PretrainConfig)) from None
+    return run_pretrain(cfg, resume=resume, overwrite=overwrite, reporter=reporter)

@@ -15,6 +15,7 @@ import typer
 
 from domainfit.cli.data_cmd import _DELIMITER_HELP, _REDACT_HELP, _redact_value, data_app
 from domainfit.cli.ls_cmd import ls_app
+from domainfit.cli.pretrain_cmd import pretrain as pretrain_command
 from domainfit.errors import DomainfitError
 
 __all__ = ["app", "main"]
@@ -43,6 +44,7 @@ def _add_registry_commands() -> None:
 
 
 _add_registry_commands()
+app.command("pretrain")(pretrain_command)
 
 _state = {"debug": False}
 

@@ -40,6 +40,17 @@ class PretrainConfig(BaseModel):
     precision: Literal["auto", "fp32", "bf16"] = "auto"
     seed: int = 42
 
+    @field_validator("objective")
+    @classmethod
+    def _objective(cls, v: str) -> str:
+        from domainfit.errors import DomainfitError
+        from domainfit.pretraining.objectives import parse_objectives
+
+        try:
+            return "+".join(parse_objectives(v))
+        except DomainfitError as e:
+            raise ValueError(f"{e.message} ({e.hint})") from None
+
     @field_validator("extend_vocab", mode="before")
     @classmethod
     def _budget(cls, v):

@@ -140,16 +140,16 @@ class TSDAE(nn.Module):
 
 def parse_objectives(spec: str) -> list[str]:
     """'mlm+simcse' -> ['mlm', 'simcse'], each name checked against the registry (unknown: "did you mean")."""
-    from domainfit.errors import ConfigError
+    from domainfit.errors import RegistryError
 
     names = [n.strip().lower() for n in spec.replace(",", "+").split("+") if n.strip()]
     if not names:
-        raise ConfigError("no pretraining objective given", where="--objective",
-                          hint=f"one or more of {', '.join(objectives.names())} joined by +, e.g. mlm+simcse")
+        raise RegistryError("no pretraining objective given", where="--objective",
+                            hint=f"one or more of {', '.join(objectives.names())} joined by +, e.g. mlm+simcse")
     unknown = [n for n in names if n not in objectives]
     if unknown:
-        raise ConfigError(objectives.unknown_message(unknown[0]), where="--objective",
-                          hint="join several with +, e.g. mlm+simcse")
+        raise RegistryError(objectives.unknown_message(unknown[0]), where="--objective",
+                            hint="join several with +, e.g. mlm+simcse")
     return list(dict.fromkeys(names))
 
 

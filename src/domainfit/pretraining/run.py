@@ -176,6 +176,7 @@ def run_pretrain(cfg: PretrainConfig, *, resume: bool = False, overwrite: bool =
     reporter.log(f"corpus: {c['kept']} texts kept of {c['read']} read ({c['empty']} empty, {c['duplicates']} duplicates "
                  f"dropped); {c['train']} for training, {c['heldout']} held out")
 
+    torch.manual_seed(cfg.seed)  # a sentence encoder's MLM head starts random: the same seed, the same start (--resume)
     tokenizer, base, mlm = _load(resolved.path)
     measured_on = corpus.heldout or corpus.train
     cov_before = coverage(tokenizer, measured_on)
