@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test bench clean
+.PHONY: setup demo test bench clean i18n
 
 setup: $(STAMP)
 
@@ -32,3 +32,11 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
+
+# The CLI's Chinese catalog: extract the marked messages, merge them into the .po (translate the new ones there), then
+# compile the .mo that ships (committed, so users need no build step). tests/unit/test_i18n.py checks both.
+LOCALE := src/domainfit/i18n/locale
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --sort-output --project domainfit -o $(LOCALE)/domainfit.pot .
+	$(BIN)/pybabel update -D domainfit -i $(LOCALE)/domainfit.pot -d $(LOCALE) --no-fuzzy-matching
+	$(BIN)/pybabel compile -D domainfit -d $(LOCALE)

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from domainfit.i18n import _
+
 __all__ = ["pretrain"]
 
 Opt = typer.Option
@@ -40,7 +42,8 @@ def pretrain(
     from domainfit.cli.data_cmd import _redact_value
     from domainfit.cli.ui import RichReporter, console
 
-    console.print(f"[bold]domainfit pretrain[/]: {source} → {output} (objective {objective}, vocabulary {extend_vocab})")
+    console.print(_("[bold]domainfit pretrain[/]: {source} → {output} (objective {objective}, vocabulary {vocab})").format(
+        source=source, output=output, objective=objective, vocab=extend_vocab))
     out = _pretrain(source, output, model=model, resume=resume, overwrite=overwrite, reporter=RichReporter(),
                     text_column=text, extend_vocab=extend_vocab, words=words, objective=objective, init=init,
                     steps=steps, epochs=epochs, batch_size=batch_size, lr=lr, max_length=max_length, heldout=heldout,
@@ -50,8 +53,10 @@ def pretrain(
     meta = json.loads((out / "backbone.json").read_text(encoding="utf-8"))
     before, after = meta["heldout"]["before"] or {}, meta["heldout"]["after"] or {}
     if before and after:
-        console.print(f"held-out MLM loss {before['mlm_loss']:.3f} → {after['mlm_loss']:.3f} "
-                      f"(perplexity {before['mlm_perplexity']:.1f} → {after['mlm_perplexity']:.1f})")
-    console.print(f"backbone: [bold]{out}[/]   ({meta['tokens_added']['total']} tokens added, "
-                  f"{meta['steps']['total']} steps, {meta['speed']['tokens_per_second']:.0f} tokens/s)")
-    console.print(f"next: domainfit train labelled.csv --model {out}")
+        console.print(_("held-out MLM loss {before} → {after} (perplexity {ppl_before} → {ppl_after})").format(
+            before=f"{before['mlm_loss']:.3f}", after=f"{after['mlm_loss']:.3f}",
+            ppl_before=f"{before['mlm_perplexity']:.1f}", ppl_after=f"{after['mlm_perplexity']:.1f}"))
+    console.print(_("backbone: [bold]{path}[/]   ({tokens} tokens added, {steps} steps, {speed} tokens/s)").format(
+        path=out, tokens=meta["tokens_added"]["total"], steps=meta["steps"]["total"],
+        speed=f"{meta['speed']['tokens_per_second']:.0f}"))
+    console.print(_("next: {command}").format(command=f"domainfit train labelled.csv --model {out}"))

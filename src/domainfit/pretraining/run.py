@@ -30,6 +30,7 @@ from domainfit.pretraining.vocab import VocabPlan, check_extendable, coverage, e
 from domainfit.pretraining.words import pack, tokenize_words
 from domainfit.training.checkpoint import CHECKPOINT_FILE
 from domainfit.training.loop import LoopState, train_loop
+from domainfit.i18n import _
 
 __all__ = ["BACKBONE_FILE", "run_pretrain"]
 
@@ -173,8 +174,9 @@ def run_pretrain(cfg: PretrainConfig, *, resume: bool = False, overwrite: bool =
                                  max_texts=cfg.max_texts)
     _check_output(out, resume, overwrite)
     c = corpus.counts
-    reporter.log(f"corpus: {c['kept']} texts kept of {c['read']} read ({c['empty']} empty, {c['duplicates']} duplicates "
-                 f"dropped); {c['train']} for training, {c['heldout']} held out")
+    reporter.log(_("corpus: {kept} texts kept of {read} read ({empty} empty, {duplicates} duplicates dropped); "
+                   "{train} for training, {heldout} held out").format(
+        kept=c["kept"], read=c["read"], empty=c["empty"], duplicates=c["duplicates"], train=c["train"], heldout=c["heldout"]))
 
     torch.manual_seed(cfg.seed)  # a sentence encoder's MLM head starts random: the same seed, the same start (--resume)
     tokenizer, base, mlm = _load(resolved.path)
@@ -183,15 +185,17 @@ def run_pretrain(cfg: PretrainConfig, *, resume: bool = False, overwrite: bool =
     old_rows = base.get_input_embeddings().weight.shape[0]
     tokenizer, plan = _extend(cfg, tokenizer, base, mlm, corpus.train)
     cov_after = coverage(tokenizer, measured_on)
-    reporter.log(f"vocabulary: {len(plan.chars)} characters and {len(plan.words)} words added; [UNK] "
-                 f"{cov_before['unk_share']:.1%} → {cov_after['unk_share']:.1%}, tokens per character "
-                 f"{cov_before['tokens_per_char']:.2f} → {cov_after['tokens_per_char']:.2f}")
+    reporter.log(_("vocabulary: {chars} characters and {words} words added; [UNK] {unk_before} → {unk_after}, "
+                   "tokens per character {tpc_before} → {tpc_after}").format(
+        chars=len(plan.chars), words=len(plan.words), unk_before=f"{cov_before['unk_share']:.1%}",
+        unk_after=f"{cov_after['unk_share']:.1%}", tpc_before=f"{cov_before['tokens_per_char']:.2f}",
+        tpc_after=f"{cov_after['tokens_per_char']:.2f}"))
 
     work = out / _WORK  # the extended backbone before training: the sentence objectives load their config from it
     work.mkdir(parents=True, exist_ok=True)
     base.save_pretrained(str(work), safe_serialization=True)
     tokenizer.save_pretrained(str(work))
-    pooling, _ = default_pooling(resolved.path)
+    pooling, _normalize = default_pooling(resolved.path)
     core = Core(mlm=mlm, base=base, tokenizer=tokenizer, folder=work, pooling=pooling)
     model = PretrainModel(core, names)
 
@@ -221,8 +225,8 @@ def run_pretrain(cfg: PretrainConfig, *, resume: bool = False, overwrite: bool =
 
     after_warmup = None
     if warm:
-        reporter.log(f"warm-up: {warm} steps training only the {len(plan.tokens)} new embeddings "
-                     f"(learning rate {cfg.lr * cfg.warmup_lr_scale:.1e})")
+        reporter.log(_("warm-up: {steps} steps training only the {n} new embeddings (learning rate {lr})").format(
+            steps=warm, n=len(plan.tokens), lr=f"{cfg.lr * cfg.warmup_lr_scale:.1e}"))
         undo = _freeze_to_new_rows(model, base.get_input_embeddings(), old_rows)
         wcfg = _training_cfg(cfg, len(train_ids), warm, lr=cfg.lr * cfg.warmup_lr_scale, evaluate=False)
         _phase(train_loop(model, evaluate=None, primary_metric="none", cfg=wcfg, param_lr=lambda _n: wcfg.lr,
