@@ -31,7 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/classification.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs backbones .pytest_cache
 
 # The CLI's Chinese catalog: extract the marked messages, merge them into the .po (translate the new ones there), then
 # compile the .mo that ships (committed, so users need no build step). tests/unit/test_i18n.py checks both.
