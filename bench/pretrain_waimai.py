@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, ROOT, SHARED  # noqa: E402
+from _common import RESULTS, ROOT, SHARED
 
 DATA = SHARED / "waimai_10k"
 
@@ -38,7 +38,8 @@ def _env() -> dict:
 
 def _cli(*args: str) -> float:
     t = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "domainfit.cli.main", *args], env=_env(), capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "domainfit.cli.main", *args], env=_env(), capture_output=True, text=True,
+                       check=False)
     if r.returncode:
         raise SystemExit(f"domainfit {' '.join(args)} failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
     return time.perf_counter() - t
@@ -163,14 +164,14 @@ def _write(log: dict, tag: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{tag}.json").write_text(json.dumps(log, indent=1, ensure_ascii=False), encoding="utf-8")
     a = log["args"]
-    lines = [f"# waimai_10k: domain-adaptive pretraining (`domainfit pretrain`) — reduced run", "",
-             f"Command: `nice -n 10 .venv/bin/python bench/pretrain_waimai.py --labelled {a['labelled']} --test {a['test']} "
-             f"--steps {a['steps']} --epochs {a['epochs']} --max-length {a['max_length']} --lr {a['lr']} "
-             f"--variants {a['variants']}{' --words' if a['words'] else ''}`", "",
-             f"Rows: {log['rows']['labelled']} labelled training rows (random sample, seed 42) for head/full, "
-             f"{log['rows']['test']} test rows (random sample of the 2,395), {log['rows']['texts']} unlabelled training "
-             f"texts for pretraining. Machine: {log['machine']}, loaded by other engineers' jobs at the same time: "
-             "timings are pessimistic and noisy.", "",
+    lines = ["# waimai_10k: domain-adaptive pretraining (`domainfit pretrain`) — reduced run", "",
+             (f"Command: `nice -n 10 .venv/bin/python bench/pretrain_waimai.py --labelled {a['labelled']} --test {a['test']} "
+              f"--steps {a['steps']} --epochs {a['epochs']} --max-length {a['max_length']} --lr {a['lr']} "
+              f"--variants {a['variants']}{' --words' if a['words'] else ''}`"), "",
+             (f"Rows: {log['rows']['labelled']} labelled training rows (random sample, seed 42) for head/full, "
+              f"{log['rows']['test']} test rows (random sample of the 2,395), {log['rows']['texts']} unlabelled training "
+              f"texts for pretraining. Machine: {log['machine']}, loaded by other engineers' jobs at the same time: "
+              "timings are pessimistic and noisy."), "",
              "## Fine-tuned models (test accuracy / macro-F1, %)", "",
              "| backbone | method | accuracy | macro-F1 | wall s |", "|---|---|---:|---:|---:|"]
     lines += [f"| {r['backbone']} | {r['method']} | {_pct(r['accuracy'])} | {_pct(r['macro_f1'])} | {r['seconds']} |"

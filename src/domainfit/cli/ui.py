@@ -29,8 +29,8 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
-from domainfit.training.loop import StepEvent
 from domainfit.i18n import _
+from domainfit.training.loop import StepEvent
 
 __all__ = ["Col", "FittedTable", "RichReporter", "bench_table", "compact_where", "comparison_table", "console", "drift_table", "err_console",
            "fitted_table", "issues_table", "leaderboard_table", "predictions_table", "verdict", "working"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import gettext
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 __all__ = ["DOMAIN", "LOCALE_DIR", "_", "language"]
@@ -33,7 +33,7 @@ def language() -> str:
     return "zh" if chosen.startswith("zh") else "en"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _translations(lang: str) -> gettext.NullTranslations:
     if lang not in _CATALOG:
         return gettext.NullTranslations()

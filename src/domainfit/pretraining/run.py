@@ -22,15 +22,22 @@ from domainfit.backbones.resolve import ResolvedBackbone, default_pooling, resol
 from domainfit.bundle_meta import library_versions, now_iso, write_json
 from domainfit.config.schema import TrainingConfig
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 from domainfit.interfaces import Reporter, SilentReporter, StepEvent
 from domainfit.pretraining.config import PretrainConfig
 from domainfit.pretraining.corpus import Corpus, read_corpus
 from domainfit.pretraining.objectives import Core, PretrainModel, parse_objectives
-from domainfit.pretraining.vocab import VocabPlan, check_extendable, coverage, extend_tokenizer, init_new_embeddings, plan_extension
+from domainfit.pretraining.vocab import (
+    VocabPlan,
+    check_extendable,
+    coverage,
+    extend_tokenizer,
+    init_new_embeddings,
+    plan_extension,
+)
 from domainfit.pretraining.words import pack, tokenize_words
 from domainfit.training.checkpoint import CHECKPOINT_FILE
 from domainfit.training.loop import LoopState, train_loop
-from domainfit.i18n import _
 
 __all__ = ["BACKBONE_FILE", "run_pretrain"]
 
@@ -217,7 +224,7 @@ def run_pretrain(cfg: PretrainConfig, *, resume: bool = False, overwrite: bool =
     def loss_fn(out_: torch.Tensor, _targets: torch.Tensor) -> torch.Tensor:
         return out_
 
-    common = dict(input_ids=train_ids, targets=targets, loss_fn=loss_fn, pad_id=pad, fingerprint_extra=extra)
+    common = {"input_ids": train_ids, "targets": targets, "loss_fn": loss_fn, "pad_id": pad, "fingerprint_extra": extra}
 
     def resumes(phase: str) -> dict:  # a kill during warm-up leaves no checkpoint of the main phase yet
         folder = out / _CHECKPOINTS / phase

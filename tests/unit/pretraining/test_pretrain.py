@@ -13,7 +13,6 @@ from domainfit.pretraining import PretrainConfig, run_pretrain
 from domainfit.pretraining.corpus import read_corpus
 from domainfit.pretraining.vocab import check_extendable, coverage, extend_tokenizer, init_new_embeddings, plan_extension
 from domainfit.pretraining.words import synthetic_offsets, tokenize_words
-
 from tests.unit.pretraining.conftest import CHINESE, corpus_lines
 
 
