@@ -84,7 +84,15 @@ class MaskedLM(nn.Module):
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor, cont: torch.Tensor) -> torch.Tensor:
         masked, labels = self.mask(ids, mask, cont)
-        return self._core.mlm(input_ids=masked, attention_mask=mask, labels=labels).loss
+        head = getattr(self._core.mlm, "cls", None)  # BERT-family MLM head
+        if head is None:
+            return self._core.mlm(input_ids=masked, attention_mask=mask, labels=labels).loss
+        # The vocabulary projection only where a token was masked (15%), not at every position: the same loss as
+        # BertForMaskedLM's, at a fraction of the cost of its (batch x length x vocabulary) logits.
+        hidden = self._core.base(input_ids=masked, attention_mask=mask).last_hidden_state
+        chosen = labels != -100
+        logits = head(hidden[chosen])
+        return torch.nn.functional.cross_entropy(logits.float(), labels[chosen])
 
 
 @objectives.register("simcse")
