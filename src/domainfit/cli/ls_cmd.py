@@ -66,3 +66,11 @@ def ls_pii() -> None:
 
     _name_table("personal data (`--redact all` or `--redact phone,email`; config `data.redact`)", DETECTORS, ("placeholder",),
                 lambda d: (d.placeholder,))
+
+
+@ls_app.command("objectives")
+def ls_objectives() -> None:
+    """Pretraining objectives of `domainfit pretrain`."""
+    from domainfit.pretraining.objectives import objectives
+
+    _name_table("pretraining objectives (`domainfit pretrain --objective NAME`, several joined by +)", objectives)

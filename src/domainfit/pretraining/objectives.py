@@ -61,6 +61,8 @@ def _specials(tokenizer: Any, ids: torch.Tensor, mask: torch.Tensor) -> torch.Te
 class MaskedLM(nn.Module):
     """Whole-word masked language modelling: 15% of the words, every token of a chosen word masked."""
 
+    description = "masked language modelling, whole words masked (## pieces; jieba words for Chinese)"
+
     def __init__(self, core: Core, probability: float = 0.15) -> None:
         super().__init__()
         from transformers import DataCollatorForLanguageModeling
@@ -99,6 +101,8 @@ class MaskedLM(nn.Module):
 class SimCSE(nn.Module):
     """Unsupervised SimCSE (Gao et al. 2021) as MultipleNegativesRankingLoss on (sentence, same sentence) pairs."""
 
+    description = "unsupervised SimCSE: a sentence against itself under two dropout masks (sentence-transformers MNRL)"
+
     def __init__(self, core: Core) -> None:
         super().__init__()
         from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
@@ -113,6 +117,8 @@ class SimCSE(nn.Module):
 @objectives.register("tsdae")
 class TSDAE(nn.Module):
     """TSDAE (Wang et al. 2021): DenoisingAutoEncoderLoss, 60% of each sentence's tokens deleted on the encoder side."""
+
+    description = "TSDAE: rebuild the sentence from the embedding of a copy missing 60% of its tokens"
 
     def __init__(self, core: Core, deletion: float = 0.6) -> None:
         super().__init__()

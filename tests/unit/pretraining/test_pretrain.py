@@ -193,3 +193,12 @@ def test_bad_options_are_reported_together(corpus_txt, tmp_path):
     assert "extend_vocab" in str(e.value) and "batch_size" in str(e.value)
     with pytest.raises(ConfigError, match="Did you mean .simcse."):
         domainfit.pretrain(corpus_txt, tmp_path / "o", objective="mlm+simcce")
+
+
+def test_ls_objectives_lists_the_registry():
+    from typer.testing import CliRunner
+
+    from domainfit.cli.main import app
+
+    r = CliRunner().invoke(app, ["ls", "objectives"])
+    assert r.exit_code == 0 and all(n in r.output for n in ("mlm", "simcse", "tsdae"))
