@@ -121,7 +121,14 @@ def main() -> None:
     ap.add_argument("--variants", default="off:mlm,auto:mlm,auto:mlm+simcse",
                     help="pretraining variants, extend:objective, comma-separated")
     ap.add_argument("--tag", default="pretrain_waimai")
+    ap.add_argument("--render", action="store_true", help="only rewrite the .md from the committed .json")
+    ap.add_argument("--notes", default="", help="a paragraph added to the .md (what was reduced and why)")
     args = ap.parse_args()
+    if args.render:
+        log = json.loads((RESULTS / f"{args.tag}.json").read_text(encoding="utf-8"))
+        log["notes"] = args.notes or log.get("notes", "")
+        _write(log, args.tag)
+        return
 
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bench-pretrain-"))
@@ -198,6 +205,8 @@ def _write(log: dict, tag: str) -> None:
                for i, c in enumerate(p["curve"]) if c["step"] % 20 == 0 or "heldout_mlm_loss" in c]
         lines.append(f"- {p['variant']}: " + " ".join(pts))
     lines += ["", f"Total wall time: {log.get('seconds', 0)} s. Timings of each step are in the tables (wall s).", ""]
+    if log.get("notes"):
+        lines += ["## Notes", "", log["notes"], ""]
     (RESULTS / f"{tag}.md").write_text("\n".join(lines), encoding="utf-8")
 
 
