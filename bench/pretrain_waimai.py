@@ -136,31 +136,36 @@ def main() -> None:
     log = {"args": vars(args), "rows": s["rows"], "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
            "timings": {}}
     t = time.perf_counter()
-    log["tfidf"] = tfidf(s["train_frame"], s["test_frame"]) + tfidf(s["train_frame"].sample(n=args.labelled, random_state=42),
-                                                                    s["test_frame"])
+    lab = s["train_frame"].sample(n=min(args.labelled, len(s["train_frame"])), random_state=42)  # = the labelled sample
+    log["tfidf"] = tfidf(lab, s["test_frame"])  # on the full training set at the end
     log["timings"]["tfidf"] = round(time.perf_counter() - t, 1)
     print(json.dumps(log["tfidf"], ensure_ascii=False, indent=1), flush=True)
 
-    results = []
-    for method in ("head", "full"):
-        r = finetune(None, method, s, work / f"plain-{method}", args)
-        results.append({"backbone": "MiniLM (plain)", "method": method, **r})
-        print(results[-1], flush=True)
-    pretrained = []
-    for spec in args.variants.split(","):
-        extend, objective = spec.split(":")
-        name = f"pretrained ({objective}, vocabulary {extend})"
-        folder = work / f"bb-{extend}-{objective.replace('+', '_')}"
-        p = pretrain(name, extend, objective, s, folder, args)
-        pretrained.append(p)
-        print({k: v for k, v in p.items() if k != "curve"}, flush=True)
-        for method in ("head", "full"):
-            r = finetune(str(folder), method, s, work / f"{folder.name}-{method}", args)
-            results.append({"backbone": name, "method": method, **r})
-            print(results[-1], flush=True)
+    results: list[dict] = []
+    pretrained: list[dict] = []
+
+    def save() -> None:  # after every stage: a run cut short still leaves what it measured
         _write({**log, "finetune": results, "pretrain": pretrained, "seconds": round(time.perf_counter() - started)},
                args.tag)
-    _write({**log, "finetune": results, "pretrain": pretrained, "seconds": round(time.perf_counter() - started)}, args.tag)
+
+    save()
+    folders = {}
+    for spec in args.variants.split(","):  # pretraining first: the new measurements, if the machine is slow
+        extend, objective = spec.split(":")
+        name = f"pretrained ({objective}, vocabulary {extend})"
+        folders[name] = work / f"bb-{extend}-{objective.replace('+', '_')}"
+        pretrained.append(pretrain(name, extend, objective, s, folders[name], args))
+        print({k: v for k, v in pretrained[-1].items() if k != "curve"}, flush=True)
+        save()
+    for method in ("full", "head"):
+        for name, folder in [("MiniLM (plain)", None), *folders.items()]:
+            tag = "plain" if folder is None else folder.name
+            r = finetune(None if folder is None else str(folder), method, s, work / f"{tag}-{method}", args)
+            results.append({"backbone": name, "method": method, **r})
+            print(results[-1], flush=True)
+            save()
+    log["tfidf"] += tfidf(s["train_frame"], s["test_frame"])
+    save()
 
 
 def _pct(x: float) -> str:
