@@ -12,6 +12,7 @@ export TOKENIZERS_PARALLELISM := false
 
 services:
 	bash tools/ci_services.sh
+.PHONY: setup demo test bench clean i18n
 
 setup: $(STAMP)
 
@@ -35,4 +36,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/classification.py
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs backbones .pytest_cache
+
+# The CLI's Chinese catalog: extract the marked messages, merge them into the .po (translate the new ones there), then
+# compile the .mo that ships (committed, so users need no build step). tests/unit/test_i18n.py checks both.
+LOCALE := src/domainfit/i18n/locale
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --sort-output --project domainfit -o $(LOCALE)/domainfit.pot .
+	$(BIN)/pybabel update -D domainfit -i $(LOCALE)/domainfit.pot -d $(LOCALE) --no-fuzzy-matching
+	$(BIN)/pybabel compile -D domainfit -d $(LOCALE)

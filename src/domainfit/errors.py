@@ -17,6 +17,8 @@ The CLI prints `DomainfitError`s without a traceback (unless `--debug`); anythin
 
 from __future__ import annotations
 
+from domainfit.i18n import _
+
 __all__ = [
     "BundleError",
     "CompressionError",
@@ -43,7 +45,7 @@ class DomainfitError(Exception):
     def __str__(self) -> str:
         text = f"{self.where}: {self.message}" if self.where else self.message
         if self.hint:
-            text += f"\n  how to fix: {self.hint}"
+            text += f"\n  {_('how to fix')}: {self.hint}"
         return text
 
 

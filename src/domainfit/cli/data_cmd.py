@@ -10,6 +10,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from domainfit.i18n import _
+
 __all__ = ["data_app"]
 
 data_app = typer.Typer(help="Look at data before training.", no_args_is_help=True)
@@ -69,16 +71,17 @@ def _print_check(report) -> None:
 
     for f in report.files:
         console.print(f"[dim]{f.get('path')}: {f.get('format')}, {f.get('rows')} rows, encoding {f.get('encoding')}[/dim]")
-    console.print(f"columns: text = [bold]{report.columns.get('text')}[/], label = [bold]{report.columns.get('label')}[/]")
+    console.print(_("columns: text = [bold]{text}[/], label = [bold]{label}[/]").format(text=report.columns.get("text"), label=report.columns.get("label")))
     if report.issues:
         shown, issues = _places_in_one_file(report.issues)
         table = issues_table(issues)
         if shown:  # the file named once, in the title; the cells keep the rows and lines
-            table.title = f"data check: {shown}"
+            table.title = f"{_('data check')}: {shown}"
         console.print(table)
     c = report.counts
-    console.print(f"{c.get('rows_in')} rows in = {c.get('rows_kept')} usable + {c.get('rows_rejected')} rejected; "
-                  f"{len(report.labels)} labels; split train {c.get('train')} / val {c.get('val')} / test {c.get('test')}")
+    console.print(_("{rows_in} rows in = {kept} usable + {rejected} rejected; {labels} labels; split train {train} / val {val} / test {test}").format(
+        rows_in=c.get("rows_in"), kept=c.get("rows_kept"), rejected=c.get("rows_rejected"), labels=len(report.labels),
+        train=c.get("train"), val=c.get("val"), test=c.get("test")))
 
 
 _PLACE = re.compile(r"^(?P<file>.+):(?P<place>(?:row|line|column)s? .+)$")

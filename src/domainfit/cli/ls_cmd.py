@@ -68,6 +68,13 @@ def ls_pii() -> None:
                 lambda d: (d.placeholder,))
 
 
+@ls_app.command("objectives")
+def ls_objectives() -> None:
+    """Pretraining objectives of `domainfit pretrain`."""
+    from domainfit.pretraining.objectives import objectives
+
+    _name_table("pretraining objectives (`domainfit pretrain --objective NAME`, several joined by +)", objectives)
+
 @ls_app.command("detectors")
 def ls_detectors() -> None:
     """Out-of-scope detectors of classification bundles (`task_options.out_of_scope.detector`)."""

@@ -19,7 +19,9 @@ from domainfit.cli.ls_cmd import ls_app
 from domainfit.cli.watch_cmd import watch_app
 from domainfit.cli.studio_cmd import studio
 from domainfit.cli.tune_cmd import tune_command
+from domainfit.cli.pretrain_cmd import pretrain as pretrain_command
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 
 __all__ = ["app", "main"]
 
@@ -54,6 +56,7 @@ def _add_registry_commands() -> None:
 
 
 _add_registry_commands()
+app.command("pretrain")(pretrain_command)
 
 _state = {"debug": False}
 
@@ -114,7 +117,7 @@ def train(
     if seed is not None:
         values.update({"training.seed": seed, "data.seed": seed})
     cfg = load_config(source if is_config else None, values=values, overrides=set_ or ())
-    console.print(f"[bold]domainfit train[/]: task {cfg.task}, method {cfg.method} → {cfg.output}")
+    console.print(_("[bold]domainfit train[/]: task {task}, method {method} → {output}").format(task=cfg.task, method=cfg.method, output=cfg.output))
     path = run_training(cfg, resume=resume, overwrite=overwrite, reporter=RichReporter())
     if not is_main():  # under accelerate launch / torchrun, rank 0 speaks for the run
         return
@@ -122,8 +125,8 @@ def train(
     if metrics_file.is_file():  # no test rows: no metrics
         metrics = json.loads(metrics_file.read_text(encoding="utf-8"))
         _print_comparison(metrics)
-    console.print(f"bundle: [bold]{path}[/]   report: {path / 'report.html'}")
-    console.print(f"next: domainfit predict {path} --text \"...\"")
+    console.print(_("bundle: [bold]{path}[/]   report: {report}").format(path=path, report=path / "report.html"))
+    console.print(_("next: {command}").format(command=f"domainfit predict {path} --text \"...\""))
 
 
 @app.command()
@@ -143,7 +146,7 @@ def evaluate(
                        reporter=RichReporter())
     _print_comparison(result, title=f"{data.name}: {result['n']} rows")
     out = output or Path(bundle) / "evaluations" / data.stem
-    console.print(f"report: {out / 'report.html'}   metrics: {out / 'metrics.json'}")
+    console.print(_("report: {report}   metrics: {metrics}").format(report=out / "report.html", metrics=out / "metrics.json"))
 
 
 def _print_comparison(metrics: dict, **kwargs) -> None:
@@ -194,7 +197,7 @@ def predict(
     if input:
         with working(f"predicting {input} with {predictor.variant} ..."):
             out = predict_file(predictor, input, output, column=column, top_k=top_k, encoding=encoding, delimiter=delimiter)
-        console.print(f"predictions for {input} → [bold]{out}[/]")
+        console.print(_("predictions for {input} → [bold]{output}[/]").format(input=input, output=out))
     if text:
         with working(f"predicting {len(text)} text{'s' if len(text) > 1 else ''} ..."):
             preds = predictor.predict(text, top_k=top_k)
@@ -453,7 +456,7 @@ def main() -> None:
     except DomainfitError as exc:
         if _state["debug"] or "--debug" in sys.argv:
             raise
-        sys.stderr.write(f"error: {exc}\n(add --debug for the traceback)\n")
+        sys.stderr.write(f"{_('error')}: {exc}\n{_('(add --debug for the traceback)')}\n")
         sys.exit(2)
 
 

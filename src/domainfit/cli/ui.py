@@ -29,6 +29,7 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
+from domainfit.i18n import _
 from domainfit.training.loop import StepEvent
 
 __all__ = ["Col", "FittedTable", "RichReporter", "bench_table", "compact_where", "comparison_table", "console", "drift_table", "err_console",
@@ -148,7 +149,7 @@ def fitted_table(title: str, cols: Sequence[Col], rows: Sequence[Sequence], *, w
 def _progress() -> Progress:
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
-        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn(_("ETA")), TimeRemainingColumn(),
         console=console, transient=False,
     )
 
@@ -178,14 +179,14 @@ class RichReporter:
         if self._train is None:
             self._train = _progress()
             self._train.start()
-            self._train_task = self._train.add_task("training", total=event.total_steps, info="")
+            self._train_task = self._train.add_task(_("training"), total=event.total_steps, info="")
         prog = self._train
         if event.kind == "step":
             prog.update(self._train_task, completed=event.step,
-                        info=f"epoch {event.epoch:.2f} loss {event.loss:.4f} lr {event.lr:.1e}")
+                        info=_("epoch {epoch} loss {loss} lr {lr}").format(epoch=f"{event.epoch:.2f}", loss=f"{event.loss:.4f}", lr=f"{event.lr:.1e}"))
         elif event.kind == "eval":
             shown = "  ".join(f"{k} {v:.4f}" for k, v in (event.metrics or {}).items() if isinstance(v, float))
-            prog.console.print(f"  step {event.step}: validation {shown}  [dim]{event.message}[/dim]")
+            prog.console.print("  " + _("step {step}: validation {metrics}").format(step=event.step, metrics=shown) + f"  [dim]{event.message}[/dim]")
         elif event.kind == "stop":
             prog.console.print(f"  [yellow]{event.message}[/yellow]")
         elif event.kind == "done":
@@ -193,12 +194,12 @@ class RichReporter:
             prog.stop()
             self._train = None
             if event.message:
-                console.print(f"  {event.message} (best weights restored)")
+                console.print(f"  {event.message} " + _("(best weights restored)"))
 
     def log(self, message: str) -> None:
         style = "yellow" if message.startswith("[warning]") else "dim"
         # soft wrap: a long line (a path) is never broken by a newline, so it can be copied or grepped whole
-        console.print(message.replace("[warning]", "warning:"), style=style, markup=False, soft_wrap=True)
+        console.print(message.replace("[warning]", _("warning") + ":"), style=style, markup=False, soft_wrap=True)
 
 
 def _fmt(v) -> str:
@@ -209,20 +210,21 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def comparison_table(rows: Sequence[dict], title: str = "test set: the model against its baselines", *,
+def comparison_table(rows: Sequence[dict], title: str | None = None, *,
                      keys: Sequence[str] = ("accuracy", "macro_f1", "weighted_f1"), primary: str = "macro_f1",
                      width: int | None = None) -> FittedTable:
     """The model and its baselines side by side on the task's headline metrics (`keys`); the best by `primary` in green.
     On a narrow terminal the later metrics and the training time are left out before any name or number is cut."""
     from domainfit.evaluation._html import metric_name
 
+    title = title or _("test set: the model against its baselines")
     cols = ("name", *keys, "train_seconds")
-    spec = [Col("name", justify="left"),
+    spec = [Col(_("name"), justify="left"),
             *(Col(metric_name(k), drop=None if k in (primary, keys[0]) else 1 + j) for j, k in enumerate(keys)),
-            Col("train s", drop=len(keys) + 1)]
+            Col(_("train s"), drop=len(keys) + 1)]
     best = max((r.get(primary) or 0) for r in rows) if rows else 0
     return fitted_table(title, spec, [[escape(_fmt(r.get(c))) for c in cols] for r in rows], width=width,
-                        styles=["bold green" if r.get(primary) == best else None for r in rows], elsewhere="all in metrics.json")
+                        styles=["bold green" if r.get(primary) == best else None for r in rows], elsewhere=_("all in metrics.json"))
 
 
 def compact_where(where: Sequence[str], limit: int = 8) -> str:
@@ -243,16 +245,20 @@ def compact_where(where: Sequence[str], limit: int = 8) -> str:
     return "; ".join(parts) + (f" and {more} more" if more > 0 else "")
 
 
+def _severity(name: str) -> str:
+    return {"error": _("error"), "warning": _("warning"), "info": _("info")}.get(name, name)
+
+
 def issues_table(issues: Sequence) -> Table:
-    table = Table(title="data check", title_justify="left", show_lines=True, expand=True)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("check", no_wrap=True)
-    table.add_column("what", ratio=3)
-    table.add_column("where", ratio=2)
-    table.add_column("how to fix", ratio=3)
+    table = Table(title=_("data check"), title_justify="left", show_lines=True, expand=True)
+    table.add_column(_("severity"), no_wrap=True)
+    table.add_column(_("check"), no_wrap=True)
+    table.add_column(_("what"), ratio=3)
+    table.add_column(_("where"), ratio=2)
+    table.add_column(_("how to fix"), ratio=3)
     colors = {"error": "red", "warning": "yellow", "info": "cyan"}
     for i in issues:
-        table.add_row(f"[{colors.get(i.severity, 'white')}]{i.severity}[/]", i.code, i.message, compact_where(i.where) or "—",
+        table.add_row(f"[{colors.get(i.severity, 'white')}]{_severity(i.severity)}[/]", i.code, i.message, compact_where(i.where) or "—",
                       i.hint or "")
     return table
 
@@ -331,9 +337,11 @@ def verdict(rows: Sequence[dict], primary: str = "macro_f1") -> str | None:
         return None
     from domainfit.evaluation._html import is_share, metric_name
 
-    by = f"{100 * gap:.1f} points of {metric_name(primary)}" if is_share(primary) else f"{gap:.3f} of {metric_name(primary)}"
-    return (f"[bold yellow]note:[/] {best['name']} beats {model['name']} by {by} on this test set; "
-            "check the data warnings above (a backbone that does not cover the language?) before using this model")
+    by = (_("{points} points of {metric}").format(points=f"{100 * gap:.1f}", metric=metric_name(primary)) if is_share(primary)
+          else _("{amount} of {metric}").format(amount=f"{gap:.3f}", metric=metric_name(primary)))
+    return _("[bold yellow]note:[/] {baseline} beats {model} by {by} on this test set; check the data warnings above "
+             "(a backbone that does not cover the language?) before using this model").format(
+        baseline=best["name"], model=model["name"], by=by)
 
 
 def predictions_table(texts: Sequence[str], preds: Sequence[dict], *, width: int | None = None) -> FittedTable:
@@ -342,10 +350,10 @@ def predictions_table(texts: Sequence[str], preds: Sequence[dict], *, width: int
     if any("entities" in p for p in preds):
         return _entities_table(texts, preds, width)
     labelled = any("label" in p for p in preds)
-    spec = [Col("text", wrap=True, min_width=16, max_width=60)]
-    spec += [Col("label", wrap=True, min_width=8)] if labelled else []
-    spec += [Col("score")]
-    spec += [Col("runners-up", wrap=True, min_width=12)] if labelled else []
+    spec = [Col(_("text"), wrap=True, min_width=16, max_width=60)]
+    spec += [Col(_("label"), wrap=True, min_width=8)] if labelled else []
+    spec += [Col(_("score"))]
+    spec += [Col(_("runners-up"), wrap=True, min_width=12)] if labelled else []
     rows = []
     for t, p in zip(texts, preds):
         if "answers" in p:  # retrieval: the answer given (or none), then the next answers of the top k
@@ -361,7 +369,7 @@ def predictions_table(texts: Sequence[str], preds: Sequence[dict], *, width: int
                 label = f"{label} (out of scope: {p['ood_score']:.3g} > {p['ood_threshold']:.3g})"
         t, label, others = escape(str(t)), escape(str(label)), escape(others)  # user text, not markup
         rows.append([t, label, f"{p['score']:.3f}", others] if labelled else [t, f"{p['score']:.3f}"])
-    return fitted_table("predictions", spec, rows, width=width)
+    return fitted_table(_("predictions"), spec, rows, width=width)
 
 
 def _entities_table(texts: Sequence[str], preds: Sequence[dict], width: int | None = None) -> FittedTable:

@@ -98,8 +98,18 @@ def check_tokenizer_coverage(kept: pd.DataFrame, ctx: CheckContext) -> list[Issu
         rows["_loc"].tolist(),
         hint=f"use a backbone made for {'Chinese' if chinese else 'many languages'}: model.backbone: "
         + " or ".join(alternatives)
-        + " (download it once, then give its local folder to work offline)",
+        + " (download it once, then give its local folder to work offline)"
+        + (_pretrain_hint(kept) if chinese else ""),
     )]  # fmt: skip
+
+
+def _pretrain_hint(kept: pd.DataFrame) -> str:
+    """The offline fix, with the command: extend this model's vocabulary and pretrain it on the user's own texts."""
+    files = kept["_file"].dropna().unique().tolist() if "_file" in kept else []
+    source = files[0] if files else "your_texts.txt"
+    return (f"; or, offline, teach this model the characters it lacks from your own (unlabelled) texts: "
+            f"`domainfit pretrain {source} --extend-vocab auto -o backbones/zh` then "
+            f"`domainfit train {source} --model backbones/zh`")
 
 
 def _special_count(tokenizer: Any) -> int:

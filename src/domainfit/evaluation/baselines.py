@@ -105,14 +105,22 @@ def _prior(y: np.ndarray, n_labels: int) -> np.ndarray:
     return counts / counts.sum()
 
 
-def tfidf_features():
-    """TF-IDF of word 1-2 grams and character 2-5 grams, the features of every `tfidf*` baseline (unfitted)."""
+def tfidf_features(segment: str = "regex"):
+    """TF-IDF of word 1-2 grams and character 2-5 grams, the features of every `tfidf*` baseline (unfitted).
+    `segment`: how words are found: "regex" (single CJK characters are words) or "jieba" (Chinese words)."""
     # Imported here: listing baselines (`domainfit ls`) should not pay for importing scikit-learn.
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
 
+    if segment == "jieba":
+        from domainfit.evaluation.segment import word_tokens
+
+        words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, tokenizer=word_tokens, token_pattern=None,
+                                lowercase=False)
+    else:
+        words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=WORD_TOKEN_PATTERN)
     return FeatureUnion([
-        ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=WORD_TOKEN_PATTERN)),
+        ("word", words),
         ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)),
     ])
 

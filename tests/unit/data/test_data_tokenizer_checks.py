@@ -52,6 +52,7 @@ def test_coverage_warning_fires_for_chinese(tmp_path, tokenizer):
     assert cov.severity == "warning"
     assert MODEL in cov.message and "mostly Chinese" in cov.message
     assert "BAAI/bge-small-zh-v1.5" in cov.hint and "shibing624/text2vec-base-chinese" in cov.hint
+    assert f"domainfit pretrain {p} --extend-vocab auto -o backbones/zh" in cov.hint  # the offline fix, with the command
     assert cov.where == [f"{p}:row {r}" for r in range(2, 8)]
     tokens = out.report.counts["tokens"]
     assert tokens["unknown_share"] > 0.3  # measured: about half of these characters are [UNK] to MiniLM
