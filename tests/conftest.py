@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from services import (  # noqa: F401 - fixtures: real Chromium, PostgreSQL, Redis, SMTP
-    chromium_browser, chromium_page, postgres_server, postgres_url, redis_server, redis_url, smtp_server)
+# fixtures: real Chromium, PostgreSQL, Redis, SMTP
+from services import chromium_browser, chromium_page, postgres_server, postgres_url, redis_server, redis_url, smtp_server  # noqa: F401
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -119,12 +119,16 @@ def _embedding_cache(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_backbone(tmp_path_factory) -> Path:
     """A BERT with random weights, a 2-layer 16-wide encoder and a vocabulary of the test words: loop tests in seconds."""
+    words = sorted({w for ws in INTENTS.values() for w in ws} | set(FILLER))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, *"abcdefghijklmnopqrstuvwxyz"]
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-bert"), vocab)
+
+
+def save_tiny_bert(folder: Path, vocab: list[str]) -> Path:
+    """A 2-layer 16-wide BERT with random (seeded) weights and a WordPiece tokenizer over `vocab`, saved in `folder`."""
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    words = sorted({w for ws in INTENTS.values() for w in ws} | set(FILLER))
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words, *"abcdefghijklmnopqrstuvwxyz"]
     # transformers 5 takes the vocabulary as a dict (a `vocab_file=` argument is silently ignored)
     tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
     tokenizer.save_pretrained(str(folder))

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import save_tiny_bert
+
 ENGLISH = ["my card was blocked", "the transfer failed again", "unbelievable delivery delay", "refund my order please",
            "the courier never arrived", "food arrived cold and late"]
 CHINESE = ["外卖送得太慢了", "饭菜都凉了", "骑手态度很好", "味道不错下次还点", "送餐速度很快", "包装很精致",
@@ -25,22 +27,11 @@ def corpus_lines(n: int, seed: int = 0) -> list[str]:
 
 @pytest.fixture(scope="session")
 def wordpiece_backbone(tmp_path_factory) -> Path:
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-wordpiece")
     words = sorted({w for t in ENGLISH for w in t.split()} - {"unbelievable", "delivery", "courier"})
     pieces = ["un", "##believ", "##able", "deliver", "##y", "cour", "##ier", "##s", "##ed"]
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "，", *KNOWN_HAN, *"0123456789", *words, *pieces,
              *"abcdefghijklmnopqrstuvwxyz"]
-    vocab = list(dict.fromkeys(vocab))
-    tokenizer = BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}, do_lower_case=True)
-    tokenizer.save_pretrained(str(folder))
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64)
-    BertModel(config).save_pretrained(str(folder), safe_serialization=True)
-    return folder
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny-wordpiece"), list(dict.fromkeys(vocab)))
 
 
 @pytest.fixture()

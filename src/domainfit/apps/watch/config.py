@@ -11,11 +11,10 @@ import re
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from domainfit.bundle_meta import read_meta
-from domainfit.config.load import validation_problems
+from domainfit.config.load import read_yaml_mapping, validation_problems
 from domainfit.errors import ConfigError, DomainfitError
 
 __all__ = ["WatchConfig", "load_watch_config", "parse_duration"]
@@ -237,17 +236,7 @@ def load_watch_config(source: str | Path | dict, *, check: bool = True) -> Watch
     else:
         path = Path(source)
         origin, base = str(path), path.resolve().parent
-        if not path.is_file():
-            raise ConfigError([("config", f"no such file: {path.resolve()}")])
-        try:
-            tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-            raise ConfigError([(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")], source=origin) from None
-        if not isinstance(tree, dict):
-            raise ConfigError([("(top level)", "watch.yaml must hold a mapping, like `sentiment: {bundle: runs/x}`")],
-                              source=origin)
+        tree = read_yaml_mapping(path, example="sentiment: {bundle: runs/x}")
     try:
         cfg = WatchConfig.model_validate(tree)
     except ValidationError as exc:
