@@ -1,6 +1,6 @@
 """`domainfit pretrain`: domain-adaptive pretraining of a backbone on the user's own unlabelled text.
 
-resolve the backbone → read + clean + de-duplicate the corpus → extend the vocabulary (WordPiece) and start the new
+resolve the backbone → read + clean + de-duplicate the corpus → extend the vocabulary (WordPiece, BPE, Unigram) and start the new
 embeddings → warm up the new embeddings alone (higher learning rate) → train the chosen objectives on the shared loop
 (checkpoints, --resume, early stopping on the held-out loss) → save a plain Hugging Face folder + backbone.json.
 """
@@ -33,6 +33,7 @@ from domainfit.pretraining.vocab import (
     coverage,
     extend_tokenizer,
     init_new_embeddings,
+    new_rows,
     plan_extension,
 )
 from domainfit.pretraining.words import pack, tokenize_words
@@ -76,10 +77,9 @@ def _extend(cfg: PretrainConfig, tokenizer: Any, base: Any, mlm: Any, texts: lis
         return tokenizer, plan
     old_rows = base.get_input_embeddings().weight.shape[0]
     new = extend_tokenizer(tokenizer, plan)
-    ids = new.convert_tokens_to_ids(plan.tokens)
+    ids, pieces = new_rows(tokenizer, new, plan)
     mlm.resize_token_embeddings(max(len(new), old_rows), mean_resizing=False)
     base.config.vocab_size = base.get_input_embeddings().weight.shape[0]
-    pieces = [[tokenizer.unk_token_id] for _ in plan.chars] + [new.convert_tokens_to_ids(list(w)) for w in plan.words]
     init_new_embeddings(base.get_input_embeddings(), ids, pieces, old_size=old_rows, strategy=cfg.init, seed=cfg.seed)
     mlm.tie_weights()
     return new, plan

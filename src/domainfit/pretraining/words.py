@@ -1,5 +1,5 @@
 """Whole-word boundaries for masking: which tokens continue the word before them, from WordPiece's `##` pieces
-(English) and jieba's segmentation (Chinese, where the tokenizer splits every character on its own).
+(English; for BPE/SentencePiece tokenizers the pre-tokenizer's words) and jieba's segmentation (Chinese, where the tokenizer splits every character on its own).
 
 The shared training loop hands a model only padded `input_ids`, so each token's "continues a word" bit travels inside
 its id (`pack`: id * 2 + bit; `unpack` in the model): glue written here, so the one loop serves pretraining unchanged.
@@ -34,13 +34,15 @@ def _jieba_words(text: str) -> list[int]:
 
 def tokenize_words(tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[list[list[int]], list[list[int]]]:
     """Token ids per text (truncated, with special tokens) and per token 1 when it continues the previous token's word
-    (a `##` piece, or the next character of the same jieba word), else 0."""
+    (a `##` piece, the next character of the same jieba word, or another piece of the same pre-tokenizer word: how
+    BPE and SentencePiece tokenizers mark words), else 0."""
     enc = tokenizer(list(texts), truncation=True, max_length=max_length, return_offsets_mapping=True)
     prefix = "##"
     specials = set(tokenizer.all_special_ids)
     conts: list[list[int]] = []
-    for text, ids, offsets in zip(texts, enc["input_ids"], enc["offset_mapping"]):
+    for k, (text, ids, offsets) in enumerate(zip(texts, enc["input_ids"], enc["offset_mapping"])):
         owner = _jieba_words(text) if _HAN.search(text) else None
+        word_ids = enc.word_ids(k)  # the pre-tokenizer's words: BPE/SentencePiece pieces of one word share one
         pieces = tokenizer.convert_ids_to_tokens(ids)
         cont = [0] * len(ids)
         for j in range(1, len(ids)):
@@ -50,8 +52,11 @@ def tokenize_words(tokenizer: Any, texts: Sequence[str], max_length: int) -> tup
                 cont[j] = 1
             elif owner is not None:
                 a, b = offsets[j - 1][0], offsets[j][0]
-                if a < len(owner) and b < len(owner) and _HAN.match(text[b]) and owner[a] == owner[b]:
-                    cont[j] = 1
+                if a < len(owner) and b < len(owner) and _HAN.match(text[b]):
+                    cont[j] = int(owner[a] == owner[b])
+                    continue
+            if word_ids[j] is not None and word_ids[j] == word_ids[j - 1]:
+                cont[j] = 1
         conts.append(cont)
     return enc["input_ids"], conts
 

@@ -11,7 +11,7 @@ import torch
 from domainfit.errors import DomainfitError
 from domainfit.pretraining import PretrainConfig, run_pretrain
 from domainfit.pretraining.corpus import read_corpus
-from domainfit.pretraining.vocab import check_extendable, coverage, extend_tokenizer, init_new_embeddings, plan_extension
+from domainfit.pretraining.vocab import coverage, extend_tokenizer, init_new_embeddings, plan_extension
 from domainfit.pretraining.words import synthetic_offsets, tokenize_words
 from tests.unit.pretraining.conftest import CHINESE, corpus_lines
 
@@ -66,18 +66,6 @@ def test_vocabulary_extension_keeps_old_ids_and_uses_new_tokens(wordpiece_backbo
     assert torch.equal(emb2.weight[: len(tok)], old)  # old rows untouched
     near_unk = (emb2.weight[rows] - old[tok.unk_token_id]).norm(dim=1).mean()
     assert near_unk < (old - old[tok.unk_token_id]).norm(dim=1).mean()  # "pieces": around the [UNK] they replace
-
-
-def test_a_tokenizer_that_cannot_be_extended_is_refused():
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    bpe = Tokenizer(models.BPE(vocab={"a": 0, "b": 1, "<unk>": 2}, merges=[], unk_token="<unk>"))
-    bpe.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok = PreTrainedTokenizerFast(tokenizer_object=bpe, unk_token="<unk>", mask_token="<unk>")
-    with pytest.raises(DomainfitError, match="WordPiece") as e:
-        check_extendable(tok)
-    assert "--extend-vocab off" in e.value.hint
 
 
 def test_whole_word_boundaries_from_wordpiece_and_jieba(wordpiece_backbone):
