@@ -76,3 +76,24 @@ def test_the_cli_speaks_chinese(monkeypatch, tmp_path, capsys, tiny_backbone):
         main()
     err = capsys.readouterr().err
     assert err.startswith("错误: ") and "解决办法" in err and "--debug" in err
+
+
+def test_the_newer_commands_speak_chinese_too(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from domainfit.cli.main import app
+    from domainfit.cli.ui import leaderboard_table, retrain_table
+
+    monkeypatch.setenv("DOMAINFIT_LANG", "zh")
+    r = CliRunner().invoke(app, ["ls", "objectives"])
+    assert r.exit_code == 0 and "预训练目标" in r.output and "名称" in r.output and "说明" in r.output
+    r = CliRunner().invoke(app, ["pretrain", str(tmp_path / "missing.txt"), "-o", str(tmp_path / "o")])
+    assert "找不到" in str(r.exception) and "每行一条文本" in r.exception.hint  # the error and its hint
+    r = CliRunner().invoke(app, ["tune", str(tmp_path / "c.yaml"), "--timeout", "soon"])
+    assert "无法读取" in str(r.exception)
+    board = leaderboard_table([{"method": "head", "shots": 8, "seeds": 3, "accuracy": 0.5}], width=200).table(200)
+    assert [c.header for c in board.columns][:3] == ["方法", "样本数", "随机种子数"]
+    scores = {"old": {"accuracy": 0.9, "macro_f1": 0.8}, "new": {"accuracy": 0.7, "macro_f1": 0.6}}
+    table = retrain_table({"rows": {"replayed": 10, "old_train": 20, "new_train": 5, "old_test": 4, "new_test": 3},
+                           "scores": {"champion": scores, "challenger": scores}, "new_labels": []})
+    assert "现役模型与挑战者对比" in table.title and table.columns[0].header == "模型"

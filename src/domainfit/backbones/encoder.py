@@ -11,6 +11,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from domainfit.i18n import _
+
 __all__ = [
     "FrozenEncoder",
     "quiet_transformers",
@@ -118,7 +120,7 @@ def measure_call_overhead(run: Callable[[list[list[int]]], object], text: Sequen
 
     def fastest(ids: list[list[int]]) -> float:
         times = []
-        for _ in range(repeats):
+        for _repeat in range(repeats):
             t = time.perf_counter()
             run(ids)
             times.append(time.perf_counter() - t)
@@ -207,7 +209,7 @@ class FrozenEncoder:
         self.encoder.eval()
         dim = self.encoder.config.hidden_size
         out = np.zeros((len(texts), dim), dtype=np.float32)
-        advance = self.progress("embedding", len(texts)) if self.progress else None
+        advance = self.progress(_("embedding"), len(texts)) if self.progress else None
         for batch in sorted_batches([len(x) for x in ids], self.batch_size):
             feats = collate([ids[i] for i in batch], pad)
             hidden = self.encoder(**feats).last_hidden_state

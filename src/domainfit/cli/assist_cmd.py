@@ -8,6 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from domainfit.i18n import _
+
 __all__ = ["assist_app"]
 
 assist_app = typer.Typer(help="The support assistant (智能客服): intent answers, FAQ, hand-off to a person, chat page.",
@@ -39,7 +41,7 @@ def serve(
         settings = ServeSettings(**{**loaded.serve.model_dump(), **{k: v for k, v in flags.items() if v is not None}})
     except ValidationError as exc:
         raise ConfigError(validation_problems(exc, ServeSettings), source="assist serve options") from None
-    typer.echo(f"chat page: http://{settings.host}:{settings.port}/chat/  (agent view: /chat/#agent)", err=True)
+    typer.echo(_("chat page: {url}  (agent view: /chat/#agent)").format(url=f"http://{settings.host}:{settings.port}/chat/"), err=True)
     serve_assistant(loaded, settings)
 
 
@@ -79,17 +81,18 @@ def _print(report: dict) -> None:
     from rich.table import Table
 
     console = Console()
-    table = Table(title=f"assistant on {report['data']} ({report['messages']} messages)")
-    for column in ("intent", "messages", "automation", "accuracy", "wrong", "hand-offs", "hand-off precision"):
-        table.add_column(column, justify="left" if column == "intent" else "right")
-    rows = [("all", report)] + list(report["per_intent"].items())
+    table = Table(title=_("assistant on {data} ({messages} messages)").format(data=report["data"], messages=report["messages"]))
+    for column in (_("intent"), _("messages"), _("automation"), _("accuracy"), _("wrong"), _("hand-offs"), _("hand-off precision")):
+        table.add_column(column, justify="left" if column == _("intent") else "right")
+    rows = [(_("all"), report)] + list(report["per_intent"].items())
     for name, r in rows:
         table.add_row(name, str(r["messages"]), _pct(r["automation_rate"]), _pct(r["answer_accuracy"]),
                       _pct(r["wrong_answer_rate"]), str(r["handoffs"]), _pct(r["handoff_precision"]),
-                      end_section=name == "all")
+                      end_section=name == _("all"))
     console.print(table)
-    console.print(f"automation {_pct(report['automation_rate'])} · answer accuracy {_pct(report['answer_accuracy'])} · "
-                  f"wrong answers {_pct(report['wrong_answer_rate'])} · hand-off precision {_pct(report['handoff_precision'])}",
+    console.print(_("automation {automation} · answer accuracy {accuracy} · wrong answers {wrong} · hand-off precision "
+                    "{precision}").format(automation=_pct(report["automation_rate"]), accuracy=_pct(report["answer_accuracy"]),
+                                          wrong=_pct(report["wrong_answer_rate"]), precision=_pct(report["handoff_precision"])),
                   soft_wrap=True)
     if report["handoff_reasons"]:
-        console.print("hand-off reasons: " + ", ".join(f"{k} {v}" for k, v in report["handoff_reasons"].items()), soft_wrap=True)
+        console.print(_("hand-off reasons:") + " " + ", ".join(f"{k} {v}" for k, v in report["handoff_reasons"].items()), soft_wrap=True)

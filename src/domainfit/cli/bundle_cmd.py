@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from domainfit.i18n import _
+
 __all__ = ["bundle_app"]
 
 bundle_app = typer.Typer(help="Check a bundle's files against its manifest (sha256 of every file).", no_args_is_help=True)
@@ -23,7 +25,7 @@ def verify(path: Annotated[Path, typer.Argument(help="bundle folder")]) -> None:
         console.print(f"[red]✗[/] {p}")
     if problems:
         raise typer.Exit(3)
-    console.print(f"[green]✓[/] {path}: every file matches its manifest")
+    console.print("[green]✓[/] " + _("{path}: every file matches its manifest").format(path=path))
 
 
 @bundle_app.command("seal")
@@ -34,12 +36,12 @@ def seal(path: Annotated[Path, typer.Argument(help="bundle folder")]) -> None:
     from domainfit.errors import BundleError
 
     if not is_bundle(path):
-        raise BundleError(f"{path} is not a domainfit bundle (no domainfit.json)", where=str(path),
-                          hint="pass the -o folder of `domainfit train`")
+        raise BundleError(_("{path} is not a domainfit bundle (no domainfit.json)").format(path=path), where=str(path),
+                          hint=_("pass the -o folder of `domainfit train`"))
     pickled = [f for f in path.rglob("*") if f.suffix.lower() in PICKLE_SUFFIXES]
     if pickled:
-        raise BundleError(f"{path} holds pickle-format files ({', '.join(str(f.relative_to(path)) for f in pickled[:3])}), "
-                          "which could run code when loaded", where=str(path),
-                          hint="delete them (a torch-int8 variant is rebuilt with `domainfit compress`), then seal")
+        raise BundleError(_("{path} holds pickle-format files ({files}), which could run code when loaded").format(
+                              path=path, files=", ".join(str(f.relative_to(path)) for f in pickled[:3])), where=str(path),
+                          hint=_("delete them (a torch-int8 variant is rebuilt with `domainfit compress`), then seal"))
     manifest = seal_bundle(path)
-    console.print(f"sealed {path}: {len(manifest['files'])} files")
+    console.print(_("sealed {path}: {n} files").format(path=path, n=len(manifest["files"])))

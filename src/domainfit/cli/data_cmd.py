@@ -70,7 +70,8 @@ def _print_check(report) -> None:
     from domainfit.cli.ui import console, issues_table
 
     for f in report.files:
-        console.print(f"[dim]{f.get('path')}: {f.get('format')}, {f.get('rows')} rows, encoding {f.get('encoding')}[/dim]")
+        console.print("[dim]" + _("{path}: {format}, {rows} rows, encoding {encoding}").format(
+            path=f.get("path"), format=f.get("format"), rows=f.get("rows"), encoding=f.get("encoding")) + "[/dim]")
     console.print(_("columns: text = [bold]{text}[/], label = [bold]{label}[/]").format(text=report.columns.get("text"), label=report.columns.get("label")))
     if report.issues:
         shown, issues = _places_in_one_file(report.issues)
@@ -138,7 +139,7 @@ def data_redact(
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
         return
     console.print(redaction_table(summary))
-    console.print(f"{summary.rows_changed} of {summary.rows} rows changed → [bold]{summary.output}[/]")
+    console.print(_("{changed} of {rows} rows changed → [bold]{output}[/]").format(changed=summary.rows_changed, rows=summary.rows, output=summary.output))
 
 
 def _add_issues_command() -> None:

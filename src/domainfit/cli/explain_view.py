@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from domainfit.i18n import _
+
 __all__ = ["explanation_text", "top_words"]
 
 
@@ -27,11 +29,12 @@ def explanation_text(explanation: dict) -> Text:
             out.stylize(f"{'bold ' if share >= 0.5 else ''}{colour}", w["start"], w["end"])
     target = explanation["target"]
     out.append(f"  → {target + ' ' if target is not None else ''}{explanation['score']:.3f} ({explanation['method']}; "
-               f"top words: {', '.join(w['word'] for w in top_words(explanation, 3)) or 'none'})", style="dim")
+               + _("top words: {words}").format(words=", ".join(w["word"] for w in top_words(explanation, 3)) or _("none")) + ")",
+               style="dim")
     return out
 
 
 def print_explanations(console, explanations: Sequence[dict]) -> None:
-    console.print("[bold]why[/] (green raised the score, red lowered it):")
+    console.print(_("[bold]why[/] (green raised the score, red lowered it):"))
     for e in explanations:
         console.print(explanation_text(e))

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from domainfit.i18n import _
+
 __all__ = ["data_issues", "deep_section", "label_app"]
 
 label_app = typer.Typer(help="Choose what to label next, and round-trip pre-annotations with labelling tools.",
@@ -51,19 +53,20 @@ def _print_issues(report, top: int) -> None:
     from domainfit.cli.ui import console
 
     s = report.summary()
-    console.print(f"{s['rows']} {'sentences' if report.task == 'ner' else 'rows'}: {s['label_issues']} suspected label errors, "
-                  f"{s['near_duplicates_with_different_labels']} near-duplicates with different labels, {s['outliers']} outliers "
-                  f"[dim]({report.model})[/dim]")
+    console.print((_("{rows} sentences") if report.task == "ner" else _("{rows} rows")).format(rows=s["rows"]) + ": "
+                  + _("{issues} suspected label errors, {duplicates} near-duplicates with different labels, {outliers} "
+                      "outliers").format(issues=s["label_issues"], duplicates=s["near_duplicates_with_different_labels"],
+                                         outliers=s["outliers"]) + f" [dim]({report.model})[/dim]")
     if len(report.issues):
-        table = Table(title="suspected label errors (worst first)")
-        for col in ("#", "text", "given", "suggested", "confidence"):
+        table = Table(title=_("suspected label errors (worst first)"))
+        for col in ("#", _("text"), _("given"), _("suggested"), _("confidence")):
             table.add_column(col, overflow="fold")
         for r in report.issues.head(top).itertuples(index=False):
             table.add_row(str(int(r.position) + 1), str(r.text)[:120], str(r.given_label), str(r.suggested_label), f"{r.confidence:.2f}")
         console.print(table)
     if len(report.confused):
         pairs = ", ".join(f"{a} ↔ {b} ({c})" for a, b, c in report.confused[["class_a", "class_b", "count"]].head(5).itertuples(index=False))
-        console.print(f"most confused: {pairs}")
+        console.print(_("most confused: {pairs}").format(pairs=pairs))
 
 
 def deep_section(file: Path, *, task: str | None, text: str | None, label: str | None, encoding: str | None,
@@ -105,8 +108,9 @@ def label_next(
     if as_json:
         print(json.dumps({**result.to_dict(), "output": str(output)}, indent=2, ensure_ascii=False))
         return
-    console.print(f"picked {len(result.table)} of {result.pool} texts ({strategy}; {result.excluded_duplicates} near-duplicates "
-                  f"of labelled rows left out) → [bold]{output}[/]")
+    console.print(_("picked {n} of {pool} texts ({strategy}; {duplicates} near-duplicates of labelled rows left out) → "
+                    "[bold]{output}[/]").format(n=len(result.table), pool=result.pool, strategy=strategy,
+                                                duplicates=result.excluded_duplicates, output=output))
 
 
 def _write_table(table, path: Path) -> None:
@@ -132,7 +136,8 @@ def label_export(
     if as_json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return
-    console.print(f"{summary['items']} texts ({summary['task']}) in {fmt} format → " + ", ".join(f"[bold]{f}[/]" for f in summary["files"]))
+    console.print(_("{items} texts ({task}) in {format} format → {files}").format(
+        items=summary["items"], task=summary["task"], format=fmt, files=", ".join(f"[bold]{f}[/]" for f in summary["files"])))
 
 
 @label_app.command("import")
@@ -151,5 +156,6 @@ def label_import(
     if as_json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
         return
-    console.print(f"{summary['annotations']} annotations → {summary['rows']} rows ({summary['task']}; "
-                  f"{summary['disagreements']} with annotators disagreeing) → [bold]{summary['output']}[/]")
+    console.print(_("{annotations} annotations → {rows} rows ({task}; {disagreements} with annotators disagreeing) → "
+                    "[bold]{output}[/]").format(annotations=summary["annotations"], rows=summary["rows"], task=summary["task"],
+                                                disagreements=summary["disagreements"], output=summary["output"]))

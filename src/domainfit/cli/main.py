@@ -144,7 +144,7 @@ def evaluate(
 
     result = _evaluate(bundle, data, out_dir=output, text_column=text, label_column=label, encoding=encoding,
                        reporter=RichReporter())
-    _print_comparison(result, title=f"{data.name}: {result['n']} rows")
+    _print_comparison(result, title=_("{name}: {n} rows").format(name=data.name, n=result["n"]))
     out = output or Path(bundle) / "evaluations" / data.stem
     console.print(_("report: {report}   metrics: {metrics}").format(report=out / "report.html", metrics=out / "metrics.json"))
 
@@ -188,23 +188,23 @@ def predict(
     from domainfit.predict import Predictor
 
     if not text and not input:
-        raise DomainfitError("nothing to predict", where="domainfit predict", hint='pass --text "..." or --input file.csv')
+        raise DomainfitError(_("nothing to predict"), where="domainfit predict", hint=_('pass --text "..." or --input file.csv'))
     if explain and not text:
-        raise DomainfitError("--explain explains the --text predictions", where="domainfit predict --explain",
-                             hint='pass the texts with --text "..." (one --text per text)')
-    with working(f"loading {bundle} ..."):  # seconds of silence otherwise; on stderr, so stdout holds only the answers
+        raise DomainfitError(_("--explain explains the --text predictions"), where="domainfit predict --explain",
+                             hint=_('pass the texts with --text "..." (one --text per text)'))
+    with working(_("loading {bundle} ...").format(bundle=bundle)):  # seconds of silence otherwise; on stderr, so stdout holds only the answers
         predictor = Predictor.from_bundle(bundle)
     if input:
-        with working(f"predicting {input} with {predictor.variant} ..."):
+        with working(_("predicting {input} with {variant} ...").format(input=input, variant=predictor.variant)):
             out = predict_file(predictor, input, output, column=column, top_k=top_k, encoding=encoding, delimiter=delimiter)
         console.print(_("predictions for {input} → [bold]{output}[/]").format(input=input, output=out))
     if text:
-        with working(f"predicting {len(text)} text{'s' if len(text) > 1 else ''} ..."):
+        with working(_("predicting {n} text(s) ...").format(n=len(text))):
             preds = predictor.predict(text, top_k=top_k)
         if explain:
             from domainfit.evaluation.explain import explain as _explain
 
-            with working("explaining ..."):
+            with working(_("explaining ...")):
                 for p, e in zip(preds, _explain(predictor, text)):
                     p["explanation"] = e
         if as_json:
@@ -244,8 +244,8 @@ def compare(
                       text_column=text, label_column=label, model=model, overrides=set_ or (), keep_bundles=keep_bundles,
                       resume=resume, reporter=RichReporter())
     console.print(leaderboard_table(result["leaderboard"], result["metrics"], result["unit"]))
-    console.print(f"[bold]recommended:[/] {result['recommendation']['method']} — {result['recommendation']['why']}")
-    console.print(f"report: {output / 'report.html'}   leaderboard: {output / 'leaderboard.csv'}")
+    console.print(_("[bold]recommended:[/] {method} — {why}").format(method=result["recommendation"]["method"], why=result["recommendation"]["why"]))
+    console.print(_("report: {report}   leaderboard: {leaderboard}").format(report=output / "report.html", leaderboard=output / "leaderboard.csv"))
 
 
 @app.command()
@@ -272,7 +272,7 @@ def compress(
     meta = _compress(bundle, to=to, quantize=quantize, distill_layers=layers if distill else None, base=base, tolerance=tolerance,
                      force=force, reporter=RichReporter(), **options)
     console.print(describe(meta), soft_wrap=True)
-    console.print(f"next: domainfit bench {bundle}   (the Predictor now picks the fastest variant that passed)", soft_wrap=True)
+    console.print(_("next: {command}   (the Predictor now picks the fastest variant that passed)").format(command=f"domainfit bench {bundle}"), soft_wrap=True)
 
 
 @app.command("bench")
@@ -286,8 +286,8 @@ def bench_cmd(
 
     result = _bench(bundle, threads=threads, reporter=RichReporter())
     console.print(bench_table(result))
-    console.print("matrix multiply here (GFLOP/s): " + ", ".join(f"{k} {v}" for k, v in result["matmul_gflops"].items()))
-    console.print(f"written: {Path(bundle) / 'variants' / 'bench.md'}")
+    console.print(_("matrix multiply here (GFLOP/s):") + " " + ", ".join(f"{k} {v}" for k, v in result["matmul_gflops"].items()))
+    console.print(_("written: {path}").format(path=Path(bundle) / "variants" / "bench.md"))
 
 
 @app.command()
@@ -318,7 +318,7 @@ def serve(
     from domainfit.serving import ServeSettings, run_server
 
     if (source is None) == (model is None):
-        raise ConfigError([("source", "give a bundle folder or --model models:/NAME@ALIAS (exactly one)")])
+        raise ConfigError([("source", _("give a bundle folder or --model models:/NAME@ALIAS (exactly one)"))])
     values = yaml.safe_load(config.read_text(encoding="utf-8")) or {} if config else {}
     flags = {"host": host, "port": port, "variant": variant, "registry": registry, "api_keys_file": api_keys,
              "threads": threads, "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "poll_seconds": poll_seconds,
@@ -364,10 +364,10 @@ def monitor(
     else:
         console.print(drift_table(report))
         for sent in report.get("alerts", []):  # a webhook is named without its secrets (token, password)
-            tries = f" after {sent['attempts']} attempts" if sent.get("attempts", 1) > 1 else ""
-            console.print(escape(f"alert → {sent['sink']}: ") + (f"sent{tries}" if sent["sent"] else
-                                                                  f"[red]failed[/]{tries} ({escape(sent['error'])})"))
-        console.print(f"report: {Path(report['output']) / 'drift.html'}")
+            tries = " " + _("after {n} attempts").format(n=sent["attempts"]) if sent.get("attempts", 1) > 1 else ""
+            console.print(escape(_("alert → {sink}:").format(sink=sent["sink"]) + " ") + (_("sent") + tries if sent["sent"] else
+                                                                  f"[red]{_('failed')}[/]{tries} ({escape(sent['error'])})"))
+        console.print(_("report: {report}").format(report=Path(report["output"]) / "drift.html"))
     if strict and STATUSES.index(report["status"]) >= STATUSES.index(alert_on):
         raise typer.Exit(3)
 
@@ -402,11 +402,11 @@ def retrain(
     console.print(retrain_table(report))
     decision = report["decision"]
     if decision["promote"]:
-        console.print("[green]the challenger wins[/]" + (f": {promote}@{alias} → version {report['registry']['promoted']['version']}"
+        console.print(f"[green]{_('the challenger wins')}[/]" + (": " + _("{name} → version {version}").format(name=f"{promote}@{alias}", version=report["registry"]["promoted"]["version"])
                                                         if report.get("registry") else ""))
     else:
-        console.print("[yellow]the champion stays[/]: " + "; ".join(decision["reasons"]))
-    console.print(f"challenger: [bold]{report['challenger']}[/] (retrain.json, report.html)")
+        console.print(f"[yellow]{_('the champion stays')}[/]: " + "; ".join(decision["reasons"]))
+    console.print(_("challenger: [bold]{path}[/] (retrain.json, report.html)").format(path=report["challenger"]))
     if strict and not decision["promote"]:
         raise typer.Exit(3)
 
@@ -428,9 +428,9 @@ def feedback_export(
     from domainfit.monitor.run import export_corrections
 
     done = export_corrections(log, output, since=since, until=until, model=model_name)
-    missing = f"; {done['without_text']} without a text in the log (log_texts: none) left out" if done["without_text"] else ""
-    console.print(f"{done['written']} corrections written to [bold]{done['output']}[/] "
-                  f"({done['changed_label']} disagree with the model{missing})")
+    missing = "; " + _("{n} without a text in the log (log_texts: none) left out").format(n=done["without_text"]) if done["without_text"] else ""
+    console.print(_("{written} corrections written to [bold]{output}[/] ({changed} disagree with the model{missing})").format(
+        written=done["written"], output=done["output"], changed=done["changed_label"], missing=missing))
 
 
 @app.command()
@@ -444,9 +444,9 @@ def keygen(
     from domainfit.serving.auth import add_key
 
     key = add_key(file, name, [m.strip() for m in models.split(",")] if models else None)
-    console.print(f"API key for {name} (shown once; stored hashed in {file}):")
+    console.print(_("API key for {name} (shown once; stored hashed in {file}):").format(name=name, file=file))
     print(key)
-    console.print(f"serve with: domainfit serve BUNDLE --api-keys {file}")
+    console.print(_("serve with: {command}").format(command=f"domainfit serve BUNDLE --api-keys {file}"))
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from domainfit.errors import DataError
+from domainfit.i18n import _
 
 __all__ = ["predict_file"]
 
@@ -22,11 +23,11 @@ def predict_file(predictor, input_path: str | Path, output: str | Path | None, *
     from domainfit.data import read_table, resolve_columns
 
     read = read_table(input_path, encoding=encoding, delimiter=delimiter)
-    tcol, _ = resolve_columns(read.frame, column, None, path=str(input_path), require_label=False)
+    tcol, _label = resolve_columns(read.frame, column, None, path=str(input_path), require_label=False)
     frame = read.frame.drop(columns=["_file", "_row"], errors="ignore")
     out = Path(output) if output else Path(input_path).with_name(Path(input_path).stem + ".predictions.csv")
     if out.suffix.lower() not in (".csv", ".jsonl"):
-        raise DataError(f"cannot write predictions as {out.suffix!r}", where=str(out), hint="use a .csv or .jsonl output path")
+        raise DataError(_("cannot write predictions as {suffix}").format(suffix=repr(out.suffix)), where=str(out), hint=_("use a .csv or .jsonl output path"))
     preds = predictor.predict(frame[tcol].astype(str).tolist(), top_k=top_k)
     added = [predictor.task.output_columns(p) for p in preds]
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from domainfit.i18n import _
+
 __all__ = ["registry_app"]
 
 registry_app = typer.Typer(help="Model versions on an MLflow registry: push, list, promote, rollback.", no_args_is_help=True)
@@ -43,9 +45,9 @@ def push(
     result = _registry(registry).push(bundle, name, description=description)
     shown = "  ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in result["metrics"].items()
                       if k in ("test_accuracy", "test_macro_f1"))
-    console.print(f"pushed {bundle} → [bold]models:/{name}/{result['version']}[/]  {shown}")
-    console.print(f"[dim]MLflow run {result['run_id']}[/dim]")
-    console.print(f"next: domainfit registry promote {name} {result['version']}")
+    console.print(_("pushed {bundle} → [bold]{uri}[/]").format(bundle=bundle, uri=f"models:/{name}/{result['version']}") + f"  {shown}")
+    console.print("[dim]" + _("MLflow run {run}").format(run=result["run_id"]) + "[/dim]")
+    console.print(_("next: {command}").format(command=f"domainfit registry promote {name} {result['version']}"))
 
 
 @registry_app.command("list")
@@ -61,11 +63,12 @@ def list_cmd(
     reg = _registry(registry)
     names = [name] if name else [m["name"] for m in reg.models()]
     if not names:
-        console.print(f"no models in {reg.uri} yet; push one: domainfit registry push BUNDLE --name NAME")
+        console.print(_("no models in {uri} yet; push one: {command}").format(uri=reg.uri, command="domainfit registry push BUNDLE --name NAME"))
         return
-    table = Table(title=f"registry {reg.uri}", title_justify="left")
-    for col in ("name", "version", "aliases", "accuracy", "macro_f1", "created"):
-        table.add_column(col, justify="right" if col in ("version", "accuracy", "macro_f1") else "left")
+    table = Table(title=_("registry {uri}").format(uri=reg.uri), title_justify="left")
+    for col, heading in (("name", _("name")), ("version", _("version")), ("aliases", _("aliases")),
+                         ("accuracy", _("accuracy")), ("macro_f1", "macro_f1"), ("created", _("created"))):
+        table.add_column(heading, justify="right" if col in ("version", "accuracy", "macro_f1") else "left")
     for model in names:
         for row in reg.versions(model):
             table.add_row(model, str(row["version"]), ", ".join(row["aliases"]) or "—", _metric(row, "accuracy"),
@@ -85,8 +88,8 @@ def promote(
     from domainfit.cli.ui import console
 
     result = _registry(registry).promote(name, version, alias=alias)
-    before = f" (was {result['previous']})" if result["previous"] is not None else ""
-    console.print(f"models:/{name}@{alias} → version [bold]{version}[/]{before}")
+    before = " " + _("(was {version})").format(version=result["previous"]) if result["previous"] is not None else ""
+    console.print(_("{uri} → version [bold]{version}[/]").format(uri=f"models:/{name}@{alias}", version=version) + before)
 
 
 @registry_app.command("rollback")
@@ -99,4 +102,4 @@ def rollback(
     from domainfit.cli.ui import console
 
     result = _registry(registry).rollback(name, alias=alias)
-    console.print(f"models:/{name}@{alias}: version {result['from']} → [bold]{result['to']}[/]")
+    console.print(_("{uri}: version {old} → [bold]{new}[/]").format(uri=f"models:/{name}@{alias}", old=result["from"], new=result["to"]))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 
 __all__ = ["score_with_ray"]
 
@@ -16,13 +17,16 @@ def score_with_ray(bundle: Path, source: Path | None, output: Path | None, *, co
     from domainfit.scoring import score_parquet
 
     if source is None or output is None:
-        raise DomainfitError("--engine ray scores a file into a folder", where="domainfit predict",
-                             hint="pass --input big.parquet --output scored/")
+        raise DomainfitError(_("--engine ray scores a file into a folder"), where="domainfit predict",
+                             hint=_("pass --input big.parquet --output scored/"))
     done = score_parquet(bundle, source, output, id_column=id_column, text_column=column, address=address, workers=workers)
-    console.print(f"{done['scored']} blocks scored, {done['skipped']} already done, {len(done['failed'])} failed; "
-                  f"{done['rows']} rows in {done['seconds']} s ({done['rows_per_s'] or 0} rows/s) → [bold]{done['output']}[/]")
+    console.print(_("{scored} blocks scored, {skipped} already done, {failed} failed; {rows} rows in {seconds} s "
+                    "({rate} rows/s) → [bold]{output}[/]").format(
+        scored=done["scored"], skipped=done["skipped"], failed=len(done["failed"]), rows=done["rows"], seconds=done["seconds"],
+        rate=done["rows_per_s"] or 0, output=done["output"]))
     for fail in done["failed"]:
-        console.print(f"[red]block {fail['block']}[/] failed after {fail['attempts']} attempts: {fail['error']}")
+        console.print(_("[red]block {block}[/] failed after {attempts} attempts: {error}").format(
+            block=fail["block"], attempts=fail["attempts"], error=fail["error"]))
     if done["failed"]:
-        raise DomainfitError(f"{len(done['failed'])} block(s) failed", where="--engine ray",
-                             hint="fix the cause and run the same command again: finished blocks are skipped")
+        raise DomainfitError(_("{n} block(s) failed").format(n=len(done["failed"])), where="--engine ray",
+                             hint=_("fix the cause and run the same command again: finished blocks are skipped"))

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from domainfit.i18n import _
+
 __all__ = ["studio"]
 
 Opt = typer.Option
@@ -25,6 +27,6 @@ def studio(
     from domainfit.studio.run import run_studio
     from domainfit.studio.settings import StudioSettings
 
-    typer.echo(f"domainfit studio on http://{host}:{port}/ (Ctrl-C stops it; running jobs carry on)", err=True)
+    typer.echo(_("domainfit studio on {url} (Ctrl-C stops it; running jobs carry on)").format(url=f"http://{host}:{port}/"), err=True)
     run_studio(StudioSettings(host=host, port=port, workdir=workdir, database=database, backbone=backbone, registry=registry,
                               api_keys_file=api_keys))

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 
 __all__ = ["tune_command"]
 
@@ -23,7 +24,7 @@ def parse_duration(text: str | None) -> float | None:
         return None
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", text)
     if not match:
-        raise ConfigError([("--timeout", f"cannot read {text!r}: give seconds or a number with s, m, h or d (2h)")])
+        raise ConfigError([("--timeout", _("cannot read {text}: give seconds or a number with s, m, h or d (2h)").format(text=repr(text)))])
     return float(match.group(1)) * _UNITS[match.group(2) or "s"]
 
 
@@ -43,6 +44,6 @@ def tune_command(
     summary = tune(config, trials=trials, timeout=parse_duration(timeout), space=space, storage=storage, study_name=study,
                    overrides=set_ or (), reporter=RichReporter())
     best, defaults = summary["best"], summary["defaults"]
-    console.print(f"best trial {best['number']}: {summary['metric']} {best['value']:.4f}"
-                  + (f" (defaults {defaults['value']:.4f})" if defaults else "") + f"; {summary['counts']}")
-    console.print(f"bundle: [bold]{summary['output']}[/]   report: {Path(summary['output']).parent / (Path(summary['output']).name + '-tuning') / 'report.html'}")
+    console.print(_("best trial {number}: {metric} {value}").format(number=best["number"], metric=summary["metric"], value=f"{best['value']:.4f}")
+                  + (" " + _("(defaults {value})").format(value=f"{defaults['value']:.4f}") if defaults else "") + f"; {summary['counts']}")
+    console.print(_("bundle: [bold]{path}[/]   report: {report}").format(path=summary["output"], report=Path(summary["output"]).parent / (Path(summary["output"]).name + "-tuning") / "report.html"))

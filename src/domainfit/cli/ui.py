@@ -126,7 +126,8 @@ class FittedTable:
         left_out = [c.header for i, c in enumerate(self.cols) if i not in kept]
         notes = [self.caption] if self.caption else []
         if left_out:
-            notes.append(f"left out to fit {width} columns: {', '.join(left_out)}" + (f" ({self.elsewhere})" if self.elsewhere else ""))
+            notes.append(_("left out to fit {width} columns: {columns}").format(width=width, columns=", ".join(left_out))
+                         + (f" ({self.elsewhere})" if self.elsewhere else ""))
         table = Table(title=self.title, title_justify="left", caption="\n".join(notes) or None, caption_justify="left")
         for i, w in zip(kept, widths):
             col = self.cols[i]
@@ -267,10 +268,11 @@ def drift_table(report: dict, *, width: int | None = None) -> FittedTable:
     """One row per drift check: what it compares, the effect size, the p-value and the status, coloured."""
     colors = {"ok": "green", "warn": "yellow", "alert": "red", "insufficient": "dim"}
     window = report["window"]
-    title = (f"drift of {escape(str(report['model']))}: {report['live']['n']} predictions, {window['from']} → {window['to']}: "
-             f"[{colors.get(report['status'], 'white')}]{report['status']}[/]")
-    spec = [Col("check", justify="left"), Col("compares", wrap=True, min_width=16), Col("effect size"), Col("p-value"),
-            Col("status", justify="left")]
+    title = (_("drift of {model}: {n} predictions, {start} → {end}").format(
+        model=escape(str(report["model"])), n=report["live"]["n"], start=window["from"], end=window["to"])
+             + f": [{colors.get(report['status'], 'white')}]{report['status']}[/]")
+    spec = [Col(_("check"), justify="left"), Col(_("compares"), wrap=True, min_width=16), Col(_("effect size")),
+            Col(_("p-value")), Col(_("status"), justify="left")]
     rows = []
     for c in report["checks"]:
         p = c["p_value"]
@@ -284,43 +286,44 @@ def bench_table(result: dict, *, width: int | None = None) -> FittedTable:
     """`domainfit bench`: one row per variant. The name, the batch-32 speed and the headline metric with its change are
     always shown whole; on a narrow terminal the bound, its share and the load time go first (all in bench.md)."""
     metric = result["variants"][0].get("metric", "accuracy") if result["variants"] else "accuracy"
-    spec = [Col("variant", justify="left"), Col("MB", drop=2), Col("load s", drop=5), Col("sent/s b1", drop=3),
-            Col("sent/s b32"), Col("p95 ms b1", drop=4), Col(metric), Col("Δ pts"), Col("bound/s", drop=6),
-            Col("of bound", drop=7)]
+    spec = [Col(_("variant"), justify="left"), Col("MB", drop=2), Col(_("load s"), drop=5), Col(_("sent/s b1"), drop=3),
+            Col(_("sent/s b32")), Col(_("p95 ms b1"), drop=4), Col(metric), Col(_("Δ pts")), Col(_("bound/s"), drop=6),
+            Col(_("of bound"), drop=7)]
     keys = ("variant", "size_mb", "load_s", "sentences_per_s_batch1", "sentences_per_s_batch32", "p95_ms_batch1", "accuracy",
             "accuracy_delta_points", "bound_sentences_per_s", "share_of_bound")
     rows = [[f"{100 * r[k]:.2f}%" if k == "accuracy" else f"{r[k]:+.2f}" if k == "accuracy_delta_points" else str(r.get(k, "—"))
              for k in keys] for r in result["variants"]]
-    return fitted_table(f"{result['test_rows']} test sentences, mean {result['mean_tokens']} tokens, {result['threads']} threads",
-                        spec, rows, width=width, elsewhere="all columns: variants/bench.md")
+    return fitted_table(_("{rows} test sentences, mean {tokens} tokens, {threads} threads").format(
+        rows=result["test_rows"], tokens=result["mean_tokens"], threads=result["threads"]),
+                        spec, rows, width=width, elsewhere=_("all columns: {file}").format(file="variants/bench.md"))
 
 
 def retrain_table(report: dict) -> Table:
     """Champion and challenger on the old test rows and the new ones (accuracy, macro-F1), the rows each is counted on."""
     rows = report["rows"]
-    table = Table(title=f"champion vs challenger (replayed {rows['replayed']} of {rows['old_train']} old training rows + "
-                        f"{rows['new_train']} new)", title_justify="left")
-    for name in ("model", "old test: accuracy", "old: macro-F1", "new test: accuracy", "new: macro-F1"):
-        table.add_column(name, justify="left" if name == "model" else "right")
+    table = Table(title=_("champion vs challenger (replayed {replayed} of {old} old training rows + {new} new)").format(
+        replayed=rows["replayed"], old=rows["old_train"], new=rows["new_train"]), title_justify="left")
+    for name in (_("model"), _("old test: accuracy"), _("old: macro-F1"), _("new test: accuracy"), _("new: macro-F1")):
+        table.add_column(name, justify="left" if name == _("model") else "right")
 
     def pct(value) -> str:
         return "—" if value is None else f"{100 * value:.1f}"
 
-    for name in ("champion", "challenger"):
+    for name, shown in (("champion", _("champion")), ("challenger", _("challenger"))):
         s = report["scores"][name]
-        table.add_row(name, pct(s["old"]["accuracy"]), pct(s["old"]["macro_f1"]), pct(s["new"]["accuracy"]), pct(s["new"]["macro_f1"]))
-    table.caption = f"old test: {rows['old_test']} rows; new test: {rows['new_test']} rows" + (
-        f"; labels new to the champion: {', '.join(report['new_labels'])}" if report["new_labels"] else "")
+        table.add_row(shown, pct(s["old"]["accuracy"]), pct(s["old"]["macro_f1"]), pct(s["new"]["accuracy"]), pct(s["new"]["macro_f1"]))
+    table.caption = _("old test: {old} rows; new test: {new} rows").format(old=rows["old_test"], new=rows["new_test"]) + (
+        "; " + _("labels new to the champion: {labels}").format(labels=", ".join(report["new_labels"])) if report["new_labels"] else "")
     return table
 
 
 def redaction_table(summary) -> Table:
     """What `data redact` replaced: one row per kind, a count per column, and where it was first found."""
-    table = Table(title=f"redacted {summary.input}", title_justify="left")
-    table.add_column("kind", no_wrap=True)
+    table = Table(title=_("redacted {file}").format(file=summary.input), title_justify="left")
+    table.add_column(_("kind"), no_wrap=True)
     for column in summary.columns:
         table.add_column(column, justify="right")
-    table.add_column("first found at")
+    table.add_column(_("first found at"))
     for kind in summary.kinds:
         counts = [summary.counts.get(c, {}).get(kind, 0) for c in summary.columns]
         table.add_row(kind, *[str(n) for n in counts], compact_where(summary.examples.get(kind, [])) or "—")
@@ -357,16 +360,17 @@ def predictions_table(texts: Sequence[str], preds: Sequence[dict], *, width: int
     rows = []
     for t, p in zip(texts, preds):
         if "answers" in p:  # retrieval: the answer given (or none), then the next answers of the top k
-            label = p["answer"] if p["answer"] is not None else "(no good answer)"
+            label = p["answer"] if p["answer"] is not None else _("(no good answer)")
             others = ", ".join(f"{a['answer']} {a['score']:.2f}" for a in p["answers"][1:])
         elif "labels" in p:  # multi-label: every label above its threshold
-            label = ", ".join(p["labels"]) or "(none above threshold)"
+            label = ", ".join(p["labels"]) or _("(none above threshold)")
             others = ", ".join(f"{k} {v:.2f}" for k, v in list(p["scores"].items())[:5] if k not in p["labels"])
         else:
             label = p.get("label", "")
             others = ", ".join(f"{x['label']} {x['score']:.2f}" for x in p.get("top_k", [])[1:])
             if p.get("out_of_scope"):  # the out-of-scope detector's verdict, beside the label it leaves (flag) or replaces
-                label = f"{label} (out of scope: {p['ood_score']:.3g} > {p['ood_threshold']:.3g})"
+                label = f"{label} (" + _("out of scope: {score} > {threshold}").format(
+                    score=f"{p['ood_score']:.3g}", threshold=f"{p['ood_threshold']:.3g}") + ")"
         t, label, others = escape(str(t)), escape(str(label)), escape(others)  # user text, not markup
         rows.append([t, label, f"{p['score']:.3f}", others] if labelled else [t, f"{p['score']:.3f}"])
     return fitted_table(_("predictions"), spec, rows, width=width)
@@ -377,8 +381,8 @@ def _entities_table(texts: Sequence[str], preds: Sequence[dict], width: int | No
     rows = []
     for t, p in zip(texts, preds):
         found = "\n".join(f"[{e['label']}] {e['text']} ({e['score']:.2f}) @{e['start']}-{e['end']}" for e in p["entities"])
-        rows.append([escape(str(t)), escape(found) or "(none)"])
-    return fitted_table("predictions", [Col("text", wrap=True, min_width=16, max_width=60), Col("entities", wrap=True, min_width=16)],
+        rows.append([escape(str(t)), escape(found) or _("(none)")])
+    return fitted_table(_("predictions"), [Col(_("text"), wrap=True, min_width=16, max_width=60), Col(_("entities"), wrap=True, min_width=16)],
                         rows, width=width)
 
 
@@ -388,7 +392,10 @@ def leaderboard_table(rows: Sequence[dict], metrics: Sequence[str] = ("accuracy"
     (parameters, size, speed, training time, seeds) are left out first."""
     cols = ("method", "shots", "seeds", *metrics, "train_seconds", "texts_per_s", "trainable_parameters", "bundle_mb")
     ranks = {"seeds": 1, "train_seconds": 2, "texts_per_s": 3, "bundle_mb": 4, "trainable_parameters": 5}
-    spec = [Col(c.replace("_", " "), justify="left" if c in ("method", "shots") else "right", drop=ranks.get(c)) for c in cols]
+    headings = {"method": _("method"), "shots": _("shots"), "seeds": _("seeds"), "train_seconds": _("train seconds"),
+                "texts_per_s": _("texts per s"), "trainable_parameters": _("trainable parameters"), "bundle_mb": _("bundle mb")}
+    spec = [Col(headings.get(c, c.replace("_", " ")), justify="left" if c in ("method", "shots") else "right", drop=ranks.get(c))
+            for c in cols]
     table_rows = []
     for r in rows:
         cells = []
@@ -402,5 +409,5 @@ def leaderboard_table(rows: Sequence[dict], metrics: Sequence[str] = ("accuracy"
             else:
                 cells.append(_fmt(v))
         table_rows.append(cells)
-    return fitted_table(f"compare: the same test rows for every run (shots: {unit})", spec, table_rows, width=width,
-                        elsewhere="all in leaderboard.csv")
+    return fitted_table(_("compare: the same test rows for every run (shots: {unit})").format(unit=unit), spec, table_rows,
+                        width=width, elsewhere=_("all in {file}").format(file="leaderboard.csv"))

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from domainfit.i18n import _
+
 __all__ = ["watch_app"]
 
 watch_app = typer.Typer(help="Financial news and opinion monitor: sentiment per company and topic, surge alerts, dashboard.",
@@ -33,8 +35,8 @@ def replay(config: Annotated[Path, typer.Argument(help="watch.yaml")],
     from domainfit.cli.ui import RichReporter, console
 
     summary = api.watch_replay(config, stream, out, send=send, reporter=RichReporter())
-    console.print(f"{summary['items']} items ({summary['copies']} copies of earlier stories), {summary['alerts']} alerts, "
-                  f"{summary['items_per_s']} items/s")
+    console.print(_("{items} items ({copies} copies of earlier stories), {alerts} alerts, {rate} items/s").format(
+        items=summary["items"], copies=summary["copies"], alerts=summary["alerts"], rate=summary["items_per_s"]))
     for name in ("alerts_file", "series_file", "report"):
         console.print(f"  {summary[name]}")
 

@@ -23,6 +23,7 @@ from domainfit.comparison.leaderboard import aggregate, recommend
 from domainfit.comparison.report import write_compare_report
 from domainfit.config.load import load_config
 from domainfit.errors import ConfigError, DomainfitError
+from domainfit.i18n import _
 from domainfit.interfaces import make_task, serves, workflow_for
 from domainfit.registry import baselines, methods, tasks
 from domainfit.tasks.skeleton import run_training
@@ -62,7 +63,7 @@ def run_compare(
     task = make_task(cfg0.task, cfg0.task_options)
     metrics = tuple(task.summary_metrics[:2])
     backbone = resolve_backbone(cfg0.model.backbone)
-    _, tokenizer = load_backbone(backbone.path)
+    _model, tokenizer = load_backbone(backbone.path)
     folder = out / "data"
     folder.mkdir(parents=True, exist_ok=True)
     pool = workflow.open_pool(cfg0, task, tokenizer=tokenizer, model_name=backbone.name, folder=folder)
@@ -71,7 +72,7 @@ def run_compare(
 
     plan = [(k, s) for k in shots for s in range(seeds if k is not None and k <= SMALL_BUDGET else 1)]
     total = len(plan) * len(methods_)
-    advance = reporter.progress("compare", total) if reporter else None
+    advance = reporter.progress(_("compare"), total) if reporter else None
     done = _finished_runs(out) if resume else {}
     runs: list[dict] = []
     for k, seed in plan:

@@ -14,6 +14,7 @@ from domainfit.bundle import load_bundle, write_json
 from domainfit.data import normalize_text, read_table, resolve_columns, write_rejects
 from domainfit.data.clean import cleaner_for
 from domainfit.errors import DomainfitError, EmptyDataError
+from domainfit.i18n import _
 from domainfit.interfaces import make_task, serves
 from domainfit.predict import Predictor
 from domainfit.registry import baselines
@@ -39,7 +40,7 @@ def run_baselines(names: Sequence[str], data, encoder, *, task=None, seed: int =
             continue
         t = time.perf_counter()
         if reporter:
-            reporter.log(f"baseline {name}: {baseline.description}")
+            reporter.log(_("baseline {name}: {description}").format(name=name, description=baseline.description))
         scores = baseline.fit_predict(
             data.train["text"].tolist(), data.train["label"].tolist(), data.test["text"].tolist(), data.labels,
             encoder=encoder if baseline.needs_encoder else None, seed=seed, **(inputs or {}),
@@ -72,7 +73,7 @@ def assess_and_report(
     task = predictor.task
     texts, y_true = test["text"].tolist(), test["label"].astype(str).tolist()
     t = time.perf_counter()
-    advance = reporter.progress("evaluating", len(texts)) if reporter else None
+    advance = reporter.progress(_("evaluating"), len(texts)) if reporter else None
     scores = predictor.predict_scores(texts, advance=advance)
     infer_s = time.perf_counter() - t
     markers = out_of_scope_markers(task, predictor.labels)

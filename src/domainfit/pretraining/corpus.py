@@ -15,6 +15,7 @@ from domainfit.data.columns import resolve_columns
 from domainfit.data.encoding import decode
 from domainfit.data.io import FORMATS, read_table
 from domainfit.errors import DataError, DomainfitError, EmptyDataError
+from domainfit.i18n import _
 
 __all__ = ["Corpus", "read_corpus", "read_texts"]
 
@@ -44,14 +45,14 @@ def _read_lines(path: Path, encoding: str | None) -> tuple[list[str], int]:
 
 def _files(source: Path) -> list[Path]:
     if not source.exists():
-        raise DataError(f"not found: {source.resolve()}", where=str(source),
-                        hint="pass a table (csv/tsv/jsonl/parquet/xlsx), a .txt file with one text per line, or a folder of them")
+        raise DataError(_("not found: {path}").format(path=source.resolve()), where=str(source),
+                        hint=_("pass a table (csv/tsv/jsonl/parquet/xlsx), a .txt file with one text per line, or a folder of them"))
     if source.is_file():
         return [source]
     found = sorted(p for p in source.rglob("*") if p.is_file() and p.suffix.lower() in (*TEXT_SUFFIXES, *FORMATS))
     if not found:
-        raise DataError(f"the folder {source} holds no text or table files", where=str(source),
-                        hint=f"put .txt files (one text per line) or tables ({', '.join(FORMATS)}) in it")
+        raise DataError(_("the folder {folder} holds no text or table files").format(folder=source), where=str(source),
+                        hint=_("put .txt files (one text per line) or tables ({formats}) in it").format(formats=", ".join(FORMATS)))
     return found
 
 
@@ -95,9 +96,9 @@ def read_corpus(source: str | Path, *, text_column: str | None = None, encoding:
             seen.add(t)
             kept.append(t)
     if len(kept) < 2:
-        raise EmptyDataError(f"{len(kept)} usable text{'s' if len(kept) != 1 else ''} in {source} "
-                             f"({len(raw)} read, {empty} empty, {duplicates} duplicates)", where=str(source),
-                             hint="pretraining needs unlabelled texts: a few thousand lines at least to help")
+        raise EmptyDataError(_("{n} usable text(s) in {source} ({read} read, {empty} empty, {duplicates} duplicates)").format(
+                                 n=len(kept), source=source, read=len(raw), empty=empty, duplicates=duplicates), where=str(source),
+                             hint=_("pretraining needs unlabelled texts: a few thousand lines at least to help"))
     order = list(range(len(kept)))
     random.Random(seed).shuffle(order)
     if max_texts is not None:

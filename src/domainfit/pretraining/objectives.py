@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from domainfit.i18n import _
 from domainfit.pretraining.words import synthetic_offsets, unpack
 from domainfit.registry import Registry
 
@@ -158,12 +159,12 @@ def parse_objectives(spec: str) -> list[str]:
 
     names = [n.strip().lower() for n in spec.replace(",", "+").split("+") if n.strip()]
     if not names:
-        raise RegistryError("no pretraining objective given", where="--objective",
-                            hint=f"one or more of {', '.join(objectives.names())} joined by +, e.g. mlm+simcse")
+        raise RegistryError(_("no pretraining objective given"), where="--objective",
+                            hint=_("one or more of {names} joined by +, e.g. mlm+simcse").format(names=", ".join(objectives.names())))
     unknown = [n for n in names if n not in objectives]
     if unknown:
         raise RegistryError(objectives.unknown_message(unknown[0]), where="--objective",
-                            hint="join several with +, e.g. mlm+simcse")
+                            hint=_("join several with +, e.g. mlm+simcse"))
     return list(dict.fromkeys(names))
 
 

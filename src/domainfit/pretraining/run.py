@@ -61,8 +61,8 @@ def _load(folder: str) -> tuple[Any, Any, Any]:
     try:
         mlm = AutoModelForMaskedLM.from_pretrained(folder)  # a sentence encoder has no MLM head: it starts random
     except ValueError as e:
-        raise DomainfitError(f"the backbone in {folder} has no masked-language-model form ({e})", where="--model",
-                             hint="pretrain an encoder (BERT, MiniLM, RoBERTa, ...)") from None
+        raise DomainfitError(_("the backbone in {folder} has no masked-language-model form ({error})").format(folder=folder, error=e),
+                             where="--model", hint=_("pretrain an encoder (BERT, MiniLM, RoBERTa, ...)")) from None
     setattr(mlm, mlm.base_model_prefix, base)
     mlm.tie_weights()
     return tokenizer, base, mlm
@@ -152,13 +152,13 @@ def _save(out: Path, base: Any, tokenizer: Any, source: Path) -> None:
 def _check_output(out: Path, resume: bool, overwrite: bool) -> None:
     if resume:
         if not (out / _CHECKPOINTS).is_dir():
-            raise DomainfitError(f"nothing to resume in {out}: no {_CHECKPOINTS}/ folder", where="--resume",
-                                 hint="run without --resume to start, or point -o at the folder of the interrupted run")
+            raise DomainfitError(_("nothing to resume in {out}: no {folder}/ folder").format(out=out, folder=_CHECKPOINTS), where="--resume",
+                                 hint=_("run without --resume to start, or point -o at the folder of the interrupted run"))
         return
     if out.exists() and any(out.iterdir()):
         if not overwrite:
-            raise DomainfitError(f"{out} already exists and is not empty", where="-o",
-                                 hint="pass --overwrite to replace it, --resume to continue an interrupted run, or another -o")
+            raise DomainfitError(_("{out} already exists and is not empty").format(out=out), where="-o",
+                                 hint=_("pass --overwrite to replace it, --resume to continue an interrupted run, or another -o"))
         shutil.rmtree(out)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 
 __all__ = ["INIT_STRATEGIES", "VocabPlan", "check_extendable", "coverage", "extend_tokenizer", "init_new_embeddings",
            "new_rows", "plan_extension"]
@@ -136,9 +137,9 @@ class _Unigram(_Extender):
         pieces = model["vocab"]
         beyond = [a["content"] for a in state.get("added_tokens", []) if a["id"] >= len(pieces)]
         if beyond:
-            raise DomainfitError(f"this Unigram tokenizer has added tokens after its vocabulary ({', '.join(beyond[:5])}), "
-                                 "so new pieces cannot get the next ids", where="--extend-vocab",
-                                 hint="pass --extend-vocab off to pretrain this backbone without new tokens")
+            raise DomainfitError(_("this Unigram tokenizer has added tokens after its vocabulary ({tokens}), so new pieces "
+                                   "cannot get the next ids").format(tokens=", ".join(beyond[:5])), where="--extend-vocab",
+                                 hint=_("pass --extend-vocab off to pretrain this backbone without new tokens"))
         known = {piece for piece, _score in pieces}
         lowest = min((score for _piece, score in pieces if score < 0), default=-20.0)
         for c in chars:
@@ -174,20 +175,20 @@ def check_extendable(tokenizer: Any, where: str = "--extend-vocab") -> dict:
     """The tokenizer's `tokenizers` state (a dict), or a clear refusal for one whose vocabulary cannot be extended."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None or not getattr(tokenizer, "is_fast", False):
-        raise DomainfitError(f"the tokenizer {type(tokenizer).__name__} is not a fast (tokenizers-library) tokenizer, so "
-                             "its vocabulary cannot be extended", where=where,
-                             hint="pass --extend-vocab off to pretrain without new tokens, or use a backbone with a "
-                                  "tokenizer.json (every BERT/MiniLM model has one)")
+        raise DomainfitError(_("the tokenizer {name} is not a fast (tokenizers-library) tokenizer, so its vocabulary "
+                               "cannot be extended").format(name=type(tokenizer).__name__), where=where,
+                             hint=_("pass --extend-vocab off to pretrain without new tokens, or use a backbone with a "
+                                    "tokenizer.json (every BERT/MiniLM model has one)"))
     state = json.loads(backend.to_str())
     kind = state.get("model", {}).get("type")
     if kind not in _EXTENDERS:
-        raise DomainfitError(f"vocabulary extension works for WordPiece (BERT, MiniLM), BPE (RoBERTa, GPT-2 style, "
-                             f"byte-level or not) and Unigram (SentencePiece) tokenizers; this backbone's is {kind}",
-                             where=where, hint="pass --extend-vocab off to pretrain this backbone without new tokens, or "
-                                               "start from a backbone with one of those tokenizers")
+        raise DomainfitError(_("vocabulary extension works for WordPiece (BERT, MiniLM), BPE (RoBERTa, GPT-2 style, "
+                               "byte-level or not) and Unigram (SentencePiece) tokenizers; this backbone's is {kind}").format(kind=kind),
+                             where=where, hint=_("pass --extend-vocab off to pretrain this backbone without new tokens, or "
+                                                 "start from a backbone with one of those tokenizers"))
     if tokenizer.mask_token_id is None:
-        raise DomainfitError(f"the tokenizer ({kind}) has no mask token, which masked-language-model pretraining needs",
-                             where=where, hint="pretrain an encoder (BERT, RoBERTa, XLM-R, ...), or pass --extend-vocab off")
+        raise DomainfitError(_("the tokenizer ({kind}) has no mask token, which masked-language-model pretraining needs").format(kind=kind),
+                             where=where, hint=_("pretrain an encoder (BERT, RoBERTa, XLM-R, ...), or pass --extend-vocab off"))
     return state
 
 
@@ -306,8 +307,8 @@ def init_new_embeddings(embeddings: torch.nn.Embedding, rows: Sequence[int], pie
     per-dimension std, so new tokens that replaced the same pieces start apart (Hewitt 2021: the mean beats a random
     row, whose large norm swamps the model's predictions)."""
     if strategy not in INIT_STRATEGIES:
-        raise DomainfitError(f"unknown embedding initialisation {strategy!r}", where="--init",
-                             hint=f"use one of {', '.join(INIT_STRATEGIES)}")
+        raise DomainfitError(_("unknown embedding initialisation {name}").format(name=repr(strategy)), where="--init",
+                             hint=_("use one of {names}").format(names=", ".join(INIT_STRATEGIES)))
     weight = embeddings.weight
     with torch.no_grad():
         old = weight[:old_size].float()

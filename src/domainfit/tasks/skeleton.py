@@ -51,6 +51,7 @@ from domainfit.bundle import (
 from domainfit.config.schema import TrainConfig
 from domainfit.errors import ConfigError
 from domainfit.data import write_rejects
+from domainfit.i18n import _
 from domainfit.inference import run_model
 from domainfit.interfaces import Reporter, SilentReporter, make_task, workflow_for
 from domainfit.methods.base import FitResult
@@ -227,7 +228,7 @@ def write_data_files(out: Path, data, reporter: Reporter) -> None:
 
 def log_warnings(report, reporter: Reporter) -> None:
     for issue in report.warnings:
-        reporter.log(f"[warning] {issue.message}" + (f"\n  how to fix: {issue.hint}" if issue.hint else ""))
+        reporter.log(f"[warning] {issue.message}" + (f"\n  {_('how to fix')}: {issue.hint}" if issue.hint else ""))
 
 
 def bundle_meta(cfg: TrainConfig, *, task, labels: list[str], backbone, fit, encoder_meta: dict, hidden_size: int, report,

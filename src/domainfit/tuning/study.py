@@ -23,6 +23,7 @@ from typing import Any
 from domainfit.bundle import read_meta, swap_in
 from domainfit.config.load import load_config
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 from domainfit.interfaces import Reporter, SilentReporter, StepEvent, make_task
 from domainfit.store import redact_url
 from domainfit.tasks.skeleton import run_training
@@ -113,7 +114,7 @@ def tune(config: Any, *, trials: int = 20, timeout: float | None = None, space: 
     def objective(trial) -> float:
         values = suggest(trial, searched)
         out = folder / f"trial-{trial.number}"
-        reporter.log(f"trial {trial.number}: " + ", ".join(f"{k}={_short(v)}" for k, v in values.items()))
+        reporter.log(_("trial {number}:").format(number=trial.number) + " " + ", ".join(f"{k}={_short(v)}" for k, v in values.items()))
         trial_cfg = load_config(base, values={**values, "output": str(out)})
         inner = _PruningReporter(trial, metric, cfg.training.evals_per_epoch, reporter)
         try:
@@ -142,7 +143,7 @@ def tune(config: Any, *, trials: int = 20, timeout: float | None = None, space: 
         shutil.copytree(kept, stage)
         swap_in(stage, cfg.output)
     else:  # another process ran the best trial: train its values here
-        reporter.log(f"training the best trial ({best.number}) into {cfg.output}")
+        reporter.log(_("training the best trial ({number}) into {output}").format(number=best.number, output=cfg.output))
         run_training(load_config(base, values={**best.params, "output": str(cfg.output)}), overwrite=True, reporter=reporter)
     summary = _summary(study, metric, cfg, url, searched)
     write_report(study, summary, folder)

@@ -97,7 +97,7 @@ def test_pretraining_extends_resizes_and_reloads_with_plain_transformers(backbon
 
     from transformers import AutoModel
 
-    kind, folder = backbone
+    _kind, folder = backbone
     out = run_pretrain(PretrainConfig(source=str(corpus_txt), output=str(tmp_path / "out"), backbone=str(folder),
                                       steps=2, batch_size=8, eval_every=2, max_length=32, words=True))
     meta = json.loads((out / "backbone.json").read_text(encoding="utf-8"))
@@ -134,7 +134,7 @@ def test_whole_word_boundaries_come_from_the_pre_tokenizer_words(backbone):
     _kind, folder = backbone
     tok = _tok(folder)
     enc = tok("unbelievable courier", add_special_tokens=False)
-    ids, conts = tokenize_words(tok, ["unbelievable courier"], 32)
+    _ids, conts = tokenize_words(tok, ["unbelievable courier"], 32)
     words = enc.word_ids()
     assert len(set(words)) == 2 and len(words) > 2  # the tokenizer splits the unseen words into pieces
     expected = [0] + [int(words[j] == words[j - 1]) for j in range(1, len(words))]

@@ -15,6 +15,7 @@ from domainfit.apps.watch.pipeline import Processor
 from domainfit.apps.watch.records import read_records
 from domainfit.apps.watch.report import write_backtest_report
 from domainfit.apps.watch.store import WatchStore
+from domainfit.i18n import _
 
 __all__ = ["refresh_report", "replay"]
 
@@ -32,7 +33,7 @@ def replay(cfg: WatchConfig, stream: str | Path, out: str | Path, *, reporter=No
             Path(f"{db}{suffix}").unlink(missing_ok=True)
         processor = Processor(cfg.model_copy(update={"store": str(db)}), store=WatchStore(str(db)), send=send)
     processor.detector.log = []
-    advance = reporter.progress("replaying", len(records)) if reporter else (lambda n: None)
+    advance = reporter.progress(_("replaying"), len(records)) if reporter else (lambda n: None)
     start = time.perf_counter()
     stored = copies = 0
     chunk = 4 * cfg.batch_size  # records per transaction: the model still sees batches of batch_size

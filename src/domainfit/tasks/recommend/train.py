@@ -18,6 +18,7 @@ from torch import nn
 
 from domainfit.backbones.encoder import collate, tokenize
 from domainfit.config.schema import TrainConfig
+from domainfit.i18n import _
 from domainfit.inference import run_model
 from domainfit.methods.base import FitResult, Reporter
 from domainfit.methods.full import examples_per_second, finish_adaptation
@@ -46,7 +47,7 @@ def training_rows(train: pd.DataFrame, row: dict[str, int], n: int, per_user: in
     """(rows, 1 + n) int64: [target row, history rows right-aligned, -1 padded], one per next item of each training
     sequence (the most recent `per_user` of each user's, if set)."""
     out = []
-    for _, items in train.groupby("user", sort=True)["item"]:
+    for _user, items in train.groupby("user", sort=True)["item"]:
         seq = [row[i] for i in items if i in row]
         cases = list(range(1, len(seq)))
         if per_user:
@@ -122,8 +123,8 @@ def fit_two_tower(cfg: TrainConfig, *, method, task, encoder: nn.Module, tokeniz
                             "stopped_early": state.stopped_early, "eval_seconds": round(state.eval_seconds, 2),
                             "train_examples_per_s": examples_per_second(state, len(rows), cfg.training)})
     else:
-        reporter.log("no training: the untouched backbone indexes the catalogue")
-    reporter.log(f"indexing {len(ids)} items")
+        reporter.log(_("no training: the untouched backbone indexes the catalogue"))
+    reporter.log(_("indexing {n} items").format(n=len(ids)))
     model = TextModel(encoder, nn.Identity(), pooling=pooling, normalize=True, dropout=0.0).eval()
     for p in model.parameters():
         p.requires_grad_(False)

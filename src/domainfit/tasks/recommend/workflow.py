@@ -30,6 +30,7 @@ from domainfit.data import DataReport, write_rejects
 from domainfit.errors import BundleError
 from domainfit.evaluation.assess import frozen_backbone, write_assessment
 from domainfit.evaluation.live import single_label_stats
+from domainfit.i18n import _
 from domainfit.interfaces import GateSplit, Reporter, serves
 from domainfit.registry import baselines
 from domainfit.tasks.recommend.baselines import RecSplit
@@ -79,7 +80,7 @@ def score_baselines(names: Sequence[str], split: RecSplit, *, encoder, seed: int
             continue
         t = time.perf_counter()
         if reporter:
-            reporter.log(f"baseline {name}: {b.description}")
+            reporter.log(_("baseline {name}: {description}").format(name=name, description=b.description))
         out[name] = {"scores": b.score(split, encoder=encoder, seed=seed), "seconds": time.perf_counter() - t,
                      "description": b.description}
     return out
@@ -155,8 +156,8 @@ class RecommendWorkflow:
             if ranker is not None:
                 ranker.save(folder / "reranker.json")
             task.state_ = {"reranker": facts}
-            reporter.log(f"re-ranker: {'kept' if facts['kept'] else 'not kept'} "
-                         f"({json.dumps({k: v for k, v in facts.items() if k != 'kept'})})")
+            reporter.log((_("re-ranker: kept") if facts["kept"] else _("re-ranker: not kept"))
+                         + f" ({json.dumps({k: v for k, v in facts.items() if k != 'kept'})})")
         fit.info["user_tower"] = task.options.user_tower
         return fit
 
@@ -168,7 +169,7 @@ class RecommendWorkflow:
     def assess(self, out: Path, *, cfg: TrainConfig, prepared: Prepared, baseline_scores: dict, fit, reporter: Reporter) -> None:
         data = prepared.data
         if not data.test:
-            reporter.log("no test cases: the bundle has no metrics")
+            reporter.log(_("no test cases: the bundle has no metrics"))
             return
         assess_cases(out, data.test, baseline_scores=baseline_scores, history=fit.history, train_seconds=fit.seconds,
                      title=f"domainfit: recommend with {cfg.method}", reporter=reporter)
