@@ -120,6 +120,8 @@ def main() -> None:
     ap.add_argument("--words", action="store_true", help="also add jieba words to the vocabulary")
     ap.add_argument("--variants", default="off:mlm,auto:mlm,auto:mlm+simcse",
                     help="pretraining variants, extend:objective, comma-separated")
+    ap.add_argument("--methods", default="full,head", help="fine-tuning methods run on each backbone, comma-separated")
+    ap.add_argument("--no-full-tfidf", action="store_true", help="skip TF-IDF on the full training set (measured before)")
     ap.add_argument("--tag", default="pretrain_waimai")
     ap.add_argument("--render", action="store_true", help="only rewrite the .md from the committed .json")
     ap.add_argument("--notes", default="", help="a paragraph added to the .md (what was reduced and why)")
@@ -157,14 +159,15 @@ def main() -> None:
         pretrained.append(pretrain(name, extend, objective, s, folders[name], args))
         print({k: v for k, v in pretrained[-1].items() if k != "curve"}, flush=True)
         save()
-    for method in ("full", "head"):
+    for method in args.methods.split(","):
         for name, folder in [("MiniLM (plain)", None), *folders.items()]:
             tag = "plain" if folder is None else folder.name
             r = finetune(None if folder is None else str(folder), method, s, work / f"{tag}-{method}", args)
             results.append({"backbone": name, "method": method, **r})
             print(results[-1], flush=True)
             save()
-    log["tfidf"] += tfidf(s["train_frame"], s["test_frame"])
+    if not args.no_full_tfidf:
+        log["tfidf"] += tfidf(s["train_frame"], s["test_frame"])
     save()
 
 

@@ -366,7 +366,7 @@ def monitor(
         for sent in report.get("alerts", []):  # a webhook is named without its secrets (token, password)
             tries = " " + _("after {n} attempts").format(n=sent["attempts"]) if sent.get("attempts", 1) > 1 else ""
             console.print(escape(_("alert → {sink}:").format(sink=sent["sink"]) + " ") + (_("sent") + tries if sent["sent"] else
-                                                                  f"[red]{_('failed')}[/]{tries} ({escape(sent['error'])})"))
+                                                                  "[red]" + _("failed") + f"[/]{tries} ({escape(sent['error'])})"))
         console.print(_("report: {report}").format(report=Path(report["output"]) / "drift.html"))
     if strict and STATUSES.index(report["status"]) >= STATUSES.index(alert_on):
         raise typer.Exit(3)
@@ -402,10 +402,10 @@ def retrain(
     console.print(retrain_table(report))
     decision = report["decision"]
     if decision["promote"]:
-        console.print(f"[green]{_('the challenger wins')}[/]" + (": " + _("{name} → version {version}").format(name=f"{promote}@{alias}", version=report["registry"]["promoted"]["version"])
+        console.print("[green]" + _("the challenger wins") + "[/]" + (": " + _("{name} → version {version}").format(name=f"{promote}@{alias}", version=report["registry"]["promoted"]["version"])
                                                         if report.get("registry") else ""))
     else:
-        console.print(f"[yellow]{_('the champion stays')}[/]: " + "; ".join(decision["reasons"]))
+        console.print("[yellow]" + _("the champion stays") + "[/]: " + "; ".join(decision["reasons"]))
     console.print(_("challenger: [bold]{path}[/] (retrain.json, report.html)").format(path=report["challenger"]))
     if strict and not decision["promote"]:
         raise typer.Exit(3)

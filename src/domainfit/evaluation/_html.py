@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
+from domainfit.i18n import _
+
 MAX_TEXT = 300  # characters of a customer text shown in the worst-errors table
 MAX_WHERE = 5  # locations of a data issue shown before "and N more"
 
@@ -147,8 +149,16 @@ METRIC_NAMES = {
 _SHARES = ("accuracy", "f1", "precision", "recall", "hamming_loss")  # key endings shown as percentages
 
 
+def _translated_metric_names() -> dict[str, str]:
+    # the names that read as words; F1, R², MAE, MRR@10, ... stay as they are in every language
+    return {"accuracy": _("accuracy"), "subset_accuracy": _("subset accuracy"), "hamming_loss": _("Hamming loss"),
+            "no_answer_accuracy": _("no-answer accuracy"), "macro_f1": _("macro-F1"), "micro_f1": _("micro-F1"),
+            "weighted_f1": _("weighted-F1")}
+
+
 def metric_name(key: str) -> str:
-    return METRIC_NAMES.get(key, key.replace("_", " "))
+    """The metric's name as a person reads it, in the current language (`domainfit.i18n`)."""
+    return _translated_metric_names().get(key) or METRIC_NAMES.get(key, key.replace("_", " "))
 
 
 def is_share(key: str) -> bool:

@@ -1,4 +1,6 @@
 """The self-contained `report.html`: one file with inline CSS and SVG that answers "is it better than what I had?".
+Its headings, table headers and notes follow the CLI's language (`domainfit.i18n`: DOMAINFIT_LANG or the locale);
+numbers, labels and the user's own texts are shown as they are.
 
 Built with plain string formatting rather than a template engine, so it adds no dependency. Every text that
 comes from users (labels, texts, names, notes, data issues) goes through `html.escape`: texts come from customers.
@@ -27,7 +29,8 @@ from domainfit.evaluation._html import (
     metric_name,
     metric_value,
 )
-from domainfit.evaluation.sections import SECTIONS
+from domainfit.evaluation.sections import SECTIONS, section_titles
+from domainfit.i18n import _, language
 
 __all__ = ["render_report", "write_report"]
 
@@ -48,7 +51,7 @@ def _score(row: Mapping, keys: Sequence[str]) -> tuple[float, ...]:
 
 def _gap(key: str, a: float, b: float) -> tuple[float, str]:
     """a - b as shown: in percentage points for shares, as is otherwise."""
-    return (100 * (a - b), "points") if is_share(key) else (a - b, "")
+    return (100 * (a - b), _("points")) if is_share(key) else (a - b, "")
 
 
 def _verdict(comparison: Sequence[dict], primary: str) -> str:
@@ -62,28 +65,39 @@ def _verdict(comparison: Sequence[dict], primary: str) -> str:
     best = max(others, key=lambda r: _score(r, (primary,)))
     gap, unit = _gap(primary, model[primary], best[primary])
     what = metric_name(primary)
-    by = f"{abs(gap):.{1 if unit else 3}f}{' ' + unit if unit else ''} of {what}"
+    amount = f"{abs(gap):.{1 if unit else 3}f}{' ' + unit if unit else ''}"
+    by = _("{amount} of {metric}").format(amount=amount, metric=what)
+    the_model = _("the model")
+    names = {"model": f'<b>{_e(model.get("name", the_model))}</b>', "baseline": f'<b>{_e(best.get("name"))}</b>'}
     if abs(gap) < (0.05 if unit else 0.0005):
-        return (f'<div class="verdict bad"><b>{_e(model.get("name", "the model"))}</b> ties with '
-                f'<b>{_e(best.get("name"))}</b> on {what}: the fine-tuning buys nothing on this test split.</div>')
+        return ('<div class="verdict bad">' + _("{model} ties with {baseline} on {metric}: the fine-tuning buys nothing "
+                                                "on this test split.").format(metric=what, **names) + "</div>")
     if gap > 0:
-        return (f'<div class="verdict good"><b>{_e(model.get("name", "the model"))}</b> beats the best baseline, '
-                f'<b>{_e(best.get("name"))}</b>, by {by} on the same test split.</div>')
-    return (f'<div class="verdict bad"><b>{_e(model.get("name", "the model"))}</b> does not beat '
-            f'<b>{_e(best.get("name"))}</b>: {by} behind on the same test split. '
-            f"Consider shipping the baseline, or see the tables below for where the model loses.</div>")
+        return ('<div class="verdict good">' + _("{model} beats the best baseline, {baseline}, by {by} on the same test "
+                                                 "split.").format(by=by, **names) + "</div>")
+    return ('<div class="verdict bad">' + _("{model} does not beat {baseline}: {by} behind on the same test split. "
+                                            "Consider shipping the baseline, or see the tables below for where the model "
+                                            "loses.").format(by=by, **names) + "</div>")
+
+
+def _summary_keys() -> dict[str, str]:
+    """The summary's usual keys (written by `evaluation.assess`) in the current language; others are shown as given."""
+    return {"task": _("task"), "method": _("method"), "backbone": _("backbone"), "labels": _("labels"),
+            "test rows": _("test rows"), "train rows": _("train rows"), "train time (s)": _("train time (s)"),
+            "bundle": _("bundle"), "created": _("created")}
 
 
 def _header(title: str, summary: Mapping, metrics: Mapping, comparison: Sequence[dict], sections: list,
             keys: Sequence[str], primary: str) -> str:
     cards = [(metric_name(k), metric_value(k, metrics.get(k))) for k in keys[:3]]
     if "calibration" in metrics:
-        cards.append(("expected calibration error", metric_value("ece", metrics["calibration"].get("ece"))))
-    cards.append(("test rows", _num(metrics.get("n", "—"))))
+        cards.append((_("expected calibration error"), metric_value("ece", metrics["calibration"].get("ece"))))
+    cards.append((_("test rows"), _num(metrics.get("n", "—"))))
     card_html = "".join(f'<div class="card"><div class="v">{v}</div><div class="k">{k}</div></div>' for k, v in cards)
-    items = "".join(f"<dt>{_e(k)}</dt><dd>{_value(v)}</dd>" for k, v in summary.items())
+    keys_shown = _summary_keys()
+    items = "".join(f"<dt>{_e(keys_shown.get(k, k))}</dt><dd>{_value(v)}</dd>" for k, v in summary.items())
     nav = "".join(f'<a href="#{anchor}">{name}</a>' for anchor, name in sections)
-    return (f"<header><h1>{_e(title)}</h1><p class=\"sub\">domainfit evaluation report</p>"
+    return (f"<header><h1>{_e(title)}</h1>" + '<p class="sub">' + _e(_("domainfit evaluation report")) + "</p>"
             f'<dl class="summary">{items}</dl><div class="cards">{card_html}</div>{_verdict(comparison, primary)}'
             f"<nav>{nav}</nav></header>")
 
@@ -102,7 +116,7 @@ def _delta(key: str, a: float, b: float) -> str:
 def _comparison(comparison: Sequence[dict], keys: Sequence[str], primary: str) -> str:
     """One row per model/baseline, a column per metric of `keys`, and the model's lead on the first two."""
     if not comparison:
-        return '<p class="muted">No comparison rows were given.</p>'
+        return '<p class="muted">' + _("No comparison rows were given.") + "</p>"
     m = _model_index(comparison)
     model = comparison[m]
     order = (primary, *[k for k in keys if k != primary][:1])
@@ -111,7 +125,7 @@ def _comparison(comparison: Sequence[dict], keys: Sequence[str], primary: str) -
     led = keys[:2]  # higher is better for the first two headline metrics of every task
     rows, classes = [], []
     for i, row in enumerate(comparison):
-        name = _label(row.get("name", "?")) + ('<span class="badge">best</span>' if i == best else "")
+        name = _label(row.get("name", "?")) + (('<span class="badge">' + _("best") + "</span>") if i == best else "")
         deltas = [_delta(k, model[k], row[k]) if i != m and row.get(k) is not None and model.get(k) is not None else ""
                   for k in led]
         cells = [name, *[metric_value(k, row.get(k)) for k in keys], *deltas]
@@ -120,12 +134,15 @@ def _comparison(comparison: Sequence[dict], keys: Sequence[str], primary: str) -
         cells.append(_e(row.get("note", "")))
         rows.append(cells)
         classes.append("best" if i == best else "")
-    headers = ["", *[metric_name(k) for k in keys], *[f"model Δ {metric_name(k)}" for k in led]]
-    headers += ["train time"] if has_time else []
-    headers += ["note"]
-    points = " in percentage points for shares" if any(is_share(k) for k in led) else ""
-    explain = (f'<p class="muted">All rows are scored on the same test split. Δ is the model minus that row{points}; '
-               f"the model is <b>{_e(model.get('name', 'the first row'))}</b>.</p>")
+    headers = ["", *[metric_name(k) for k in keys], *[_("model Δ {metric}").format(metric=metric_name(k)) for k in led]]
+    headers += [_("train time")] if has_time else []
+    headers += [_("note")]
+    the_first_row = _("the first row")
+    shown = f"<b>{_e(model.get('name', the_first_row))}</b>"
+    explain = ('<p class="muted">' + (_("All rows are scored on the same test split. Δ is the model minus that row, in "
+                                        "percentage points for shares; the model is {model}.") if any(is_share(k) for k in led)
+                                      else _("All rows are scored on the same test split. Δ is the model minus that row; "
+                                             "the model is {model}.")).format(model=shown) + "</p>")
     n_numeric = len(keys) + len(led) + has_time
     table = _table(headers, rows, cls=_nums(range(1, n_numeric + 1)), row_classes=classes, wide=True)
     return explain + table + _figure(plots.comparison_svg(comparison, model_index=m, keys=led))
@@ -135,15 +152,16 @@ def _training(training: Mapping, primary: str) -> str:
     history = training.get("history") or []
     facts = []
     if training.get("seconds") is not None:
-        facts.append(f"training took <b>{_num(float(training['seconds']))} s</b>")
+        facts.append(_("training took {seconds}").format(seconds=f"<b>{_num(float(training['seconds']))} s</b>"))
     if training.get("best_step") is not None:
-        facts.append(f"best checkpoint at step <b>{_num(training['best_step'])}</b>")
+        facts.append(_("best checkpoint at step {step}").format(step=f"<b>{_num(training['best_step'])}</b>"))
     scored = [h[f"val_{primary}"] for h in history if h.get(f"val_{primary}") is not None]
     if scored:
-        facts.append(f"best validation {metric_name(primary)} <b>{metric_value(primary, max(scored))}</b>")
-    head = f"<p>{'; '.join(facts)}.</p>" if facts else ""
+        facts.append(_("best validation {metric} {value}").format(metric=metric_name(primary),
+                                                                  value=f"<b>{metric_value(primary, max(scored))}</b>"))
+    head = "<p>" + _("; ").join(facts) + _(".") + "</p>" if facts else ""
     svg = plots.training_svg(history, training.get("best_step"), metric=primary)
-    return head + (_figure(svg) if svg else '<p class="muted">No training history was recorded.</p>')
+    return head + (_figure(svg) if svg else '<p class="muted">' + _("No training history was recorded.") + "</p>")
 
 
 def _where(where: Any) -> str:
@@ -153,7 +171,7 @@ def _where(where: Any) -> str:
         where = [where]
     where = list(where)
     shown = ", ".join(_e(w) for w in where[:MAX_WHERE])
-    return shown + (f" and {len(where) - MAX_WHERE} more" if len(where) > MAX_WHERE else "")
+    return shown + (" " + _("and {n} more").format(n=len(where) - MAX_WHERE) if len(where) > MAX_WHERE else "")
 
 
 def _data_issues(data_report: Mapping) -> str:
@@ -162,13 +180,13 @@ def _data_issues(data_report: Mapping) -> str:
     parts = []
     scalars = {k: v for k, v in counts.items() if not isinstance(v, (dict, list))}
     if scalars:
-        parts.append(_table(["count", "value"], [[_e(k), _value(v)] for k, v in scalars.items()], cls={1: "num"}))
+        parts.append(_table([_("count"), _("value")], [[_e(k), _value(v)] for k, v in scalars.items()], cls={1: "num"}))
     per_label = counts.get("per_label")
     if isinstance(per_label, dict) and per_label:
         splits = list(per_label)
         labels = sorted({lab for d in per_label.values() if isinstance(d, dict) for lab in d})
         rows = [[_e(lab), *[_value((per_label.get(sp) or {}).get(lab, 0)) for sp in splits]] for lab in labels]
-        parts.append(_table(["label", *[_e(sp) for sp in splits]], rows, cls={i + 1: "num" for i in range(len(splits))},
+        parts.append(_table([_("label"), *[_e(sp) for sp in splits]], rows, cls={i + 1: "num" for i in range(len(splits))},
                             scroll=len(rows) > 25))
     if issues:
         rank = {"error": 0, "warning": 1, "info": 2}
@@ -177,10 +195,10 @@ def _data_issues(data_report: Mapping) -> str:
                  f"<code>{_e(i.get('code', ''))}</code>", _e(i.get("message", "")), _where(i.get("where")),
                  _e(i.get("hint", "") or "")]
                 for i in ordered]
-        parts.append(_table(["severity", "code", "issue", "where", "how to fix"], rows,
+        parts.append(_table([_("severity"), _("code"), _("issue"), _("where"), _("how to fix")], rows,
                             cls={2: "text", 3: "text", 4: "text"}, scroll=len(rows) > 25, wide=True))
     else:
-        parts.append('<p class="muted">The data checks found no issues.</p>')
+        parts.append('<p class="muted">' + _("The data checks found no issues.") + "</p>")
     return "".join(parts)
 
 
@@ -197,22 +215,24 @@ def render_report(*, title: str, summary: dict, metrics: dict, comparison: list[
     `metrics` is the dict of the task's metrics (`classification_metrics`, ...): each section is shown when the
     metrics hold what it draws, so a partial dict still renders.
     """
-    sections = [("comparison", "Comparison with baselines", lambda: _comparison(comparison, metric_keys, primary))]
-    sections += [(anchor, name, lambda build=build: build(metrics)) for anchor, name, shown, build in SECTIONS if shown(metrics)]
+    titles = section_titles()
+    sections = [("comparison", _("Comparison with baselines"), lambda: _comparison(comparison, metric_keys, primary))]
+    sections += [(anchor, titles.get(anchor, name), lambda build=build: build(metrics))
+                 for anchor, name, shown, build in SECTIONS if shown(metrics)]
     if training is not None:
-        sections.append(("training", "Training", lambda: _training(training, primary)))
+        sections.append(("training", _("Training"), lambda: _training(training, primary)))
     if data_report is not None:
         n_issues = len(data_report.get("issues") or [])
-        sections.append(("data", f"Data checks ({n_issues} issue{'s' if n_issues != 1 else ''})",
+        sections.append(("data", (_("Data checks ({n} issue)") if n_issues == 1 else _("Data checks ({n} issues)")).format(n=n_issues),
                          lambda: _data_issues(data_report)))
     body = "".join(_section(anchor, name, build()) for anchor, name, build in sections)
-    header = _header(title, summary, metrics, comparison, [(a, n) for a, n, _ in sections], metric_keys, primary)
+    header = _header(title, summary, metrics, comparison, [(a, n) for a, n, _build in sections], metric_keys, primary)
     return _page(title, header + body)
 
 
 def _page(title: str, inner: str) -> str:
     return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<!DOCTYPE html>\n<html lang="{"zh-CN" if language() == "zh" else "en"}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(title)}</title><style>{_CSS}</style></head>\n"
         f"<body><main>{inner}<footer>{_e(_footer())}</footer></main></body></html>\n"
@@ -246,7 +266,7 @@ def _footer() -> str:
         made_by = f"domainfit {version('domainfit')}"
     except Exception:  # running from a source tree without an installed distribution
         made_by = "domainfit"
-    return f"Generated by {made_by}. Self-contained: this file loads nothing from the network."
+    return _("Generated by {made_by}. Self-contained: this file loads nothing from the network.").format(made_by=made_by)
 
 
 def write_report(path: str | PathLike[str], **kwargs: Any) -> pathlib.Path:

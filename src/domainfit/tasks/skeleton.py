@@ -228,7 +228,7 @@ def write_data_files(out: Path, data, reporter: Reporter) -> None:
 
 def log_warnings(report, reporter: Reporter) -> None:
     for issue in report.warnings:
-        reporter.log(f"[warning] {issue.message}" + (f"\n  {_('how to fix')}: {issue.hint}" if issue.hint else ""))
+        reporter.log(f"[warning] {issue.message}" + ("\n  " + _("how to fix") + f": {issue.hint}" if issue.hint else ""))
 
 
 def bundle_meta(cfg: TrainConfig, *, task, labels: list[str], backbone, fit, encoder_meta: dict, hidden_size: int, report,
