@@ -22,7 +22,7 @@ def _render(monkeypatch, lang: str) -> str:
 
 
 def _texts(html: str, tag: str) -> list[str]:
-    return [re.sub(r"<[^>]+>", "", m) for m in re.findall(rf"<{tag}(?: [^>]*)?>(.*?)</{tag}>", html, re.S)]
+    return [re.sub(r"<[^>]+>", "", m) for m in re.findall(rf"<{tag}(?: [^>]*)?>(.*?)</{tag}>", html, re.DOTALL)]
 
 
 def test_a_chinese_report_has_chinese_headings_and_none_left_in_english(monkeypatch):
