@@ -125,10 +125,13 @@ def main() -> None:
     ap.add_argument("--tag", default="pretrain_waimai")
     ap.add_argument("--render", action="store_true", help="only rewrite the .md from the committed .json")
     ap.add_argument("--notes", default="", help="a paragraph added to the .md (what was reduced and why)")
+    ap.add_argument("--launcher", default="", help="with --render: how the run was launched, for the command line shown")
     args = ap.parse_args()
     if args.render:
         log = json.loads((RESULTS / f"{args.tag}.json").read_text(encoding="utf-8"))
         log["notes"] = args.notes or log.get("notes", "")
+        if args.launcher:
+            log["args"]["launcher"] = args.launcher
         _write(log, args.tag)
         return
 
@@ -180,9 +183,11 @@ def _write(log: dict, tag: str) -> None:
     (RESULTS / f"{tag}.json").write_text(json.dumps(log, indent=1, ensure_ascii=False), encoding="utf-8")
     a = log["args"]
     lines = ["# waimai_10k: domain-adaptive pretraining (`domainfit pretrain`) — reduced run", "",
-             (f"Command: `nice -n 10 .venv/bin/python bench/pretrain_waimai.py --labelled {a['labelled']} --test {a['test']} "
-              f"--steps {a['steps']} --epochs {a['epochs']} --max-length {a['max_length']} --lr {a['lr']} "
-              f"--variants {a['variants']}{' --words' if a['words'] else ''}`"), "",
+             (f"Command: `{a.get('launcher', 'nice -n 10 .venv/bin/python')} bench/pretrain_waimai.py --labelled {a['labelled']} "
+              f"--test {a['test']} --steps {a['steps']} --epochs {a['epochs']} --max-length {a['max_length']} --lr {a['lr']} "
+              f"--variants {a['variants']}{' --words' if a['words'] else ''}"
+              f"{' --methods ' + a['methods'] if a.get('methods', 'full,head') != 'full,head' else ''}"
+              f"{' --no-full-tfidf' if a.get('no_full_tfidf') else ''}`"), "",
              (f"Rows: {log['rows']['labelled']} labelled training rows (random sample, seed 42) for head/full, "
               f"{log['rows']['test']} test rows (random sample of the 2,395), {log['rows']['texts']} unlabelled training "
               f"texts for pretraining. Machine: {log['machine']}, loaded by other engineers' jobs at the same time: "
