@@ -248,6 +248,32 @@ def write_markdown(result: dict, path: Path, command: str) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+def calibrate(bundle: Path, stream_pool: pd.DataFrame, args, timings: dict, work: Path) -> None:
+    """predict() rows/s of the variant the monitor would run, on `args.calibrate` stream sentences, and the bundle's
+    accuracy on the whole stream pool (sentences it never saw)."""
+    from domainfit.inference.variants import list_variants
+    from domainfit.predict import Predictor
+
+    predictor = Predictor.from_bundle(bundle, batch_size=64)
+    texts = random.Random(1).choices(list(stream_pool["text"]), k=args.calibrate)
+    predictor.predict(texts[:64])  # warm
+    t = time.perf_counter()
+    predictor.predict(texts)
+    rate = len(texts) / (time.perf_counter() - t)
+    pred = [p["label"] for p in predictor.predict(list(stream_pool["text"]))]
+    gold = list(stream_pool["label"])
+    neg = [p == "negative" for p, g in zip(pred, gold) if g == "negative"]
+    from domainfit.bundle import load_bundle
+
+    out = {"variant": predictor.variant, "rows_per_s": rate, "texts": len(texts), "timings": timings,
+           "accuracy_on_stream_pool": sum(p == g for p, g in zip(pred, gold)) / len(gold),
+           "negative_recall_on_stream_pool": sum(neg) / len(neg), "pool": len(gold),
+           "variants": {n: {k: m.get(k) for k in ("parity_passed", "parity")} for n, m in list_variants(load_bundle(bundle)).items()},
+           "loadavg": Path("/proc/loadavg").read_text().strip()}
+    (work / "calibration.json").write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")
+    print(json.dumps(out, indent=1, default=str))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--days", type=int, default=30)
@@ -258,6 +284,11 @@ def main() -> None:
     ap.add_argument("--compress", action="store_true", help="add an ONNX int8 variant (the monitor uses the fastest that passed)")
     ap.add_argument("--classifier-sample", type=int, default=0, help="time predict() alone on this many of the texts (0: all)")
     ap.add_argument("--name", default="watch_backtest")
+    ap.add_argument("--method", default="full", help="the sentiment bundle's training method")
+    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--train-size", type=int, default=2400, help="PhraseBank sentences kept out of the stream to train on")
+    ap.add_argument("--calibrate", type=int, default=0, help="train (and compress), time predict() on this many stream "
+                    "texts, write <work>/calibration.json and stop: the rows/s the stream is sized from")
     ap.add_argument("--labels-from", default=None, help="an end-to-end run's watch.db: its sentiment outputs are reused "
                     "(detector-only replay at a higher volume; no throughput measured)")
     args = ap.parse_args()
@@ -271,24 +302,26 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     frames = [pd.read_csv(SHARED / f, dtype=str, keep_default_na=False) for f in ("train.csv", "test.csv")]
     data = pd.concat(frames).drop_duplicates("text").reset_index(drop=True)
-    train = data.groupby("label", group_keys=False).sample(frac=1400 / len(data), random_state=args.seed)
+    train = data.groupby("label", group_keys=False).sample(frac=args.train_size / len(data), random_state=args.seed)
     stream_pool = data.drop(train.index)
     bundle = Path(args.bundle) if args.bundle else work / "sentiment"
     timings = {}
     if not args.bundle:
         train.to_csv(work / "sentiment_train.csv", index=False)
         t = time.perf_counter()
-        domainfit.train({"data": {"train": str(work / "sentiment_train.csv")}, "method": "head", "baselines": [],
-                         "training": {"epochs": 4, "seed": args.seed}, "output": str(bundle)}, overwrite=True)
+        domainfit.train({"data": {"train": str(work / "sentiment_train.csv")}, "method": args.method, "baselines": [],
+                         "training": {"epochs": args.epochs, "seed": args.seed}, "output": str(bundle)}, overwrite=True)
         timings["train_s"] = time.perf_counter() - t
         if args.compress:
             t = time.perf_counter()
             domainfit.compress(bundle, to="onnx", quantize="int8")
             timings["compress_s"] = time.perf_counter() - t
+    if args.calibrate:
+        calibrate(bundle, stream_pool, args, timings, work)
+        return
     records, events, start = build_stream(stream_pool, days=args.days, per_day=args.per_day, seed=args.seed)
     overlap = {r["text"] for r in records} & set(train["text"])
-    if not args.bundle:
-        assert not overlap, "a training sentence is in the stream"
+    assert not overlap, "a training sentence is in the stream"  # the split is the seed's, with or without --bundle
     cfg = load_watch_config({
         "sentiment": {"bundle": str(bundle), "negative_labels": ["negative"]},
         "watchlist": [{"name": n, "aliases": a} for n, a in WATCHLIST],
