@@ -177,7 +177,7 @@ class Processor:
         self.store.save_alert(record)
         if event == "open":
             self.alerts_raised += 1
-            if self.sinks:
+            if self.sinks and self.store.claim_send(record["alert_id"], event):  # one worker sends it (store.py)
                 send_alert(self.sinks, alert_message(record), {"alert": record})
 
 
