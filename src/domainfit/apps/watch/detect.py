@@ -23,8 +23,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from domainfit.apps.watch.config import DetectConfig, WindowConfig
-from domainfit.apps.watch.stats import (TestResult, cusum_increment, cusum_null_maxima, dispersion_strength,
-                                        expected_volume, negative_share_test, volume_test)
+from domainfit.apps.watch.stats import (
+    TestResult,
+    cusum_increment,
+    cusum_null_maxima,
+    dispersion_strength,
+    expected_volume,
+    negative_share_test,
+    volume_test,
+)
 
 __all__ = ["Detector", "Series", "iso", "window_label"]
 
