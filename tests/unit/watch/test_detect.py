@@ -203,19 +203,24 @@ def test_cusum_ignores_volume_alone():
 
 def test_several_windows_are_tested_at_alpha_over_their_number():
     """Bonferroni: a p-value between alpha/2 and alpha fires one window alone, not the same window among two."""
-    def run(windows, correction):
-        events = []
-        cfg = DetectConfig(negative_share={"alpha": 1e-3, "correction": correction, "min_lift": 0.0,
+    def run(windows, correction, alpha):
+        events, log = [], []
+        cfg = DetectConfig(negative_share={"alpha": alpha, "correction": correction, "min_lift": 0.0,
                                            "estimate_dispersion": False, "prior_strength": 1e9},
                            volume={"alpha": 1e-12}, cusum={"enabled": False})
         d = Detector(windows, cfg, on_alert=lambda e, r: events.append(r))
+        d.log = log
         t = stream(d, 0.0, 48, 40, 10)
         stream(d, t, 1, 40, 4)  # one hour at 25%: k = 10 of 40 against 10%
-        return [r for r in events if r["kind"] == "negative_share" and r["window"] == "1h"]
+        d.advance(49 * H)  # the clock reaches the hour's end
+        hour = [r for r in log if r["window"] == "1h" and r["window_end"] == 49 * H and r["key"] == "A"]
+        return [r for r in events if r["kind"] == "negative_share" and r["window"] == "1h"], hour[0]["p_negative_share"]
 
     one = [WindowConfig(size=H, step=H, baseline=86400)]
-    p = negative_share_test(10, 40, 192, 1920, alpha=1, min_count=1, min_lift=0, prior_strength=1e9, min_baseline=1).p_value
-    assert 5e-4 < p < 1e-3  # the hour's p-value, about 7e-4
-    assert len(run(one, "bonferroni")) == 1
     two = one + [WindowConfig(size=3 * H, step=H, baseline=86400)]
-    assert run(two, "bonferroni") == [] and len(run(two, "none")) == 1
+    _, p = run(one, "none", 1e-9)  # the hour's p-value: 10 of 40 against the day's 96 of 960, about 6e-3
+    p0 = 96.5 / 961
+    assert p == pytest.approx(betabinom_tail(10, 40, p0 * 960, (1 - p0) * 960), rel=1e-6)
+    alpha = 1.5 * p  # alpha / 2 < p < alpha
+    assert len(run(one, "bonferroni", alpha)[0]) == 1
+    assert run(two, "bonferroni", alpha)[0] == [] and len(run(two, "none", alpha)[0]) == 1
