@@ -1,10 +1,13 @@
 """Backtest of `domainfit watch` on real sentences: a simulated month of Financial PhraseBank news with injected
 negative-share surges, volume-only bursts and reposts, replayed through the live pipeline.
 
-    nice -n 10 python bench/watch_backtest.py --days 30 --per-day 1500 --work /tmp/watch-bench
+    benchslot python bench/watch_backtest.py --work /tmp/watch2-bench --compress --calibrate 1000   # bundle, rows/s
+    benchslot python bench/watch_backtest.py --days 19 --per-day 3000 --bundle /tmp/watch2-bench/sentiment \
+        --classifier-sample 1500 --work /tmp/watch2-bench                                        # the backtest
 
 The stream: every item is a real, labelled PhraseBank sentence (50agree, train + test files). A sentiment bundle is
-trained (method `head`, on the bundled MiniLM) on a stratified 1,400 of them; the stream draws only from the rest.
+trained (`--method`, default `full` for 2 epochs, on the bundled MiniLM) on a stratified `--train-size` (2,400) of
+them; the stream draws only from the rest.
 Arrivals are Poisson with a daily cycle (quiet nights, a peak at 13:00 UTC). A watchlist of six companies named in the
 data; an item about a company is one of its real sentences when one of the drawn label exists, else a sentence of
 that label tagged with the company's name as a feed's entity tag would be ("Nokia: <sentence>"). Three busy
@@ -452,7 +455,7 @@ def main() -> None:
     (work / "result.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
-    write_markdown(result, RESULTS / f"{args.name}.md", "PYTHONPATH=src timeout 1500 /work/wt/_notes/benchslot "
+    write_markdown(result, RESULTS / f"{args.name}.md", "PYTHONPATH=src /work/wt/_notes/benchslot timeout 1500 "
                    "python bench/watch_backtest.py " + " ".join(sys.argv[1:]))
     print(json.dumps({k: result[k] for k in ("stream", "dedup", "classifier_accuracy_on_stories", "variant", "throughput")}, indent=1))
     print(json.dumps({k: v for k, v in scores.items() if k not in ("surges",)}, indent=1, default=str))
