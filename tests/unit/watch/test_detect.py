@@ -73,6 +73,7 @@ def stream(detector, start, hours, per_hour, negative_every, key="A"):
 
 def make(**detect):
     events = []
+    detect.setdefault("cusum", {"enabled": False})  # the window tests alone (the chart has its own tests)
     cfg = DetectConfig(cooldown=detect.pop("cooldown", 6 * H), clear_steps=2, **detect)
     d = Detector([WindowConfig(size=H, step=900, baseline=2 * 86400)], cfg, on_alert=lambda e, r: events.append((e, dict(r))))
     return d, events
@@ -125,3 +126,101 @@ def test_after_the_cooldown_a_new_alert():
     stream(d, t, 3, 40, 10)
     assert [e for e, _ in events].count("open") == 2
     assert len({r["alert_id"] for e, r in events if e == "open"}) == 2
+
+
+# ---------------------------------------------------------------- dispersion, Bonferroni and the CUSUM chart
+def test_dispersion_is_the_method_of_moments_of_daily_shares():
+    from domainfit.apps.watch.stats import dispersion_strength
+
+    n = np.full(6, 1000)
+    assert dispersion_strength(n, np.full(6, 100)) == math.inf  # identical days: no spread beyond binomial
+    k = np.array([50, 150, 50, 150, 50, 150])  # shares 5% / 15%: p0 = 0.1
+    var = np.var(k / n, ddof=1)  # 0.003
+    expected = 0.1 * 0.9 / (var - 0.1 * 0.9 / 1000) - 1
+    assert dispersion_strength(n, k) == pytest.approx(expected)  # ~ 30.0
+    assert dispersion_strength(n[:2], k[:2]) == math.inf  # too few days to tell
+
+
+def test_cusum_increments_are_the_log_likelihood_ratio():
+    from domainfit.apps.watch.stats import cusum_increment
+
+    up, down = cusum_increment(0.1, 0.25)
+    assert up == pytest.approx(math.log(2.5)) and down == pytest.approx(math.log(0.75 / 0.9))
+    # at p0 the expected step per story is negative (-KL(p0 || p1)); at p1 positive (+KL(p1 || p0))
+    assert 0.1 * up + 0.9 * down < 0 < 0.25 * up + 0.75 * down
+
+
+def test_cusum_threshold_keeps_its_false_alarm_rate_on_fresh_quiet_weeks():
+    from domainfit.apps.watch.stats import cusum_null_maxima
+
+    volumes = np.tile(np.r_[np.full(32, 2), np.full(40, 12), np.full(24, 4)], 7)  # a daily cycle, 15-min buckets
+    days = np.arange(len(volumes)) // 96
+    calib = cusum_null_maxima(volumes, days, 0.12, 0.27, math.inf, paths=2000, rng=np.random.default_rng(1))
+    h = np.quantile(calib, 0.9)
+    fresh = cusum_null_maxima(volumes, days, 0.12, 0.27, math.inf, paths=2000, rng=np.random.default_rng(2))
+    assert (fresh >= h).mean() == pytest.approx(0.10, abs=0.025)
+    # a drifting rate (strength 50) needs a higher threshold for the same rate
+    drifting = cusum_null_maxima(volumes, days, 0.12, 0.27, 50.0, paths=2000, rng=np.random.default_rng(1))
+    assert np.quantile(drifting, 0.9) > h
+
+
+def cusum_detector(**cusum):
+    events = []
+    cfg = DetectConfig(cooldown=6 * H, clear_steps=2, cusum={"weekly_false_alarm": 0.05, "paths": 400, **cusum},
+                       # the chart alone raises alerts; the even synthetic days show no spread, so p0's own
+                       # uncertainty (the baseline's stories) is all the chart's simulation draws
+                       negative_share={"alpha": 1e-12, "prior_strength": 1e9}, volume={"alpha": 1e-12})
+    d = Detector([WindowConfig(size=H, step=900, baseline=2 * 86400)], cfg,
+                 on_alert=lambda e, r: events.append((e, dict(r))))
+    return d, events
+
+
+def test_cusum_finds_a_lasting_rise_and_dates_its_start():
+    d, events = cusum_detector()
+    t = stream(d, 0.0, 96, 30, 8)  # four quiet days at 12.5%
+    assert events == []
+    surge = t
+    t = stream(d, t, 4, 30, 3)  # four hours at 33%: +21 points, too little for one hour's window at alpha 1e-12
+    stream(d, t, 10, 30, 8)
+    opened = [r for e, r in events if e == "open"]
+    assert [(r["key"], r["kind"], r["window"]) for r in opened] == [("A", "negative_share", "cusum")]
+    alert = opened[0]
+    assert surge < alert["time_s"] <= surge + 3 * H
+    assert abs(alert["window_start_s"] - surge) <= H  # the change point: where the statistic left zero
+    assert alert["expected"] == pytest.approx(1 / 8, abs=0.01) and alert["observed"] > 0.25
+    assert alert["statistic"] >= d._charts["A"].h and 0 < alert["p_value"] < 0.05
+    assert events[-1][0] == "close"
+
+
+def test_cusum_ignores_volume_alone():
+    d, events = cusum_detector()
+    t = stream(d, 0.0, 96, 30, 8)
+    t = stream(d, t, 3, 240, 8)  # eight times the stories, the same share
+    stream(d, t, 4, 30, 8)
+    assert [r["kind"] for e, r in events if e == "open"] == ["volume"]  # the volume test sees it; the chart does not
+    assert d._charts["A"].s < d._charts["A"].h / 4
+
+
+def test_several_windows_are_tested_at_alpha_over_their_number():
+    """Bonferroni: a p-value between alpha/2 and alpha fires one window alone, not the same window among two."""
+    def run(windows, correction, alpha):
+        events, log = [], []
+        cfg = DetectConfig(negative_share={"alpha": alpha, "correction": correction, "min_lift": 0.0,
+                                           "estimate_dispersion": False, "prior_strength": 1e9},
+                           volume={"alpha": 1e-12}, cusum={"enabled": False})
+        d = Detector(windows, cfg, on_alert=lambda e, r: events.append(r))
+        d.log = log
+        t = stream(d, 0.0, 48, 40, 10)
+        stream(d, t, 1, 40, 4)  # one hour at 25%: k = 10 of 40 against 10%
+        d.advance(49 * H)  # the clock reaches the hour's end
+        hour = [r for r in log if r["window"] == "1h" and r["window_end"] == 49 * H and r["key"] == "A"]
+        return [r for r in events if r["kind"] == "negative_share" and r["window"] == "1h"], hour[0]["p_negative_share"]
+
+    one = [WindowConfig(size=H, step=H, baseline=86400)]
+    two = one + [WindowConfig(size=3 * H, step=H, baseline=86400)]
+    _, p = run(one, "none", 1e-9)  # the hour's p-value: 10 of 40 against the day's 96 of 960, about 6e-3
+    p0 = 96.5 / 961
+    assert p == pytest.approx(betabinom_tail(10, 40, p0 * 960, (1 - p0) * 960), rel=1e-6)
+    alpha = 1.5 * p  # alpha / 2 < p < alpha
+    assert len(run(one, "bonferroni", alpha)[0]) == 1
+    assert run(two, "bonferroni", alpha)[0] == [] and len(run(two, "none", alpha)[0]) == 1

@@ -1,6 +1,6 @@
 """Watchlist matching (Chinese and English, aliases, word boundaries) and near-duplicate collapsing."""
 
-from domainfit.apps.watch.dedup import Deduplicator
+from domainfit.apps.watch.dedup import Deduplicator, numbers
 from domainfit.apps.watch.watchlist import Watchlist
 
 WL = Watchlist([("招商银行", ["招行", "CMB", "China Merchants Bank"]), ("Nokia", ["诺基亚", "NOK"])])
@@ -47,3 +47,36 @@ def test_dedup_remembers_stories_of_other_workers():
     d.remember("x", "the bank raised its dividend for the third year in a row", 10.0)  # idempotent
     assert d.assign("y", "the bank raised its dividend for the third year in a row", 20.0) == "x"
     assert len(d) == 1
+
+
+def test_template_sentences_with_other_figures_are_different_stories():
+    """PhraseBank-style templates: MinHash alone calls them copies; different figures make them different news."""
+    d = Deduplicator(threshold=0.7, num_perm=128, shingle=3, horizon=86400)
+    first = "Operating profit rose to EUR 13.1 mn from EUR 8.7 mn in the corresponding period in 2007"
+    other = "Operating profit rose to EUR 13.1 mn from EUR 9.7 mn in the corresponding period in 2007"
+    assert d._minhash(first).jaccard(d._minhash(other)) >= 0.7  # the wording alone would merge them
+    assert d.assign("a", first, 0.0) == "a"
+    assert d.assign("b", other, 60.0) == "b"
+    assert d.assign("c", first.replace("13.1", "12.4").replace("8.7", "10.0"), 90.0) == "c"
+    # real reposts of each still collapse into their own story, whatever the tags around them
+    assert d.assign("a2", "(Reuters) " + first + " - Reuters", 120.0) == "a"
+    assert d.assign("b2", "BREAKING: " + other + " (updated)", 180.0) == "b"
+    assert len(d) == 3
+
+
+def test_copies_must_name_the_same_watchlist_keys():
+    d = Deduplicator(threshold=0.7, num_perm=128, shingle=3, horizon=86400)
+    text = "Net sales decreased in the third quarter as demand for paper weakened across Europe"
+    assert d.assign("u", "UPM: " + text, 0.0, keys=["UPM"]) == "u"
+    assert d.assign("s", "Stora Enso: " + text, 10.0, keys=["Stora Enso"]) == "s"
+    assert d.assign("plain", text, 20.0) == "plain"
+    assert d.assign("u2", "UPM: " + text + " - Reuters", 30.0, keys=["UPM"]) == "u"
+    d.remember("n", "Nokia: " + text + " again", 40.0, keys=["Nokia"])
+    assert d.assign("n2", "Nokia: " + text + " again (updated)", 50.0, keys=["Nokia"]) == "n"
+
+
+def test_numbers_read_as_written():
+    assert numbers("EUR 13.1 mn from EUR 8.7 mn") == {"13.1", "8.7"}
+    assert numbers("1,200 jobs and 12,500,000 shares; margin 13,1 %") == {"1200", "12500000", "13.1"}
+    assert numbers("营收增长２０%") == {"20"}
+    assert numbers("no figures here") == frozenset()

@@ -112,6 +112,10 @@ class NegativeShareConfig(_Strict):
     prior_strength: float = Field(100.0, gt=0, description="the most stories the baseline share counts for (beta-binomial "
                                   "overdispersion: a baseline is never taken as exactly known)")
     min_baseline: int = Field(30, ge=1, description="fewest baseline stories before the test runs")
+    estimate_dispersion: bool = Field(True, description="read the day-to-day spread of the share from the baseline's "
+                                      "days (method of moments) and widen the test by it")
+    correction: Literal["bonferroni", "none"] = Field("bonferroni", description="several windows are one family: "
+                                                      "each is tested at alpha / (number of windows)")
 
 
 class VolumeConfig(_Durations):
@@ -120,11 +124,25 @@ class VolumeConfig(_Durations):
     min_count: int = Field(20, ge=1)
     min_ratio: float = Field(2.0, ge=1, description="the count must also be this many times the expected one")
     seasonal_days: int = Field(3, ge=1, description="days of history before the expectation follows the hour of the day")
+    correction: Literal["bonferroni", "none"] = Field("bonferroni", description="each window at alpha / (windows)")
+
+
+class CusumConfig(_Durations):
+    enabled: bool = Field(True, description="a CUSUM chart of the negative share per key (alerts of window 'cusum')")
+    shift: float = Field(0.15, gt=0, lt=1, description="the rise in negative share the chart finds fastest (p1 = p0 + shift)")
+    weekly_false_alarm: float = Field(0.05, gt=0, lt=1, description="share of quiet weeks in which a key may raise a "
+                                      "false CUSUM alarm: the threshold is this quantile of simulated quiet weeks")
+    baseline: float = _dur("7d", "the quiet history p0, the volumes and the spread are read from")
+    recalibrate: float = _dur("1d", "how often p0 and the threshold are read again")
+    min_history: float = _dur("2d", "history before the chart runs")
+    min_baseline: int = Field(100, ge=1, description="fewest baseline stories before the chart runs")
+    paths: int = Field(500, ge=50, le=100000, description="simulated quiet weeks per calibration")
 
 
 class DetectConfig(_Durations):
     negative_share: NegativeShareConfig = Field(default_factory=NegativeShareConfig)
     volume: VolumeConfig = Field(default_factory=VolumeConfig)
+    cusum: CusumConfig = Field(default_factory=CusumConfig)
     cooldown: float = _dur("6h", "after an alert closes, a new trigger of the same key and kind within this reopens it")
     clear_steps: int = Field(2, ge=1, description="steps the test must stay clear before an alert closes")
     top_stories: int = Field(5, ge=1, le=50)

@@ -1,5 +1,9 @@
-"""The detector: story counts per key in buckets, every window tested at each of its steps, alerts opened, updated
-and closed (the statistics are in `stats.py`).
+"""The detector: story counts per key in buckets, every window tested at each of its steps, a CUSUM chart of the
+negative share per key advanced bucket by bucket, alerts opened, updated and closed (the statistics, with their
+sources, are in `stats.py`).
+
+Detection is per window step, never per item: items only add to the bucket counts (`Series.add`), and the tests run
+once per key at each step boundary the stream's clock passes.
 
 Time is the stream's own (event time): the detector advances to the newest item's time, so a replay of last month
 and a live feed follow the same rules, and a restart resumes from the clock saved in the store. Counts are of distinct
@@ -11,6 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import math
+import zlib
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,11 +23,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from domainfit.apps.watch.config import DetectConfig, WindowConfig
-from domainfit.apps.watch.stats import TestResult, expected_volume, negative_share_test, volume_test
+from domainfit.apps.watch.stats import (
+    TestResult,
+    cusum_increment,
+    cusum_null_maxima,
+    dispersion_strength,
+    expected_volume,
+    negative_share_test,
+    volume_test,
+)
 
 __all__ = ["Detector", "Series", "iso", "window_label"]
 
 ALL = "all"
+CUSUM = "cusum"  # the window label of the CUSUM chart's alerts (kind negative_share)
 
 
 def iso(t: float | None) -> str | None:
@@ -111,6 +125,21 @@ class _Track:
 
 
 @dataclass
+class _Chart:
+    """One key's CUSUM: the statistic, where its run began, and the calibration it runs with."""
+    s: float = 0.0
+    since: float | None = None  # the step the statistic last left zero (the change-point estimate)
+    n: int = 0  # stories and negatives since then
+    k: int = 0
+    p0: float | None = None
+    up: float = 0.0
+    down: float = 0.0
+    h: float = float("inf")
+    maxima: np.ndarray | None = None
+    calibrated: float | None = None
+
+
+@dataclass
 class Detector:
     windows: list[WindowConfig]
     detect: DetectConfig
@@ -120,6 +149,7 @@ class Detector:
     stories: dict[str, Story] = field(default_factory=dict)
     _recent: deque = field(default_factory=deque)
     _tracks: dict = field(default_factory=lambda: defaultdict(_Track))
+    _charts: dict = field(default_factory=lambda: defaultdict(_Chart))
     log: list | None = None  # when a list: one row per key, window and step (the series a backtest writes)
 
     def __post_init__(self) -> None:
@@ -166,6 +196,8 @@ class Detector:
             for w in self.windows:
                 if round(t / self.res) % round(w.step / self.res) == 0:
                     self._evaluate(w, t)
+            if self.detect.cusum.enabled:
+                self._chart_step(t)
             self.clock = t
             tested += 1
             t += self.res
@@ -183,38 +215,94 @@ class Detector:
             n_b, k_b, idx_b = self.series.slice(key, base_start, start)
             n, k, base_n, base_k = int(n_w.sum()), int(k_w.sum()), int(n_b.sum()), int(k_b.sum())
             share = self.detect.negative_share
-            tested = negative_share_test(k, n, base_k, base_n, alpha=share.alpha, min_count=share.min_count,
+            spread = _daily_spread(n_b, k_b, self.res) if share.estimate_dispersion else float("inf")
+            tested = negative_share_test(k, n, base_k, base_n, alpha=self._alpha(share), min_count=share.min_count,
                                          min_lift=share.min_lift, prior_strength=share.prior_strength,
-                                         min_baseline=share.min_baseline)
+                                         min_baseline=share.min_baseline, dispersion=spread)
             share_p = tested.p_value
-            self._step(key, w, "negative_share", t, tested, share.clear_alpha)
+            label = window_label(w.size)
+            self._step(key, label, "negative_share", t, start, tested, share.clear_alpha)
             vol = self.detect.volume
             history = t - self.series.start
             seasonal = history >= vol.seasonal_days * 86400 and w.baseline >= 86400
             hours = lambda idx: ((idx * self.res) // 3600 % 24).astype(np.int64)
             lam = expected_volume(n_b.astype(float), hours(idx_b), hours(idx_w), seasonal=seasonal) if base_n else 0.0
-            result = volume_test(n, lam, alpha=vol.alpha, min_count=vol.min_count, min_ratio=vol.min_ratio) \
+            result = volume_test(n, lam, alpha=self._alpha(vol), min_count=vol.min_count, min_ratio=vol.min_ratio) \
                 if base_n >= share.min_baseline else TestResult(False, False, 1.0, float(n), lam, n)
-            self._step(key, w, "volume", t, result, vol.clear_alpha)
+            self._step(key, label, "volume", t, start, result, vol.clear_alpha)
             if self.log is not None and (n or base_n):
                 self.log.append({"key": key, "window": window_label(w.size), "window_end": t, "stories": n,
                                  "negative": k, "negative_share": k / n if n else None,
                                  "baseline_share": (base_k + 0.5) / (base_n + 1.0), "expected_stories": lam,
                                  "p_negative_share": share_p, "p_volume": result.p_value})
 
+    def _alpha(self, test) -> float:
+        return test.alpha / len(self.windows) if test.correction == "bonferroni" else test.alpha
+
+    # ------------------------------------------------------------------ the CUSUM chart
+    def _chart_step(self, t: float) -> None:
+        """Add the bucket that ends at t to every key's chart (calibrating it first when due) and test it."""
+        cfg = self.detect.cusum
+        if self.series.start is None or t - self.series.start < cfg.min_history:
+            return
+        for key in self.series.names():
+            chart = self._charts[key]
+            if chart.calibrated is None or t - chart.calibrated >= cfg.recalibrate:
+                self._calibrate(key, chart, t)
+            if chart.p0 is None:
+                continue
+            n_w, k_w, _ = self.series.slice(key, t - self.res, t)
+            n, k = int(n_w.sum()), int(k_w.sum())
+            before = chart.s
+            chart.s = max(0.0, chart.s + k * chart.up + (n - k) * chart.down)
+            if chart.s > 0.0:
+                if before == 0.0:
+                    chart.since, chart.n, chart.k = t - self.res, 0, 0
+                chart.n, chart.k = chart.n + n, chart.k + k
+            fired = chart.s >= chart.h
+            tail = (1 + int(len(chart.maxima) - np.searchsorted(chart.maxima, chart.s, side="left"))) / (1 + len(chart.maxima))
+            result = TestResult(fired, True, tail, chart.k / chart.n if chart.n else 0.0, chart.p0, chart.n, chart.k,
+                                holding=chart.s >= chart.h / 2, strength=chart.s)
+            self._step(key, CUSUM, "negative_share", t, chart.since if chart.since is not None else t - self.res,
+                       result, 0.0)
+
+    def _calibrate(self, key: str, chart: _Chart, t: float) -> None:
+        """p0, the increments and the threshold h from the key's quiet baseline (stats.py: simulated quiet weeks)."""
+        cfg, share = self.detect.cusum, self.detect.negative_share
+        chart.calibrated = t
+        start = max(t - cfg.baseline, math.floor(self.series.start / self.res) * self.res)
+        n_b, k_b, _ = self.series.slice(key, start, t)
+        base_n, base_k = int(n_b.sum()), int(k_b.sum())
+        if base_n < cfg.min_baseline:
+            chart.p0 = None
+            return
+        p0 = (base_k + 0.5) / (base_n + 1.0)
+        p1 = min(p0 + cfg.shift, 0.999)
+        per_day = round(86400 / self.res)
+        week = 7 * per_day
+        volumes = np.resize(n_b, week)  # the baseline's own volumes, repeated to a week when it is shorter
+        days = np.arange(week) // per_day
+        spread = _daily_spread(n_b, k_b, self.res) if share.estimate_dispersion else float("inf")
+        strength = min(float(base_n), share.prior_strength, spread)
+        rng = np.random.default_rng([zlib.crc32(key.encode("utf-8")), int(t) & 0xFFFFFFFF])
+        chart.maxima = cusum_null_maxima(volumes, days, p0, p1, strength, paths=cfg.paths, rng=rng)
+        chart.h = max(float(np.quantile(chart.maxima, 1 - cfg.weekly_false_alarm)), 1e-9)
+        chart.p0 = p0
+        chart.up, chart.down = cusum_increment(p0, p1)
+
     # ------------------------------------------------------------------ alerts
-    def _step(self, key: str, w: WindowConfig, kind: str, t: float, r: TestResult, clear_alpha: float) -> None:
-        label = window_label(w.size)
+    def _step(self, key: str, label: str, kind: str, t: float, start: float, r: TestResult, clear_alpha: float) -> None:
         track = self._tracks[(key, label, kind)]
         if track.open is not None:
             alert = track.open
-            if r.fired or r.p_value <= clear_alpha:
+            holding = r.holding if r.holding is not None else r.p_value <= clear_alpha
+            if r.fired or holding:
                 track.clear = 0
                 if r.fired:
                     alert["window_end"], alert["window_end_s"] = iso(t), t
                     alert["steps"] += 1
-                    if r.p_value < alert["p_value"]:
-                        self._fill(alert, key, kind, t - w.size, t, r)
+                    if r.peak > alert.get("peak", -math.inf):
+                        self._fill(alert, key, kind, start, t, r)
                     alert["updated"] = iso(t)
                     self.on_alert("update", alert)
                 return
@@ -231,22 +319,24 @@ class Detector:
             alert.update(status="open", closed=None, closed_s=None, reopened=alert.get("reopened", 0) + 1,
                          window_end=iso(t), window_end_s=t, updated=iso(t))
             alert["steps"] += 1
-            if r.p_value < alert["p_value"]:
-                self._fill(alert, key, kind, t - w.size, t, r)
+            if r.peak > alert.get("peak", -math.inf):
+                self._fill(alert, key, kind, start, t, r)
             track.open, track.last = alert, None
             self.on_alert("reopen", alert)
             return
         alert_id = hashlib.sha1(f"{key}|{kind}|{label}|{t}".encode()).hexdigest()[:16]
         alert = {"alert_id": alert_id, "time": iso(t), "time_s": t, "key": key, "kind": kind, "window": label,
-                 "window_start": iso(t - w.size), "window_start_s": t - w.size, "window_end": iso(t), "window_end_s": t,
+                 "window_start": iso(start), "window_start_s": start, "window_end": iso(t), "window_end_s": t,
                  "status": "open", "closed": None, "closed_s": None, "steps": 1, "reopened": 0, "updated": iso(t)}
-        self._fill(alert, key, kind, t - w.size, t, r)
+        self._fill(alert, key, kind, start, t, r)
         track.open = alert
         self.on_alert("open", alert)
 
     def _fill(self, alert: dict, key: str, kind: str, start: float, end: float, r: TestResult) -> None:
         alert.update(observed=round(r.observed, 6), expected=round(r.expected, 6), p_value=r.p_value, n=r.n, k=r.k,
-                     peak_start=iso(start), peak_end=iso(end))
+                     peak_start=iso(start), peak_end=iso(end), peak=r.peak)
+        if r.strength is not None:
+            alert["statistic"] = round(r.strength, 4)  # the CUSUM's S at its peak
         top = self.top_stories(key, start, end, negative_only=kind == "negative_share")
         alert["top_ids"] = [s.item_id for s in top]
         alert["stories"] = [{"id": s.item_id, "time": iso(s.time), "text": s.text[:400], "copies": s.copies,
@@ -257,3 +347,14 @@ class Detector:
                  and (s.negative or not negative_only)]
         found.sort(key=lambda s: (-s.copies, -(s.score or 0.0), s.time))
         return found[: self.detect.top_stories]
+
+
+def _daily_spread(n: np.ndarray, k: np.ndarray, res: float) -> float:
+    """m̂ of the baseline's whole days (counted back from its end), for the beta-binomial's spread."""
+    per_day = round(86400 / res)
+    days = len(n) // per_day
+    if days < 3:
+        return float("inf")
+    n_d = n[len(n) - days * per_day:].reshape(days, per_day).sum(axis=1)
+    k_d = k[len(k) - days * per_day:].reshape(days, per_day).sum(axis=1)
+    return dispersion_strength(n_d, k_d)

@@ -53,6 +53,7 @@ class Processor:
         self.topic = Predictor.from_bundle(cfg.topic.bundle, variant=cfg.topic.variant) if cfg.topic else None
         self.ner = Predictor.from_bundle(cfg.ner.bundle, variant=cfg.ner.variant) if cfg.ner else None
         self.watchlist = Watchlist([(w.name, w.aliases) for w in cfg.watchlist])
+        self._names = set(self.watchlist.names)
         d = cfg.dedup
         self.dedup = Deduplicator(threshold=d.threshold, num_perm=d.num_perm, shingle=d.shingle, horizon=d.horizon)
         self.sinks = [parse_sink(s) for s in cfg.sinks] if send else []
@@ -77,7 +78,8 @@ class Processor:
         for row in rows:
             self._last_pk = max(self._last_pk, row["id"])
             if row["story"] == row["item_id"]:
-                self.dedup.remember(row["item_id"], row["text"], row["time"])
+                self.dedup.remember(row["item_id"], row["text"], row["time"],
+                                    keys=[k for k in row["keys"] if k in self._names])
                 self.detector.add_story(Story(row["item_id"], row["time"], row["text"], bool(row["negative"]),
                                               row["score"], list(row["keys"]), label=row["label"]))
             else:
@@ -117,9 +119,10 @@ class Processor:
         for iid, r in fresh:
             text = clean(str(r["text"]))
             t = float(r["time"])
-            story = self.dedup.assign(iid, text, t)
+            names = self.watchlist.match(text)
+            story = self.dedup.assign(iid, text, t, keys=names)
             row = {"item_id": iid, "time": t, "text": text, "source": _opt(r.get("source")), "url": _opt(r.get("url")),
-                   "story": story, "label": None, "score": None, "negative": False, "keys": [], "topics": None,
+                   "story": story, "label": None, "score": None, "negative": False, "keys": names, "topics": None,
                    "entities": None}
             rows.append(row)
             if story == iid:
@@ -132,7 +135,7 @@ class Processor:
             entities = self._entities(texts)
             for i, row in enumerate(originals):
                 row["topics"], row["entities"] = topics[i], entities[i]
-                row["keys"] = [*self.watchlist.match(row["text"]), *(topics[i] or []), ALL]
+                row["keys"] = [*row["keys"], *(topics[i] or []), ALL]
         by_id = {row["item_id"]: row for row in originals}
         for row in rows:
             if row["story"] != row["item_id"]:
@@ -174,7 +177,7 @@ class Processor:
         self.store.save_alert(record)
         if event == "open":
             self.alerts_raised += 1
-            if self.sinks:
+            if self.sinks and self.store.claim_send(record["alert_id"], event):  # one worker sends it (store.py)
                 send_alert(self.sinks, alert_message(record), {"alert": record})
 
 

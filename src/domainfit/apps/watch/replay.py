@@ -36,7 +36,7 @@ def replay(cfg: WatchConfig, stream: str | Path, out: str | Path, *, reporter=No
     advance = reporter.progress(_("replaying"), len(records)) if reporter else (lambda n: None)
     start = time.perf_counter()
     stored = copies = 0
-    chunk = 4 * cfg.batch_size  # records per transaction: the model still sees batches of batch_size
+    chunk = 16 * cfg.batch_size  # records per transaction: the model still sees batches of batch_size
     for i in range(0, len(records), chunk):
         batch = records[i:i + chunk]
         done = processor.process(batch)

@@ -4,6 +4,12 @@ the detector's clock, in SQLite (WAL, the default) or PostgreSQL through `domain
 An item is acknowledged (HTTP 200, Redis XACK, a file recorded as done) only after the transaction holding it has
 committed, so a killed process loses nothing it acknowledged; `item_id` is unique, so whatever is sent again after a
 crash (a file read again, a message claimed by another worker, a client's retry) is skipped, never counted twice.
+
+Alerts are sent once whatever the number of workers: every worker's detector counts the same stored items, so two
+workers on one stream open the same alert (same `alert_id`); before sending, a worker inserts (alert_id, event) into
+`watch_sent`, whose primary key lets one insert win, and only the winner sends (insert-or-ignore, on SQLite and
+PostgreSQL alike). At most once: a worker killed between its claim and its send leaves the alert stored and shown on
+the dashboard, but not sent.
 """
 
 from __future__ import annotations
@@ -55,6 +61,13 @@ feedback = Table(
     Column("alert_id", String(64), nullable=False, index=True),
     Column("verdict", String(20), nullable=False),
     Column("note", Text),
+    Column("at", Float, nullable=False),
+)
+
+sent = Table(
+    "watch_sent", metadata,
+    Column("alert_id", String(64), primary_key=True),
+    Column("event", String(20), primary_key=True),
     Column("at", Float, nullable=False),
 )
 
@@ -151,10 +164,27 @@ class WatchStore:
     def save_alert(self, record: dict) -> None:
         values = {"key": record["key"], "kind": record["kind"], "window": record["window"], "status": record["status"],
                   "record": record, "updated": _time.time()}
-        with self.engine.begin() as conn:
-            done = conn.execute(update(alerts).where(alerts.c.alert_id == record["alert_id"]).values(**values)).rowcount
-            if not done:
-                conn.execute(insert(alerts).values(alert_id=record["alert_id"], **values))
+        try:
+            with self.engine.begin() as conn:
+                done = conn.execute(update(alerts).where(alerts.c.alert_id == record["alert_id"]).values(**values)).rowcount
+                if not done:
+                    conn.execute(insert(alerts).values(alert_id=record["alert_id"], **values))
+        except IntegrityError:  # another worker inserted the same alert meanwhile: update it
+            with self.engine.begin() as conn:
+                conn.execute(update(alerts).where(alerts.c.alert_id == record["alert_id"]).values(**values))
+
+    def claim_send(self, alert_id: str, event: str = "open") -> bool:
+        """True for the one worker that may send this alert's `event`; False when another already claimed it."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(sent).values(alert_id=alert_id, event=event, at=_time.time()))
+            return True
+        except IntegrityError:
+            return False
+
+    def sent_events(self) -> list[tuple[str, str]]:
+        with self.engine.connect() as conn:
+            return [(r.alert_id, r.event) for r in conn.execute(select(sent.c.alert_id, sent.c.event))]
 
     def alerts(self, *, key: str | None = None) -> list[dict]:
         query = select(alerts.c.record)
