@@ -230,6 +230,7 @@ def main() -> None:
         results["command"] = f"{results['command']}; then {command}"
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
         for method in args.methods.split(","):
             fraction = args.full_train_fraction if method == "full" else 1.0
             inputs = write_inputs(work, fraction)
