@@ -72,18 +72,10 @@ def candidate_scores(parts: list[dict], train: dict, reference: dict, scored: li
 
 
 def threshold_for(rule: str, score: np.ndarray, right: np.ndarray) -> float:
-    """The threshold of `rule` from in-scope validation rows (`right`: predicted right)."""
-    if rule == "keep 95%":
-        return float(np.quantile(score, 0.95))
-    plain = right.mean()
-    order = np.sort(score)[::-1]  # refuse from the highest score down while the accuracy budget lasts
-    best = float(order[0]) + 1e-9
-    for t in order:
-        if (right & (score <= t)).mean() >= plain - 0.02:  # kept: score <= t; refusals count as errors
-            best = float(t)
-        else:
-            break
-    return best
+    """The threshold of `rule` from in-scope validation rows (`right`: predicted right): domainfit.ood's two rules."""
+    from domainfit.ood.fit import budget_threshold
+
+    return float(np.quantile(score, 0.95)) if rule == "keep 95%" else budget_threshold(score, right, 0.02)
 
 
 RULES = ("keep 95%", "budget 2 points")

@@ -27,7 +27,7 @@ from domainfit.ood.detectors import make_detector, ood_detectors
 from domainfit.ood.metrics import flag_out_of_scope, ood_metrics
 from domainfit.ood.options import OutOfScopeOptions, find_oos_label
 
-__all__ = ["DETECTOR_FILE", "Outputs", "fit_out_of_scope", "load_detector", "write_detector"]
+__all__ = ["DETECTOR_FILE", "Outputs", "budget_threshold", "fit_out_of_scope", "load_detector", "write_detector"]
 
 DETECTOR_FILE = "ood/detector.safetensors"
 _FOLDS = 3
@@ -94,7 +94,7 @@ def _calibrate(score, predicted, y, gold, oos_label, labels, objective: str, flo
                      f"with the highest {what[1]}")
 
 
-def _budget_threshold(score: np.ndarray, right: np.ndarray, budget: float) -> float:
+def budget_threshold(score: np.ndarray, right: np.ndarray, budget: float) -> float:
     """The lowest threshold (flagged: score > threshold) keeping mean(right and kept) >= mean(right) - budget."""
     order = np.argsort(score)[::-1]  # refusing from the highest score down
     lost = np.cumsum(right[order]) / len(score)  # accuracy lost when the first i + 1 rows are refused
@@ -156,7 +156,7 @@ def fit_out_of_scope(opts: OutOfScopeOptions, labels: list[str], train: Outputs,
     if with_examples:
         threshold, threshold_rule = _calibrate(score, predicted, val.y, gold, oos_label, labels, opts.objective, opts.floor)
     elif opts.budget is not None:
-        threshold = _budget_threshold(score[~gold], predicted[~gold] == val.y[~gold], opts.budget)
+        threshold = budget_threshold(score[~gold], predicted[~gold] == val.y[~gold], opts.budget)
         threshold_rule = (f"refuses what costs at most {100 * opts.budget:g} points of in-scope validation accuracy "
                           "(no out-of-scope examples)")
     else:
