@@ -132,7 +132,7 @@ def main() -> None:
     ap.add_argument("keep", type=Path)
     ap.add_argument("--method", default="full")
     args = ap.parse_args()
-    load = open("/proc/loadavg").read().split()[:3]
+    load = Path("/proc/loadavg").read_text().split()[:3]
     splits = {s: dict(np.load(args.keep / f"{args.method}-{s}.npz")) for s in ("train", "val", "test")}
     labels = json.loads((args.keep / f"{args.method}-labels.json").read_text(encoding="utf-8"))
     for s in splits.values():  # the kNN detector normalises itself; Mahalanobis reads the representation as it is
@@ -147,8 +147,8 @@ def main() -> None:
     feasible = [r for r in RULES if rows[chosen]["validation"][r]["cost"] <= 0.02]
     rule = max(feasible or RULES, key=lambda r: rows[chosen]["validation"][r]["recall"])
     result = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "keep": str(args.keep), "method": args.method,
-              "rows": {s: int(len(v["y"])) for s, v in splits.items()}, "load_start": load,
-              "load_end": open("/proc/loadavg").read().split()[:3], "seconds": round(time.perf_counter() - started, 1),
+              "rows": {s: len(v["y"]) for s, v in splits.items()}, "load_start": load,
+              "load_end": Path("/proc/loadavg").read_text().split()[:3], "seconds": round(time.perf_counter() - started, 1),
               "chosen": chosen, "rule": rule, "candidates": rows,
               "command": "python bench/ood_detector_study.py " + " ".join(sys.argv[1:])}
     write(result)

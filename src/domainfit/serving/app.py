@@ -78,7 +78,7 @@ def _schemas(bundle: Bundle):
 
 
 def create_app(source: str | Path | BundleSource | RegistrySource, settings: ServeSettings | None = None, *,
-               keys: KeyStore | None = None, public: PublicRoutes = PublicRoutes()) -> FastAPI:
+               keys: KeyStore | None = None, public: PublicRoutes | None = None) -> FastAPI:
     """`source`: a bundle folder, a registry URI (`models:/name@champion`) or a source object
     (`current_version()`, `path_for(version)`, `load(version, variant=, threads=)`, `name`, `follows`).
     `public`: more routes that need no API key (an application's page; its API calls still do)."""
@@ -217,7 +217,7 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     _install_error_handlers(app)
     if auth_on:  # innermost of the three: CORS answers preflights (no key) itself, the request id is already set
         open_paths = OPEN_PATHS | DOCS_PATHS if settings.public_docs else OPEN_PATHS
-        app.add_middleware(KeyGate, keys=keys, public=PublicRoutes.of(open_paths) | public,
+        app.add_middleware(KeyGate, keys=keys, public=PublicRoutes.of(open_paths) | (public or PublicRoutes()),
                            model_name=lambda: slot.current.name if slot.current is not None else None)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware

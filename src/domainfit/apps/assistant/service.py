@@ -56,9 +56,9 @@ def _served_problems(config: AssistantConfig, source, labels: tuple[str, ...]) -
     """Why the served model cannot be the assistant's intent model (mounted into `domainfit serve SOURCE`)."""
     if isinstance(source, (str, Path)) and not str(source).startswith("models:/"):
         if Path(source).resolve() != Path(config.intents.bundle).resolve():
-            return [("intents.bundle", f"{config.intents.bundle} is not the served bundle {source}: mounted into "
-                                       "`domainfit serve`, the assistant answers from the served model; point "
-                                       "intents.bundle at it (or serve that bundle)")]
+            why = (f"{config.intents.bundle} is not the served bundle {source}: mounted into `domainfit serve`, the "
+                   "assistant answers from the served model; point intents.bundle at it (or serve that bundle)")
+            return [("intents.bundle", why)]
         return []
     return [(f"answers.{intent}", f"{intent!r} is not an intent of the served model {source} ({len(labels)} labels)")
             for intent in config.answers if intent not in labels]
@@ -86,8 +86,8 @@ def create_assist_app(config: str | Path | dict | AssistantConfig, settings: Ser
     registry = app.state.metrics.registry
     turns = Counter("domainfit_assist_turns_total", "assistant replies by source", ["source"], registry=registry)
     handoffs = Counter("domainfit_handoffs_total", "conversations handed to a person, by reason", ["reason"], registry=registry)
-    for source in ("intent", "faq", "handoff", "clarify"):
-        turns.labels(source)
+    for where in ("intent", "faq", "handoff", "clarify"):
+        turns.labels(where)
     for reason in HANDOFF_REASONS:
         handoffs.labels(reason)
     threads = settings.threads or max(1, available_cores() - 1)
