@@ -77,8 +77,8 @@ def test_serve_with_assistant_answers_predict_and_assist_on_one_port(tiny_bundle
     assert proc.returncode == 0
 
 
-def test_the_mounted_assistant_must_answer_from_the_served_bundle(tiny_bundle, refuse_like_bundle, tmp_path):
-    config = write_config(tmp_path, tiny_bundle)
+def test_the_mounted_assistant_must_answer_from_the_served_bundle(tiny_bundle, faq_bundle, refuse_like_bundle, tmp_path):
+    config = write_config(tmp_path, tiny_bundle, faq_bundle)
     factory = serve_app_factory(ServeSettings(assistant=config))
     with pytest.raises(ConfigError) as err:
         factory(str(refuse_like_bundle), ServeSettings(assistant=config), None)
