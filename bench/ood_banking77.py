@@ -194,7 +194,7 @@ def _pct(x) -> str:
 
 def write_results(results: dict) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ood_banking77.json").write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
+    (RESULTS / "ood_banking77.json").write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
     lines = [f"# Out-of-scope detection on Banking77 ({results['date']})", "",
              f"Machine: {results['machine']}. Backbone: bundled all-MiniLM-L6-v2, max length 64. "
              f"Held out as unknown: {len(results['held'])} of 77 intents (seed {HELD_SEED}); train on the other "
