@@ -58,6 +58,10 @@ class FitResult:
     info: dict = field(default_factory=dict)  # method-specific facts worth recording (chosen C, best step, ...)
     encoder_format: str = "transformers"  # how the bundle stores the encoder (see domainfit.encoder_formats)
     format_options: dict = field(default_factory=dict)  # what that format needs to load it again
+    # the trained model's pooled embeddings of a split ("train", "val"; rows in the split's order) where the method
+    # computed them anyway (head: the frozen cache; the loop: the best validation evaluation), so that the
+    # out-of-scope step reads them instead of making a second pass
+    embeddings: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -6,12 +6,14 @@ import math
 import time
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from pydantic import Field
 
 from domainfit.backbones.encoder import tokenize
 from domainfit.config.schema import TrainingConfig
 from domainfit.inference import run_model
+from domainfit.inference.runners import WithEmbedding
 from domainfit.methods.base import Adaptation, FitContext, FitResult, LoopOptions
 from domainfit.methods.probe import fit_probe, load_probe_into, probe_class_weight, probe_data
 from domainfit.modeling import TextModel
@@ -102,14 +104,22 @@ def fit_with_loop(ctx: FitContext, model: TextModel, *, param_lr: Callable[[str]
         w = weights.to(logits.device) if weights is not None else None
         return ctx.task.loss(logits, y, class_weights=w, label_smoothing=cfg.label_smoothing)
 
+    state = LoopState()
+    val_embeddings: dict[int, np.ndarray] = {}  # step -> the pooled validation embeddings evaluated there
+
     def evaluate(m: torch.nn.Module) -> dict:
-        """The task's headline metrics on the validation split (the loop stops early on the primary one)."""
+        """The task's headline metrics on the validation split (the loop stops early on the primary one); the pooled
+        embeddings of the same pass are kept, so that the best step's serve the out-of-scope detector."""
         device = next(m.parameters()).device
-        scores = ctx.task.decode(run_model(m, val_ids, pad_id=pad, batch_size=128, device=device))
+        joined = run_model(WithEmbedding(m), val_ids, pad_id=pad, batch_size=128, device=device)
+        logits, embeddings = WithEmbedding.split(joined, joined.shape[1] - ctx.encoder.config.hidden_size)
+        for step in [s for s in val_embeddings if s != state.best_step]:  # keep the best so far and this one
+            del val_embeddings[step]
+        val_embeddings[state.step] = embeddings
+        scores = ctx.task.decode(logits)
         metrics = ctx.task.metrics(val_labels, scores, ctx.labels)
         return {k: metrics[k] for k in ctx.task.summary_metrics if metrics.get(k) is not None}
 
-    state = LoopState()
     loop = train_loop(
         model,
         input_ids=ids,
@@ -135,6 +145,8 @@ def fit_with_loop(ctx: FitContext, model: TextModel, *, param_lr: Callable[[str]
         info={"best_step": state.best_step, "best_val": state.best_score, "steps": state.step,
               "stopped_early": state.stopped_early, "head_lr": param_lr("head.weight"),
               "eval_seconds": round(state.eval_seconds, 2), "train_examples_per_s": examples_per_second(state, len(ids), cfg)},
+        # the best step's weights are the ones restored, so its evaluation's embeddings are the final model's
+        embeddings={"val": val_embeddings[state.best_step]} if state.best_step in val_embeddings else {},
     )
 
 

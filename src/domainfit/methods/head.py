@@ -43,4 +43,5 @@ class HeadMethod:
             p.requires_grad_(False)
         model = TextModel(ctx.encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=ctx.config.model.dropout)
         model.eval()
-        return FitResult(model=model, seconds=time.perf_counter() - started, history=history, info={"C": C})
+        return FitResult(model=model, seconds=time.perf_counter() - started, history=history, info={"C": C},
+                         embeddings={"train": x, "val": x_val})  # the model's own: its encoder is the frozen one

@@ -9,7 +9,9 @@ intents are; it ranks them, the threshold is set separately. With fewer than fou
 With out-of-scope examples (`oos_label`): the AUROC on the real ones.
 
 The threshold, without out-of-scope examples: the `keep` quantile of the in-scope validation scores (so that share of
-in-scope messages is kept). With them: maximise in-scope accuracy (a refusal counts as an error) subject to OOS recall
+in-scope messages is kept), or, with `budget`, the lowest threshold at which in-scope validation accuracy (a refusal
+counted as an error) stays within `budget` of the accuracy without refusal (what it refuses first are the messages
+the detector finds least in scope, and those are mostly the model's errors, so a budget refuses more than 1 - keep). With them: maximise in-scope accuracy (a refusal counts as an error) subject to OOS recall
 >= `floor`, or OOS recall subject to in-scope accuracy >= `floor` (`objective`).
 """
 
@@ -25,7 +27,7 @@ from domainfit.ood.detectors import make_detector, ood_detectors
 from domainfit.ood.metrics import flag_out_of_scope, ood_metrics
 from domainfit.ood.options import OutOfScopeOptions, find_oos_label
 
-__all__ = ["DETECTOR_FILE", "Outputs", "fit_out_of_scope", "load_detector", "write_detector"]
+__all__ = ["DETECTOR_FILE", "Outputs", "budget_threshold", "fit_out_of_scope", "load_detector", "write_detector"]
 
 DETECTOR_FILE = "ood/detector.safetensors"
 _FOLDS = 3
@@ -92,6 +94,19 @@ def _calibrate(score, predicted, y, gold, oos_label, labels, objective: str, flo
                      f"with the highest {what[1]}")
 
 
+def budget_threshold(score: np.ndarray, right: np.ndarray, budget: float) -> float:
+    """The lowest threshold (flagged: score > threshold) keeping mean(right and kept) >= mean(right) - budget."""
+    order = np.argsort(score)[::-1]  # refusing from the highest score down
+    lost = np.cumsum(right[order]) / len(score)  # accuracy lost when the first i + 1 rows are refused
+    ok = lost <= budget + 1e-12
+    # refusing rows order[:i+1] means threshold = the next score down (the highest kept); ties stay together
+    candidates = [i for i in range(len(order)) if ok[i] and (i + 1 == len(order) or score[order[i + 1]] < score[order[i]])]
+    if not candidates:
+        return float(score.max())
+    i = max(candidates)
+    return float(score[order[i + 1]]) if i + 1 < len(order) else float(score.min() - 1e-9)
+
+
 def _subsample(train: Outputs, limit: int, seed: int) -> Outputs:
     if len(train.y) <= limit:
         return train
@@ -140,6 +155,10 @@ def fit_out_of_scope(opts: OutOfScopeOptions, labels: list[str], train: Outputs,
     predicted = val.logits.argmax(axis=1)
     if with_examples:
         threshold, threshold_rule = _calibrate(score, predicted, val.y, gold, oos_label, labels, opts.objective, opts.floor)
+    elif opts.budget is not None:
+        threshold = budget_threshold(score[~gold], predicted[~gold] == val.y[~gold], opts.budget)
+        threshold_rule = (f"refuses what costs at most {100 * opts.budget:g} points of in-scope validation accuracy "
+                          "(no out-of-scope examples)")
     else:
         threshold = float(np.quantile(score[~gold], opts.keep))
         threshold_rule = f"keeps {100 * opts.keep:g}% of the in-scope validation messages (no out-of-scope examples)"

@@ -5,6 +5,7 @@
     out_of_scope: off        no detector is fitted, predictions carry no out-of-scope fields
     out_of_scope: auto       the same as flag (the detector chosen on validation)
     out_of_scope: {mode: refuse, detector: mahalanobis, keep: 0.95, oos_label: other, objective: accuracy, floor: 0.8}
+    out_of_scope: {budget: 0.02}   without out-of-scope examples: refuse what costs at most 2 points of in-scope accuracy
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class OutOfScopeOptions(BaseModel):
     detector: str = Field("auto", description="auto (chosen on validation), msp, energy, mahalanobis or knn")
     keep: float = Field(0.95, gt=0.5, le=1.0, description="without out-of-scope examples: the share of in-scope "
                         "validation messages the threshold keeps")
+    budget: float | None = Field(None, gt=0.0, lt=1.0, description="without out-of-scope examples, instead of keep: the "
+                                 "threshold refuses as many messages as it can while in-scope validation accuracy "
+                                 "(a refusal counted as an error) stays within this of the accuracy without refusal")
     oos_label: str | None = Field("auto", description="the label of out-of-scope training examples (used as a class and "
                                   "to calibrate the threshold); auto: one of oos/out_of_scope/other/其他 if present; "
                                   "null: none")

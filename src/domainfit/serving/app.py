@@ -35,7 +35,7 @@ from domainfit.monitor.log import PredictionLog
 from domainfit.serving.auth import KeyStore
 from domainfit.serving.batching import MicroBatcher
 from domainfit.serving.contract import Contract
-from domainfit.serving.edge import ApiError, BodyTooLarge, KeyGate, RequestContext, SafeJSONResponse, error_body
+from domainfit.serving.edge import ApiError, BodyTooLarge, KeyGate, PublicRoutes, RequestContext, SafeJSONResponse, error_body
 from domainfit.serving.models import BundleSource, ModelSlot, RegistrySource, open_source
 from domainfit.serving.settings import ServeSettings
 from domainfit.serving.telemetry import ServiceMetrics
@@ -78,10 +78,10 @@ def _schemas(bundle: Bundle):
 
 
 def create_app(source: str | Path | BundleSource | RegistrySource, settings: ServeSettings | None = None, *,
-               keys: KeyStore | None = None, open_prefixes: tuple[str, ...] = ()) -> FastAPI:
+               keys: KeyStore | None = None, public: PublicRoutes | None = None) -> FastAPI:
     """`source`: a bundle folder, a registry URI (`models:/name@champion`) or a source object
     (`current_version()`, `path_for(version)`, `load(version, variant=, threads=)`, `name`, `follows`).
-    `open_prefixes`: paths under these need no API key (an application's static page; its API calls still do)."""
+    `public`: more routes that need no API key (an application's page; its API calls still do)."""
     settings = settings or ServeSettings()
     if isinstance(source, (str, Path)):
         source = open_source(source, settings.registry)
@@ -217,7 +217,7 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     _install_error_handlers(app)
     if auth_on:  # innermost of the three: CORS answers preflights (no key) itself, the request id is already set
         open_paths = OPEN_PATHS | DOCS_PATHS if settings.public_docs else OPEN_PATHS
-        app.add_middleware(KeyGate, keys=keys, open_paths=open_paths, open_prefixes=open_prefixes,
+        app.add_middleware(KeyGate, keys=keys, public=PublicRoutes.of(open_paths) | (public or PublicRoutes()),
                            model_name=lambda: slot.current.name if slot.current is not None else None)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware

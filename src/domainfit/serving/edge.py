@@ -11,7 +11,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -20,7 +21,8 @@ from starlette.responses import JSONResponse
 from domainfit.serving.auth import KeyStore, presented_key
 from domainfit.serving.telemetry import ServiceMetrics
 
-__all__ = ["ApiError", "BodyTooLarge", "KeyGate", "RequestContext", "SafeJSONResponse", "error_body", "internal_error_message"]
+__all__ = ["ApiError", "BodyTooLarge", "KeyGate", "PublicRoutes", "RequestContext", "SafeJSONResponse", "error_body",
+           "internal_error_message"]
 
 log = logging.getLogger("domainfit.serve")
 
@@ -152,14 +154,37 @@ class RequestContext:
         return None
 
 
+@dataclass(frozen=True)
+class PublicRoutes:
+    """The routes that pass the API-key gate without a key: exact paths, and folders (every path under one, e.g. a
+    browser page and its files: a browser sends no key). The one way every app opens routes (the model service's
+    health and docs, the assistant's chat page, the watch dashboard); the APIs those pages call still need a key.
+
+        PublicRoutes.of("/healthz", "/chat/*")     # "/chat/*": /chat and everything under /chat/
+    """
+
+    paths: frozenset[str] = frozenset()
+    folders: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, *routes: str | Iterable[str]) -> PublicRoutes:
+        flat = [r for item in routes for r in ([item] if isinstance(item, str) else item)]
+        folders = tuple(r[:-2] for r in flat if r.endswith("/*"))
+        return cls(frozenset(r for r in flat if not r.endswith("/*")), folders)
+
+    def __or__(self, other: PublicRoutes) -> PublicRoutes:
+        return PublicRoutes(self.paths | other.paths, self.folders + tuple(f for f in other.folders if f not in self.folders))
+
+    def admits(self, path: str) -> bool:
+        return path in self.paths or any(path == f or path.startswith(f + "/") for f in self.folders)
+
+
 class KeyGate:
     """API keys, from the headers alone: 401 without a known key, 403 for a key without access to the served model.
-    `open_paths` pass without one (health, readiness, metrics; the docs when they are public)."""
+    `public` routes pass without one (health, readiness, metrics; the docs when they are public; an app's page)."""
 
-    def __init__(self, app, *, keys: KeyStore, open_paths: frozenset[str], model_name: Callable[[], str | None],
-                 open_prefixes: tuple[str, ...] = ()) -> None:
-        self.app, self.keys, self.open_paths, self.model_name = app, keys, open_paths, model_name
-        self.open_prefixes = tuple(open_prefixes)
+    def __init__(self, app, *, keys: KeyStore, public: PublicRoutes, model_name: Callable[[], str | None]) -> None:
+        self.app, self.keys, self.public, self.model_name = app, keys, public, model_name
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -168,7 +193,7 @@ class KeyGate:
         root = scope.get("root_path") or ""
         if root and path.startswith(root):
             path = path[len(root):]
-        if path in self.open_paths or (self.open_prefixes and path.startswith(self.open_prefixes)):
+        if self.public.admits(path):
             return await self.app(scope, receive, send)
         state = scope.setdefault("state", {})
         key = await self.keys.verify(presented_key(dict(scope.get("headers") or [])))

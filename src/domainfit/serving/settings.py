@@ -51,3 +51,6 @@ class ServeSettings(BaseModel):
     on_log_error: Literal["answer", "refuse"] = Field("answer", description="when the prediction log cannot be written: "
                                                       "answer anyway (counted in domainfit_prediction_log_errors_total), "
                                                       "or refuse with 503 so that every answered prediction is logged")
+    assistant: Path | None = Field(None, description="assistant.yaml: mount the support assistant (POST /v1/assist, the "
+                                   "hand-off queue, the chat page at /chat/) into this server, with these same keys, "
+                                   "limits, metrics and prediction log; its intents.bundle must be the served bundle")

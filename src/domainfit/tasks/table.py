@@ -77,7 +77,7 @@ class TableWorkflow:
                       model_scores(fit.model, task, opened.tokenizer, data.val, cfg.model.max_length), data.labels)
         # out-of-scope detection (classification): fitted on train, thresholded on validation, stored in the bundle
         fit_task_detector(task, fit.model, opened.tokenizer, data, max_length=cfg.model.max_length, seed=cfg.training.seed,
-                          out=out, reporter=reporter)
+                          out=out, reporter=reporter, embeddings=fit.embeddings)
         return fit
 
     def extend_meta(self, meta: BundleMeta, *, task, prepared: Prepared, fit: FitResult) -> None:

@@ -120,3 +120,20 @@ def test_metrics_count_a_refusal_as_an_error_and_fpr_at_95():
     assert m["fpr_at_95"] == 1.0 and 0 < m["auroc"] < 1  # keeping 95% of in-scope (t ≈ 0.81) accepts both
     curve = tradeoff_curve(y, pred, ood, gold)
     assert curve[0]["in_scope_kept"] <= curve[-1]["in_scope_kept"] == 1.0
+
+
+def test_a_budget_threshold_refuses_as_much_as_the_accuracy_budget_allows():
+    train, val = clusters(40, 6, seed=1), clusters(50, 6, seed=2, spread=1.2)  # a spread that makes errors
+    labels = [f"c{i}" for i in range(6)]
+    state, _ = fit_out_of_scope(OutOfScopeOptions(detector="msp", budget=0.02), labels, train, val)
+    v = state["validation"]
+    assert v["in_scope_accuracy_plain"] - v["in_scope_accuracy"] <= 0.02 + 1e-9
+    assert "2 points" in state["threshold_rule"]
+    score = make_detector("msp").score(val.logits, None)
+    right = val.logits.argmax(1) == val.y
+    lower = score[score < state["threshold"]]  # one step further refuses the next message, and breaks the budget
+    if len(lower):
+        nxt = lower.max()
+        assert (right & (score <= nxt)).mean() < right.mean() - 0.02
+    with pytest.raises(ValueError):
+        OutOfScopeOptions(budget=1.5)

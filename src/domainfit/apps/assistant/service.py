@@ -1,5 +1,8 @@
 """The assistant's server: the model service's app (`domainfit.serving.create_app` over the intent bundle, with its
 API keys, limits, metrics, micro-batcher and prediction log) with the assistant's API and chat page mounted on it.
+Two ways to run it, one app: `domainfit assist serve assistant.yaml` (the config's `serve:` settings), or mounted into
+`domainfit serve BUNDLE --assistant assistant.yaml` (serve's settings; BUNDLE must be the config's intents.bundle,
+or, for a `models:/` source, have every intent the answers name).
 
 The other bundles (FAQ, person classifier, sentiment) load in the lifespan, before the service reports ready; they
 run one call at a time on a thread of their own. The config, its bundles and the store are checked when the app is
@@ -25,11 +28,15 @@ from domainfit.apps.assistant.page import PAGE_PREFIX, page_router
 from domainfit.apps.assistant.routes import assist_router
 from domainfit.apps.assistant.store import ConversationStore
 from domainfit.backbones.encoder import available_cores
+from domainfit.errors import ConfigError
 from domainfit.serving.app import create_app
 from domainfit.serving.auth import KeyStore
+from domainfit.serving.edge import PublicRoutes
 from domainfit.serving.settings import ServeSettings
 
-__all__ = ["AssistContext", "create_assist_app", "serve_assistant"]
+__all__ = ["CHAT_ROUTES", "AssistContext", "create_assist_app", "serve_app_factory", "serve_assistant"]
+
+CHAT_ROUTES = PublicRoutes.of(PAGE_PREFIX + "/*")  # the page holds no data; the API calls it makes need a key
 
 
 @dataclass
@@ -45,22 +52,42 @@ class AssistContext:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
 
 
+def _served_problems(config: AssistantConfig, source, labels: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Why the served model cannot be the assistant's intent model (mounted into `domainfit serve SOURCE`)."""
+    if isinstance(source, (str, Path)) and not str(source).startswith("models:/"):
+        if Path(source).resolve() != Path(config.intents.bundle).resolve():
+            why = (f"{config.intents.bundle} is not the served bundle {source}: mounted into `domainfit serve`, the "
+                   "assistant answers from the served model; point intents.bundle at it (or serve that bundle)")
+            return [("intents.bundle", why)]
+        return []
+    return [(f"answers.{intent}", f"{intent!r} is not an intent of the served model {source} ({len(labels)} labels)")
+            for intent in config.answers if intent not in labels]
+
+
 def create_assist_app(config: str | Path | dict | AssistantConfig, settings: ServeSettings | None = None, *,
-                      keys: KeyStore | None = None) -> FastAPI:
-    """The assistant's FastAPI app. `settings` replaces the config's `serve:` section when given."""
+                      keys: KeyStore | None = None, source=None) -> FastAPI:
+    """The assistant's FastAPI app. `settings` replaces the config's `serve:` section when given (its prediction log
+    kept when `settings` has none). `source`: the model the server serves (default the config's intents.bundle;
+    `domainfit serve SOURCE --assistant` passes its own, which must be that bundle)."""
     config = load_assistant_config(config)
     settings = settings or config.serve
     if settings.prediction_log is None:
         settings = settings.model_copy(update={"prediction_log": config.serve.prediction_log})
+    if settings.assistant is not None:  # the app is built here; the key only tells `domainfit serve` to build it
+        settings = settings.model_copy(update={"assistant": None})
+    served = config.intents.bundle if source is None else source
     store = ConversationStore(config.store, texts=config.store_texts, keep_turns=config.keep_turns)
-    app = create_app(config.intents.bundle, settings, keys=keys, open_prefixes=(PAGE_PREFIX,))
+    app = create_app(served, settings, keys=keys, public=CHAT_ROUTES)
+    problems = _served_problems(config, served, app.state.slot.contract.labels)
+    if problems:
+        raise ConfigError(problems, source="assistant config (mounted into domainfit serve)")
     app.title, app.description = "domainfit support assistant", f"Answers from {len(config.answers)} intents' answers" + (
         ", an FAQ" if config.faq else "") + " and a hand-off queue; the model service's routes beside them."
     registry = app.state.metrics.registry
     turns = Counter("domainfit_assist_turns_total", "assistant replies by source", ["source"], registry=registry)
     handoffs = Counter("domainfit_handoffs_total", "conversations handed to a person, by reason", ["reason"], registry=registry)
-    for source in ("intent", "faq", "handoff", "clarify"):
-        turns.labels(source)
+    for where in ("intent", "faq", "handoff", "clarify"):
+        turns.labels(where)
     for reason in HANDOFF_REASONS:
         handoffs.labels(reason)
     threads = settings.threads or max(1, available_cores() - 1)
@@ -84,6 +111,15 @@ def create_assist_app(config: str | Path | dict | AssistantConfig, settings: Ser
     app.include_router(assist_router())
     app.include_router(page_router())
     return app
+
+
+def serve_app_factory(settings: ServeSettings):
+    """`domainfit serve`'s app factory for `settings` (`run_server(..., app_factory=)`): with `settings.assistant`,
+    the model service with the assistant mounted (its config checked now, before start-up); None without."""
+    if settings.assistant is None:
+        return None
+    config = load_assistant_config(settings.assistant)
+    return lambda source, s, keys: create_assist_app(config, s, keys=keys, source=source)
 
 
 def serve_assistant(config: str | Path | AssistantConfig, settings: ServeSettings | None = None) -> None:

@@ -23,7 +23,7 @@ from domainfit.apps.watch.store import WatchStore
 from domainfit.errors import DataError
 from domainfit.serving.app import _install_error_handlers
 from domainfit.serving.auth import KeyStore
-from domainfit.serving.edge import ApiError, KeyGate, RequestContext
+from domainfit.serving.edge import ApiError, KeyGate, PublicRoutes, RequestContext
 from domainfit.serving.telemetry import ServiceMetrics
 
 __all__ = ["watch_app", "watch_router"]
@@ -146,7 +146,7 @@ def watch_app(cfg: WatchConfig, *, processor=None, store: WatchStore | None = No
     _install_error_handlers(app)
     keys = keys if keys is not None else KeyStore.from_sources(http.api_keys_file)
     if keys.enabled:
-        app.add_middleware(KeyGate, keys=keys, open_paths=DASHBOARD_PATHS, model_name=lambda: None)
+        app.add_middleware(KeyGate, keys=keys, public=PublicRoutes.of(DASHBOARD_PATHS), model_name=lambda: None)
     app.add_middleware(RequestContext, metrics=ServiceMetrics(), max_body=http.max_body_bytes, max_headers=100,
                        max_header_bytes=16_384)
     catalogue(cfg.languages[0])  # fail at start, not on the first page view, if a catalogue is missing
