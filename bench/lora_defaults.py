@@ -1,16 +1,18 @@
-"""Better `lora` defaults, chosen by a short study and checked on data not used to choose them.
+"""Better `lora` defaults, chosen by a short study and checked on data not used to choose them, in one run.
 
-    select  `domainfit.tune` of `lora` on Financial PhraseBank allagree (a stratified training subsample, its own
+    select  `domainfit.tune` of `lora` on Financial PhraseBank allagree (32 training rows per class, its own
             validation rows; a small test file only so that each trial's bundle is complete): learning rate, head
-            learning-rate scale, rank, alpha, epochs. Writes bench/results/lora_defaults_select.{json,md}.
+            learning-rate scale, rank, alpha (epochs stay at the global 4: a training-wide setting). The best trial's
+            values, rounded (lr and head_lr_scale to one significant digit), are the candidate defaults.
     eval    on held-out data, each trained once at the same seed: `full` at its defaults, `lora` with the OLD
-            defaults given explicitly (lr 1e-3, head_lr_scale 1, r 8, alpha 16, 4 epochs) and `lora` at the code's
-            defaults (the new ones): Financial PhraseBank 50agree sentences that are NOT in allagree (train subsample,
-            their test rows) and Banking77 at 10 examples per class (test: a stratified part of the official test).
-            Writes bench/results/lora_defaults.{json,md}.
+            defaults given explicitly (lr 1e-3, head_lr_scale 1, r 8, alpha 16) and `lora` with the candidate values
+            given explicitly: Financial PhraseBank 50agree sentences that are NOT in allagree (train subsample, their
+            test rows) and Banking77 at 10 examples per class (test: 20 per class of the official test).
 
-    PYTHONPATH=src benchslot timeout 1400 .venv/bin/python bench/lora_defaults.py select --trials 8
-    PYTHONPATH=src benchslot timeout 1400 .venv/bin/python bench/lora_defaults.py eval
+`phase all` does both (what bench/results/lora_defaults.{json,md} hold); `eval --new '{"training.lr": ...}'` re-checks
+given values. The code's defaults are then set to the candidate values (methods/lora.py), pinned by a unit test.
+
+    PYTHONPATH=src benchslot timeout 1400 .venv/bin/python bench/lora_defaults.py all --trials 8
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ training.lr: {type: float, low: 3.0e-4, high: 1.0e-2, log: true}
 method_options.head_lr_scale: {type: float, low: 1.0, high: 20.0, log: true}
 method_options.r: {type: categorical, choices: [8, 16, 32]}
 method_options.alpha: {type: categorical, choices: [16, 32, 64]}
-training.epochs: {type: int, low: 3, high: 10}
 """
-OLD = {"training.lr": 1e-3, "method_options.head_lr_scale": 1.0, "method_options.r": 8, "method_options.alpha": 16,
-       "training.epochs": 4}
+OLD = {"training.lr": 1e-3, "method_options.head_lr_scale": 1.0, "method_options.r": 8, "method_options.alpha": 16}
+
+
+def candidate(params: dict) -> dict:
+    """The best trial's values, rounded to what a default reads like (one significant digit)."""
+    return {k: float(f"{v:.1g}") if isinstance(v, float) else v for k, v in params.items()}
 
 
 def _load() -> str:
@@ -107,14 +112,14 @@ def _heldout(work: Path) -> dict[str, dict]:
     return out
 
 
-def evaluate(args, work: Path) -> dict:
+def evaluate(args, work: Path, new: dict) -> dict:
     import domainfit
 
     runs = []
     for dataset, files in _heldout(work).items():
         rows = files.pop("rows")
         for label, method, values in (("full (defaults)", "full", None), ("lora, old defaults", "lora", OLD),
-                                      ("lora, new defaults", "lora", None)):
+                                      ("lora, candidate defaults", "lora", new)):
             out = work / f"{dataset}-{method}-{len(runs)}"
             t = time.perf_counter()
             domainfit.api.train(_config(method, files, out, values), overwrite=True)
@@ -127,33 +132,40 @@ def evaluate(args, work: Path) -> dict:
                          "settings": {"lr": cfg["training"]["lr"], "epochs": cfg["training"]["epochs"],
                                       **{k: cfg["method_options"].get(k) for k in ("r", "alpha", "head_lr_scale")}}})
             print(json.dumps(runs[-1]), flush=True)
-    return {"runs": runs}
+    return {"candidate": new, "runs": runs}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("phase", choices=["select", "eval"])
+    ap.add_argument("phase", choices=["all", "select", "eval"])
+    ap.add_argument("--new", default=None, help="eval: the candidate values as JSON")
     ap.add_argument("--trials", type=int, default=8)
     ap.add_argument("--per-class", type=int, default=32)
     args = ap.parse_args()
     load_start = _load()
+    body: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
-        body = select(args, Path(tmp)) if args.phase == "select" else evaluate(args, Path(tmp))
+        if args.phase in ("all", "select"):
+            body["select"] = select(args, Path(tmp))
+            print(json.dumps({"best": body["select"]["summary"]["best"]}, default=str), flush=True)
+        if args.phase in ("all", "eval"):
+            new = json.loads(args.new) if args.new else candidate(body["select"]["summary"]["best"]["params"])
+            body["eval"] = evaluate(args, Path(tmp), new)
     result = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "args": vars(args),
               "loadavg_start": load_start, "loadavg_end": _load(), "single_threaded": True,
               "started": time.strftime("%Y-%m-%d %H:%M:%S"), **body}
-    name = "lora_defaults_select" if args.phase == "select" else "lora_defaults"
+    name = "lora_defaults" if args.phase == "all" else f"lora_defaults_{args.phase}"
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, default=str))
-    if args.phase == "select":
-        s = body["summary"]
+    if "select" in body:
+        s = body["select"]["summary"]
         print("| trial | val macro-F1 | values |\n|---|---|---|")
         for t in s["trials"]:
             print(f"| {t['number']}{' = defaults' if t['defaults'] else ''} | {t['value'] if t['value'] is None else round(t['value'], 4)} | {t['params']} |")
-        print(f"best {s['best']}; importances {s['importances']}")
-    else:
+        print(f"best {s['best']}; importances {s['importances']}; wall {body['select']['wall_s']} s")
+    if "eval" in body:
         print("| dataset | system | accuracy | macro-F1 | wall s | settings |\n|---|---|---|---|---|---|")
-        for r in body["runs"]:
+        for r in body["eval"]["runs"]:
             print(f"| {r['dataset']} | {r['system']} | {r['accuracy']:.2%} | {r['macro_f1']:.4f} | {r['wall_s']} | {r['settings']} |")
     print(f"load average: start {load_start}; end {result['loadavg_end']}")
 
