@@ -1,6 +1,6 @@
 """Better `lora` defaults, chosen by a short study and checked on data not used to choose them, in one run.
 
-    select  `domainfit.tune` of `lora` on Financial PhraseBank allagree (32 training rows per class, its own
+    select  `domainfit.tune` of `lora` on Financial PhraseBank allagree (--per-class training rows per class, its own
             validation rows; a small test file only so that each trial's bundle is complete): learning rate, head
             learning-rate scale, rank, alpha (epochs stay at the global 4: a training-wide setting). The best trial's
             values, rounded (lr and head_lr_scale to one significant digit), are the candidate defaults.
@@ -82,12 +82,13 @@ def select(args, work: Path) -> dict:
         files[name] = str(work / f"sel_{name}.csv")
     (work / "space.yaml").write_text(SPACE)
     t = time.perf_counter()
-    summary = domainfit.api.tune(_config("lora", files, work / "sel"), trials=args.trials, space=work / "space.yaml")
+    summary = domainfit.api.tune(_config("lora", files, work / "sel"), trials=args.trials, space=work / "space.yaml",
+                                 timeout=args.timeout)
     return {"rows": {"train": len(train), "val": len(val), "test": len(test)}, "wall_s": round(time.perf_counter() - t, 1),
             "summary": summary}
 
 
-def _heldout(work: Path) -> dict[str, dict]:
+def _heldout(work: Path, which: list[str], train_rows: int) -> dict[str, dict]:
     fpb = SHARED / "financial_phrasebank"
     seen = set(pd.concat([pd.read_csv(fpb / "allagree" / f"{s}.csv", dtype=str, keep_default_na=False)
                           for s in ("train", "test")])["text"])
@@ -95,12 +96,13 @@ def _heldout(work: Path) -> dict[str, dict]:
     f50 = prepare_splits("fpb_50agree", work)
     frames = {s: pd.read_csv(f50[s], dtype=str, keep_default_na=False) for s in ("train", "val", "test")}
     frames = {s: f[~f["text"].isin(seen)] for s, f in frames.items()}  # no sentence the study saw, or could have
-    sets["fpb_50agree_not_allagree"] = {"train": _rows(frames["train"], 400), "val": _rows(frames["val"], 200),
+    sets["fpb_50agree_not_allagree"] = {"train": _rows(frames["train"], train_rows), "val": _rows(frames["val"], 100),
                                         "test": frames["test"]}
-    b77 = prepare_splits("banking77", work)
-    frames = {s: pd.read_csv(b77[s], dtype=str, keep_default_na=False) for s in ("train", "val", "test")}
-    sets["banking77_10_per_class"] = {"train": _per_class(frames["train"], 10), "val": _per_class(frames["val"], 4),
-                                      "test": _per_class(frames["test"], 20)}
+    if "banking77" in which:
+        b77 = prepare_splits("banking77", work)
+        frames = {s: pd.read_csv(b77[s], dtype=str, keep_default_na=False) for s in ("train", "val", "test")}
+        sets["banking77_10_per_class"] = {"train": _per_class(frames["train"], 10), "val": _per_class(frames["val"], 4),
+                                          "test": _per_class(frames["test"], 20)}
     out = {}
     for name, parts in sets.items():
         out[name] = {}
@@ -116,7 +118,7 @@ def evaluate(args, work: Path, new: dict) -> dict:
     import domainfit
 
     runs = []
-    for dataset, files in _heldout(work).items():
+    for dataset, files in _heldout(work, args.heldout.split(","), args.eval_train_rows).items():
         rows = files.pop("rows")
         for label, method, values in (("full (defaults)", "full", None), ("lora, old defaults", "lora", OLD),
                                       ("lora, candidate defaults", "lora", new)):
@@ -141,6 +143,9 @@ def main() -> None:
     ap.add_argument("--new", default=None, help="eval: the candidate values as JSON")
     ap.add_argument("--trials", type=int, default=8)
     ap.add_argument("--per-class", type=int, default=32)
+    ap.add_argument("--timeout", type=float, default=None, help="select: stop starting trials after this many seconds")
+    ap.add_argument("--heldout", default="fpb,banking77", help="eval: fpb and/or banking77")
+    ap.add_argument("--eval-train-rows", type=int, default=400, help="eval: FPB training rows")
     args = ap.parse_args()
     load_start = _load()
     body: dict = {}

@@ -59,6 +59,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=8)
     ap.add_argument("--max-length", type=int, default=64)
     ap.add_argument("--name", default=None)
+    ap.add_argument("--timeout", type=float, default=None, help="stop starting trials after this many seconds")
     args = ap.parse_args()
     import domainfit
 
@@ -79,7 +80,7 @@ def main() -> None:
                   "model": {"max_length": args.max_length}, "baselines": [], "output": str(work / "tuned"),
                   "training": {"seed": 42}}  # everything else at the defaults: trial 0
         t = time.perf_counter()
-        summary = domainfit.api.tune(config, trials=args.trials, space=work / "space.yaml")
+        summary = domainfit.api.tune(config, trials=args.trials, space=work / "space.yaml", timeout=args.timeout)
         wall = time.perf_counter() - t
     d, b = summary["defaults"], summary["best"]
     result = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "args": vars(args), "rows": rows,
