@@ -78,7 +78,7 @@ _FEWSHOT = {"method_options.num_iterations": {"type": "int", "low": 5, "high": 4
 DEFAULT_SPACES: dict[str, dict[str, dict]] = {
     "full": _loop_space((1e-5, 5e-4), (1.0, 20.0)),
     "freeze": _loop_space((1e-5, 5e-4), (1.0, 20.0)),
-    "lora": {**_loop_space((1e-4, 5e-3), (0.5, 10.0)), **_LORA},
+    "lora": {**_loop_space((1e-4, 5e-3), (1.0, 40.0)), **_LORA},  # its defaults (head_lr_scale 20) inside
     "adalora": _loop_space((1e-4, 5e-3), (0.5, 10.0)),
     "ia3": _loop_space((3e-4, 1e-2), (0.5, 10.0)),
     "adapter": _loop_space((1e-4, 5e-3), (0.5, 10.0)),

@@ -51,3 +51,16 @@ def test_compare_tuner_refuses_zero_trials_and_leaves_methods_without_a_space_al
 
     cfg = load_config({"method": "head", "data": {"train": "unused.csv"}})
     assert compare_tuner(1)(cfg) is None  # head chooses its C on validation itself: trained as is
+
+
+def test_lora_defaults_are_the_studied_ones_and_lie_inside_its_search_space():
+    from domainfit.config.load import load_config
+    from domainfit.tuning.space import default_space, default_values
+
+    cfg = load_config({"method": "lora", "data": {"train": "unused.csv"}})
+    values = default_values(default_space("lora"), cfg)  # trial 0 of a lora study
+    assert values["training.lr"] == 1e-3 and values["method_options.alpha"] == 64 and values["method_options.r"] == 8
+    assert values["method_options.head_lr_scale"] == 20.0  # bench/results/lora_defaults.md (was 1)
+    space = default_space("lora")
+    assert space["method_options.head_lr_scale"].low <= 20.0 <= space["method_options.head_lr_scale"].high
+    assert 64 in space["method_options.alpha"].choices
