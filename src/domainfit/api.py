@@ -158,10 +158,13 @@ def compare(data: str | Path, *, methods: Sequence[str] = (),
             shots: str | Sequence[int | str] = "8,16,32,all", seeds: int = 3, output: str | Path = "runs/compare",
             test: str | Path | None = None, val: str | Path | None = None, text_column: str | None = None,
             label_column: str | None = None, model: str | None = None, overrides: Sequence[str] = (),
-            config: Mapping | None = None, keep_bundles: bool = False, resume: bool = False, reporter=None) -> dict:
+            config: Mapping | None = None, keep_bundles: bool = False, resume: bool = False, reporter=None,
+            tune_trials: int | None = None, tune_timeout: float | None = None) -> dict:
     """Train every method at every labelled-data budget and score all on one test split (`methods`: default
     zeroshot, tfidf, head, fewshot, lora, full less what the task cannot do, plus its own baselines; `resume`: reuse the runs
     an interrupted compare into the same `output` finished, when their sampled data and config are the same).
+    `tune_trials`: tune each method that has a search space first (`tune`, that many trials, each study at most
+    `tune_timeout` seconds) on the run's own training and validation rows; the report shows tuned against defaults.
     Returns {"runs", "leaderboard", "recommendation"}; writes leaderboard.json/.csv and report.html to `output`."""
     from domainfit.comparison import parse_shots, run_compare
     from domainfit.config.load import parse_override, set_dotted
@@ -171,9 +174,15 @@ def compare(data: str | Path, *, methods: Sequence[str] = (),
         set_dotted(base, "model.backbone", model)
     for item in overrides:
         set_dotted(base, *parse_override(item))
+    tuner = None
+    if tune_trials is not None:
+        from domainfit.tuning import compare_tuner
+
+        tuner = compare_tuner(tune_trials, tune_timeout, reporter)
     return run_compare(data, methods_=[m.strip() for m in methods if m.strip()], shots=parse_shots(shots), seeds=seeds,
                        output=output, test=test, val=val, text_column=text_column, label_column=label_column, base=base,
-                       keep_bundles=keep_bundles, resume=resume, reporter=reporter)
+                       keep_bundles=keep_bundles, resume=resume, reporter=reporter, tuner=tuner,
+                       tune_settings={"trials": tune_trials, "timeout": tune_timeout} if tuner else None)
 
 
 def compress(bundle: str | Path, *, to: str = "onnx", quantize: str = "int8", distill_layers: int | None = None,

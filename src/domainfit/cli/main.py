@@ -235,14 +235,19 @@ def compare(
     set_: Annotated[Optional[list[str]], Opt("--set", help="config key for every run, e.g. training.epochs=5")] = None,
     keep_bundles: Annotated[bool, Opt("--keep-bundles", help="keep every trained bundle (large)")] = False,
     resume: Annotated[bool, Opt("--resume", help="reuse the runs an interrupted compare into the same --output finished")] = False,
+    tune_: Annotated[bool, Opt("--tune", help="tune each method first (Optuna, on each run's train/validation rows; the defaults are trial 0)")] = False,
+    trials: Annotated[int, Opt("--trials", help="with --tune: trials per method and run")] = 10,
+    timeout: Annotated[Optional[str], Opt("--timeout", help="with --tune: stop each method's study after this long: 90m, 2h")] = None,
 ) -> None:
     """Which method, and how many labels? Every method at every budget on one test split: leaderboard + learning curve."""
     from domainfit.api import compare as _compare
+    from domainfit.cli.tune_cmd import parse_duration
     from domainfit.cli.ui import RichReporter, console, leaderboard_table
 
     result = _compare(data, methods=[m for m in methods_.split(",") if m.strip()], shots=shots, seeds=seeds, output=output, test=test, val=val,
                       text_column=text, label_column=label, model=model, overrides=set_ or (), keep_bundles=keep_bundles,
-                      resume=resume, reporter=RichReporter())
+                      resume=resume, reporter=RichReporter(), tune_trials=trials if tune_ else None,
+                      tune_timeout=parse_duration(timeout) if tune_ else None)
     console.print(leaderboard_table(result["leaderboard"], result["metrics"], result["unit"]))
     console.print(_("[bold]recommended:[/] {method} — {why}").format(method=result["recommendation"]["method"], why=result["recommendation"]["why"]))
     console.print(_("report: {report}   leaderboard: {leaderboard}").format(report=output / "report.html", leaderboard=output / "leaderboard.csv"))

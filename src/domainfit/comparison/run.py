@@ -4,7 +4,9 @@ The data is read, checked and split once (`Workflow.open_pool`: the task's own r
 label, target bin, answer or entity type — the task's `Workflow.budget` — or all) and seed, the training and
 validation rows are sampled; each method is trained through the ordinary `train` pipeline (so what is
 compared is exactly what a user gets), baselines such as `tfidf` are fit directly. Small budgets get several seeds
-(mean ± std). Bundles are deleted after measuring unless `keep_bundles`.
+(mean ± std). Bundles are deleted after measuring unless `keep_bundles`. With a `tuner` (`compare --tune`, given by
+the API from `domainfit.tuning.compare_tuner`) each method is tuned on the run's own training and validation files
+first, and the run records the defaults' scores (trial 0) beside the tuned ones.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +51,8 @@ def run_compare(
     keep_bundles: bool = False,
     resume: bool = False,
     reporter=None,
+    tuner: Callable[[Any], dict | None] | None = None,
+    tune_settings: dict | None = None,
 ) -> dict:
     """Returns {"runs", "leaderboard", "recommendation", "task", "metrics", "unit", "data"} and writes them (and
     report.html) to `output`. The leaderboard ranks by the task's first two summary metrics (higher is better)."""
@@ -83,7 +88,8 @@ def run_compare(
         val_file = folder / f"val_{shots_name}_s{seed}{pool.suffix}"
         pool.write(train_k, train_file)
         pool.write(val_k, val_file)
-        sample = _sample_digest(train_file, val_file, test_file, *pool.inputs, base)
+        sample = _sample_digest(train_file, val_file, test_file, *pool.inputs,
+                                {"base": base, "tune": tune_settings} if tuner else base)
         for name in methods_:
             record = {"method": name, "shots": shots_name, "seed": seed, "train_rows": len(train_k), "sample": sample}
             previous = done.get((name, shots_name, seed, sample))
@@ -96,7 +102,8 @@ def run_compare(
                 if name in methods:
                     files = {"data.train": str(train_file), "data.val": str(val_file), "data.test": str(test_file)}
                     record.update(_train_method(run_training, base, name, {"task": cfg0.task, **files, **pool.run_values},
-                                                seed, out / "runs" / f"{name}-{shots_name}-s{seed}", keep_bundles, metrics))
+                                                seed, out / "runs" / f"{name}-{shots_name}-s{seed}", keep_bundles, metrics,
+                                                tuner))
                 else:
                     record.update(_fit_baseline(pool, name, train_k, val_k, seed, metrics))
             except DomainfitError as exc:
@@ -113,7 +120,7 @@ def run_compare(
             _save(out, runs)
     board = aggregate(runs, metrics)
     result = {"runs": runs, "leaderboard": board, "recommendation": recommend(board, metrics, unit=budget.unit),
-              "task": cfg0.task, "metrics": list(metrics), "unit": budget.unit,
+              "task": cfg0.task, "metrics": list(metrics), "unit": budget.unit, "tune": tune_settings if tuner else None,
               "data": {**pool.summary, "backbone": backbone.name}}
     _save(out, runs, result)
 
@@ -155,12 +162,15 @@ def check_methods(names: list[str], task: str) -> None:
 
 
 def _train_method(run_training, base: dict, name: str, values: dict, seed: int, bundle: Path, keep: bool,
-                  metrics: tuple[str, ...] = ("accuracy", "macro_f1")) -> dict:
-    """Train `name` through the ordinary pipeline on the run's files (`values`: data paths, task, columns)."""
+                  metrics: tuple[str, ...] = ("accuracy", "macro_f1"), tuner=None) -> dict:
+    """Train `name` through the ordinary pipeline on the run's files (`values`: data paths, task, columns); with a
+    `tuner`, tune it first (the best trial's bundle is then the one measured)."""
     cfg = load_config({**base, "method": name, "baselines": []},
                       values={**values, "data.min_per_class": 1, "training.seed": seed, "output": str(bundle)})
     t = time.perf_counter()
-    run_training(cfg, overwrite=True)  # the comparison's own work folder
+    tuning = tuner(cfg) if tuner else None  # None: the method has no search space, trained as is
+    if tuning is None:
+        run_training(cfg, overwrite=True)  # the comparison's own work folder
     wall = time.perf_counter() - t
     meta = load_bundle(bundle).meta  # checks the format version and the manifest, as every reader of a bundle does
     scores = json.loads((bundle / "metrics.json").read_text(encoding="utf-8"))
@@ -169,6 +179,9 @@ def _train_method(run_training, base: dict, name: str, values: dict, seed: int, 
            "train_seconds": meta.training["seconds"], "wall_seconds": round(wall, 2),
            "texts_per_s": scores["inference"]["texts_per_s"],
            "trainable_parameters": meta.model.trainable_parameters, "bundle_mb": round(size / 2**20, 2)}
+    if tuning is not None:
+        row["tuning"] = {**tuning, "test_default": {m: tuning["test_default"].get(m) for m in metrics},
+                         "test_tuned": {m: tuning["test_tuned"].get(m) for m in metrics}}
     if not keep:
         shutil.rmtree(bundle, ignore_errors=True)
     return row

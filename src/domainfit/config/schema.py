@@ -69,7 +69,7 @@ class TrainingConfig(_Strict):
     epochs: float = Field(4, gt=0, description="passes over the training data (fractions allowed)")
     batch_size: int = Field(32, ge=1)
     lr: float | None = Field(None, gt=0, description="learning rate of the backbone (default: the method's: 1e-4 for full, 1e-3 for lora and adapters)")
-    head_lr: float | None = Field(None, gt=0, description="learning rate of the new head (default: lr x the method's head_lr_scale: 5 for full and freeze, 1 for the adapter methods); a new head learns slowly at the backbone's rate")
+    head_lr: float | None = Field(None, gt=0, description="learning rate of the new head (default: lr x the method's head_lr_scale: 5 for full and freeze, 20 for lora, 1 for the other adapter methods); a new head learns slowly at the backbone's rate")
     weight_decay: float = Field(0.01, ge=0)
     warmup_ratio: float = Field(0.06, ge=0, lt=1)
     grad_accum: int = Field(1, ge=1, description="gradient accumulation steps")

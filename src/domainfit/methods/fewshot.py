@@ -23,7 +23,7 @@ from domainfit.methods.probe import load_probe_into, probe_class_weight, select_
 from domainfit.modeling import TextModel
 from domainfit.registry import methods
 
-__all__ = ["FewShotMethod", "FewShotOptions", "contrastive_steps"]
+__all__ = ["FewShotMethod", "FewShotOptions", "best_validation", "contrastive_steps"]
 
 
 class FewShotOptions(BaseModel):
@@ -83,4 +83,11 @@ class FewShotMethod:
         model = TextModel(encoder, head, pooling=ctx.pooling, normalize=ctx.normalize, dropout=0.0)
         model.eval()
         return FitResult(model=model, seconds=time.perf_counter() - started, history=history,
-                         info={"C": C, "contrastive_seconds": round(contrastive_s, 2), "pairs": steps * o.batch_size})
+                         info={"C": C, "contrastive_seconds": round(contrastive_s, 2), "pairs": steps * o.batch_size,
+                               "best_val": best_validation(history)})
+
+
+def best_validation(history: list[dict]) -> float | None:
+    """The chosen head's validation score (what `tune` maximises); None without validation rows."""
+    scores = [v for h in history for k, v in h.items() if k.startswith("val_") and v is not None and v > -math.inf]
+    return max(scores) if scores else None

@@ -67,14 +67,22 @@ _LORA = {"method_options.r": {"type": "categorical", "choices": [4, 8, 16, 32]},
          "method_options.alpha": {"type": "categorical", "choices": [8, 16, 32, 64]},
          "method_options.dropout": {"type": "float", "low": 0.0, "high": 0.2}}
 
-# The methods that train with the loop (the head-only, few-shot and zero-shot methods have nothing of it to tune).
+# SetFit's contrastive phase: pairs per example, steps, the body's learning rate (the head's C is chosen on validation).
+_FEWSHOT = {"method_options.num_iterations": {"type": "int", "low": 5, "high": 40},
+            "method_options.max_steps": {"type": "categorical", "choices": [100, 200, 400, 800]},
+            "method_options.body_lr": {"type": "float", "low": 5e-6, "high": 2e-4, "log": True},
+            "method_options.batch_size": {"type": "categorical", "choices": [16, 32]}}
+
+# The methods that train with the loop, and fewshot's contrastive phase (the head-only and zero-shot methods have
+# nothing to tune beyond the head's C, which they choose on validation themselves).
 DEFAULT_SPACES: dict[str, dict[str, dict]] = {
     "full": _loop_space((1e-5, 5e-4), (1.0, 20.0)),
     "freeze": _loop_space((1e-5, 5e-4), (1.0, 20.0)),
-    "lora": {**_loop_space((1e-4, 5e-3), (0.5, 10.0)), **_LORA},
+    "lora": {**_loop_space((1e-4, 5e-3), (1.0, 40.0)), **_LORA},  # its defaults (head_lr_scale 20) inside
     "adalora": _loop_space((1e-4, 5e-3), (0.5, 10.0)),
     "ia3": _loop_space((3e-4, 1e-2), (0.5, 10.0)),
     "adapter": _loop_space((1e-4, 5e-3), (0.5, 10.0)),
+    "fewshot": _FEWSHOT,
 }
 
 

@@ -38,6 +38,8 @@ def test_lora_stores_only_the_adapter_and_reloads_with_its_head(tiny_backbone, t
     assert (out / "model" / "adapter" / "adapter_config.json").is_file()
     assert not (out / "model" / "model.safetensors").exists()  # no copy of the base weights
     assert meta["config"]["training"]["lr"] == 1e-3  # lora's default, resolved and recorded
+    # the defaults chosen by bench/lora_defaults.py (were alpha 16, head_lr_scale 1): recorded in the bundle
+    assert meta["config"]["method_options"]["alpha"] == 64 and meta["config"]["method_options"]["head_lr_scale"] == 20.0
     assert meta["model"]["trainable_parameters"] < meta["model"]["total_parameters"] * 0.5
     again = domainfit.load(out)
     np.testing.assert_allclose(model.predict_scores(TEXTS), again.predict_scores(TEXTS), atol=1e-6)
