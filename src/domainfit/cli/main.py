@@ -308,6 +308,7 @@ def serve(
     prediction_log: Annotated[Optional[str], Opt("--prediction-log", help="SQLite file or SQLAlchemy URL (postgresql+psycopg://…) of every prediction (for `domainfit monitor`, POST /v1/feedback)")] = None,
     log_texts: Annotated[Optional[str], Opt("--log-texts", help="what the prediction log keeps of a text: redacted (default), raw, none")] = None,
     insecure_no_auth: Annotated[bool, Opt("--insecure-no-auth", help="serve without API keys on a non-loopback --host (refused otherwise)")] = False,
+    workers: Annotated[Optional[int], Opt("--workers", help="server processes sharing the port (1 to 64; each loads the model)")] = None,
 ) -> None:
     """Serve a model over HTTP: POST /v1/predict, GET /v1/models, /healthz, /readyz, /metrics (docs at /docs);
     with --prediction-log also POST /v1/feedback."""
@@ -322,7 +323,7 @@ def serve(
     values = yaml.safe_load(config.read_text(encoding="utf-8")) or {} if config else {}
     flags = {"host": host, "port": port, "variant": variant, "registry": registry, "api_keys_file": api_keys,
              "threads": threads, "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "poll_seconds": poll_seconds,
-             "prediction_log": prediction_log, "log_texts": log_texts}
+             "prediction_log": prediction_log, "log_texts": log_texts, "workers": workers}
     values.update({k: v for k, v in flags.items() if v is not None})
     if no_batching:
         values["batching"] = False
