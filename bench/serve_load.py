@@ -99,6 +99,7 @@ def start_command(args: list[str], port: int, *, env: dict | None = None) -> sub
         except httpx.TransportError:
             pass
         time.sleep(0.3)
+    stop_server(proc)  # never leave a server behind
     raise RuntimeError("server not ready")
 
 
@@ -136,28 +137,37 @@ def metric(port: int, name: str) -> float:
 
 def matrix(bundle: Path, variants: list[str], clients: list[int], seconds: float, threads: int, script, out,
            workers: list[int]) -> list[dict]:
+    """Batching on and off are compared on two servers that run side by side, their cells interleaved (on, off at
+    each client count, the order swapped from one count to the next), so that both see the same background load on
+    a shared machine; the idle one costs next to nothing."""
     rows = []
     for variant in variants:
         for n_workers in workers:
-            for batching in (True, False):
-                port = free_port()
-                flags = ["--variant", variant, *threads_flag(threads), "--workers", str(n_workers)] + \
-                    ([] if batching else ["--no-batching"])
-                proc = start_server(str(bundle), port, *flags)
-                try:
+            servers = {}
+            try:
+                for batching in ("on", "off"):
+                    port = free_port()
+                    flags = ["--variant", variant, *threads_flag(threads), "--workers", str(n_workers)] + \
+                        ([] if batching == "on" else ["--no-batching"])
+                    servers[batching] = (port, start_server(str(bundle), port, *flags))
+                for port, _ in servers.values():
                     wrk(port, 8, 2, script, out)  # warm-up, not reported
-                    for c in clients:
+                for i, c in enumerate(clients):
+                    for batching in (("on", "off") if i % 2 == 0 else ("off", "on")):
+                        port = servers[batching][0]
                         calls0, texts0 = metric(port, "domainfit_batch_size_count"), metric(port, "domainfit_batch_size_sum")
                         r = wrk(port, c, seconds, script, out)
                         calls = metric(port, "domainfit_batch_size_count") - calls0
                         r["mean_batch"] = round((metric(port, "domainfit_batch_size_sum") - texts0) / max(calls, 1), 1)
-                        row = {"variant": variant, "workers": n_workers, "batching": "on" if batching else "off", "clients": c, **r}
+                        row = {"variant": variant, "workers": n_workers, "batching": batching, "clients": c, **r}
                         print("  ", row, flush=True)
                         rows.append(row)
-                finally:
+            finally:
+                for _, proc in servers.values():
                     row_exit = stop_server(proc)
                     if row_exit != 0:
                         print(f"   server exit status {row_exit}", flush=True)
+    rows.sort(key=lambda r: (r["variant"], r["workers"], r["batching"] == "off", r["clients"]))
     return rows
 
 

@@ -152,3 +152,16 @@ def test_several_workers_check_the_source_and_the_factory_before_any_worker_star
         run_workers(tmp_path, settings, app_factory=lambda source, settings, keys: None)
     with pytest.raises(BundleError, match="is not a domainfit bundle"):
         run_workers(tmp_path, settings)
+
+
+def test_an_app_factory_reaches_the_workers_as_an_import_path_and_json_arguments():
+    import functools
+
+    from domainfit.serving.app import create_app
+    from domainfit.serving.workers import _factory_spec
+
+    assert _factory_spec(None) is None
+    spec = _factory_spec(functools.partial(create_app, open_prefixes=["/chat/"]))
+    assert spec == {"path": "domainfit.serving.app:create_app", "args": [], "kwargs": {"open_prefixes": ["/chat/"]}}
+    with pytest.raises(ConfigError, match="arguments must be JSON"):
+        _factory_spec(functools.partial(create_app, open_prefixes=object()))

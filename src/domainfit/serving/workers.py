@@ -26,6 +26,7 @@ folder is removed when the server exits. The hot swap: every worker follows the 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -54,16 +55,26 @@ def worker_threads(settings: ServeSettings, cores: int) -> int:
     return settings.threads or max(1, cores // settings.workers - 1)
 
 
-def _factory_path(app_factory) -> str | None:
-    """The import path of an app factory (a worker imports it); None for `create_app`."""
+def _factory_spec(app_factory) -> dict | None:
+    """How a worker finds the app factory: an import path, and for a `functools.partial` its arguments (as JSON: an
+    application passes its config file's path, never an object). None for `create_app`."""
     if app_factory is None:
         return None
+    args, kwargs = (), {}
+    if isinstance(app_factory, functools.partial):
+        app_factory, args, kwargs = app_factory.func, app_factory.args, app_factory.keywords
     module, name = getattr(app_factory, "__module__", None), getattr(app_factory, "__qualname__", "")
     found = getattr(sys.modules.get(module), name, None) if module and "<" not in name else None
     if found is not app_factory:
         raise ConfigError([("workers", f"the app factory {app_factory!r} cannot be imported by a worker process: with "
-                                       "--workers above 1 it must be a module-level function")])
-    return f"{module}:{name}"
+                                       "--workers above 1 it must be a module-level function (or a functools.partial "
+                                       "of one, with JSON arguments)")])
+    try:
+        json.dumps([args, kwargs])
+    except TypeError as exc:
+        raise ConfigError([("workers", f"the app factory's arguments must be JSON (paths as text) to reach a worker "
+                                       f"process: {exc}")]) from None
+    return {"path": f"{module}:{name}", "args": [*args], "kwargs": kwargs}
 
 
 def _spec() -> dict:
@@ -82,7 +93,10 @@ def worker_app():
 
     spec = _spec()
     settings = ServeSettings.model_validate_json(spec["settings"])
-    factory = import_from_string(spec["factory"]) if spec.get("factory") else create_app
+    factory = create_app
+    if spec.get("factory"):
+        found = spec["factory"]
+        factory = functools.partial(import_from_string(found["path"]), *found["args"], **found["kwargs"])
     app = factory(spec["source"], settings, keys=KeyStore.from_sources(settings.api_keys_file))
     app.add_middleware(WorkerPid)
     return app
@@ -228,7 +242,7 @@ def run_workers(source, settings: ServeSettings, *, app_factory=None) -> None:
     from domainfit.serving.telemetry import configure_logging
 
     configure_logging()
-    factory = _factory_path(app_factory)
+    factory = _factory_spec(app_factory)
     keys = KeyStore.from_sources(settings.api_keys_file)  # a bad key file fails here, once
     _check_auth(settings, keys.enabled if settings.require_auth is None else settings.require_auth)
     _check_port(settings.host, settings.port)
