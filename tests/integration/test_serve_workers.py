@@ -28,7 +28,7 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 def _metric_lines(url: str, name: str) -> list[tuple[str, float]]:
     text = httpx.get(f"{url}/metrics", timeout=10).text
     return [(line.split(" ")[0], float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
-            if line.startswith(name + "{") or line.startswith(name + " ")]
+            if line.startswith((name + "{", name + " "))]
 
 
 def _total(url: str, name: str, *, having: str = "") -> float:
@@ -70,10 +70,11 @@ def test_two_workers_share_a_port_sum_metrics_swap_together_log_once_and_stop_cl
     db, log = tmp_path / "log.db", tmp_path / "serve.log"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "domainfit.cli.main", "serve", "--model", "models:/tickets@champion",
-                             "--registry", uri, "--port", str(port), "--workers", "2", "--threads", "1",
-                             "--poll-seconds", "0.5", "--prediction-log", str(db), "--log-texts", "raw"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    with open(log, "w") as err:  # a file: a pipe nobody reads would fill up and block the server
+        proc = subprocess.Popen([sys.executable, "-m", "domainfit.cli.main", "serve", "--model", "models:/tickets@champion",
+                                 "--registry", uri, "--port", str(port), "--workers", "2", "--threads", "1",
+                                 "--poll-seconds", "0.5", "--prediction-log", str(db), "--log-texts", "raw"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=err)
     try:
         _wait_ready(proc, url, log)
         started = next(json.loads(line) for line in log.read_text().splitlines()
