@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -122,6 +123,38 @@ def wrk(port: int, clients: int, seconds: float, script: Path, out: Path) -> dic
             "max_ms": r["max_us"] / 1000, "errors": errors}
 
 
+def _tick() -> float:
+    return float(os.sysconf("SC_CLK_TCK"))
+
+
+def server_cpu(pid: int) -> dict:
+    """CPU seconds the server has used so far, split: its event loops (each process's main thread) and everything
+    else (the inference thread and what it starts), summed over the process and its worker processes."""
+    loop = other = 0.0
+    pids = [pid]
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            pids += [int(c) for c in Path(f"/proc/{pid}/task/{tid}/children").read_text().split()]
+        except OSError:
+            pass
+    for p in pids:
+        try:
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                fields = Path(f"/proc/{p}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            used = (int(fields[11]) + int(fields[12])) / _tick()  # utime + stime
+            if int(tid) == p:
+                loop += used
+            else:
+                other += used
+    return {"loop": loop, "model": other}
+
+
 def make_script(texts: list[str], work: Path) -> tuple[Path, Path]:
     out = work / "wrk.json"
     bodies = ",".join(f"[==[{json.dumps({'texts': [t]}, ensure_ascii=False)}]==]" for t in texts)
@@ -156,9 +189,15 @@ def matrix(bundle: Path, variants: list[str], clients: list[int], seconds: float
                     for batching in (("on", "off") if i % 2 == 0 else ("off", "on")):
                         port = servers[batching][0]
                         calls0, texts0 = metric(port, "domainfit_batch_size_count"), metric(port, "domainfit_batch_size_sum")
+                        cpu0, wrk0 = server_cpu(servers[batching][1].pid), resource.getrusage(resource.RUSAGE_CHILDREN)
                         r = wrk(port, c, seconds, script, out)
+                        cpu1, wrk1 = server_cpu(servers[batching][1].pid), resource.getrusage(resource.RUSAGE_CHILDREN)
                         calls = metric(port, "domainfit_batch_size_count") - calls0
                         r["mean_batch"] = round((metric(port, "domainfit_batch_size_sum") - texts0) / max(calls, 1), 1)
+                        n = max(r["requests"], 1)  # CPU ms per request: where the time goes
+                        r["loop_ms"] = round((cpu1["loop"] - cpu0["loop"]) * 1000 / n, 2)
+                        r["model_ms"] = round((cpu1["model"] - cpu0["model"]) * 1000 / n, 2)
+                        r["wrk_ms"] = round((wrk1.ru_utime + wrk1.ru_stime - wrk0.ru_utime - wrk0.ru_stime) * 1000 / n, 2)
                         row = {"variant": variant, "workers": n_workers, "batching": batching, "clients": c, **r}
                         print("  ", row, flush=True)
                         rows.append(row)
@@ -330,12 +369,16 @@ def write_results(rows: list[dict], promo: dict, offline: list[dict], args, n_te
              f"the machine's {meta['cores']} cores with the server.** OMP_NUM_THREADS={meta['omp_num_threads']} (the bench "
              f"slot's setting). Load average at start: `{meta['load_start']}`, at end: `{meta['load_end']}`; "
              f"{meta['wall_s']} s in all.", "",
-             "| variant | workers | batching | clients | req/s | p50 ms | p95 ms | p99 ms | mean batch | requests | errors |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "CPU ms per request (where the time goes): `loop` = the server processes' event-loop threads (HTTP, JSON, "
+             "validation, metrics, logs), `model` = their other threads (the inference thread: tokenizer, model, "
+             "formatting, the prediction log), `wrk` = the load generator.", "",
+             "| variant | workers | batching | clients | req/s | p50 ms | p95 ms | p99 ms | mean batch | requests | errors | "
+             "CPU ms/req loop | model | wrk |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(f"| {r['variant']} | {r['workers']} | {r['batching']} | {r['clients']} | {r['requests_per_s']:.0f} | "
                      f"{r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['p99_ms']:.1f} | {r['mean_batch']} | {r['requests']} | "
-                     f"{r['errors']} |")
+                     f"{r['errors']} | {r.get('loop_ms', '')} | {r.get('model_ms', '')} | {r.get('wrk_ms', '')} |")
     lines += ["", "## The ceiling: the model alone, in-process, same thread count, no HTTP and no load generator", "",
               "| variant | processes | threads each | texts/s one at a time | texts/s in random batches of 32 | best served req/s | served / best offline |",
               "|---|---:|---:|---:|---:|---:|---:|"]
