@@ -143,6 +143,7 @@ class _Worker(Process):
         # the draining server re-raises the signal it stopped on into these handlers: a normal return, exit 0
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: None)
+        _stop_with_parent()
         self.server  # built before the health-check thread first asks whether it started  # noqa: B018
         super().target(sockets)
         if not self.server.started:
@@ -155,6 +156,22 @@ class _Worker(Process):
             from prometheus_client import multiprocess
 
             multiprocess.mark_process_dead(self.pid, folder)
+
+
+def _stop_with_parent() -> None:
+    """On Linux, the kernel sends this worker SIGTERM (a graceful stop) if the parent dies, even by SIGKILL: no
+    orphan worker keeps the port."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the call
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class _Supervisor(Multiprocess):
