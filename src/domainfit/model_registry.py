@@ -209,6 +209,8 @@ class ModelRegistry:
             marker = {"name": name, "version": number, "run_id": mv.run_id, "source": mv.source, "registry": self.uri,
                       "downloaded": datetime.now(timezone.utc).isoformat(timespec="seconds")}
             (folder / MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+            if _complete(target, mv):  # another process (a second server worker) finished first: keep its copy,
+                return target           # which it may be loading from now
             if target.exists():
                 shutil.rmtree(target)  # an incomplete or stale copy
             try:

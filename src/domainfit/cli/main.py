@@ -314,6 +314,7 @@ def serve(
     log_texts: Annotated[Optional[str], Opt("--log-texts", help="what the prediction log keeps of a text: redacted (default), raw, none")] = None,
     insecure_no_auth: Annotated[bool, Opt("--insecure-no-auth", help="serve without API keys on a non-loopback --host (refused otherwise)")] = False,
     assistant: Annotated[Optional[Path], Opt("--assistant", help="assistant.yaml: also serve the support assistant (/v1/assist, /v1/handoffs, the chat page /chat/)")] = None,
+    workers: Annotated[Optional[int], Opt("--workers", help="server processes sharing the port (1 to 64; each loads the model)")] = None,
 ) -> None:
     """Serve a model over HTTP: POST /v1/predict, GET /v1/models, /healthz, /readyz, /metrics (docs at /docs);
     with --prediction-log also POST /v1/feedback; with --assistant the support assistant beside them."""
@@ -328,7 +329,7 @@ def serve(
     values = yaml.safe_load(config.read_text(encoding="utf-8")) or {} if config else {}
     flags = {"host": host, "port": port, "variant": variant, "registry": registry, "api_keys_file": api_keys,
              "threads": threads, "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "poll_seconds": poll_seconds,
-             "prediction_log": prediction_log, "log_texts": log_texts, "assistant": assistant}
+             "prediction_log": prediction_log, "log_texts": log_texts, "assistant": assistant, "workers": workers}
     values.update({k: v for k, v in flags.items() if v is not None})
     if no_batching:
         values["batching"] = False

@@ -208,7 +208,7 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     async def prometheus():
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest(metrics.exposed()), media_type=CONTENT_TYPE_LATEST)
 
     task_routes = getattr(workflow_for(served.task), "routes", None)  # a task's own endpoints (recommend: /v1/recommend)
     if task_routes is not None:

@@ -89,8 +89,13 @@ def server_config(app, settings: ServeSettings):
 
 def run_server(source, settings: ServeSettings | None = None, *, app_factory=None) -> None:
     """Serve `source` (a bundle folder or `models:/name@alias`) until SIGTERM/SIGINT. `app_factory(source, settings,
-    keys=)`: an application's app instead of `create_app`'s (the support assistant's builds on it)."""
+    keys=)`: an application's app instead of `create_app`'s (the support assistant's builds on it). With
+    `settings.workers` above 1: that many processes on one port (`workers.py`)."""
     settings = settings or ServeSettings()
+    if settings.workers > 1:
+        from domainfit.serving.workers import run_workers
+
+        return run_workers(source, settings, app_factory=app_factory)
     configure_logging()
     keys = KeyStore.from_sources(settings.api_keys_file)
     _check_auth(settings, keys.enabled if settings.require_auth is None else settings.require_auth)

@@ -15,6 +15,8 @@ class ServeSettings(BaseModel):
 
     host: str = Field("127.0.0.1", description="address to listen on (0.0.0.0 exposes the service to the network)")
     port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1, le=64, description="server processes sharing the port (`serving/workers.py`); each "
+                         "loads the model and follows a registry alias on its own")
     variant: str = Field("auto", description="model variant: auto (fastest that passed its parity gate), torch, onnx-int8, ...")
     threads: int | None = Field(None, ge=1, description="inference threads (default: the cores available minus one, "
                                 "which is left to the HTTP event loop: sharing it makes OpenMP threads spin against it)")

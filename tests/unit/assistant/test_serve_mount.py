@@ -31,13 +31,14 @@ def test_public_routes_open_exact_paths_and_whole_folders_only():
     assert not any(public.admits(p) for p in ("/chatty", "/v1/assist", "/healthz/x", "/watch/api/state", "/"))
 
 
-def test_serve_with_assistant_answers_predict_and_assist_on_one_port(tiny_bundle, faq_bundle, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_serve_with_assistant_answers_predict_and_assist_on_one_port(tiny_bundle, faq_bundle, tmp_path, workers):
     config = write_config(tmp_path, tiny_bundle, faq_bundle)
     plog = tmp_path / "served.db"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "domainfit.cli.main", "serve", str(tiny_bundle), "--port", str(port),
-           "--assistant", str(config), "--prediction-log", str(plog), "--max-batch-size", "8"]
+           "--assistant", str(config), "--prediction-log", str(plog), "--max-batch-size", "8", "--workers", str(workers)]
     with open(tmp_path / "server.log", "w") as log:
         proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": SRC, "DOMAINFIT_API_KEYS": KEY},
                                 stdout=subprocess.DEVNULL, stderr=log)

@@ -34,7 +34,7 @@ from domainfit.serving.auth import KeyStore
 from domainfit.serving.edge import PublicRoutes
 from domainfit.serving.settings import ServeSettings
 
-__all__ = ["CHAT_ROUTES", "AssistContext", "create_assist_app", "serve_app_factory", "serve_assistant"]
+__all__ = ["CHAT_ROUTES", "AssistContext", "create_assist_app", "mounted_assist_app", "serve_app_factory", "serve_assistant"]
 
 CHAT_ROUTES = PublicRoutes.of(PAGE_PREFIX + "/*")  # the page holds no data; the API calls it makes need a key
 
@@ -118,8 +118,14 @@ def serve_app_factory(settings: ServeSettings):
     the model service with the assistant mounted (its config checked now, before start-up); None without."""
     if settings.assistant is None:
         return None
-    config = load_assistant_config(settings.assistant)
-    return lambda source, s, keys: create_assist_app(config, s, keys=keys, source=source)
+    load_assistant_config(settings.assistant)  # every problem now, before a worker starts
+    return mounted_assist_app
+
+
+def mounted_assist_app(source, settings: ServeSettings, keys=None):
+    """The model service with the assistant of `settings.assistant` mounted. A module-level function, so that each
+    process of `serve --workers N` imports it and reads the config itself (nothing pickled)."""
+    return create_assist_app(load_assistant_config(settings.assistant), settings, keys=keys, source=source)
 
 
 def serve_assistant(config: str | Path | AssistantConfig, settings: ServeSettings | None = None) -> None:

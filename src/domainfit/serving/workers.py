@@ -1,0 +1,305 @@
+"""`domainfit serve --workers N`: N server processes sharing one listening socket, under uvicorn's own supervisor.
+
+Why uvicorn's multi-process mode and not gunicorn: the server is already uvicorn (the guarded h11 protocol, the
+draining shutdown, `server_config`), uvicorn's `Multiprocess` binds the socket once in the parent, starts workers
+with `spawn`, health-checks them (a hung or dead worker is replaced; one that fails before it serves stops the
+whole server) and handles SIGTERM/SIGINT/SIGHUP/TTIN/TTOU, which is what gunicorn's arbiter would add; gunicorn would
+be one more dependency and would replace the protocol and shutdown code with its own worker class. This module is
+the glue: it subclasses uvicorn's `Process` (the worker runs `run.py`'s draining server with the service's protocol,
+exits 0 after a graceful stop, and reports a failed start as uvicorn's STARTUP_FAILURE) and `Multiprocess`'s
+retirement of a worker (`mark_process_dead`).
+
+What reaches a worker is text, never a pickled object of a bundle: the source (a bundle folder or a `models:/` URI),
+the settings as JSON, and the import path of the app factory, in the environment variable `DOMAINFIT_SERVE_WORKER`;
+each worker builds its app with `worker_app` (uvicorn's app factory), reads the API keys itself (the key file, or
+DOMAINFIT_API_KEYS, which it inherits), and loads the model from the bundle's files. The parent checks the source,
+the keys, the port and the prediction log (creating or upgrading its schema once, so that workers never race to
+migrate it) before any worker starts.
+
+Metrics: Prometheus' multiprocess mode. A fresh temporary folder per server start (PROMETHEUS_MULTIPROC_DIR, set
+before the workers start, so every worker's metrics live in files there); `/metrics` from any worker reports the sum
+over all of them (`ServiceMetrics.exposed`); a worker that exits is marked dead (its live gauges drop out); the
+folder is removed when the server exits. The hot swap: every worker follows the registry alias on its own (the same
+`poll_seconds` loop as one process), so a promotion or a roll-back reaches each worker within `poll_seconds`;
+`domainfit_model_info{pid=...}` shows the version each worker serves. Every response carries `x-worker-pid`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from uvicorn.supervisors.multiprocess import SIGNALS, Multiprocess, Process
+
+from domainfit.errors import ConfigError
+from domainfit.serving.settings import ServeSettings
+
+__all__ = ["SPEC_ENV", "WorkerPid", "run_workers", "worker_app", "worker_threads"]
+
+log = logging.getLogger("domainfit.serve")
+
+SPEC_ENV = "DOMAINFIT_SERVE_WORKER"
+APP_PATH = "domainfit.serving.workers:worker_app"
+HEALTHCHECK_S = 60.0  # a worker importing torch and loading a model on a busy machine answers pings late
+
+
+def worker_threads(settings: ServeSettings, cores: int) -> int:
+    """Inference threads of each worker: as given, else the cores shared out, one per worker left to its event loop."""
+    return settings.threads or max(1, cores // settings.workers - 1)
+
+
+def _factory_spec(app_factory) -> dict | None:
+    """How a worker finds the app factory: an import path, and for a `functools.partial` its arguments (as JSON: an
+    application passes its config file's path, never an object). None for `create_app`."""
+    if app_factory is None:
+        return None
+    args, kwargs = (), {}
+    if isinstance(app_factory, functools.partial):
+        app_factory, args, kwargs = app_factory.func, app_factory.args, app_factory.keywords
+    module, name = getattr(app_factory, "__module__", None), getattr(app_factory, "__qualname__", "")
+    found = getattr(sys.modules.get(module), name, None) if module and "<" not in name else None
+    if found is not app_factory:
+        raise ConfigError([("workers", f"the app factory {app_factory!r} cannot be imported by a worker process: with "
+                                       "--workers above 1 it must be a module-level function (or a functools.partial "
+                                       "of one, with JSON arguments)")])
+    try:
+        json.dumps([args, kwargs])
+    except TypeError as exc:
+        raise ConfigError([("workers", f"the app factory's arguments must be JSON (paths as text) to reach a worker "
+                                       f"process: {exc}")]) from None
+    return {"path": f"{module}:{name}", "args": [*args], "kwargs": kwargs}
+
+
+def _spec() -> dict:
+    raw = os.environ.get(SPEC_ENV)
+    if not raw:
+        raise ConfigError([(SPEC_ENV, "not set: worker_app is started by `domainfit serve --workers N`, not by hand")])
+    return json.loads(raw)
+
+
+def worker_app():
+    """uvicorn's app factory in each worker: the service's app, built from the parent's source and settings."""
+    from uvicorn.importer import import_from_string
+
+    from domainfit.serving.app import create_app
+    from domainfit.serving.auth import KeyStore
+
+    spec = _spec()
+    settings = ServeSettings.model_validate_json(spec["settings"])
+    factory = create_app
+    if spec.get("factory"):
+        found = spec["factory"]
+        factory = functools.partial(import_from_string(found["path"]), *found["args"], **found["kwargs"])
+    app = factory(spec["source"], settings, keys=KeyStore.from_sources(settings.api_keys_file))
+    app.add_middleware(WorkerPid)
+    return app
+
+
+class WorkerPid:
+    """Outermost ASGI middleware of a worker: every response says which worker process answered (`x-worker-pid`)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.header = (b"x-worker-pid", str(os.getpid()).encode())
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_pid(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self.header]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_pid)
+
+
+class _Worker(Process):
+    """One worker: the service's draining server, built in the worker from the spec; exit 0 after a graceful stop."""
+
+    @property
+    def server(self):
+        if self._server is None:
+            from domainfit.serving.run import _draining_server, server_config
+            from domainfit.serving.telemetry import configure_logging
+
+            configure_logging()
+            settings = ServeSettings.model_validate_json(_spec()["settings"])
+            config = server_config(APP_PATH, settings)
+            config.factory = True  # the app is built by worker_app, in this process, when the server starts
+            self._server = _draining_server(config)
+        return self._server
+
+    def target(self, sockets=None) -> None:  # runs in the worker
+        from uvicorn.config import STARTUP_FAILURE
+
+        # the draining server re-raises the signal it stopped on into these handlers: a normal return, exit 0
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
+        _stop_with_parent()
+        self.server  # built before the health-check thread first asks whether it started  # noqa: B018
+        super().target(sockets)
+        if not self.server.started:
+            sys.exit(STARTUP_FAILURE)  # the parent stops instead of restarting a worker that cannot start
+
+    def join(self) -> None:  # runs in the parent, for every worker retired (stopped, died, replaced)
+        super().join()
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if folder and self.pid is not None:
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(self.pid, folder)
+
+
+def _stop_with_parent() -> None:
+    """On Linux, the kernel sends this worker SIGTERM (a graceful stop) if the parent dies, even by SIGKILL: no
+    orphan worker keeps the port."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the call
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class _Supervisor(Multiprocess):
+    def __init__(self, config, sockets) -> None:
+        super().__init__(config, sockets)
+        self.failed_start = False
+
+    def init_processes(self) -> None:
+        for _ in range(self.processes_num):
+            self._start_one()
+
+    def _start_one(self) -> _Worker:
+        worker = _Worker(self.config, self.sockets)
+        worker.start()
+        self.processes.append(worker)
+        return worker
+
+    def keep_subprocess_alive(self) -> None:
+        if self.should_exit.is_set():
+            return
+        for idx, worker in enumerate(self.processes):
+            if worker.is_alive(timeout=self.config.timeout_worker_healthcheck):
+                continue
+            worker.kill()
+            worker.join()
+            from uvicorn.config import STARTUP_FAILURE
+
+            if worker.exitcode == STARTUP_FAILURE:
+                log.error("a worker failed to start; stopping the server", extra={"fields": {"pid": worker.pid}})
+                self.failed_start = True
+                self.should_exit.set()
+                return
+            if self.should_exit.is_set():
+                return
+            log.warning("a worker died; starting another", extra={"fields": {"pid": worker.pid, "exitcode": worker.exitcode}})
+            self.processes.remove(worker)
+            replacement = _Worker(self.config, self.sockets)
+            replacement.start()
+            self.processes.insert(idx, replacement)
+
+    def restart_all(self) -> None:  # SIGHUP: uvicorn's, with this module's worker class
+        for idx, old in enumerate(list(self.processes)):
+            if self.should_exit.is_set():
+                return
+            new = _Worker(self.config, self.sockets)
+            new.start()
+            if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+                new.kill()
+                new.join()
+                return
+            old.terminate()
+            old.join()
+            self.processes[idx] = new
+
+    def handle_ttin(self) -> None:
+        self.processes_num += 1
+        self._start_one()
+
+
+def _check_source(source, settings: ServeSettings) -> str:
+    """The source as text for the workers; checked here (a bad folder or URI fails once, clearly, before any worker
+    starts; a registry version is downloaded here once, so that the workers do not all download it)."""
+    from domainfit.bundle import load_bundle
+    from domainfit.serving.models import BundleSource, RegistrySource, open_source
+
+    if isinstance(source, RegistrySource):
+        source = source.uri
+    elif isinstance(source, BundleSource):
+        source = str(source.path)
+    elif not isinstance(source, (str, Path)):
+        raise ConfigError([("workers", f"with --workers above 1 the source must be a bundle folder or a models:/ URI, "
+                                       f"not {type(source).__name__}")])
+    opened = open_source(source, settings.registry)
+    load_bundle(opened.path_for(opened.current_version()))
+    return str(source)
+
+
+def run_workers(source, settings: ServeSettings, *, app_factory=None) -> None:
+    """Serve `source` with `settings.workers` processes on one port until SIGTERM/SIGINT (then each drains)."""
+    import uvicorn
+
+    from domainfit.backbones.encoder import available_cores
+    from domainfit.serving.auth import KeyStore
+    from domainfit.serving.run import _check_auth, _check_port
+    from domainfit.serving.telemetry import configure_logging
+
+    configure_logging()
+    factory = _factory_spec(app_factory)
+    keys = KeyStore.from_sources(settings.api_keys_file)  # a bad key file fails here, once
+    _check_auth(settings, keys.enabled if settings.require_auth is None else settings.require_auth)
+    _check_port(settings.host, settings.port)
+    source = _check_source(source, settings)
+    if settings.prediction_log is not None:
+        from domainfit.monitor.log import PredictionLog
+
+        PredictionLog(settings.prediction_log, texts=settings.log_texts).close()  # schema made or upgraded once
+    cores = available_cores()
+    settings = settings.model_copy(update={"threads": worker_threads(settings, cores)})
+    if settings.workers * (settings.threads + 1) > cores:
+        log.warning(f"{settings.workers} workers × ({settings.threads} inference threads + 1 event loop) is more than the "
+                    f"{cores} cores here: they will compete for them", extra={"fields": {"workers": settings.workers,
+                                                                                          "threads": settings.threads}})
+    folder = tempfile.mkdtemp(prefix="domainfit-metrics-")
+    saved = {k: os.environ.get(k) for k in (SPEC_ENV, "PROMETHEUS_MULTIPROC_DIR")}
+    os.environ[SPEC_ENV] = json.dumps({"source": source, "settings": settings.model_dump_json(), "factory": factory})
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    config = uvicorn.Config(APP_PATH, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
+                            log_config=None, access_log=False, timeout_worker_healthcheck=HEALTHCHECK_S)
+    sock, supervisor = None, None
+    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}  # the supervisor installs its own handlers
+    try:
+        sock = config.bind_socket()
+        log.info("serving with several workers", extra={"fields": {
+            "workers": settings.workers, "threads_per_worker": settings.threads, "host": settings.host,
+            "port": sock.getsockname()[1], "metrics_dir": folder, "pid": os.getpid()}})
+        supervisor = _Supervisor(config, sockets=[sock])
+        supervisor.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if sock is not None:
+            sock.close()
+        shutil.rmtree(folder, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        log.info("server stopped", extra={"fields": {"metrics_dir": folder, "metrics_dir_removed": not os.path.exists(folder)}})
+    if supervisor.failed_start:
+        raise ConfigError([("serve", "a worker did not start; see the log lines above")])
