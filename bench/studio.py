@@ -39,6 +39,7 @@ def main() -> None:
     method = sys.argv[sys.argv.index("--method") + 1] if "--method" in sys.argv else "head"
     from domainfit.studio import StudioSettings, create_studio
 
+    load_start = Path("/proc/loadavg").read_text().split()[:3]
     work = Path(tempfile.mkdtemp())
     for name in ("train.csv", "test.csv"):
         shutil.copy(ROOT / "examples" / "bank_support" / name, work / name)
@@ -70,7 +71,8 @@ def main() -> None:
     server.should_exit = True
     assert state == "done", server.config.app.state.store.get(job)["error"]
     studio_acc = json.loads((work / "runs/studio/metrics.json").read_text())["model"]["accuracy"]
-    result = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "method": method, "cli_s": round(cli_s, 1), "studio_s": round(studio_s, 1),
+    load_end = Path("/proc/loadavg").read_text().split()[:3]
+    result = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "method": method, "loadavg_start": load_start, "loadavg_end": load_end, "cli_s": round(cli_s, 1), "studio_s": round(studio_s, 1),
               "cli_accuracy": cli_acc, "studio_accuracy": studio_acc,
               "latency_ms": {k: {"n": len(v), "p50": round(float(np.percentile(v, 50)), 1), "p95": round(float(np.percentile(v, 95)), 1)}
                              for k, v in latencies.items()}}
@@ -82,6 +84,7 @@ def main() -> None:
              f"| studio job ({method}) | {result['studio_s']} | {studio_acc:.4f} |", "",
              "| studio route during the job | requests | p50 ms | p95 ms |", "|---|---|---|---|"]
     lines += [f"| GET {k} | {v['n']} | {v['p50']} | {v['p95']} |" for k, v in result["latency_ms"].items()]
+    lines += ["", f"Load average at start {' '.join(load_start)}, at end {' '.join(load_end)}."]
     (RESULTS / "studio.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     shutil.rmtree(work, ignore_errors=True)
