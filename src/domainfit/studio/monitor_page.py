@@ -74,8 +74,8 @@ def _chart(name: str, reports: list[dict], windows: int) -> dict:
         if check is not None and check["value"] is not None:
             points.append((r["index"], float(check["value"]), check["status"], r["from"], check["statistic"]))
     top = max([p[1] for p in points] + [1e-9])
-    x = lambda i: round(8 + (_W - 16) * (i / max(windows - 1, 1)), 1)  # noqa: E731
-    y = lambda v: round(_H - 6 - (_H - 12) * v / top, 1)  # noqa: E731
+    x = lambda i: round(8 + (_W - 16) * (i / max(windows - 1, 1)), 1)
+    y = lambda v: round(_H - 6 - (_H - 12) * v / top, 1)
     dots = [{"x": x(i), "y": y(v), "status": s, "label": f"{when}: {stat} {v:.3f} ({s})"} for i, v, s, when, stat in points]
     return {"name": name, "statistic": points[0][4] if points else "", "top": top,
             "line": " ".join(f"{d['x']},{d['y']}" for d in dots), "dots": dots}

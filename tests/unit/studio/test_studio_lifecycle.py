@@ -135,5 +135,5 @@ def test_compress_shows_the_parity_verdict_and_data_gives_a_redacted_copy(chromi
         with page.expect_download() as download:
             page.click("#redacted")
         assert download.value.suggested_filename == "pii.redacted.csv"
-        text = open(download.value.path(), encoding="utf-8-sig").read()
+        text = download.value.path().read_text(encoding="utf-8-sig")
         assert "13812345678" not in text and "jane.doe@example.com" not in text and "[PHONE]" in text and "[EMAIL]" in text

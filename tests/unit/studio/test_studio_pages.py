@@ -13,10 +13,10 @@ from typer.testing import CliRunner
 
 from domainfit.cli.main import app as cli
 from domainfit.errors import ConfigError
+from domainfit.monitor.drift import STATUSES
 from domainfit.serving.auth import KeyStore
 from domainfit.studio import StudioSettings, create_studio
 from domainfit.studio.forms import form_fields
-from domainfit.monitor.drift import STATUSES
 from domainfit.studio.i18n import LANGUAGES, catalogue, choose_language
 from domainfit.studio.worker import RUNNERS
 
