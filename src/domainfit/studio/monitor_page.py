@@ -19,6 +19,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from domainfit import api
+from domainfit.bundle import read_meta
 from domainfit.errors import DataError, DomainfitError, EmptyDataError
 from domainfit.studio import files
 
@@ -105,7 +106,7 @@ def register(app, *, page, inside, settings, workdir: Path) -> None:
             except DomainfitError as exc:
                 context["error"] = exc
             context["predictions"] = await asyncio.to_thread(_latest, target)
-            context["labels"] = await asyncio.to_thread(lambda: api.load(folder).labels)
+            context["labels"] = list(read_meta(folder).labels)
         return page(request, "monitor.html", **context)
 
     @app.post("/monitor/correct")
@@ -115,7 +116,7 @@ def register(app, *, page, inside, settings, workdir: Path) -> None:
         if not label:
             raise DataError("the right label is empty", where="label", hint="pick the label the text should have had")
         if body.get("bundle"):
-            labels = await asyncio.to_thread(lambda: api.load(inside(str(body["bundle"]), "bundle")).labels)
+            labels = list(read_meta(inside(str(body["bundle"]), "bundle")).labels)
             if labels and label not in labels:
                 raise DataError(f"{label!r} is not among the model's labels", where="label", hint=f"one of: {', '.join(labels)}")
         who = request.scope.get("state", {}).get("key_name") or "studio"
