@@ -78,7 +78,8 @@ def test_monitor_shows_drift_over_time_alerts_and_takes_corrections(chromium_pag
     with live_server(create_studio(StudioSettings(workdir=workdir))) as port:
         page.goto(f"http://127.0.0.1:{port}/monitor")
         assert page.locator("select[name=log] option", has_text="serve-log.db").count() == 1
-        page.goto(f"http://127.0.0.1:{port}/monitor?log=serve-log.db&bundle=runs/tickets&windows=3&min_rows=40")
+        page.goto(f"http://127.0.0.1:{port}/monitor?log=serve-log.db&bundle=runs/tickets&windows=3&min_rows=40",
+                  timeout=240_000)  # three windows judged by `domainfit monitor` while the page is made
         statuses = page.locator("tr.window").evaluate_all("els => els.map(e => e.dataset.status)")
         assert len(statuses) == 3 and statuses[0] == "ok" and statuses[2] == "alert", statuses
         labels_chart = page.locator('figure.chart[data-check="labels"] circle.dot')
@@ -100,7 +101,8 @@ def test_monitor_shows_drift_over_time_alerts_and_takes_corrections(chromium_pag
             page.click("#export-corrections")
         exported = pd.read_csv(download.value.path())
         assert exported[["label", "predicted"]].values.tolist() == [[right, predicted]] and exported["text"].iloc[0]
-        page.goto(f"http://127.0.0.1:{port}/monitor?log=serve-log.db&bundle=runs/tickets&windows=3&min_rows=40")
+        page.goto(f"http://127.0.0.1:{port}/monitor?log=serve-log.db&bundle=runs/tickets&windows=3&min_rows=40",
+                  timeout=240_000)  # three windows judged by `domainfit monitor` while the page is made
         assert "1 corrected" in page.inner_text("main")
 
 
