@@ -1,9 +1,10 @@
 """The studio against the CLI on the same training config, and the studio's response times while a job runs.
 
-Run by hand (not a test):  .venv/bin/python bench/studio.py [--method head]
+Run by hand (not a test):  .venv/bin/python bench/studio.py [--method head] [--interval 0.1]
 Writes bench/results/studio.{md,json}. The demo data (examples/bank_support, copied into a temporary working folder,
 since the studio reads only inside its own) is trained once by `domainfit train` in a subprocess and once as a studio
-job (its own worker process), same overrides; meanwhile GET /jobs/<id> and GET /data are timed back to back.
+job (its own worker process), same overrides; meanwhile the studio's pages are fetched in turn, one every `--interval`
+seconds (0: back to back), and timed.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ def _serve(app):
 
 def main() -> None:
     method = sys.argv[sys.argv.index("--method") + 1] if "--method" in sys.argv else "head"
+    interval = float(sys.argv[sys.argv.index("--interval") + 1]) if "--interval" in sys.argv else 0.1
     from domainfit.studio import StudioSettings, create_studio
 
+    load_start = Path("/proc/loadavg").read_text().split()[:3]
     work = Path(tempfile.mkdtemp())
     for name in ("train.csv", "test.csv"):
         shutil.copy(ROOT / "examples" / "bank_support" / name, work / name)
@@ -53,16 +56,18 @@ def main() -> None:
 
     server, port = _serve(create_studio(StudioSettings(workdir=work)))
     base = f"http://127.0.0.1:{port}"
-    latencies: dict[str, list[float]] = {"/jobs/<id>": [], "/data": []}
+    pages = ("/jobs/<id>", "/data", "/compare", "/models", "/monitor", "/jobs")
+    latencies: dict[str, list[float]] = {p: [] for p in pages}
     with httpx.Client(base_url=base, timeout=30) as c:
         t = time.perf_counter()
         job = c.post("/train", json={**form, "output": "runs/studio"}).json()["job"]
         while True:
-            for path, key in ((f"/jobs/{job}", "/jobs/<id>"), ("/data", "/data")):
+            for key in pages:
                 s = time.perf_counter()
-                r = c.get(path, headers={"accept": "text/html"})
+                r = c.get(key.replace("<id>", job), headers={"accept": "text/html"})
                 latencies[key].append(1000 * (time.perf_counter() - s))
-                assert r.status_code == 200
+                assert r.status_code == 200, key
+                time.sleep(interval)
             state = server.config.app.state.store.get(job)["state"]
             if state in ("done", "failed", "cancelled"):
                 break
@@ -70,7 +75,8 @@ def main() -> None:
     server.should_exit = True
     assert state == "done", server.config.app.state.store.get(job)["error"]
     studio_acc = json.loads((work / "runs/studio/metrics.json").read_text())["model"]["accuracy"]
-    result = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "method": method, "cli_s": round(cli_s, 1), "studio_s": round(studio_s, 1),
+    load_end = Path("/proc/loadavg").read_text().split()[:3]
+    result = {"when": time.strftime("%Y-%m-%d %H:%M:%S"), "method": method, "interval_s": interval, "loadavg_start": load_start, "loadavg_end": load_end, "cli_s": round(cli_s, 1), "studio_s": round(studio_s, 1),
               "cli_accuracy": cli_acc, "studio_accuracy": studio_acc,
               "latency_ms": {k: {"n": len(v), "p50": round(float(np.percentile(v, 50)), 1), "p95": round(float(np.percentile(v, 95)), 1)}
                              for k, v in latencies.items()}}
@@ -80,8 +86,9 @@ def main() -> None:
              "| run | wall s | accuracy |", "|---|---|---|",
              f"| `domainfit train` ({method}) | {result['cli_s']} | {cli_acc:.4f} |",
              f"| studio job ({method}) | {result['studio_s']} | {studio_acc:.4f} |", "",
-             "| studio route during the job | requests | p50 ms | p95 ms |", "|---|---|---|---|"]
+             f"| studio route during the job (one page every {interval} s) | requests | p50 ms | p95 ms |", "|---|---|---|---|"]
     lines += [f"| GET {k} | {v['n']} | {v['p50']} | {v['p95']} |" for k, v in result["latency_ms"].items()]
+    lines += ["", f"Load average at start {' '.join(load_start)}, at end {' '.join(load_end)}."]
     (RESULTS / "studio.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
     shutil.rmtree(work, ignore_errors=True)

@@ -346,3 +346,34 @@ def pretrain(source: str | Path, output: str | Path, *, model: str | None = None
     except ValidationError as exc:
         raise ConfigError(validation_problems(exc, PretrainConfig)) from None
     return run_pretrain(cfg, resume=resume, overwrite=overwrite, reporter=reporter)
+
+
+# --- studio: monitoring and corrections (issue 17) ---
+
+def monitor(bundle: str | Path, log: str | Path, **kwargs: Any) -> dict:
+    """One window of a prediction log against the bundle's reference: drift checks, drift.json/.html, alerts (see
+    `domainfit.monitor.run.monitor`; what `domainfit monitor` runs)."""
+    from domainfit.monitor.run import monitor as _monitor
+
+    return _monitor(bundle, log, **kwargs)
+
+
+def prediction_log(log: str | Path):
+    """A reader of a prediction log (a SQLite file or a SQLAlchemy URL): `predictions()`, `corrections()`, `counts()`."""
+    from domainfit.monitor.log import PredictionLog
+
+    return PredictionLog(log, create=False)
+
+
+def correct(log: str | Path, request_id: str, item: int, label: str, *, source: str | None = None) -> bool:
+    """Record the right label of one logged prediction in the log's feedback table, as POST /v1/feedback does: the
+    store `domainfit feedback export` turns into the rows `domainfit retrain --new` reads. False: no such prediction."""
+    with prediction_log(log) as plog:
+        return plog.add_feedback(request_id, int(item), label, source=source)
+
+
+def export_corrections(log: str | Path, output: str | Path, **kwargs: Any) -> dict:
+    """The corrections as a training table (text, label, ...) for `domainfit retrain --new` (`domainfit feedback export`)."""
+    from domainfit.monitor.run import export_corrections as _export
+
+    return _export(log, output, **kwargs)

@@ -134,9 +134,9 @@ def read_meta(path: str | Path) -> BundleMeta:
     versions = raw.get("versions") if isinstance(raw.get("versions"), dict) else {}
     writer = (f"domainfit {versions['domainfit']}" if versions.get("domainfit") else
               "an unknown domainfit (no versions.domainfit)")
-    version, own = raw.get("format_version"), f"domainfit {library_versions()['domainfit']}"
+    version = raw.get("format_version")
     if version != FORMAT_VERSION:
-        raise BundleError(f"bundle format {version!r} was written by {writer}; this domainfit ({own}) reads "
+        raise BundleError(f"bundle format {version!r} was written by {writer}; this domainfit ({_own()}) reads "
                           f"format {FORMAT_VERSION} only", where=f"{file}: format_version",
                           hint=(f"install that version to use it (`pip install domainfit=={versions['domainfit']}`), "
                                 if versions.get("domainfit") else "") + "or retrain the model with this domainfit")
@@ -145,8 +145,14 @@ def read_meta(path: str | Path) -> BundleMeta:
     except ValidationError as e:
         raise BundleError(_problems(e), where=str(file),
                           hint=f"the file was edited by hand or written by another domainfit (it says {writer}; this is "
-                               f"{own}): correct the key named and re-seal the bundle (`domainfit bundle seal "
+                               f"{_own()}): correct the key named and re-seal the bundle (`domainfit bundle seal "
                                f"{Path(path)}`), or retrain") from None
+
+
+def _own() -> str:
+    """"domainfit <installed version>", looked up only when an error names it (a read stays a file read, without the
+    eight package-metadata lookups of `library_versions`, which cost the studio's Models page 20 ms a bundle)."""
+    return f"domainfit {library_versions()['domainfit']}"
 
 
 def write_meta(path: str | Path, meta: BundleMeta | dict) -> BundleMeta:

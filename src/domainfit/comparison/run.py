@@ -118,6 +118,9 @@ def run_compare(
             if advance:
                 advance(1)
             _save(out, runs)
+            finished = getattr(reporter, "run_finished", None)  # optional: the studio draws the learning curve live
+            if finished:
+                finished(dict(record), metrics[0])
     board = aggregate(runs, metrics)
     result = {"runs": runs, "leaderboard": board, "recommendation": recommend(board, metrics, unit=budget.unit),
               "task": cfg0.task, "metrics": list(metrics), "unit": budget.unit, "tune": tune_settings if tuner else None,

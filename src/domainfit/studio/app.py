@@ -1,8 +1,9 @@
 """The studio app: `create_studio(settings)` → a FastAPI app of server-rendered pages (Jinja2) with a small script of
 our own (static/studio.js) for uploads, live validation, server-sent job progress and the Try page.
 
-Every action is a call of the Python API the CLI uses (`domainfit.api`: check_data, train — in a worker, see
-jobs.py —, load(...).predict(explain=True)); the studio adds presentation and jobs, nothing else.
+Every action is a call of the Python API the CLI uses (`domainfit.api`: check_data, redact_file, train, compare and
+compress — in a worker, see jobs.py —, load(...).predict(explain=True), monitor and correct — see monitor_page.py);
+the studio adds presentation and jobs, nothing else.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from markupsafe import Markup
 from domainfit import api
 from domainfit.errors import ConfigError, DomainfitError
 from domainfit.serving.auth import KeyStore
-from domainfit.studio import files
+from domainfit.studio import compare_page, files, monitor_page
 from domainfit.studio.auth import COOKIE, StudioGate, is_loopback
 from domainfit.studio.forms import form_fields, option_fields, validate_values
 from domainfit.studio.i18n import LANGUAGES, choose_language, translator
@@ -139,6 +140,15 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
         return page(request, "check.html", file=file, report=report.to_dict() if report is not None else None, error=error,
                     suggestion=_suggestion(file, report), backbone=backbone or settings.backbone or "")
 
+    @app.get("/data/redacted")
+    async def redacted(file: str):
+        """A copy of the file with personal data replaced by placeholders ([PHONE], [EMAIL], ...): `domainfit redact`."""
+        path = inside(file, "file")
+        out = workdir / "uploads" / f"{path.stem}.redacted{path.suffix}"
+        await asyncio.to_thread(api.redact_file, path, out)
+        return Response(out.read_bytes(), media_type="application/octet-stream",
+                        headers={"content-disposition": f'attachment; filename="{out.name}"'})
+
     @app.get("/data/rejects")
     async def rejects(file: str, backbone: str = ""):
         from domainfit.config import DataConfig
@@ -248,6 +258,23 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
         store.record(who, str(body.get("action") or "promote"), {"name": name, **result})
         return result
 
+    @app.post("/models/compress")
+    async def compress_start(request: Request):
+        """Compress a bundle as a job (`domainfit compress`); its page shows the parity gate's verdict."""
+        body = await request.json()
+        bundle = str(body.get("bundle") or "")
+        inside(bundle, "bundle")
+        to, quantize = str(body.get("to") or "onnx"), str(body.get("quantize") or "int8")
+        try:
+            tolerance = float(body.get("tolerance", 1.0))
+        except (TypeError, ValueError):
+            raise ConfigError([("--tolerance", f"{body.get('tolerance')!r} is not a number of points")]) from None
+        form = {"method": f"compress: {to} {quantize}", "data.train": ""}
+        job_id = store.create("compress", {"form": form, "compress": {"bundle": bundle, "to": to, "quantize": quantize,
+                                                                      "tolerance": tolerance}}, bundle)
+        await asyncio.to_thread(store.launch, job_id)
+        return {"job": job_id, "url": f"/jobs/{job_id}"}
+
     @app.get("/models/report")
     async def model_report(bundle: str):
         report = inside(bundle, "bundle") / "report.html"
@@ -279,6 +306,8 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
                 p["highlight"] = Markup(highlight_html(p["explanation"]))
         return page(request, "predictions.html", texts=texts, preds=preds, task=model.task)
 
+    compare_page.register(app, page=page, store=store, settings=settings, workdir=workdir)
+    monitor_page.register(app, page=page, inside=inside, settings=settings, workdir=workdir)
     if auth_on:
         app.add_middleware(StudioGate, keys=keys)
     return app
@@ -317,9 +346,13 @@ def _describe(workdir: Path, bundle: str) -> dict:
         model = (json.loads((path / "metrics.json").read_text(encoding="utf-8")).get("model") or {})
         metrics = {k: v for k, v in model.items() if isinstance(v, (int, float)) and k in ("accuracy", "macro_f1", "mae", "f1", "recall_at_1")}
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    variants = []
+    for spec in sorted((path / "variants").glob("*/variant.json")):
+        v = json.loads(spec.read_text(encoding="utf-8"))
+        variants.append({"name": v.get("name", spec.parent.name), "passed": v.get("parity_passed"), "size_mb": v.get("size_mb")})
     return {"path": bundle, "task": meta.task, "method": meta.method, "labels": len(meta.labels), "metrics": metrics,
             "size_mb": round(size / 2**20, 1), "created": meta.created, "report": (path / "report.html").is_file(),
-            "quoted": quote(bundle)}
+            "quoted": quote(bundle), "variants": variants}
 
 
 def _registry_versions(uri: str | None) -> tuple[list[dict], str | None]:

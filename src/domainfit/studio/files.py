@@ -6,10 +6,11 @@ from pathlib import Path
 
 from domainfit.errors import DomainfitError
 
-__all__ = ["DATA_SUFFIXES", "bundles", "data_files", "resolve_inside"]
+__all__ = ["DATA_SUFFIXES", "bundles", "data_files", "listed", "resolve_inside"]
 
 DATA_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".xlsx", ".conll", ".txt")
-_SKIP = {".git", ".venv", "node_modules", "__pycache__", "variants", "checkpoints", "model", "evaluations"}
+_SKIP = {".git", ".venv", "node_modules", "__pycache__", "variants", "checkpoints", "model", "evaluations", "monitoring"}
+_OUTPUTS = ("leaderboard.json", "runs.json")  # a compare's output folder: its samples are not the user's data
 
 
 def _walk(root: Path, depth: int):
@@ -20,17 +21,21 @@ def _walk(root: Path, depth: int):
     except OSError:
         return
     for p in entries:
-        if p.name.startswith(".") or p.name in _SKIP:
+        if p.name.startswith(".") or p.name in _SKIP or (p.is_dir() and any((p / name).is_file() for name in _OUTPUTS)):
             continue
         yield p
         if p.is_dir() and not (p / "domainfit.json").is_file():
             yield from _walk(p, depth - 1)
 
 
+def listed(workdir: Path, depth: int = 3) -> list[Path]:
+    """The files under the working folder that are the user's (bundles' own files left out)."""
+    return [p for p in _walk(workdir, depth) if p.is_file() and not _in_bundle(p, workdir)]
+
+
 def data_files(workdir: Path, depth: int = 3) -> list[str]:
     """Tables under the working folder (relative paths), bundles' own files left out."""
-    return [p.relative_to(workdir).as_posix() for p in _walk(workdir, depth)
-            if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not _in_bundle(p, workdir)]
+    return [p.relative_to(workdir).as_posix() for p in listed(workdir, depth) if p.suffix.lower() in DATA_SUFFIXES]
 
 
 def bundles(workdir: Path, depth: int = 3) -> list[str]:

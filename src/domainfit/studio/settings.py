@@ -18,6 +18,7 @@ class StudioSettings(BaseModel):
     database: str | None = Field(None, description="job store: a file (SQLite) or a SQLAlchemy URL; default <workdir>/.domainfit-studio.db")
     backbone: str | None = Field(None, description="backbone used by the data check and the Train form's default (default: bundled MiniLM)")
     registry: str | None = Field(None, description="MLflow model registry URI shown on the Models page")
+    prediction_log: str | None = Field(None, description="prediction log of `domainfit serve` (a file or a SQLAlchemy URL) for the Monitor page; files under the working folder are listed too")
     api_keys_file: Path | None = Field(None, description="keys.yaml of `domainfit keygen` (or $DOMAINFIT_API_KEYS)")
     require_auth: bool | None = Field(None, description="default: on for a non-loopback host")
 

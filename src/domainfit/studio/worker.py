@@ -1,6 +1,9 @@
 """The studio's worker process: runs one job through the Python API and reports into the job's row.
 
     python -m domainfit.studio.worker <database> <job id> [--resume]
+
+A job's kind picks its runner (RUNNERS): `train` (`domainfit.train`), `compare` (`domainfit.compare`, each finished
+run added to the learning curve as it lands), `compress` (`domainfit.compress`, the parity gate's verdict kept).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections import deque
 from domainfit.errors import DomainfitError
 from domainfit.studio.jobs import JobStore
 
-__all__ = ["JobCancelled", "JobReporter", "main"]
+__all__ = ["RUNNERS", "JobCancelled", "JobReporter", "main"]
 
 
 class JobCancelled(Exception):
@@ -28,7 +31,7 @@ class JobReporter:
         self.store, self.job_id, self.every = store, job_id, every
         self.started = time.time()
         self.state: dict = {"stage": "starting", "done": 0, "total": 0, "loss": [], "metrics": [], "log": [],
-                            "eta_s": None, "resumed": resumed}
+                            "eta_s": None, "resumed": resumed, "points": []}
         self._log: deque = deque(maxlen=30)
         self._last = 0.0
 
@@ -79,6 +82,53 @@ class JobReporter:
             self._log.append(event.message)
         self._flush(force=event.kind != "step")
 
+    def run_finished(self, record: dict, metric: str) -> None:
+        """A compare run is done: its point on the learning curve (method, budget, seed, the first summary metric)."""
+        self.state["points"].append({"method": record["method"], "shots": record["shots"], "seed": record.get("seed"),
+                                     "metric": metric, "value": record.get(metric), "error": record.get("error")})
+        self._flush(force=True)
+
+
+def _run_train(job: dict, reporter: JobReporter, resume: bool) -> dict:
+    import domainfit
+    from domainfit.bundle_files import stage_path
+
+    if resume and not any((stage_path(job["output"]) / "checkpoints").rglob("*")):
+        reporter.log("no checkpoint was written before the job stopped: training starts again from the first step")
+        resume = False
+    # the form's values as the `--set key=value` overrides a CLI user would type
+    model = domainfit.train(None, overrides=job["config"]["overrides"], resume=resume, overwrite=not resume, reporter=reporter)
+    return {"bundle": str(model.path)}
+
+
+def _run_compare(job: dict, reporter: JobReporter, resume: bool) -> dict:
+    from domainfit import api
+
+    c = job["config"]["compare"]
+    if resume:
+        reporter.state["points"] = []  # the finished runs are reused and reported again
+    result = api.compare(c["data"], methods=c["methods"], shots=c["shots"], seeds=int(c["seeds"]), output=job["output"],
+                         text_column=c.get("text_column") or None, label_column=c.get("label_column") or None,
+                         model=c.get("backbone") or None, overrides=c.get("overrides", ()), resume=resume, reporter=reporter)
+    return {"recommendation": result["recommendation"], "leaderboard": result["leaderboard"], "metric": result["metrics"][0],
+            "unit": result["unit"], "report": f"{job['output']}/report.html"}
+
+
+def _run_compress(job: dict, reporter: JobReporter, resume: bool) -> dict:
+    from domainfit import api
+    from domainfit.errors import CompressionError
+
+    c = job["config"]["compress"]
+    try:
+        meta = api.compress(c["bundle"], to=c["to"], quantize=c["quantize"], tolerance=float(c["tolerance"]), reporter=reporter)
+    except CompressionError as exc:  # the gate refused the variant: that is the verdict, not a crash
+        return {"verdict": {"passed": False, "message": exc.message, "hint": exc.hint, "tolerance": float(c["tolerance"])}}
+    return {"verdict": {"passed": bool(meta["parity_passed"]), "name": meta["name"], "size_mb": meta["size_mb"],
+                        "tolerance": meta["tolerance_points"], "parity": meta["parity"]}}
+
+
+RUNNERS = {"train": _run_train, "compare": _run_compare, "compress": _run_compress}
+
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
@@ -88,16 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     job = store.get(job_id)
     reporter = JobReporter(store, job_id, resumed=resume)
     try:
-        import domainfit
-        from domainfit.bundle_files import stage_path
-
-        if resume and not any((stage_path(job["output"]) / "checkpoints").rglob("*")):
-            reporter.log("no checkpoint was written before the job stopped: training starts again from the first step")
-            resume = False
-
-        # the form's values as the `--set key=value` overrides a CLI user would type
-        model = domainfit.train(None, overrides=job["config"]["overrides"], resume=resume, overwrite=not resume, reporter=reporter)
-        reporter.state.update(stage="done", eta_s=0, bundle=str(model.path))
+        outcome = RUNNERS[job["kind"]](job, reporter, resume)
+        reporter.state.update(stage="done", eta_s=0, **outcome)
         reporter.state["log"] = list(reporter._log)
         store.set(job_id, state="done", progress=reporter.state)
         return 0

@@ -73,7 +73,7 @@ def test_upload_check_train_try_and_report(chromium_page, workdir, tiny_backbone
 
         page.click('a[data-lang="zh"]')  # the switch: the whole UI in Chinese
         page.wait_for_load_state()
-        assert page.inner_text("header nav") .split() == ["数据", "训练", "任务", "模型", "试用"]
+        assert page.inner_text("header nav") .split() == ["数据", "训练", "对比", "任务", "模型", "试用", "监控"]
         page.goto(f"{base}/jobs")
         assert "已完成" in page.inner_text("table")
         _shot(page, "jobs-zh")

@@ -13,10 +13,12 @@ from typer.testing import CliRunner
 
 from domainfit.cli.main import app as cli
 from domainfit.errors import ConfigError
+from domainfit.monitor.drift import STATUSES
 from domainfit.serving.auth import KeyStore
 from domainfit.studio import StudioSettings, create_studio
 from domainfit.studio.forms import form_fields
 from domainfit.studio.i18n import LANGUAGES, catalogue, choose_language
+from domainfit.studio.worker import RUNNERS
 
 KEY = "dfk_" + "k" * 43
 
@@ -73,6 +75,7 @@ def test_every_string_is_in_every_language():
         used |= set(re.findall(r"(?<![\w.])t\('([a-z_]+\.[a-z_]+)'", template.read_text(encoding="utf-8")))
     used |= {f"state.{s}" for s in ("queued", "running", "done", "failed", "cancelled")}
     used |= {f"severity.{s}" for s in ("error", "warning", "info")} | {f"lang.{code}" for code in LANGUAGES}
+    used |= {f"drift.{s}" for s in STATUSES} | {f"kind.{k}" for k in RUNNERS}
     assert used - keys["en"] == set()
     assert any(re.search(r"[\u4e00-\u9fff]", v) for v in catalogue("zh").values())
 
@@ -108,7 +111,7 @@ def test_a_non_loopback_bind_needs_keys(workdir):
 
 
 def test_pages_are_offline(studio):
-    for url in ("/data", "/train", "/jobs", "/models", "/try"):
+    for url in ("/data", "/train", "/compare", "/jobs", "/models", "/try", "/monitor"):
         html = studio.get(url, headers={"accept": "text/html"}).text
         assert not re.search(r'(src|href)="(https?:)?//', html), url  # nothing fetched from elsewhere
     assert json.loads(studio.get("/healthz").text) == {"status": "ok"}

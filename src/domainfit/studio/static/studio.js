@@ -1,5 +1,6 @@
 // The studio's only script (no framework, no network beyond this server): uploads, the login form, live validation
-// of the Train form, a job's progress by server-sent events, cancel/resume, the Try page and embedded reports.
+// of the Train form, the Compare form, a job's progress by server-sent events (the loss, or a compare's learning
+// curve as each run lands), cancel/resume, compress, the Try page, corrections on the Monitor page, embedded reports.
 "use strict";
 
 async function postJSON(url, data) {
@@ -76,6 +77,43 @@ function lossCurve(svg, points) {
   svg.querySelector("polyline").setAttribute("points", points.map(p => `${sx(p[0]).toFixed(1)},${sy(p[1]).toFixed(1)}`).join(" "));
 }
 
+const PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563"];
+
+function learningCurve(svg, points) {
+  // x: the budgets in the order asked (categorical), y: the first summary metric, one line per method (mean of seeds)
+  const shots = svg.dataset.shots.split(",").map(s => s.trim().toLowerCase()).filter(Boolean)
+    .map(s => (["full", "none"].includes(s) ? "all" : s));
+  const order = [...new Set(shots)].sort((a, b) => (a === "all") - (b === "all") || Number(a) - Number(b));
+  const ok = (points || []).filter(p => p.value !== null && p.value !== undefined);
+  svg.dataset.points = String((points || []).length);
+  const seen = svg.dataset.seen ? svg.dataset.seen.split(",") : [];
+  if (seen[seen.length - 1] !== svg.dataset.points) { seen.push(svg.dataset.points); svg.dataset.seen = seen.join(","); }
+  const ns = "http://www.w3.org/2000/svg";
+  svg.replaceChildren();
+  const x = i => 30 + 350 * (order.length > 1 ? i / (order.length - 1) : 0.5), y = v => 140 - 130 * v;
+  for (const [i, s] of order.entries()) {
+    const t = document.createElementNS(ns, "text"); t.setAttribute("x", x(i)); t.setAttribute("y", 156);
+    t.setAttribute("text-anchor", "middle"); t.setAttribute("font-size", "10"); t.textContent = s; svg.appendChild(t);
+  }
+  const methods = [...new Set(ok.map(p => p.method))];
+  const legend = document.getElementById("curve-legend"); if (legend) legend.replaceChildren();
+  methods.forEach((m, mi) => {
+    const colour = PALETTE[mi % PALETTE.length];
+    const mean = order.map(s => { const v = ok.filter(p => p.method === m && String(p.shots) === s).map(p => p.value);
+      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null; });
+    const coords = mean.map((v, i) => (v === null ? null : [x(i), y(v)])).filter(Boolean);
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", coords.map(c => c.join(",")).join(" ")); line.setAttribute("fill", "none");
+    line.setAttribute("stroke", colour); line.setAttribute("stroke-width", "2"); svg.appendChild(line);
+    mean.forEach((v, i) => { if (v === null) return;
+      const c = document.createElementNS(ns, "circle"); c.setAttribute("cx", x(i)); c.setAttribute("cy", y(v)); c.setAttribute("r", 4);
+      c.setAttribute("fill", colour); c.setAttribute("class", "point"); c.dataset.method = m; c.dataset.shots = order[i];
+      const tt = document.createElementNS(ns, "title"); tt.textContent = `${m} @ ${order[i]}: ${(100 * v).toFixed(1)}`; c.appendChild(tt);
+      svg.appendChild(c); });
+    if (legend) { const span = document.createElement("span"); span.style.color = colour; span.textContent = ` ■ ${m}`; legend.appendChild(span); }
+  });
+}
+
 function jobPage(box) {
   const labels = JSON.parse(document.getElementById("state-labels").textContent);
   const bind = (id) => { const b = document.getElementById(id); if (b) b.addEventListener("click", async () => {
@@ -90,8 +128,9 @@ function jobPage(box) {
     document.getElementById("job-eta").textContent = p.eta_s && !final ? `ETA ${Math.round(p.eta_s)} s` : "";
     const bar = document.getElementById("job-bar"); bar.max = p.total || 1; bar.value = s.state === "done" ? bar.max : (p.done || 0);
     document.getElementById("job-log").textContent = (p.log || []).join("\n");
-    lossCurve(document.getElementById("loss"), p.loss);
-    if (p.metrics && p.metrics.length) document.getElementById("job-metric").textContent = JSON.stringify(p.metrics[p.metrics.length - 1][1]);
+    const loss = document.getElementById("loss"); if (loss) lossCurve(loss, p.loss);
+    const curve = document.getElementById("curve"); if (curve) learningCurve(curve, p.points);
+    if (p.metrics && p.metrics.length && document.getElementById("job-metric")) document.getElementById("job-metric").textContent = JSON.stringify(p.metrics[p.metrics.length - 1][1]);
     return final;
   };
   render(JSON.parse(document.getElementById("job-initial").textContent));
@@ -100,6 +139,17 @@ function jobPage(box) {
   events.onmessage = (m) => {
     if (render(JSON.parse(m.data))) { events.close(); location.reload(); }
   };
+}
+
+function compareForm(form) {
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const v = formValues(form);
+    v.methods = [...form.querySelectorAll("input[name=methods]:checked")].map(el => el.value);
+    const r = await postJSON("/compare", v);
+    if (r.ok) { location.href = r.body.url; return; }
+    showProblems(form, (r.body && r.body.problems) || [["", (r.body && r.body.error && r.body.error.message) || String(r.status)]]);
+  });
 }
 
 function uploadInput(input) {
@@ -139,12 +189,28 @@ function loginForm(form) {
 
 document.addEventListener("DOMContentLoaded", () => {
   const on = (id, fn) => { const el = document.getElementById(id); if (el) fn(el); };
+  on("compare-form", compareForm);
   on("train-form", trainForm); on("job", jobPage); on("upload", uploadInput); on("try-form", tryForm); on("login-form", loginForm);
   for (const b of document.querySelectorAll("[data-alias]")) b.addEventListener("click", async () => {
     if (!confirm(b.dataset.confirm)) return;
     const r = await postJSON("/models/alias", {action: b.dataset.alias, name: b.dataset.name, version: b.dataset.version, alias: "champion"});
     if (!r.ok) { alert((r.body && r.body.error && r.body.error.message) || r.status); return; }
     location.reload();
+  });
+  for (const f of document.querySelectorAll("form.compress")) f.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const [to, quantize] = f.elements.variant.value.split(":");
+    const r = await postJSON("/models/compress", {bundle: f.dataset.bundle, to, quantize, tolerance: f.elements.tolerance.value});
+    if (r.ok) { location.href = r.body.url; return; }
+    alert((r.body && r.body.error && r.body.error.message) || r.status);
+  });
+  for (const f of document.querySelectorAll("form.correct")) f.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const r = await postJSON("/monitor/correct", {log: f.dataset.log, bundle: f.dataset.bundle, request_id: f.dataset.request,
+                                                  item: Number(f.dataset.item), label: f.elements.label.value});
+    const note = f.querySelector(".corrected");
+    note.textContent = r.ok ? (document.body.dataset.saved || "✓") : ((r.body && r.body.error && r.body.error.message) || r.status);
+    f.dataset.saved = r.ok ? "yes" : "no";
   });
   for (const a of document.querySelectorAll("[data-report]")) a.addEventListener("click", (ev) => {
     ev.preventDefault();
