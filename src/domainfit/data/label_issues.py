@@ -27,14 +27,15 @@ __all__ = [
     "find_label_issues",
     "find_multilabel_issues",
     "find_token_issues",
+    "fix_actions",
     "out_of_fold_multilabel_probs",
     "out_of_fold_probs",
     "out_of_fold_token_probs",
     "token_features",
 ]
 
-FIXES = ("drop", "relabel")
-ISSUE_COLUMNS = ["position", "text", "given_label", "suggested_label", "confidence", "label_quality"]
+FIXES = ("drop", "relabel", "auto")
+ISSUE_COLUMNS = ["position", "text", "given_label", "suggested_label", "confidence", "label_quality", "class_threshold"]
 
 
 @dataclass
@@ -42,7 +43,10 @@ class LabelIssues:
     """What was found, as tables a person reads; `position` is the row's 0-based place in the texts given.
 
     issues: suspected label errors, worst first (text, given_label, suggested_label, confidence = the cross-validated
-    model's probability of the suggested label, label_quality = cleanlab's score of the given label, low = suspect).
+    model's probability of the suggested label, label_quality = cleanlab's score of the given label, low = suspect,
+    class_threshold = cleanlab's confident threshold of the suggested class: the mean probability the model gives
+    that class on the rows labelled with it; a confidence at or above it is a confident suggestion, which
+    `--fix auto` relabels, and below it the row is dropped).
     confused: class pairs most often confused (class_a, class_b, count = rows cleanlab sees overlapping, share).
     duplicates: near-duplicate pairs with different labels (position_a, position_b, text_a, text_b, label_a, label_b).
     outliers: texts unlike the rest (position, text, label, outlier_score; low = stranger).
@@ -166,6 +170,7 @@ def find_label_issues(texts: Sequence[str], y: np.ndarray, names: Sequence[str],
     """Label issues, confused pairs, and (given dense `features`, e.g. sentence embeddings) outliers and near-duplicates
     with different labels, through cleanlab's Datalab. `y[i]` indexes `names`; `probs` are out of fold."""
     from cleanlab import Datalab
+    from cleanlab.count import get_confident_thresholds
 
     texts = [str(t) for t in texts]
     y = np.asarray(y, dtype=np.int64)
@@ -184,10 +189,12 @@ def find_label_issues(texts: Sequence[str], y: np.ndarray, names: Sequence[str],
     at = flagged.index.to_numpy()
     suggested = flagged["predicted_label"].astype(str).tolist()
     suggested_idx = [list(names).index(s) for s in suggested]
+    thresholds = get_confident_thresholds(labels=y, pred_probs=probs)  # per class, in the order of `names`
     issues = pd.DataFrame({"position": at, "text": [texts[i] for i in at], "given_label": [given[i] for i in at],
                            "suggested_label": suggested,
                            "confidence": [round(float(probs[i, j]), 4) for i, j in zip(at, suggested_idx)],
-                           "label_quality": flagged["label_score"].round(4).to_numpy()}, columns=ISSUE_COLUMNS)
+                           "label_quality": flagged["label_score"].round(4).to_numpy(),
+                           "class_threshold": [round(float(thresholds[j]), 4) for j in suggested_idx]}, columns=ISSUE_COLUMNS)
     report = LabelIssues(task="classification", rows=len(texts), issues=issues.reset_index(drop=True),
                          confused=_confused(y, probs, names, top_pairs), model=model,
                          quality=found["label_score"].to_numpy())
@@ -240,7 +247,7 @@ def find_multilabel_issues(texts: Sequence[str], y: np.ndarray, names: Sequence[
                            "suggested_label": [join(s) for s in suggested],
                            "confidence": [round(float(np.prod(np.where(np.isin(np.arange(len(names)), s), probs[i], 1 - probs[i]))), 4)
                                           for i, s in zip(at, suggested)],
-                           "label_quality": quality[at].round(4)}, columns=ISSUE_COLUMNS)
+                           "label_quality": quality[at].round(4), "class_threshold": 0.5}, columns=ISSUE_COLUMNS)
     counts: dict[tuple[str, str], int] = {}
     for i, s in zip(at, suggested):  # which label was missing or extra, against which
         for a in set(lists[i]) ^ set(s):
@@ -285,26 +292,40 @@ def find_token_issues(sentences: Sequence[Sequence[str]], tags: Sequence[Sequenc
 
 # ---------------------------------------------------------------- the fix
 
-def apply_fix(table: pd.DataFrame, issues: pd.DataFrame, label_column: str, mode: str, *,
-              rows: Sequence | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(cleaned copy of `table`, changes: one row per row dropped or relabelled). `issues.position` indexes the
-    table's rows in order; `rows` names them for a person (the file's row numbers; default position + 1).
-    "drop" removes the flagged rows; "relabel" puts the suggested label in `label_column`. `table` is not modified."""
+def fix_actions(issues: pd.DataFrame, mode: str, *, relabel_above: float | None = None) -> np.ndarray:
+    """What each issue row gets: "drop" or "relabel". "auto" relabels a row whose suggestion is confident (its
+    `confidence` at least `relabel_above`, or, when None, at least the suggested class's `class_threshold`, cleanlab's
+    confident threshold) and drops the others: a suggestion the model is unsure of is as likely wrong as the label."""
     if mode not in FIXES:
         raise ValueError(f"fix must be one of {', '.join(FIXES)}, not {mode!r}")
+    if mode != "auto":
+        return np.full(len(issues), mode, dtype=object)
+    if not len(issues):
+        return np.array([], dtype=object)
+    bar = issues["class_threshold"].to_numpy(dtype=float) if relabel_above is None else np.full(len(issues), relabel_above)
+    return np.where(issues["confidence"].to_numpy(dtype=float) >= bar, "relabel", "drop").astype(object)
+
+
+def apply_fix(table: pd.DataFrame, issues: pd.DataFrame, label_column: str, mode: str, *,
+              rows: Sequence | None = None, relabel_above: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(cleaned copy of `table`, changes: one row per row dropped or relabelled). `issues.position` indexes the
+    table's rows in order; `rows` names them for a person (the file's row numbers; default position + 1).
+    "drop" removes the flagged rows; "relabel" puts the suggested label in `label_column`; "auto" relabels the
+    confident suggestions and drops the rest (`fix_actions`). `table` is not modified."""
     shown = list(rows) if rows is not None else list(range(1, len(table) + 1))
-    at = issues["position"].astype(int).unique() if len(issues) else np.array([], dtype=int)
-    first = issues.drop_duplicates("position").set_index("position") if len(issues) else issues
-    changes = pd.DataFrame({"row": [shown[i] for i in at], "action": mode,
+    first = issues.drop_duplicates("position") if len(issues) else issues
+    actions = fix_actions(first, mode, relabel_above=relabel_above)
+    at = first["position"].astype(int).to_numpy() if len(first) else np.array([], dtype=int)
+    first = first.set_index("position") if len(first) else first
+    relabel = actions == "relabel"
+    changes = pd.DataFrame({"row": [shown[i] for i in at], "action": actions,
                             "text": [first.loc[i, "text"] for i in at],
                             "old_label": [str(table.iloc[i][label_column]) for i in at],
-                            "new_label": ["" if mode == "drop" else str(first.loc[i, "suggested_label"]) for i in at],
+                            "new_label": [str(first.loc[i, "suggested_label"]) if r else "" for i, r in zip(at, relabel)],
                             "confidence": [first.loc[i, "confidence"] for i in at]})
     cleaned = table.copy()
-    if mode == "drop":
-        cleaned = cleaned.drop(index=cleaned.index[at])
-    else:
-        col = cleaned.columns.get_loc(label_column)
-        for i in at:
-            cleaned.iat[int(i), col] = str(first.loc[i, "suggested_label"])
+    col = cleaned.columns.get_loc(label_column)
+    for i in at[relabel]:
+        cleaned.iat[int(i), col] = str(first.loc[i, "suggested_label"])
+    cleaned = cleaned.drop(index=cleaned.index[at[~relabel]])
     return cleaned.reset_index(drop=True), changes

@@ -139,9 +139,12 @@ def _ner_issues(path: Path, encoding: str | None, bundle, folds: int, seed: int)
 def issues_in_file(path: str | Path, out_dir: str | Path | None = None, *, task: str | None = None,
                    text_column: str | None = None, label_column: str | None = None, encoding: str | None = None,
                    features: str = "embeddings", model: str | None = None, bundle: str | Path | None = None,
-                   fix: str | None = None, folds: int = 5, seed: int = 0, separator: str = ";") -> IssuesResult:
+                   fix: str | None = None, relabel_above: float | None = None, folds: int = 5, seed: int = 0,
+                   separator: str = ";") -> IssuesResult:
     """Find the label issues of a file; with `out_dir`, write issues.csv, confused_pairs.csv, near_duplicates.csv,
-    outliers.csv, summary.json and report.html there, and with `fix` ("drop" | "relabel") cleaned.csv + changes.csv."""
+    outliers.csv, summary.json and report.html there, and with `fix` ("drop" | "relabel" | "auto") cleaned.csv +
+    changes.csv. "auto" relabels the flagged rows whose suggestion is confident (its probability at least the
+    suggested class's confident threshold, or at least `relabel_above` when given) and drops the others."""
     from domainfit.interfaces import infer_task
 
     started = time.perf_counter()
@@ -152,9 +155,12 @@ def issues_in_file(path: str | Path, out_dir: str | Path | None = None, *, task:
     _check_choice(fix, li.FIXES, "fix")
     if fix and out_dir is None:
         raise DataError("--fix needs an output folder for the cleaned table", where="--fix", hint="pass -o FOLDER")
-    if fix == "relabel" and task == "ner":
-        raise DataError("--fix relabel is not available for entity tags (a relabelled token can break its entity)",
+    if fix in ("relabel", "auto") and task == "ner":
+        raise DataError(f"--fix {fix} is not available for entity tags (a relabelled token can break its entity)",
                         where="--fix", hint="use --fix drop, or correct the listed tokens by hand")
+    if relabel_above is not None and not 0.0 <= relabel_above <= 1.0:
+        raise DataError(f"--relabel-above must be a probability between 0 and 1, not {relabel_above}",
+                        where="--relabel-above", hint="e.g. --relabel-above 0.6, or leave it out for the per-class threshold")
     if task == "ner":
         report, sentences = _ner_issues(path, encoding, bundle, folds, seed)
         frame, label, usable = None, None, None
@@ -169,7 +175,7 @@ def issues_in_file(path: str | Path, out_dir: str | Path | None = None, *, task:
     result = IssuesResult(report)
     if out_dir is not None:
         result.out_dir = Path(out_dir)
-        result.files = _write(result.out_dir, report, path, frame, label, usable, fix,
+        result.files = _write(result.out_dir, report, path, frame, label, usable, (fix, relabel_above),
                               sentences if task == "ner" else None)
     result.seconds = time.perf_counter() - started
     if result.files:
@@ -194,7 +200,7 @@ def _write(out: Path, report: li.LabelIssues, source: Path, frame, label, usable
         shown = shown.drop(columns=[c for c in shown.columns if c.startswith("position")])
         files[name] = _csv(shown, out / f"{name}.csv", source)
     files["report"] = str(write_issues_report(out / "report.html", report, source=str(source)))
-    if fix:
+    if fix[0]:
         files.update(_fix(out, report, source, frame, label, usable, fix, sentences))
     return files
 
@@ -206,7 +212,8 @@ def _csv(table: pd.DataFrame, path: Path, source: Path) -> str:
     return str(path)
 
 
-def _fix(out: Path, report, source: Path, frame, label, usable, mode: str, sentences) -> dict[str, str]:
+def _fix(out: Path, report, source: Path, frame, label, usable, fix: tuple, sentences) -> dict[str, str]:
+    mode, relabel_above = fix
     if sentences is not None:  # entity data: drop the sentences with a suspect token, keep the file's format
         bad = set(report.issues["position"].astype(int))
         kept = [s for i, s in enumerate(sentences) if i not in bad]
@@ -221,5 +228,5 @@ def _fix(out: Path, report, source: Path, frame, label, usable, mode: str, sente
     positions = np.flatnonzero(usable)  # issue positions index the usable rows; the fix works on the whole table
     issues = report.issues.assign(position=positions[report.issues["position"].astype(int).to_numpy()]) if len(report.issues) else report.issues
     table = frame.drop(columns=[c for c in META_COLUMNS if c in frame.columns])
-    cleaned, changes = li.apply_fix(table, issues, label, mode, rows=frame["_row"].tolist())
+    cleaned, changes = li.apply_fix(table, issues, label, mode, rows=frame["_row"].tolist(), relabel_above=relabel_above)
     return {"cleaned": _csv(cleaned, out / "cleaned.csv", source), "changes": _csv(changes, out / "changes.csv", source)}
