@@ -33,10 +33,11 @@ class IssuesResult:
     out_dir: Path | None = None
     files: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    timings: dict = field(default_factory=dict)  # seconds per stage: read, features, out_of_fold, cleanlab, write
 
     def to_dict(self) -> dict:
         return {**self.report.summary(), "out_dir": str(self.out_dir) if self.out_dir else None, "files": self.files,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "timings": self.timings}
 
 
 def _check_choice(value: str | None, options, what: str) -> None:
@@ -55,9 +56,12 @@ def _table(path: Path, text_column: str | None, label_column: str | None, encodi
 
 
 def find_issues(texts, labels, *, task: str = "classification", features: str = "embeddings", model: str | None = None,
-                bundle: str | Path | None = None, folds: int = 5, seed: int = 0, separator: str = ";") -> li.LabelIssues:
+                bundle: str | Path | None = None, folds: int = 5, seed: int = 0, separator: str = ";",
+                timings: dict | None = None) -> li.LabelIssues:
     """The label issues of texts and their labels (strings; multi-label: `separator`-joined). Probabilities out of
-    fold from a logistic regression on `features`, or the bundle's own (then not out of fold: say so)."""
+    fold from a logistic regression on `features`, or the bundle's own (then not out of fold: say so). `timings`,
+    when given, receives the seconds of each stage (features, out_of_fold, cleanlab)."""
+    timings = {} if timings is None else timings
     texts = [str(t) for t in texts]
     if task == "multilabel":
         lists = [sorted({x.strip() for x in str(v).split(separator) if x.strip()}) for v in labels]
@@ -87,13 +91,20 @@ def find_issues(texts, labels, *, task: str = "classification", features: str = 
         if features == "embeddings":
             dense = features_for("embeddings", texts, model)
     else:
+        t = time.perf_counter()
         x = features_for(features, texts, model)
         dense = x if isinstance(x, np.ndarray) else None
+        timings["features"] = round(time.perf_counter() - t, 3)
+        t = time.perf_counter()
         y_idx = np.array([names.index(g) for g in given])
         probs = li.out_of_fold_probs(x, y_idx, len(names), folds=folds, seed=seed)
+        timings["out_of_fold"] = round(time.perf_counter() - t, 3)
         model_name = f"logistic regression on {features}, {folds}-fold out of fold"
     y = np.array([names.index(g) for g in given])
-    return li.find_label_issues(texts, y, names, probs, features=dense, model=model_name)
+    t = time.perf_counter()
+    report = li.find_label_issues(texts, y, names, probs, features=dense, model=model_name)
+    timings["cleanlab"] = round(time.perf_counter() - t, 3)
+    return report
 
 
 def _bundle_multilabel(bundle, texts, lists):
@@ -148,6 +159,7 @@ def issues_in_file(path: str | Path, out_dir: str | Path | None = None, *, task:
     from domainfit.interfaces import infer_task
 
     started = time.perf_counter()
+    timings: dict = {}
     path = Path(path)
     task = task or infer_task(path) or "classification"
     _check_choice(task, TASKS, "task")
@@ -166,17 +178,20 @@ def issues_in_file(path: str | Path, out_dir: str | Path | None = None, *, task:
         frame, label, usable = None, None, None
     else:
         frame, text, label, usable = _table(path, text_column, label_column, encoding)
+        timings["read"] = round(time.perf_counter() - started, 3)
         kept = frame[usable]
         if len(kept) < 4:
             raise DataError(f"only {len(kept)} rows with both a text and a label: too few to cross-validate",
                             where=str(path), hint="label issues need a few rows per class")
         report = find_issues(kept[text].tolist(), kept[label].tolist(), task=task, features=features, model=model,
-                             bundle=bundle, folds=folds, seed=seed, separator=separator)
-    result = IssuesResult(report)
+                             bundle=bundle, folds=folds, seed=seed, separator=separator, timings=timings)
+    result = IssuesResult(report, timings=timings)
     if out_dir is not None:
+        t = time.perf_counter()
         result.out_dir = Path(out_dir)
         result.files = _write(result.out_dir, report, path, frame, label, usable, (fix, relabel_above),
                               sentences if task == "ner" else None)
+        timings["write"] = round(time.perf_counter() - t, 3)
     result.seconds = time.perf_counter() - started
     if result.files:
         (result.out_dir / "summary.json").write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
