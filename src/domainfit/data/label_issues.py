@@ -24,6 +24,7 @@ __all__ = [
     "FIXES",
     "LabelIssues",
     "apply_fix",
+    "class_outliers",
     "find_label_issues",
     "find_multilabel_issues",
     "find_token_issues",
@@ -50,6 +51,8 @@ class LabelIssues:
     confused: class pairs most often confused (class_a, class_b, count = rows cleanlab sees overlapping, share).
     duplicates: near-duplicate pairs with different labels (position_a, position_b, text_a, text_b, label_a, label_b).
     outliers: texts unlike the rest (position, text, label, outlier_score; low = stranger).
+    class_outliers: texts unlike the other texts of their own label (position, text, label, outlier_score: cleanlab's
+    nearest-neighbour outlier score among the rows of that label; flagged below Q1 - 1.5 IQR of the label's scores).
     """
 
     task: str
@@ -58,6 +61,7 @@ class LabelIssues:
     confused: pd.DataFrame = field(default_factory=pd.DataFrame)
     duplicates: pd.DataFrame = field(default_factory=pd.DataFrame)
     outliers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    class_outliers: pd.DataFrame = field(default_factory=pd.DataFrame)
     model: str = ""
     notes: list[str] = field(default_factory=list)
     quality: np.ndarray | None = None  # cleanlab's label quality of every row (one label per text), for rankings past the flagged
@@ -65,7 +69,7 @@ class LabelIssues:
     def summary(self) -> dict:
         return {"task": self.task, "rows": self.rows, "label_issues": len(self.issues), "confused_pairs": len(self.confused),
                 "near_duplicates_with_different_labels": len(self.duplicates), "outliers": len(self.outliers),
-                "model": self.model, "notes": list(self.notes)}
+                "outliers_within_their_label": len(self.class_outliers), "model": self.model, "notes": list(self.notes)}
 
 
 # ---------------------------------------------------------------- out-of-fold probabilities (scikit-learn)
@@ -201,7 +205,34 @@ def find_label_issues(texts: Sequence[str], y: np.ndarray, names: Sequence[str],
     if "outlier" in types:
         report.outliers = _outliers(lab, texts, given)
         report.duplicates = _duplicates(lab, texts, given)
+        report.class_outliers = class_outliers(features, y, texts, given)
     return report
+
+
+def class_outliers(features: np.ndarray, y: np.ndarray, texts: list[str], given: list[str], *, k: int = 10,
+                   iqr_scale: float = 1.5) -> pd.DataFrame:
+    """Texts unlike the other texts of their label: cleanlab's `OutOfDistribution` fit on each label's rows alone
+    (score = transformed mean distance to the k nearest rows of that label), flagged below Q1 - iqr_scale x IQR of
+    that label's scores (Tukey's fence). Labels with fewer than 6 rows are skipped: too few neighbours to judge."""
+    from cleanlab.outlier import OutOfDistribution
+
+    at, scores = [], []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        if len(members) < 6:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            score = OutOfDistribution(params={"k": min(k, len(members) - 1)}).fit_score(features=features[members], verbose=False)
+        q1, q3 = np.percentile(score, [25, 75])
+        low = score < q1 - iqr_scale * (q3 - q1)
+        at += members[low].tolist()
+        scores += score[low].tolist()
+    order = np.argsort(scores, kind="stable")
+    at = [at[i] for i in order]
+    return pd.DataFrame({"position": at, "text": [texts[i] for i in at], "label": [given[i] for i in at],
+                         "outlier_score": np.round(np.asarray(scores)[order], 4) if at else []},
+                        columns=["position", "text", "label", "outlier_score"])
 
 
 def _outliers(lab, texts: list[str], given: list[str]) -> pd.DataFrame:

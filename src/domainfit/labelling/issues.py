@@ -153,7 +153,7 @@ def issues_in_file(path: str | Path, out_dir: str | Path | None = None, *, task:
                    fix: str | None = None, relabel_above: float | None = None, folds: int = 5, seed: int = 0,
                    separator: str = ";") -> IssuesResult:
     """Find the label issues of a file; with `out_dir`, write issues.csv, confused_pairs.csv, near_duplicates.csv,
-    outliers.csv, summary.json and report.html there, and with `fix` ("drop" | "relabel" | "auto") cleaned.csv +
+    outliers.csv, class_outliers.csv, summary.json and report.html there, and with `fix` ("drop" | "relabel" | "auto") cleaned.csv +
     changes.csv. "auto" relabels the flagged rows whose suggestion is confident (its probability at least the
     suggested class's confident threshold, or at least `relabel_above` when given) and drops the others."""
     from domainfit.interfaces import infer_task
@@ -207,7 +207,8 @@ def _write(out: Path, report: li.LabelIssues, source: Path, frame, label, usable
     if frame is not None:  # the file's own row numbers, as the user's editor shows them
         rows = frame.loc[usable, "_row"].to_numpy()
     for name, table in (("issues", report.issues), ("confused_pairs", report.confused),
-                        ("near_duplicates", report.duplicates), ("outliers", report.outliers)):
+                        ("near_duplicates", report.duplicates), ("outliers", report.outliers),
+                        ("class_outliers", report.class_outliers)):
         shown = table.copy()
         for col in [c for c in shown.columns if c.startswith("position")]:
             where = col.replace("position", "row")

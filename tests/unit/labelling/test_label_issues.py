@@ -172,3 +172,18 @@ def test_fix_auto_relabels_confident_suggestions_and_drops_the_rest(tmp_path):
     assert (li.fix_actions(issues, "auto", relabel_above=1.0) == np.where(issues["confidence"] >= 1.0, "relabel", "drop")).all()
     with pytest.raises(DataError, match="between 0 and 1"):
         issues_in_file(data, tmp_path / "b", features="tfidf", fix="auto", relabel_above=1.5)
+
+
+def test_texts_unlike_their_label_are_found():
+    rng = np.random.default_rng(1)
+    centres = np.eye(3, 8) * 4
+    y = np.repeat(np.arange(3), 20)
+    x = centres[y] + rng.normal(scale=0.3, size=(60, 8))
+    x[7] = centres[0] + np.array([0, 0, 0, 0, 0, 0, 0, 4.0])  # labelled 0, near no text of label 0 (nor of any other)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    texts, given = [f"t{i}" for i in range(60)], ["abc"[k] for k in y]
+    within = li.class_outliers(x, y, texts, given)
+    assert within["position"].iloc[0] == 7 and within["label"].iloc[0] == "a" and len(within) <= 4
+    probs = li.out_of_fold_probs(x, y, 3, seed=0)
+    report = li.find_label_issues(texts, y, list("abc"), probs, features=x)
+    assert 7 in set(report.class_outliers["position"]) and report.summary()["outliers_within_their_label"] == len(report.class_outliers)
