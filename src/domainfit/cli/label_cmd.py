@@ -25,7 +25,7 @@ def data_issues(
     model: Annotated[str | None, Opt("--model", help="backbone of the embeddings (default: bundled MiniLM)")] = None,
     bundle: Annotated[Path | None, Opt("--bundle", help="use this bundle's predictions instead of a cross-validated model")] = None,
     fix: Annotated[str | None, Opt("--fix", help="drop | relabel | auto (relabel the confident suggestions, drop the other flagged rows): write cleaned.csv and changes.csv to -o (the input is never edited)")] = None,
-    relabel_above: Annotated[float | None, Opt("--relabel-above", help="--fix auto: relabel when the suggestion's probability is at least this (default: the suggested class's confident threshold)")] = None,
+    relabel_above: Annotated[str, Opt("--relabel-above", help="--fix auto: relabel when the suggestion's out-of-fold probability is at least this; 'class': cleanlab's confident threshold of the suggested class")] = "0.7",
     folds: Annotated[int, Opt("--folds", help="cross-validation folds")] = 5,
     seed: Annotated[int, Opt("--seed")] = 0,
     encoding: Annotated[str | None, Opt("--encoding", help="file encoding (detected when not given)")] = None,

@@ -45,6 +45,20 @@ def _check_choice(value: str | None, options, what: str) -> None:
         raise DataError(f"unknown {what} {value!r}", where=f"--{what}", hint=f"use one of {', '.join(options)}")
 
 
+def _bar(value) -> float | str:
+    """--relabel-above: a probability, or "class" (cleanlab's per-class confident threshold)."""
+    if str(value).strip().lower() == "class":
+        return "class"
+    try:
+        bar = float(value)
+    except (TypeError, ValueError):
+        bar = -1.0
+    if not 0.0 <= bar <= 1.0:
+        raise DataError(f"--relabel-above must be a probability between 0 and 1 or 'class', not {value!r}",
+                        where="--relabel-above", hint="e.g. --relabel-above 0.7 (the default), or 'class' for cleanlab's per-class bar")
+    return bar
+
+
 # ---------------------------------------------------------------- the data in, as (texts, labels)
 
 def _table(path: Path, text_column: str | None, label_column: str | None, encoding: str | None):
@@ -150,12 +164,13 @@ def _ner_issues(path: Path, encoding: str | None, bundle, folds: int, seed: int)
 def issues_in_file(path: str | Path, out_dir: str | Path | None = None, *, task: str | None = None,
                    text_column: str | None = None, label_column: str | None = None, encoding: str | None = None,
                    features: str = "embeddings", model: str | None = None, bundle: str | Path | None = None,
-                   fix: str | None = None, relabel_above: float | None = None, folds: int = 5, seed: int = 0,
+                   fix: str | None = None, relabel_above: float | str = li.RELABEL_ABOVE, folds: int = 5, seed: int = 0,
                    separator: str = ";") -> IssuesResult:
     """Find the label issues of a file; with `out_dir`, write issues.csv, confused_pairs.csv, near_duplicates.csv,
     outliers.csv, class_outliers.csv, summary.json and report.html there, and with `fix` ("drop" | "relabel" | "auto") cleaned.csv +
-    changes.csv. "auto" relabels the flagged rows whose suggestion is confident (its probability at least the
-    suggested class's confident threshold, or at least `relabel_above` when given) and drops the others."""
+    changes.csv. "auto" relabels the flagged rows whose suggestion is confident (its out-of-fold probability at
+    least `relabel_above`, default 0.7; "class": at least the suggested class's confident threshold, cleanlab's) and
+    drops the others."""
     from domainfit.interfaces import infer_task
 
     started = time.perf_counter()
@@ -170,9 +185,7 @@ def issues_in_file(path: str | Path, out_dir: str | Path | None = None, *, task:
     if fix in ("relabel", "auto") and task == "ner":
         raise DataError(f"--fix {fix} is not available for entity tags (a relabelled token can break its entity)",
                         where="--fix", hint="use --fix drop, or correct the listed tokens by hand")
-    if relabel_above is not None and not 0.0 <= relabel_above <= 1.0:
-        raise DataError(f"--relabel-above must be a probability between 0 and 1, not {relabel_above}",
-                        where="--relabel-above", hint="e.g. --relabel-above 0.6, or leave it out for the per-class threshold")
+    relabel_above = _bar(relabel_above)
     if task == "ner":
         report, sentences = _ner_issues(path, encoding, bundle, folds, seed)
         frame, label, usable = None, None, None

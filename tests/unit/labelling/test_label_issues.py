@@ -152,7 +152,7 @@ def test_fix_auto_relabels_confident_suggestions_and_drops_the_rest(tmp_path):
     torn = len(rows) + 2
     data = write_csv(tmp_path / "torn.csv", [*rows, ("card stolen loan mortgage please", "transfer")])
     before = _sha(data)
-    result = issues_in_file(data, tmp_path / "a", features="tfidf", fix="auto")
+    result = issues_in_file(data, tmp_path / "a", features="tfidf", fix="auto", relabel_above="class")
     issues = result.report.issues
     changes = pd.read_csv(tmp_path / "a" / "changes.csv", keep_default_na=False).set_index("row")
     assert len({p + 2 for p in planted} & set(changes.index)) >= len(planted) - 2 and torn in changes.index
@@ -167,11 +167,16 @@ def test_fix_auto_relabels_confident_suggestions_and_drops_the_rest(tmp_path):
         assert cleaned.loc[cleaned["text"] == text, "label"].tolist() == [change["new_label"]] != [original.loc[r - 2, "label"]]
         assert set(text.split()) & set(INTENTS[change["new_label"]])
     assert _sha(data) == before
-    # a fixed bar instead of the per-class threshold: 0 relabels every flagged row, 1 drops every unsure one
+    # a fixed bar instead of the per-class threshold (the default, 0.7): 0 relabels every flagged row, 1 drops them
     assert (li.fix_actions(issues, "auto", relabel_above=0.0) == "relabel").all()
+    default = issues_in_file(data, tmp_path / "c", features="tfidf", fix="auto")
+    by_default = pd.read_csv(tmp_path / "c" / "changes.csv", keep_default_na=False)
+    assert (by_default["action"] == np.where(default.report.issues["confidence"] >= 0.7, "relabel", "drop")).all()
     assert (li.fix_actions(issues, "auto", relabel_above=1.0) == np.where(issues["confidence"] >= 1.0, "relabel", "drop")).all()
     with pytest.raises(DataError, match="between 0 and 1"):
         issues_in_file(data, tmp_path / "b", features="tfidf", fix="auto", relabel_above=1.5)
+    with pytest.raises(DataError, match="or 'class'"):
+        issues_in_file(data, tmp_path / "b", features="tfidf", fix="auto", relabel_above="often")
 
 
 def test_texts_unlike_their_label_are_found():
