@@ -192,3 +192,16 @@ def test_texts_unlike_their_label_are_found():
     probs = li.out_of_fold_probs(x, y, 3, seed=0)
     report = li.find_label_issues(texts, y, list("abc"), probs, features=x)
     assert 7 in set(report.class_outliers["position"]) and report.summary()["outliers_within_their_label"] == len(report.class_outliers)
+
+
+def test_knn_graph_is_the_one_cleanlab_builds():
+    from cleanlab.internal.neighbor.knn_graph import create_knn_graph_and_index
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(300, 24)).astype(np.float32)
+    x[5] = x[3]  # an exact duplicate: cleanlab's correction must hold
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ours, theirs = li.knn_graph(x), create_knn_graph_and_index(x, metric="cosine")[0]
+    assert ours.shape == theirs.shape and ours.nnz == theirs.nnz
+    assert (ours.indices == theirs.indices).mean() > 0.99 and np.abs(ours.data - theirs.data).max() < 1e-5
+    assert ours[3, 5] == 0 and 5 in ours[3].indices
