@@ -26,7 +26,8 @@ def data_issues(
     features: Annotated[str, Opt("--features", help="what the cross-validated model reads: embeddings (cached, of --model) or tfidf")] = "embeddings",
     model: Annotated[str | None, Opt("--model", help="backbone of the embeddings (default: bundled MiniLM)")] = None,
     bundle: Annotated[Path | None, Opt("--bundle", help="use this bundle's predictions instead of a cross-validated model")] = None,
-    fix: Annotated[str | None, Opt("--fix", help="drop | relabel: write cleaned.csv and changes.csv to -o (the input is never edited)")] = None,
+    fix: Annotated[str | None, Opt("--fix", help="drop | relabel | auto (relabel the confident suggestions, drop the other flagged rows): write cleaned.csv and changes.csv to -o (the input is never edited)")] = None,
+    relabel_above: Annotated[str, Opt("--relabel-above", help="--fix auto: relabel when the suggestion's out-of-fold probability is at least this; 'class': cleanlab's confident threshold of the suggested class")] = "0.7",
     folds: Annotated[int, Opt("--folds", help="cross-validation folds")] = 5,
     seed: Annotated[int, Opt("--seed")] = 0,
     encoding: Annotated[str | None, Opt("--encoding", help="file encoding (detected when not given)")] = None,
@@ -38,7 +39,8 @@ def data_issues(
     from domainfit.api import find_label_issues
 
     result = find_label_issues(file, output, task=task, text_column=text, label_column=label, encoding=encoding,
-                               features=features, model=model, bundle=bundle, fix=fix, folds=folds, seed=seed)
+                               features=features, model=model, bundle=bundle, fix=fix, relabel_above=relabel_above, folds=folds,
+                               seed=seed)
     if as_json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
         return

@@ -33,15 +33,30 @@ class IssuesResult:
     out_dir: Path | None = None
     files: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    timings: dict = field(default_factory=dict)  # seconds per stage: read, features, out_of_fold, cleanlab, write
 
     def to_dict(self) -> dict:
         return {**self.report.summary(), "out_dir": str(self.out_dir) if self.out_dir else None, "files": self.files,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "timings": self.timings}
 
 
 def _check_choice(value: str | None, options, what: str) -> None:
     if value is not None and value not in options:
         raise DataError(f"unknown {what} {value!r}", where=f"--{what}", hint=f"use one of {', '.join(options)}")
+
+
+def _bar(value) -> float | str:
+    """--relabel-above: a probability, or "class" (cleanlab's per-class confident threshold)."""
+    if str(value).strip().lower() == "class":
+        return "class"
+    try:
+        bar = float(value)
+    except (TypeError, ValueError):
+        bar = -1.0
+    if not 0.0 <= bar <= 1.0:
+        raise DataError(f"--relabel-above must be a probability between 0 and 1 or 'class', not {value!r}",
+                        where="--relabel-above", hint="e.g. --relabel-above 0.7 (the default), or 'class' for cleanlab's per-class bar")
+    return bar
 
 
 # ---------------------------------------------------------------- the data in, as (texts, labels)
@@ -55,9 +70,12 @@ def _table(path: Path, text_column: str | None, label_column: str | None, encodi
 
 
 def find_issues(texts, labels, *, task: str = "classification", features: str = "embeddings", model: str | None = None,
-                bundle: str | Path | None = None, folds: int = 5, seed: int = 0, separator: str = ";") -> li.LabelIssues:
+                bundle: str | Path | None = None, folds: int = 5, seed: int = 0, separator: str = ";",
+                timings: dict | None = None) -> li.LabelIssues:
     """The label issues of texts and their labels (strings; multi-label: `separator`-joined). Probabilities out of
-    fold from a logistic regression on `features`, or the bundle's own (then not out of fold: say so)."""
+    fold from a logistic regression on `features`, or the bundle's own (then not out of fold: say so). `timings`,
+    when given, receives the seconds of each stage (features, out_of_fold, cleanlab)."""
+    timings = {} if timings is None else timings
     texts = [str(t) for t in texts]
     if task == "multilabel":
         lists = [sorted({x.strip() for x in str(v).split(separator) if x.strip()}) for v in labels]
@@ -87,13 +105,20 @@ def find_issues(texts, labels, *, task: str = "classification", features: str = 
         if features == "embeddings":
             dense = features_for("embeddings", texts, model)
     else:
+        t = time.perf_counter()
         x = features_for(features, texts, model)
         dense = x if isinstance(x, np.ndarray) else None
+        timings["features"] = round(time.perf_counter() - t, 3)
+        t = time.perf_counter()
         y_idx = np.array([names.index(g) for g in given])
         probs = li.out_of_fold_probs(x, y_idx, len(names), folds=folds, seed=seed)
+        timings["out_of_fold"] = round(time.perf_counter() - t, 3)
         model_name = f"logistic regression on {features}, {folds}-fold out of fold"
     y = np.array([names.index(g) for g in given])
-    return li.find_label_issues(texts, y, names, probs, features=dense, model=model_name)
+    t = time.perf_counter()
+    report = li.find_label_issues(texts, y, names, probs, features=dense, model=model_name)
+    timings["cleanlab"] = round(time.perf_counter() - t, 3)
+    return report
 
 
 def _bundle_multilabel(bundle, texts, lists):
@@ -139,12 +164,17 @@ def _ner_issues(path: Path, encoding: str | None, bundle, folds: int, seed: int)
 def issues_in_file(path: str | Path, out_dir: str | Path | None = None, *, task: str | None = None,
                    text_column: str | None = None, label_column: str | None = None, encoding: str | None = None,
                    features: str = "embeddings", model: str | None = None, bundle: str | Path | None = None,
-                   fix: str | None = None, folds: int = 5, seed: int = 0, separator: str = ";") -> IssuesResult:
+                   fix: str | None = None, relabel_above: float | str = li.RELABEL_ABOVE, folds: int = 5, seed: int = 0,
+                   separator: str = ";") -> IssuesResult:
     """Find the label issues of a file; with `out_dir`, write issues.csv, confused_pairs.csv, near_duplicates.csv,
-    outliers.csv, summary.json and report.html there, and with `fix` ("drop" | "relabel") cleaned.csv + changes.csv."""
+    outliers.csv, class_outliers.csv, summary.json and report.html there, and with `fix` ("drop" | "relabel" | "auto") cleaned.csv +
+    changes.csv. "auto" relabels the flagged rows whose suggestion is confident (its out-of-fold probability at
+    least `relabel_above`, default 0.7; "class": at least the suggested class's confident threshold, cleanlab's) and
+    drops the others."""
     from domainfit.interfaces import infer_task
 
     started = time.perf_counter()
+    timings: dict = {}
     path = Path(path)
     task = task or infer_task(path) or "classification"
     _check_choice(task, TASKS, "task")
@@ -152,25 +182,29 @@ def issues_in_file(path: str | Path, out_dir: str | Path | None = None, *, task:
     _check_choice(fix, li.FIXES, "fix")
     if fix and out_dir is None:
         raise DataError("--fix needs an output folder for the cleaned table", where="--fix", hint="pass -o FOLDER")
-    if fix == "relabel" and task == "ner":
-        raise DataError("--fix relabel is not available for entity tags (a relabelled token can break its entity)",
+    if fix in ("relabel", "auto") and task == "ner":
+        raise DataError(f"--fix {fix} is not available for entity tags (a relabelled token can break its entity)",
                         where="--fix", hint="use --fix drop, or correct the listed tokens by hand")
+    relabel_above = _bar(relabel_above)
     if task == "ner":
         report, sentences = _ner_issues(path, encoding, bundle, folds, seed)
         frame, label, usable = None, None, None
     else:
         frame, text, label, usable = _table(path, text_column, label_column, encoding)
+        timings["read"] = round(time.perf_counter() - started, 3)
         kept = frame[usable]
         if len(kept) < 4:
             raise DataError(f"only {len(kept)} rows with both a text and a label: too few to cross-validate",
                             where=str(path), hint="label issues need a few rows per class")
         report = find_issues(kept[text].tolist(), kept[label].tolist(), task=task, features=features, model=model,
-                             bundle=bundle, folds=folds, seed=seed, separator=separator)
-    result = IssuesResult(report)
+                             bundle=bundle, folds=folds, seed=seed, separator=separator, timings=timings)
+    result = IssuesResult(report, timings=timings)
     if out_dir is not None:
+        t = time.perf_counter()
         result.out_dir = Path(out_dir)
-        result.files = _write(result.out_dir, report, path, frame, label, usable, fix,
+        result.files = _write(result.out_dir, report, path, frame, label, usable, (fix, relabel_above),
                               sentences if task == "ner" else None)
+        timings["write"] = round(time.perf_counter() - t, 3)
     result.seconds = time.perf_counter() - started
     if result.files:
         (result.out_dir / "summary.json").write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
@@ -186,7 +220,8 @@ def _write(out: Path, report: li.LabelIssues, source: Path, frame, label, usable
     if frame is not None:  # the file's own row numbers, as the user's editor shows them
         rows = frame.loc[usable, "_row"].to_numpy()
     for name, table in (("issues", report.issues), ("confused_pairs", report.confused),
-                        ("near_duplicates", report.duplicates), ("outliers", report.outliers)):
+                        ("near_duplicates", report.duplicates), ("outliers", report.outliers),
+                        ("class_outliers", report.class_outliers)):
         shown = table.copy()
         for col in [c for c in shown.columns if c.startswith("position")]:
             where = col.replace("position", "row")
@@ -194,7 +229,7 @@ def _write(out: Path, report: li.LabelIssues, source: Path, frame, label, usable
         shown = shown.drop(columns=[c for c in shown.columns if c.startswith("position")])
         files[name] = _csv(shown, out / f"{name}.csv", source)
     files["report"] = str(write_issues_report(out / "report.html", report, source=str(source)))
-    if fix:
+    if fix[0]:
         files.update(_fix(out, report, source, frame, label, usable, fix, sentences))
     return files
 
@@ -206,7 +241,8 @@ def _csv(table: pd.DataFrame, path: Path, source: Path) -> str:
     return str(path)
 
 
-def _fix(out: Path, report, source: Path, frame, label, usable, mode: str, sentences) -> dict[str, str]:
+def _fix(out: Path, report, source: Path, frame, label, usable, fix: tuple, sentences) -> dict[str, str]:
+    mode, relabel_above = fix
     if sentences is not None:  # entity data: drop the sentences with a suspect token, keep the file's format
         bad = set(report.issues["position"].astype(int))
         kept = [s for i, s in enumerate(sentences) if i not in bad]
@@ -221,5 +257,5 @@ def _fix(out: Path, report, source: Path, frame, label, usable, mode: str, sente
     positions = np.flatnonzero(usable)  # issue positions index the usable rows; the fix works on the whole table
     issues = report.issues.assign(position=positions[report.issues["position"].astype(int).to_numpy()]) if len(report.issues) else report.issues
     table = frame.drop(columns=[c for c in META_COLUMNS if c in frame.columns])
-    cleaned, changes = li.apply_fix(table, issues, label, mode, rows=frame["_row"].tolist())
+    cleaned, changes = li.apply_fix(table, issues, label, mode, rows=frame["_row"].tolist(), relabel_above=relabel_above)
     return {"cleaned": _csv(cleaned, out / "cleaned.csv", source), "changes": _csv(changes, out / "changes.csv", source)}

@@ -58,12 +58,16 @@ def write_issues_report(path: str | Path, report: LabelIssues, *, source: str) -
         dups = report.duplicates.assign(position_a=report.duplicates.get("position_a", pd.Series(dtype=int)) + 1,
                                         position_b=report.duplicates.get("position_b", pd.Series(dtype=int)) + 1)
         outliers = report.outliers.assign(position=report.outliers.get("position", pd.Series(dtype=int)) + 1)
+        within = report.class_outliers.assign(position=report.class_outliers.get("position", pd.Series(dtype=int)) + 1)
         sections += [
             ("duplicates", f"Near-duplicates with different labels · 近似重复但标签不同 ({len(report.duplicates)})",
              _block(dups, ["position_a", "text_a", "label_a", "position_b", "text_b", "label_b"],
                     ["#", "text A", "label A", "#", "text B", "label B"], [0, 3], "none found (or no embeddings) · 未发现")),
             ("outliers", f"Outliers · 离群文本 ({len(report.outliers)})",
              _block(outliers, ["position", "text", "label", "outlier_score"], ["#", "text · 文本", "label · 标签", "score · 分数"],
+                    [0, 3], "none found (or no embeddings) · 未发现")),
+            ("class_outliers", f"Unlike the rest of their label · 与同标签文本不符 ({len(report.class_outliers)})",
+             _block(within, ["position", "text", "label", "outlier_score"], ["#", "text · 文本", "label · 标签", "score · 分数"],
                     [0, 3], "none found (or no embeddings) · 未发现")),
         ]
     intro = (f"{source}: {report.rows} {'sentences' if report.task == 'ner' else 'rows'}, task {report.task}. "

@@ -16,6 +16,8 @@ from domainfit.labelling.next import read_pool
 
 __all__ = ["export_pool", "import_annotations"]
 
+TASKS = ("classification", "multilabel", "ner")
+
 
 def _items(texts: list[str], ids: list[str], bundle) -> tuple[list[Item], str, list[str], str]:
     if bundle is None:
@@ -65,7 +67,14 @@ def import_annotations(paths: Sequence[str | Path], output: str | Path, *, fmt: 
     if not annotations:
         raise DataError("the export holds no annotation", where=", ".join(map(str, paths)),
                         hint="annotate some texts in the tool (or submit them) before exporting")
-    task = task or _task_of(annotations)
+    found = _task_of(annotations)
+    if task is not None and task not in TASKS:
+        raise DataError(f"unknown task {task!r}", where="--task", hint=f"use one of {', '.join(TASKS)}")
+    if task is not None and (task == "ner") != (found == "ner"):
+        held = "entity spans" if found == "ner" else "classes, not entity spans"
+        raise DataError(f"--task {task} does not fit the export: its annotations are {held}", where="--task",
+                        hint=f"leave --task out (the annotations say {found}), or import the export of a {task} project")
+    task = task or found
     table = majority_vote(annotations, task)
     if task == "ner" and Path(output).suffix.lower() not in (".jsonl", ".ndjson"):
         table = table.assign(entities=[json.dumps(e, ensure_ascii=False) for e in table["entities"]])

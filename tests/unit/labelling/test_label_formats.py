@@ -159,3 +159,40 @@ def test_exports_that_do_not_parse_say_where(tmp_path):
     empty.write_text('[{"data": {"text": "x"}, "annotations": []}]', encoding="utf-8")
     with pytest.raises(DataError, match="no annotation"):
         import_annotations([empty], tmp_path / "o.csv")
+
+
+def test_import_refuses_a_task_the_export_does_not_hold(tmp_path):
+    export = tmp_path / "pre.json"
+    write_items(_items("ner"), export, "label-studio", task="ner", labels=["BANK", "CARD", "TRANSFER"])
+    files = _annotate("label-studio", export, "ner")
+    with pytest.raises(DataError, match="annotations are entity spans") as info:
+        import_annotations(files, tmp_path / "o.csv", task="classification")  # the spans would be lost without a word
+    assert "--task" in str(info.value)
+    with pytest.raises(DataError, match="unknown task 'spans'"):
+        import_annotations(files, tmp_path / "o.csv", task="spans")
+    classes = tmp_path / "c.json"
+    write_items(_items("classification"), classes, "label-studio", task="classification", labels=["card", "loan", "transfer"])
+    with pytest.raises(DataError, match="classes, not entity spans"):
+        import_annotations(_annotate("label-studio", classes, "classification"), tmp_path / "o.jsonl", task="ner")
+    summary = import_annotations(files, tmp_path / "o.jsonl", task="ner")
+    assert summary["task"] == "ner" and summary["rows"] == len(TEXTS)
+
+
+def test_a_bundle_of_another_task_is_refused_by_next_and_export(tmp_path, tiny_backbone):
+    import domainfit
+    from domainfit.errors import BundleError
+    from domainfit.labelling.next import next_batch
+    from domainfit.labelling.roundtrip import export_pool
+    from tests.conftest import make_task_rows
+
+    data = write_csv(tmp_path / "scores.csv", make_task_rows("regression", 8, seed=1))
+    bundle = tmp_path / "scorer"
+    domainfit.train({"task": "regression", "method": "head", "data": {"train": str(data)},
+                     "model": {"backbone": str(tiny_backbone), "max_length": 16}, "baselines": [], "output": str(bundle)})
+    pool = write_csv(tmp_path / "pool.csv", [(t,) for t, _ in make_rows(2, seed=3)], header=("text",))
+    with pytest.raises(BundleError, match="not 'regression'") as info:
+        next_batch(pool, bundle=bundle, model=str(tiny_backbone))
+    assert f"--bundle {bundle}" in str(info.value)
+    with pytest.raises(DataError, match="the bundle is for 'regression'") as info:
+        export_pool(pool, tmp_path / "pre.json", bundle=bundle)
+    assert "classification, multilabel or ner bundle" in str(info.value)

@@ -15,7 +15,8 @@ from domainfit.cli.main import app
 from domainfit.data import label_issues as li
 from domainfit.errors import BundleError, DataError
 from domainfit.labelling.issues import issues_in_file
-from tests.conftest import write_csv
+from tests.conftest import INTENTS, make_rows, write_csv
+from tests.unit.labelling.conftest import plant_errors
 
 
 def _sha(path) -> str:
@@ -132,7 +133,7 @@ def test_bad_inputs_say_what_and_how(noisy_csv, tiny_ner_bundle, tmp_path):
         issues_in_file(path, bundle=tiny_ner_bundle)
     with pytest.raises(DataError, match="unknown fix") as info:
         issues_in_file(path, tmp_path, fix="delete")
-    assert "drop, relabel" in str(info.value)
+    assert "drop, relabel, auto" in str(info.value)
     with pytest.raises(DataError, match="unknown features"):
         issues_in_file(path, features="bag")
     with pytest.raises(DataError, match="only one label"):
@@ -143,3 +144,64 @@ def test_bad_inputs_say_what_and_how(noisy_csv, tiny_ner_bundle, tmp_path):
         issues_in_file(conll, tmp_path / "o", fix="relabel")
     result = CliRunner().invoke(app, ["data", "issues", str(path), "--fix", "drop"])
     assert result.exit_code != 0 and "-o FOLDER" in str(result.exception or result.output)
+
+
+def test_fix_auto_relabels_confident_suggestions_and_drops_the_rest(tmp_path):
+    rows, planted = plant_errors(make_rows(30, seed=1))
+    # one more wrong label, on a text that carries two other intents' words: no suggestion can be sure of it
+    torn = len(rows) + 2
+    data = write_csv(tmp_path / "torn.csv", [*rows, ("card stolen loan mortgage please", "transfer")])
+    before = _sha(data)
+    result = issues_in_file(data, tmp_path / "a", features="tfidf", fix="auto", relabel_above="class")
+    issues = result.report.issues
+    changes = pd.read_csv(tmp_path / "a" / "changes.csv", keep_default_na=False).set_index("row")
+    assert len({p + 2 for p in planted} & set(changes.index)) >= len(planted) - 2 and torn in changes.index
+    confident = issues["confidence"] >= issues["class_threshold"]  # cleanlab's confident threshold of the suggested class
+    assert (changes["action"].to_numpy() == np.where(confident, "relabel", "drop")).all()
+    assert changes.loc[torn, "action"] == "drop" and (changes["action"] == "relabel").sum() >= len(planted) // 2
+    cleaned = pd.read_csv(tmp_path / "a" / "cleaned.csv")
+    assert len(cleaned) == len(rows) + 1 - (changes["action"] == "drop").sum()
+    original = pd.read_csv(data)
+    for r, change in changes[changes["action"] == "relabel"].iterrows():  # the intent its words carry, in place
+        text = original.loc[r - 2, "text"]
+        assert cleaned.loc[cleaned["text"] == text, "label"].tolist() == [change["new_label"]] != [original.loc[r - 2, "label"]]
+        assert set(text.split()) & set(INTENTS[change["new_label"]])
+    assert _sha(data) == before
+    # a fixed bar instead of the per-class threshold (the default, 0.7): 0 relabels every flagged row, 1 drops them
+    assert (li.fix_actions(issues, "auto", relabel_above=0.0) == "relabel").all()
+    default = issues_in_file(data, tmp_path / "c", features="tfidf", fix="auto")
+    by_default = pd.read_csv(tmp_path / "c" / "changes.csv", keep_default_na=False)
+    assert (by_default["action"] == np.where(default.report.issues["confidence"] >= 0.7, "relabel", "drop")).all()
+    assert (li.fix_actions(issues, "auto", relabel_above=1.0) == np.where(issues["confidence"] >= 1.0, "relabel", "drop")).all()
+    with pytest.raises(DataError, match="between 0 and 1"):
+        issues_in_file(data, tmp_path / "b", features="tfidf", fix="auto", relabel_above=1.5)
+    with pytest.raises(DataError, match="or 'class'"):
+        issues_in_file(data, tmp_path / "b", features="tfidf", fix="auto", relabel_above="often")
+
+
+def test_texts_unlike_their_label_are_found():
+    rng = np.random.default_rng(1)
+    centres = np.eye(3, 8) * 4
+    y = np.repeat(np.arange(3), 20)
+    x = centres[y] + rng.normal(scale=0.3, size=(60, 8))
+    x[7] = centres[0] + np.array([0, 0, 0, 0, 0, 0, 0, 4.0])  # labelled 0, near no text of label 0 (nor of any other)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    texts, given = [f"t{i}" for i in range(60)], ["abc"[k] for k in y]
+    within = li.class_outliers(x, y, texts, given)
+    assert within["position"].iloc[0] == 7 and within["label"].iloc[0] == "a" and len(within) <= 4
+    probs = li.out_of_fold_probs(x, y, 3, seed=0)
+    report = li.find_label_issues(texts, y, list("abc"), probs, features=x)
+    assert 7 in set(report.class_outliers["position"]) and report.summary()["outliers_within_their_label"] == len(report.class_outliers)
+
+
+def test_knn_graph_is_the_one_cleanlab_builds():
+    from cleanlab.internal.neighbor.knn_graph import create_knn_graph_and_index
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(300, 24)).astype(np.float32)
+    x[5] = x[3]  # an exact duplicate: cleanlab's correction must hold
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ours, theirs = li.knn_graph(x), create_knn_graph_and_index(x, metric="cosine")[0]
+    assert ours.shape == theirs.shape and ours.nnz == theirs.nnz
+    assert (ours.indices == theirs.indices).mean() > 0.99 and np.abs(ours.data - theirs.data).max() < 1e-5
+    assert ours[3, 5] == 0 and 5 in ours[3].indices
