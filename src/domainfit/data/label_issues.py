@@ -82,8 +82,13 @@ def _folds(y: np.ndarray, folds: int) -> int:
     return max(2, min(folds, smallest)) if smallest else 2
 
 
-def out_of_fold_probs(features, y: np.ndarray, n_classes: int, *, folds: int = 5, C: float = 1.0, seed: int = 0) -> np.ndarray:
-    """(n, n_classes) probabilities, each row from a logistic regression that never saw it (stratified k-fold)."""
+def out_of_fold_probs(features, y: np.ndarray, n_classes: int, *, folds: int = 5, C: float = 10.0, seed: int = 0) -> np.ndarray:
+    """(n, n_classes) probabilities, each row from a logistic regression that never saw it (stratified k-fold).
+
+    C = 10 (weaker regularisation than scikit-learn's 1): on Banking77's training rows with 10% of the labels flipped,
+    its out-of-fold predictions agree more often with held-out given labels (92.5% against 91.2% for C = 1), and
+    cleanlab then finds the flipped rows with higher precision@k (79.4% against 75.9%; bench/results/label_noise.md).
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
