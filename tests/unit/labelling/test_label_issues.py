@@ -41,6 +41,19 @@ def test_planted_errors_in_separable_features_are_found():
     assert report.confused["count"].sum() > 0 and set(report.confused.columns) >= {"class_a", "class_b", "count"}
 
 
+def test_the_out_of_fold_model_chooses_its_regularisation_by_held_out_log_loss():
+    rng = np.random.default_rng(0)  # a small table: C = 10 over-fits it, and its held-out log-loss says so
+    centers = rng.normal(size=(4, 16)) * 3
+    y = rng.integers(0, 4, 200)
+    x = centers[y] + rng.normal(size=(200, 16))
+    y[:10] = (y[:10] + 1) % 4
+    chosen = li.out_of_fold_probs(x, y, 4, seed=0)
+    by_c = {c: li.out_of_fold_probs(x, y, 4, C=c, seed=0) for c in li.C_CANDIDATES}
+    losses = {c: -np.mean(np.log(p[np.arange(200), y])) for c, p in by_c.items()}
+    best = min(losses, key=losses.get)
+    assert np.allclose(chosen, by_c[best]) and len(set(losses.values())) == len(losses)
+
+
 def test_data_issues_finds_planted_rows_and_writes_every_table(noisy_csv, tmp_path):
     path, planted = noisy_csv
     before = _sha(path)
@@ -146,7 +159,8 @@ def test_bad_inputs_say_what_and_how(noisy_csv, tiny_ner_bundle, tmp_path):
     assert result.exit_code != 0 and "-o FOLDER" in str(result.exception or result.output)
 
 
-def test_fix_auto_relabels_confident_suggestions_and_drops_the_rest(tmp_path):
+def test_fix_auto_relabels_confident_suggestions_and_drops_the_rest(tmp_path, monkeypatch):
+    monkeypatch.setattr(li, "C_CANDIDATES", (1.0,))  # the rule under test, on one fixed model's probabilities
     rows, planted = plant_errors(make_rows(30, seed=1))
     # one more wrong label, on a text that carries two other intents' words: no suggestion can be sure of it
     torn = len(rows) + 2
