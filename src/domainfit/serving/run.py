@@ -8,83 +8,19 @@ after `keep_alive_s`. Without API keys the server warns, and refuses an address 
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import signal
-import socket
 
 from domainfit.errors import ConfigError
 from domainfit.serving.app import create_app
 from domainfit.serving.auth import KeyStore
-from domainfit.serving.protocol import guarded_protocol
+from domainfit.serving.server import _check_auth, _check_port, _draining_server, server_config
 from domainfit.serving.settings import ServeSettings
 from domainfit.serving.telemetry import configure_logging
 
 __all__ = ["run_server", "server_config"]
 
 log = logging.getLogger("domainfit.serve")
-
-
-def _check_port(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError as exc:
-            raise ConfigError([("port", f"cannot listen on {host}:{port}: {exc.strerror}; pick another with --port")]) from None
-
-
-def _draining_server(config):
-    """uvicorn's Server, with one change to its shutdown: after the listening sockets close, connections already
-    accepted get a moment to deliver their request before idle connections are closed (uvicorn closes a connection
-    whose request has not been parsed yet at once, which drops a request the client has already sent)."""
-    import asyncio
-
-    import uvicorn
-
-    class DrainingServer(uvicorn.Server):
-        async def shutdown(self, sockets=None):
-            for server in self.servers:
-                server.close()
-            for sock in sockets or []:
-                sock.close()
-            await asyncio.sleep(0.5)
-            await super().shutdown(sockets=None)
-
-    return DrainingServer(config)
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:  # a host name: it may resolve to anything
-        return False
-
-
-def _check_auth(settings: ServeSettings, auth_on: bool) -> None:
-    """Without API keys: refuse a non-loopback address (unless insecure_no_auth), warn on loopback."""
-    if auth_on:
-        return
-    how = "set DOMAINFIT_API_KEYS or --api-keys FILE (`domainfit keygen NAME --file FILE` makes a key)"
-    if not _is_loopback(settings.host) and not settings.insecure_no_auth:
-        raise ConfigError([("host", f"{settings.host} is reachable from the network and no API key is configured, so "
-                                    f"anyone who can reach it could use the model: {how}, or pass --insecure-no-auth "
-                                    "(insecure_no_auth: true) if something in front of the server checks callers")])
-    log.warning(f"API keys are off: anyone who can reach {settings.host}:{settings.port} can call the model; {how}",
-                extra={"fields": {"auth": False, "host": settings.host}})
-
-
-def server_config(app, settings: ServeSettings):
-    """uvicorn's configuration for `app` under `settings`: h11 with the read deadline, head and keep-alive limits."""
-    import uvicorn
-
-    return uvicorn.Config(app, host=settings.host, port=settings.port, access_log=False, log_config=None,
-                          timeout_graceful_shutdown=settings.graceful_timeout_s, lifespan="on",
-                          http=guarded_protocol(settings.request_timeout_s), ws="none",
-                          h11_max_incomplete_event_size=settings.max_header_bytes,
-                          timeout_keep_alive=settings.keep_alive_s, server_header=False)
 
 
 def run_server(source, settings: ServeSettings | None = None, *, app_factory=None) -> None:

@@ -127,7 +127,7 @@ class _Worker(Process):
     @property
     def server(self):
         if self._server is None:
-            from domainfit.serving.run import _draining_server, server_config
+            from domainfit.serving.server import _draining_server, server_config
             from domainfit.serving.telemetry import configure_logging
 
             configure_logging()
@@ -255,7 +255,7 @@ def run_workers(source, settings: ServeSettings, *, app_factory=None) -> None:
 
     from domainfit.backbones.encoder import available_cores
     from domainfit.serving.auth import KeyStore
-    from domainfit.serving.run import _check_auth, _check_port
+    from domainfit.serving.server import _check_auth, _check_port
     from domainfit.serving.telemetry import configure_logging
 
     configure_logging()
