@@ -14,7 +14,7 @@ import signal
 from domainfit.errors import ConfigError
 from domainfit.serving.app import create_app
 from domainfit.serving.auth import KeyStore
-from domainfit.serving.server import _check_auth, _check_port, _draining_server, server_config
+from domainfit.serving.server import check_before_bind, draining_server, server_config
 from domainfit.serving.settings import ServeSettings
 from domainfit.serving.telemetry import configure_logging
 
@@ -34,10 +34,9 @@ def run_server(source, settings: ServeSettings | None = None, *, app_factory=Non
         return run_workers(source, settings, app_factory=app_factory)
     configure_logging()
     keys = KeyStore.from_sources(settings.api_keys_file)
-    _check_auth(settings, keys.enabled if settings.require_auth is None else settings.require_auth)
-    _check_port(settings.host, settings.port)
+    check_before_bind(settings, keys)
     app = (app_factory or create_app)(source, settings, keys=keys)
-    server = _draining_server(server_config(app, settings))
+    server = draining_server(server_config(app, settings))
     # uvicorn re-raises the signal it shut down on into the handler that was installed before it; with these no-op
     # handlers in place a graceful shutdown ends in a normal return (exit status 0) instead of death by signal.
     previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -12,7 +12,7 @@ from domainfit.errors import ConfigError
 from domainfit.serving.protocol import guarded_protocol
 from domainfit.serving.settings import ServeSettings
 
-__all__ = ["server_config"]
+__all__ = ["check_before_bind", "draining_server", "server_config"]
 
 log = logging.getLogger("domainfit.serve")
 
@@ -26,7 +26,7 @@ def _check_port(host: str, port: int) -> None:
             raise ConfigError([("port", f"cannot listen on {host}:{port}: {exc.strerror}; pick another with --port")]) from None
 
 
-def _draining_server(config):
+def draining_server(config):
     """uvicorn's Server, with one change to its shutdown: after the listening sockets close, connections already
     accepted get a moment to deliver their request before idle connections are closed (uvicorn closes a connection
     whose request has not been parsed yet at once, which drops a request the client has already sent)."""
@@ -77,3 +77,9 @@ def server_config(app, settings: ServeSettings):
                           http=guarded_protocol(settings.request_timeout_s), ws="none",
                           h11_max_incomplete_event_size=settings.max_header_bytes,
                           timeout_keep_alive=settings.keep_alive_s, server_header=False)
+
+
+def check_before_bind(settings: ServeSettings, keys) -> None:
+    """What is refused before the port is bound: no API keys on an open address (unless allowed), a port in use."""
+    _check_auth(settings, keys.enabled if settings.require_auth is None else settings.require_auth)
+    _check_port(settings.host, settings.port)

@@ -5,7 +5,7 @@ draining shutdown, `server_config`), uvicorn's `Multiprocess` binds the socket o
 with `spawn`, health-checks them (a hung or dead worker is replaced; one that fails before it serves stops the
 whole server) and handles SIGTERM/SIGINT/SIGHUP/TTIN/TTOU, which is what gunicorn's arbiter would add; gunicorn would
 be one more dependency and would replace the protocol and shutdown code with its own worker class. This module is
-the glue: it subclasses uvicorn's `Process` (the worker runs `run.py`'s draining server with the service's protocol,
+the glue: it subclasses uvicorn's `Process` (the worker runs `server.py`'s draining server with the service's protocol,
 exits 0 after a graceful stop, and reports a failed start as uvicorn's STARTUP_FAILURE) and `Multiprocess`'s
 retirement of a worker (`mark_process_dead`).
 
@@ -127,14 +127,14 @@ class _Worker(Process):
     @property
     def server(self):
         if self._server is None:
-            from domainfit.serving.server import _draining_server, server_config
+            from domainfit.serving.server import draining_server, server_config
             from domainfit.serving.telemetry import configure_logging
 
             configure_logging()
             settings = ServeSettings.model_validate_json(_spec()["settings"])
             config = server_config(APP_PATH, settings)
             config.factory = True  # the app is built by worker_app, in this process, when the server starts
-            self._server = _draining_server(config)
+            self._server = draining_server(config)
         return self._server
 
     def target(self, sockets=None) -> None:  # runs in the worker
@@ -255,14 +255,13 @@ def run_workers(source, settings: ServeSettings, *, app_factory=None) -> None:
 
     from domainfit.backbones.encoder import available_cores
     from domainfit.serving.auth import KeyStore
-    from domainfit.serving.server import _check_auth, _check_port
+    from domainfit.serving.server import check_before_bind
     from domainfit.serving.telemetry import configure_logging
 
     configure_logging()
     factory = _factory_spec(app_factory)
     keys = KeyStore.from_sources(settings.api_keys_file)  # a bad key file fails here, once
-    _check_auth(settings, keys.enabled if settings.require_auth is None else settings.require_auth)
-    _check_port(settings.host, settings.port)
+    check_before_bind(settings, keys)
     source = _check_source(source, settings)
     if settings.prediction_log is not None:
         from domainfit.monitor.log import PredictionLog

@@ -40,13 +40,29 @@ def _slug(text: str) -> str:
 
 def drift_timeline(bundle: Path, log: str, out: Path, *, windows: int, min_rows: int) -> dict:
     """Each window's report from `domainfit.monitor`, the checks drawn across the windows, the alerts."""
-    from domainfit.monitor.drift import DriftThresholds
-
     with api.prediction_log(log) as plog:
         counts = plog.counts()
     if not counts["predictions"]:
         raise EmptyDataError("the prediction log holds no prediction yet", where=str(log),
                              hint="serve the model with --prediction-log and send it some texts")
+    # The same log (no new prediction or correction) against the same bundle gives the same timeline: judged once,
+    # not on every view of the page (each window is a whole `domainfit monitor` run).
+    key = (str(bundle), str(log), windows, min_rows, counts["predictions"], counts["last"], counts["corrections"],
+           max((f.stat().st_mtime_ns for f in Path(bundle).iterdir() if f.is_file()), default=0))
+    if key in _timelines:
+        return _timelines[key]
+    _timelines[key] = timeline = _judge(bundle, log, out, counts, windows=windows, min_rows=min_rows)
+    while len(_timelines) > 8:
+        _timelines.pop(next(iter(_timelines)))
+    return timeline
+
+
+_timelines: dict[tuple, dict] = {}  # drift_timeline's last results (this process), oldest first
+
+
+def _judge(bundle: Path, log: str, out: Path, counts: dict, *, windows: int, min_rows: int) -> dict:
+    from domainfit.monitor.drift import DriftThresholds
+
     first, last = float(counts["first"]), float(counts["last"])
     step = max(last - first, 1e-6) / windows
     reports = []
