@@ -187,6 +187,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_ready(proc, url: str, log: Path, *, seconds: float = 300) -> None:
+    """Until the server process `proc` answers GET /readyz with 200; fails with its log's end if it exits first or
+    `seconds` pass (a deadline, not a timing: a server process imports torch and loads its models)."""
+    import httpx
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        assert proc.poll() is None, f"server exited early: {Path(log).read_text()[-3000:]}"
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"server not ready in {seconds:.0f} s: {Path(log).read_text()[-3000:]}")
+
+
+def stop_server(proc, *, seconds: float = 90) -> int:
+    """SIGTERM, then the exit status; SIGKILL (and a failure) if the process outlives `seconds`."""
+    import subprocess
+
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        return proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError(f"the server did not stop within {seconds:.0f} s of SIGTERM") from None
+
+
 @contextlib.contextmanager
 def live_server(app, settings=None):
     """A real uvicorn server over `app` in a thread, with the production config (`serving.run.server_config`);

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_ready
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 TEXTS = ["my card was stolen", "loan rate please", "transfer not arrived", "pin blocked today"]
@@ -33,19 +33,6 @@ def _start(source: Path | str, port: int, *extra: str, log: Path, env: dict | No
     cmd = [sys.executable, "-m", "domainfit.cli.main", "serve", *where, "--port", str(port), *extra]
     return subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": SRC, "DOMAINFIT_API_KEYS": "", **(env or {})},
                             stdout=subprocess.DEVNULL, stderr=open(log, "w"), text=True)
-
-
-def _wait_ready(proc: subprocess.Popen, url: str) -> None:
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        assert proc.poll() is None, "server exited early"
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("server not ready in 120 s")
 
 
 async def _load_until_refused(url: str, proc: subprocess.Popen, clients: int) -> dict:
@@ -92,9 +79,10 @@ async def _load_until_refused(url: str, proc: subprocess.Popen, clients: int) ->
 def test_sigterm_under_load_drains_in_flight_requests_and_exits_0(tiny_bundle, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = _start(tiny_bundle, port, "--max-wait-ms", "5", log=tmp_path / "serve.log")
+    log = tmp_path / "serve.log"
+    proc = _start(tiny_bundle, port, "--max-wait-ms", "5", log=log)
     try:
-        _wait_ready(proc, url)
+        wait_ready(proc, url, log)
         outcome = asyncio.run(_load_until_refused(url, proc, clients=12))
         code = proc.wait(timeout=60)
     finally:
@@ -143,10 +131,11 @@ def test_a_killed_server_has_logged_every_prediction_it_answered(tiny_bundle, tm
     import sqlite3
 
     port, db = free_port(), tmp_path / "predictions.db"
-    proc = _start(tiny_bundle, port, "--prediction-log", str(db), log=tmp_path / "serve.log")
+    log = tmp_path / "serve.log"
+    proc = _start(tiny_bundle, port, "--prediction-log", str(db), log=log)
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(proc, url)
+        wait_ready(proc, url, log)
 
         async def send(i: int, http: httpx.AsyncClient) -> str | None:
             r = await http.post("/v1/predict", json={"texts": TEXTS[: 1 + i % 4]}, headers={"X-Request-ID": f"k{i}"})
@@ -190,7 +179,7 @@ def test_a_followed_alias_refuses_a_version_with_other_labels_and_says_why(tiny_
     url = f"http://127.0.0.1:{port}"
     proc = _start("models:/tickets@champion", port, "--registry", uri, "--poll-seconds", "0.2", log=log, env=cache)
     try:
-        _wait_ready(proc, url)
+        wait_ready(proc, url, log)
         schema = httpx.get(f"{url}/openapi.json").json()
         registry.promote("tickets", 2)
         deadline = time.time() + 60

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from domainfit.cli.main import app
 from domainfit.errors import ConfigError
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_server, wait_ready
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
@@ -33,19 +33,6 @@ def _metric_lines(url: str, name: str) -> list[tuple[str, float]]:
 
 def _total(url: str, name: str, *, having: str = "") -> float:
     return sum(v for series, v in _metric_lines(url, name) if having in series)
-
-
-def _wait_ready(proc: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.time() + 300  # a deadline, not a timing: two workers each import torch and load the model
-    while time.time() < deadline:
-        assert proc.poll() is None, f"server exited early: {log.read_text()[-3000:]}"
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"server not ready in 300 s: {log.read_text()[-3000:]}")
 
 
 def _alive(pid: int) -> bool:
@@ -76,7 +63,7 @@ def test_two_workers_share_a_port_sum_metrics_swap_together_log_once_and_stop_cl
                                  "--poll-seconds", "0.5", "--prediction-log", str(db), "--log-texts", "raw"],
                                 env=env, stdout=subprocess.DEVNULL, stderr=err)
     try:
-        _wait_ready(proc, url, log)
+        wait_ready(proc, url, log)
         started = next(json.loads(line) for line in log.read_text().splitlines()
                        if line.startswith("{") and "serving with several workers" in line)
         folder = Path(started["metrics_dir"])
@@ -170,3 +157,55 @@ def test_an_app_factory_reaches_the_workers_as_an_import_path_and_json_arguments
     assert spec == {"path": "domainfit.serving.app:create_app", "args": [], "kwargs": {"open_prefixes": ["/chat/"]}}
     with pytest.raises(ConfigError, match="arguments must be JSON"):
         _factory_spec(functools.partial(create_app, open_prefixes=object()))
+
+
+_STUCK_SERVER = """
+import sys
+sys.path[:0] = [{src!r}, {root!r}]
+from domainfit.serving import ServeSettings
+from domainfit.serving.workers import run_workers
+from tests.integration.stuck_app import stuck_on_shutdown
+run_workers({bundle!r}, ServeSettings(workers=2, threads=1, port={port}, graceful_timeout_s=1), app_factory=stuck_on_shutdown)
+"""
+
+
+def test_a_worker_stuck_in_its_shutdown_is_ended_and_the_server_still_stops(tiny_bundle, tmp_path):
+    """A worker whose clean-up hangs exits by itself once its deadline (drain time + a margin) passes, saying so and
+    dumping its threads' stacks; the parent's wait is bounded too: SIGTERM always stops the server."""
+    port, log = free_port(), tmp_path / "serve.log"
+    url = f"http://127.0.0.1:{port}"
+    script = _STUCK_SERVER.format(src=SRC, root=str(Path(SRC).parent), bundle=str(tiny_bundle), port=port)
+    env = {**os.environ, "DOMAINFIT_API_KEYS": "", "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        wait_ready(proc, url, log)
+        pids = {int(httpx.get(f"{url}/readyz", timeout=10).headers["x-worker-pid"]) for _ in range(20)}
+        proc.send_signal(signal.SIGTERM)
+        stop_server(proc, seconds=45)  # the worker's own deadline is 1 + 10 s; the parent's, 1 + 20 s
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert "the worker did not stop within its deadline; exiting now" in text, text[-3000:]
+    assert "Thread 0x" in text and "lifespan" in text  # faulthandler's dump: where each thread was
+    assert not any(_alive(pid) for pid in pids), "a worker outlived the server"
+
+
+def test_a_stop_asked_before_the_worker_has_its_server_is_kept(monkeypatch):
+    """SIGTERM reaching a worker before uvicorn's own handlers are in place is recorded, not lost: the server is
+    built already told to exit (before the fix, the signal was ignored and the worker served on)."""
+    import uvicorn
+
+    from domainfit.serving import ServeSettings
+    from domainfit.serving.workers import SPEC_ENV, _Worker
+
+    monkeypatch.setenv(SPEC_ENV, json.dumps({"source": "x", "settings": ServeSettings().model_dump_json()}))
+    monkeypatch.setattr("domainfit.serving.telemetry.configure_logging", lambda *_: None)  # the test's own logging stays
+    config = uvicorn.Config("domainfit.serving.workers:worker_app", factory=True)
+    early, late = _Worker(config, []), _Worker(config, [])
+    early._ask_stop(signal.SIGTERM, None)
+    assert early.server.should_exit is True
+    assert late.server.should_exit is False
+    late._ask_stop(signal.SIGTERM, None)
+    assert late.server.should_exit is True

@@ -26,16 +26,19 @@ def _check_port(host: str, port: int) -> None:
             raise ConfigError([("port", f"cannot listen on {host}:{port}: {exc.strerror}; pick another with --port")]) from None
 
 
-def draining_server(config):
+def draining_server(config, *, on_stop=None):
     """uvicorn's Server, with one change to its shutdown: after the listening sockets close, connections already
     accepted get a moment to deliver their request before idle connections are closed (uvicorn closes a connection
-    whose request has not been parsed yet at once, which drops a request the client has already sent)."""
+    whose request has not been parsed yet at once, which drops a request the client has already sent).
+    `on_stop()` is called as the shutdown begins (a worker process starts its exit deadline there)."""
     import asyncio
 
     import uvicorn
 
     class DrainingServer(uvicorn.Server):
         async def shutdown(self, sockets=None):
+            if on_stop is not None:
+                on_stop()
             for server in self.servers:
                 server.close()
             for sock in sockets or []:

@@ -30,10 +30,12 @@ import functools
 import json
 import logging
 import os
+import pickle
 import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from uvicorn.supervisors.multiprocess import SIGNALS, Multiprocess, Process
@@ -48,6 +50,7 @@ log = logging.getLogger("domainfit.serve")
 SPEC_ENV = "DOMAINFIT_SERVE_WORKER"
 APP_PATH = "domainfit.serving.workers:worker_app"
 HEALTHCHECK_S = 60.0  # a worker importing torch and loading a model on a busy machine answers pings late
+STOP_MARGIN_S = 10.0  # past graceful_timeout_s, how long a stopping worker may take to exit (then it exits at once)
 
 
 def worker_threads(settings: ServeSettings, cores: int) -> int:
@@ -122,7 +125,15 @@ class WorkerPid:
 
 
 class _Worker(Process):
-    """One worker: the service's draining server, built in the worker from the spec; exit 0 after a graceful stop."""
+    """One worker: the service's draining server, built in the worker from the spec; exit 0 after a graceful stop.
+
+    A stop asked for at any moment is kept: before the server's own signal handlers are in place (while the worker
+    builds its server) a SIGTERM is recorded and the server exits as soon as it has started, instead of the signal
+    being lost and the worker serving on while the parent waits for it. Once its shutdown begins, a worker has
+    `graceful_timeout_s` + STOP_MARGIN_S to be gone; past that it logs what it was doing and exits at once (a stuck
+    lifespan hook or thread never holds the whole server up)."""
+
+    _stop_asked = False
 
     @property
     def server(self):
@@ -134,28 +145,60 @@ class _Worker(Process):
             settings = ServeSettings.model_validate_json(_spec()["settings"])
             config = server_config(APP_PATH, settings)
             config.factory = True  # the app is built by worker_app, in this process, when the server starts
-            self._server = draining_server(config)
+            self._server = draining_server(config, on_stop=lambda: _exit_deadline(settings.graceful_timeout_s + STOP_MARGIN_S))
+            self._server.should_exit = self._stop_asked
         return self._server
+
+    def _ask_stop(self, *_) -> None:
+        self._stop_asked = True
+        if self._server is not None:
+            self._server.should_exit = True
 
     def target(self, sockets=None) -> None:  # runs in the worker
         from uvicorn.config import STARTUP_FAILURE
 
-        # the draining server re-raises the signal it stopped on into these handlers: a normal return, exit 0
+        # before the server's handlers are in place, and after it re-raises the signal it stopped on: recorded
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: None)
+            signal.signal(sig, self._ask_stop)
         _stop_with_parent()
         self.server  # built before the health-check thread first asks whether it started  # noqa: B018
+        if self._stop_asked:
+            return  # stopped before it served: a normal exit
         super().target(sockets)
-        if not self.server.started:
+        if not self.server.started and not self._stop_asked:
             sys.exit(STARTUP_FAILURE)  # the parent stops instead of restarting a worker that cannot start
 
-    def join(self) -> None:  # runs in the parent, for every worker retired (stopped, died, replaced)
-        super().join()
+    def join(self, timeout: float | None = None) -> None:  # runs in the parent, for every worker retired
+        if timeout is None:
+            super().join()
+        else:
+            self.process.join(timeout)
+            if self.process.exitcode is None:
+                log.error("a worker did not stop in time; killing it", extra={"fields": {"pid": self.pid, "waited_s": timeout}})
+                self.process.kill()
+                self.process.join()
         folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
         if folder and self.pid is not None:
             from prometheus_client import multiprocess
 
             multiprocess.mark_process_dead(self.pid, folder)
+
+
+def _exit_deadline(seconds: float) -> None:
+    """In a worker whose shutdown has begun: if the process still runs `seconds` later, log every thread's stack
+    (what held it up) and exit at once."""
+    import faulthandler
+    import threading
+
+    def expire() -> None:
+        log.error("the worker did not stop within its deadline; exiting now", extra={"fields": {
+            "pid": os.getpid(), "deadline_s": seconds}})
+        faulthandler.dump_traceback(all_threads=True)
+        os._exit(3)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
 
 
 def _stop_with_parent() -> None:
@@ -175,9 +218,10 @@ def _stop_with_parent() -> None:
 
 
 class _Supervisor(Multiprocess):
-    def __init__(self, config, sockets) -> None:
+    def __init__(self, config, sockets, *, stop_timeout: float) -> None:
         super().__init__(config, sockets)
         self.failed_start = False
+        self.stop_timeout = stop_timeout
 
     def init_processes(self) -> None:
         for _ in range(self.processes_num):
@@ -189,11 +233,41 @@ class _Supervisor(Multiprocess):
         self.processes.append(worker)
         return worker
 
+    def _stopping(self) -> bool:
+        return self.should_exit.is_set() or any(sig in self.signal_queue for sig in (signal.SIGTERM, signal.SIGINT))
+
+    def _answers(self, worker: _Worker) -> bool:
+        """uvicorn's health check (a ping the worker answers within `timeout_worker_healthcheck`), waited for in short
+        steps: a SIGTERM to the server is acted on at once, not after a slow worker's full health-check timeout."""
+        if not worker.process.is_alive():
+            return False
+        try:
+            worker.parent_conn.send(b"ping")
+            deadline = time.monotonic() + self.config.timeout_worker_healthcheck
+            while time.monotonic() < deadline:
+                if worker.parent_conn.poll(0.25):
+                    worker.parent_conn.recv()
+                    return True
+                if self._stopping():
+                    return True  # no verdict while the server stops
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return False
+        return False
+
+    def join_all(self) -> None:
+        """Every worker's exit, waited for at most its drain time and a margin (then it is killed): the server always
+        stops. The workers stop together, so one deadline covers them all."""
+        deadline = time.monotonic() + self.stop_timeout
+        for worker in self.processes:
+            worker.join(timeout=max(0.1, deadline - time.monotonic()))
+
     def keep_subprocess_alive(self) -> None:
         if self.should_exit.is_set():
             return
         for idx, worker in enumerate(self.processes):
-            if worker.is_alive(timeout=self.config.timeout_worker_healthcheck):
+            if self._stopping():
+                return
+            if self._answers(worker):
                 continue
             worker.kill()
             worker.join()
@@ -223,12 +297,21 @@ class _Supervisor(Multiprocess):
                 new.join()
                 return
             old.terminate()
-            old.join()
+            old.join(timeout=self.stop_timeout)
             self.processes[idx] = new
 
     def handle_ttin(self) -> None:
         self.processes_num += 1
         self._start_one()
+
+    def handle_ttou(self) -> None:  # uvicorn's, with the bounded wait for the retired worker
+        if self.processes_num <= 1:
+            log.info("SIGTTOU: already one worker, which stays")
+            return
+        self.processes_num -= 1
+        worker = self.processes.pop()
+        worker.terminate()
+        worker.join(timeout=self.stop_timeout)
 
 
 def _check_source(source, settings: ServeSettings) -> str:
@@ -286,7 +369,7 @@ def run_workers(source, settings: ServeSettings, *, app_factory=None) -> None:
         log.info("serving with several workers", extra={"fields": {
             "workers": settings.workers, "threads_per_worker": settings.threads, "host": settings.host,
             "port": sock.getsockname()[1], "metrics_dir": folder, "pid": os.getpid()}})
-        supervisor = _Supervisor(config, sockets=[sock])
+        supervisor = _Supervisor(config, sockets=[sock], stop_timeout=settings.graceful_timeout_s + 2 * STOP_MARGIN_S)
         supervisor.run()
     finally:
         for sig, handler in previous.items():

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,7 @@ from domainfit.errors import ConfigError
 from domainfit.monitor.log import PredictionLog
 from domainfit.serving import ServeSettings
 from domainfit.serving.edge import PublicRoutes
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_server, wait_ready
 from tests.unit.assistant.conftest import write_config
 
 SRC = str(Path(__file__).resolve().parents[3] / "src")
@@ -43,16 +42,7 @@ def test_serve_with_assistant_answers_predict_and_assist_on_one_port(tiny_bundle
         proc = subprocess.Popen(cmd, env={**os.environ, "PYTHONPATH": SRC, "DOMAINFIT_API_KEYS": KEY},
                                 stdout=subprocess.DEVNULL, stderr=log)
     try:
-        deadline = time.time() + 120
-        while True:
-            assert proc.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.time() < deadline, "server not ready in 120 s"
-            time.sleep(0.2)
+        wait_ready(proc, url, tmp_path / "server.log", seconds=180)
         auth = {"Authorization": f"Bearer {KEY}"}
         with httpx.Client(base_url=url, timeout=30) as http:
             assert http.get("/chat/").status_code == 200 and "<html" in http.get("/chat/").text.lower()  # open
@@ -73,9 +63,8 @@ def test_serve_with_assistant_answers_predict_and_assist_on_one_port(tiny_bundle
         logged = PredictionLog(plog, create=False).predictions()
         assert requests <= set(logged["request_id"])  # both routes write serve's prediction log
     finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-    assert proc.returncode == 0
+        code = stop_server(proc)
+    assert code == 0, (tmp_path / "server.log").read_text()[-3000:]
 
 
 def test_the_mounted_assistant_must_answer_from_the_served_bundle(tiny_bundle, faq_bundle, refuse_like_bundle, tmp_path):

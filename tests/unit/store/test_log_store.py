@@ -9,7 +9,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -19,7 +18,7 @@ from domainfit.errors import DataError
 from domainfit.monitor.log import PredictionLog
 from domainfit.store import open_engine
 from domainfit.store.migrate import current_revision, head_revision
-from tests.conftest import free_port
+from tests.conftest import free_port, stop_server, wait_ready
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -92,24 +91,13 @@ def test_a_bad_url_is_a_clear_error_without_the_password(tmp_path):
         PredictionLog(f"sqlite:///{tmp_path / 'empty.db'}", create=False)
 
 
-def _serve(bundle, port, log_target):
+def _serve(bundle, port, log_target, server_log):
+    """The server's JSON log goes to a file: a pipe nobody reads would fill up and block the server."""
     env = {**os.environ, "PYTHONPATH": "src", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "domainfit.cli.main", "serve", str(bundle), "--port", str(port),
-                             "--prediction-log", log_target, "--log-texts", "raw", "--threads", "1"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-def _wait_ready(port, proc, deadline):
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("server not ready in time")
+    with open(server_log, "w") as err:
+        return subprocess.Popen([sys.executable, "-m", "domainfit.cli.main", "serve", str(bundle), "--port", str(port),
+                                 "--prediction-log", log_target, "--log-texts", "raw", "--threads", "1"],
+                                env=env, stdout=subprocess.DEVNULL, stderr=err)
 
 
 _WRITER = """
@@ -130,14 +118,15 @@ def test_two_processes_appending_to_one_sqlite_file_at_once(tmp_path):
     assert len(rows) == 600 and len(set(zip(rows["request_id"], rows["item"]))) == 600 and rows["id"].is_unique
 
 
-def test_two_server_processes_writing_one_log_under_load_lose_and_duplicate_nothing(tiny_bundle, postgres_url):
+def test_two_server_processes_writing_one_log_under_load_lose_and_duplicate_nothing(tiny_bundle, postgres_url, tmp_path):
     log_target = postgres_url
     PredictionLog(log_target).close()  # the schema made once; both servers then open an existing log at once anyway
     ports = [free_port(), free_port()]
-    servers = [_serve(tiny_bundle, port, log_target) for port in ports]
+    logs = [tmp_path / f"serve-{port}.log" for port in ports]
+    servers = [_serve(tiny_bundle, port, log_target, log) for port, log in zip(ports, logs)]
     try:
-        for port, proc in zip(ports, servers):
-            _wait_ready(port, proc, time.time() + 90)
+        for port, proc, log in zip(ports, servers, logs):
+            wait_ready(proc, f"http://127.0.0.1:{port}", log, seconds=120)
 
         def call(i: int):
             texts = [f"card lost {i} {j}" for j in range(1 + i % 3)]
@@ -152,7 +141,7 @@ def test_two_server_processes_writing_one_log_under_load_lose_and_duplicate_noth
         for proc in servers:
             proc.terminate()
         for proc in servers:
-            proc.wait(timeout=30)
+            stop_server(proc, seconds=60)
     rows = PredictionLog(log_target, create=False).predictions()
     expected = {(rid, item, text) for rid, texts in answered for item, text in enumerate(texts)}
     logged = list(zip(rows["request_id"], rows["item"].astype(int), rows["text"]))
