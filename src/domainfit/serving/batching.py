@@ -6,7 +6,11 @@ whatever is queued beside it (a lone request waits for nothing); while the worke
 and every request that arrives joins it, until the worker frees up or the batch is full, so batches grow with load on
 their own and no request waits longer than the batch ahead of it. `max_wait_ms` (default 0) lets a free worker wait
 that long for company, for a model whose call costs much more than its texts. A request's texts are never split
-across batches.
+across batches. When a batch's outputs come back, the next batch goes to the worker first, and the answers are sent
+while it runs: the model does not wait for the event loop to write responses and read new requests.
+
+Written by hand: the coalescing policy is the server's own (an asyncio event loop handing batches to one thread);
+no library offers it for an in-process model.
 
 One request's failure is its own: when a model call fails, its batch is split in halves and each half retried (on the
 same worker, at once), down to the single request that fails; every other request gets its answer. A bad request
@@ -19,6 +23,7 @@ With batching off, each request is its own model call on the same single worker 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -62,6 +67,11 @@ def run_isolated(run_batch: RunBatch, items: list[tuple[Sequence[str], dict]]) -
 
 
 class MicroBatcher:
+    """The batcher: requests wait in arrival order; whenever the worker is free, what waits (up to `max_batch_size`
+    texts) becomes the next batch. The next batch is handed to the worker thread in the same step that receives the
+    last batch's outputs, before those answers are sent: the model computes while the event loop writes responses
+    and reads new requests, instead of waiting for it."""
+
     def __init__(self, run_batch: RunBatch, *, enabled: bool = True, max_batch_size: int = 64, max_wait_ms: float = 0.0,
                  on_batch: Callable[[int], None] | None = None) -> None:
         self._run_batch = run_batch
@@ -70,29 +80,22 @@ class MicroBatcher:
         self.max_wait = max_wait_ms / 1000.0
         self._on_batch = on_batch or (lambda n: None)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="domainfit-infer")
-        self._queue: asyncio.Queue[_Pending] | None = None
-        self._task: asyncio.Task | None = None
-        self._free: asyncio.Event | None = None  # set while the worker runs no batch
-        self._running: set[asyncio.Task] = set()
+        self._waiting: deque[_Pending] = deque()
+        self._busy = False  # the worker runs a batch
+        self._timer: asyncio.TimerHandle | None = None  # a free worker waiting `max_wait` for company
+        self._idle: asyncio.Event | None = None  # set while nothing waits and no batch runs
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.in_flight = 0
 
     async def start(self) -> None:
-        self._queue = asyncio.Queue()
-        self._free = asyncio.Event()
-        self._free.set()
-        if self.enabled:
-            self._task = asyncio.create_task(self._collect(), name="domainfit-batcher")
+        self._loop = asyncio.get_running_loop()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def stop(self) -> None:
         """Finish what is queued, then stop the worker."""
-        if self._queue is not None and self.enabled:
-            await self._queue.join()
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        if self._idle is not None:
+            await self._idle.wait()
         self._executor.shutdown(wait=True)
 
     async def submit(self, texts: Sequence[str], options: dict | None = None) -> BatchResult:
@@ -106,80 +109,58 @@ class MicroBatcher:
                 if isinstance(outputs[0], BaseException):
                     raise outputs[0]
                 return BatchResult(outputs[0], model, len(texts))
-            assert self._queue is not None, "MicroBatcher.start() was not awaited"
-            future = asyncio.get_running_loop().create_future()
-            await self._queue.put(_Pending(texts, options, future))
+            assert self._loop is not None, "MicroBatcher.start() was not awaited"
+            future = self._loop.create_future()
+            self._waiting.append(_Pending(texts, options, future))
+            self._idle.clear()
+            self._next()
             return await future
         finally:
             self.in_flight -= 1
 
-    async def _collect(self) -> None:
-        assert self._queue is not None
-        loop = asyncio.get_running_loop()
-        carry: _Pending | None = None  # the request that did not fit the last batch starts the next one
-        while True:
-            first = carry if carry is not None else await self._queue.get()
-            carry = None
-            batch, size = [first], len(first.texts)
-            deadline = loop.time() + self.max_wait
-            while size < self.max_batch_size:
-                if self._queue.empty():
-                    if self._free.is_set() and loop.time() >= deadline:
-                        break  # the worker is free: go now
-                    item = await self._next_or_free(loop, deadline if self._free.is_set() else None)
-                    if item is None:
-                        continue  # the worker became free (or the idle wait ended): look again
-                else:
-                    item = self._queue.get_nowait()
-                if size + len(item.texts) > self.max_batch_size:
-                    carry = item
-                    break
-                batch.append(item)
-                size += len(item.texts)
-            await self._free.wait()
-            self._free.clear()
-            self._launch(loop, batch, size)
+    def _waiting_texts(self) -> int:
+        return sum(len(p.texts) for p in self._waiting)
 
-    async def _next_or_free(self, loop, deadline: float | None) -> _Pending | None:
-        """The next request, or None when the worker becomes free (or `deadline` passes) first."""
-        get = asyncio.ensure_future(self._queue.get())
-        waiters = {get}
-        if deadline is None:
-            waiters.add(asyncio.ensure_future(self._free.wait()))
-        timeout = None if deadline is None else max(0.0, deadline - loop.time())
+    def _next(self, *, waited: bool = False) -> None:
+        """Start the next batch if the worker is free and something waits (after `max_wait` for company, unless the
+        batch is full already). Runs on the event loop, never blocks."""
+        if self._busy or not self._waiting:
+            return
+        if self.max_wait > 0 and not waited and self._waiting_texts() < self.max_batch_size:
+            if self._timer is None:
+                self._timer = self._loop.call_later(self.max_wait, self._waited)
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, size = [self._waiting.popleft()], 0  # a first request always goes, whatever its size
+        size = len(batch[0].texts)
+        while self._waiting and size + len(self._waiting[0].texts) <= self.max_batch_size:
+            size += len(self._waiting[0].texts)
+            batch.append(self._waiting.popleft())
+        self._busy = True
+        work = self._loop.run_in_executor(self._executor, run_isolated, self._run_batch, [(p.texts, p.options) for p in batch])
+        work.add_done_callback(lambda done: self._finished(done, batch, size))
+
+    def _waited(self) -> None:
+        self._timer = None
+        self._next(waited=True)
+
+    def _finished(self, done: asyncio.Future, batch: list[_Pending], size: int) -> None:
+        self._busy = False
+        self._next()  # the worker gets the next batch first; the answers below are sent while it runs
         try:
-            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters - {get}:
-                waiter.cancel()
-        if get.done():
-            return get.result()
-        get.cancel()  # a cancelled Queue.get leaves its item in the queue
-        return None
-
-    def _launch(self, loop, batch: list[_Pending], size: int) -> None:
-        task = asyncio.create_task(self._run(loop, batch, size))
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-
-    async def _run(self, loop, batch: list[_Pending], size: int) -> None:
-        try:
-            outcomes = await loop.run_in_executor(self._executor, run_isolated, self._run_batch,
-                                                  [(p.texts, p.options) for p in batch])
+            outcomes = done.result()
         except Exception as exc:  # a bug in the isolation itself: every caller gets the error; the server goes on
-            for p in batch:
-                if not p.future.done():
-                    p.future.set_exception(exc)
+            outcomes = [exc] * len(batch)
         else:
             self._on_batch(size)
-            for p, outcome in zip(batch, outcomes):
-                if p.future.done():  # the client went away
-                    continue
-                if isinstance(outcome, BaseException):
-                    p.future.set_exception(outcome)
-                else:
-                    p.future.set_result(BatchResult(outcome[0], outcome[1], size))
-        finally:
-            self._free.set()
-            for _ in batch:
-                self._queue.task_done()
+        for p, outcome in zip(batch, outcomes):
+            if p.future.done():  # the client went away
+                continue
+            if isinstance(outcome, BaseException):
+                p.future.set_exception(outcome)
+            else:
+                p.future.set_result(BatchResult(outcome[0], outcome[1], size))
+        if not self._busy and not self._waiting:
+            self._idle.set()

@@ -33,6 +33,7 @@ import os
 import pickle
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -217,9 +218,60 @@ def _stop_with_parent() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
+class _Listeners:
+    """Where the workers accept connections. On Linux, one listening socket per worker slot, all bound to the port
+    with SO_REUSEPORT: the kernel spreads new connections evenly over them (with one shared socket, whichever worker
+    wakes first accepts a whole burst of connections, and keeps them: 32 keep-alive clients all on one worker).
+    Elsewhere, one socket that every worker shares. The parent holds the sockets; a replacement worker takes over
+    its slot's socket, and connections waiting there are accepted by it."""
+
+    def __init__(self, config) -> None:
+        self.config = config
+        self.per_worker = sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+        self.sockets: list[socket.socket] = []
+
+    def _bind(self) -> socket.socket:
+        host, port = self.config.host, self.port if self.sockets else self.config.port
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host.strip("[]"), port))
+            sock.listen(self.config.backlog)
+        except OSError:
+            sock.close()
+            raise
+        sock.set_inheritable(True)
+        return sock
+
+    def for_slot(self, idx: int) -> list[socket.socket]:
+        if not self.per_worker:
+            if not self.sockets:
+                self.sockets.append(self.config.bind_socket())
+            return self.sockets
+        while len(self.sockets) <= idx:
+            self.sockets.append(self._bind())
+        return [self.sockets[idx]]
+
+    def retire(self, idx: int) -> None:
+        """The slot's socket closed (SIGTTOU: one worker fewer); connections still waiting in it are reset."""
+        if self.per_worker and idx < len(self.sockets):
+            self.sockets.pop(idx).close()
+
+    @property
+    def port(self) -> int:
+        return self.sockets[0].getsockname()[1]
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+        self.sockets.clear()
+
+
 class _Supervisor(Multiprocess):
-    def __init__(self, config, sockets, *, stop_timeout: float) -> None:
-        super().__init__(config, sockets)
+    def __init__(self, config, listeners: _Listeners, *, stop_timeout: float) -> None:
+        super().__init__(config, listeners.for_slot(0))
+        self.listeners = listeners
         self.failed_start = False
         self.stop_timeout = stop_timeout
 
@@ -227,8 +279,11 @@ class _Supervisor(Multiprocess):
         for _ in range(self.processes_num):
             self._start_one()
 
+    def _worker(self, idx: int) -> _Worker:
+        return _Worker(self.config, self.listeners.for_slot(idx))
+
     def _start_one(self) -> _Worker:
-        worker = _Worker(self.config, self.sockets)
+        worker = self._worker(len(self.processes))
         worker.start()
         self.processes.append(worker)
         return worker
@@ -282,7 +337,7 @@ class _Supervisor(Multiprocess):
                 return
             log.warning("a worker died; starting another", extra={"fields": {"pid": worker.pid, "exitcode": worker.exitcode}})
             self.processes.remove(worker)
-            replacement = _Worker(self.config, self.sockets)
+            replacement = self._worker(idx)
             replacement.start()
             self.processes.insert(idx, replacement)
 
@@ -290,7 +345,7 @@ class _Supervisor(Multiprocess):
         for idx, old in enumerate(list(self.processes)):
             if self.should_exit.is_set():
                 return
-            new = _Worker(self.config, self.sockets)
+            new = self._worker(idx)
             new.start()
             if not new.wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
                 new.kill()
@@ -312,6 +367,7 @@ class _Supervisor(Multiprocess):
         worker = self.processes.pop()
         worker.terminate()
         worker.join(timeout=self.stop_timeout)
+        self.listeners.retire(len(self.processes))
 
 
 def _check_source(source, settings: ServeSettings) -> str:
@@ -362,20 +418,19 @@ def run_workers(source, settings: ServeSettings, *, app_factory=None) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
     config = uvicorn.Config(APP_PATH, factory=True, host=settings.host, port=settings.port, workers=settings.workers,
                             log_config=None, access_log=False, timeout_worker_healthcheck=HEALTHCHECK_S)
-    sock, supervisor = None, None
+    listeners, supervisor = _Listeners(config), None
     previous = {sig: signal.getsignal(sig) for sig in SIGNALS}  # the supervisor installs its own handlers
     try:
-        sock = config.bind_socket()
+        listeners.for_slot(0)
         log.info("serving with several workers", extra={"fields": {
             "workers": settings.workers, "threads_per_worker": settings.threads, "host": settings.host,
-            "port": sock.getsockname()[1], "metrics_dir": folder, "pid": os.getpid()}})
-        supervisor = _Supervisor(config, sockets=[sock], stop_timeout=settings.graceful_timeout_s + 2 * STOP_MARGIN_S)
+            "port": listeners.port, "socket_per_worker": listeners.per_worker, "metrics_dir": folder, "pid": os.getpid()}})
+        supervisor = _Supervisor(config, listeners, stop_timeout=settings.graceful_timeout_s + 2 * STOP_MARGIN_S)
         supervisor.run()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if sock is not None:
-            sock.close()
+        listeners.close()
         shutil.rmtree(folder, ignore_errors=True)
         for key, value in saved.items():
             if value is None:
