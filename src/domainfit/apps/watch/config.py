@@ -134,7 +134,8 @@ class CusumConfig(_Durations):
                                       "false CUSUM alarm: the threshold is this quantile of simulated quiet weeks")
     baseline: float = _dur("7d", "the quiet history p0, the volumes and the spread are read from")
     recalibrate: float = _dur("1d", "how often p0 and the threshold are read again")
-    min_history: float = _dur("2d", "history before the chart runs")
+    min_history: float = _dur("3d", "history before the chart runs (its simulated quiet weeks repeat what there is: "
+                              "with under 3 days the backtest's charts raised false alarms in their first week)")
     min_baseline: int = Field(100, ge=1, description="fewest baseline stories before the chart runs")
     paths: int = Field(500, ge=50, le=100000, description="simulated quiet weeks per calibration")
 
