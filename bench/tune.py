@@ -84,7 +84,7 @@ def main() -> None:
         wall = time.perf_counter() - t
     d, b = summary["defaults"], summary["best"]
     result = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "args": vars(args), "rows": rows,
-              "wall_s": round(wall, 1), "loadavg_start": load_start, "loadavg_end": _load(), "single_threaded": True,
+              "wall_s": round(wall, 1), "loadavg_start": load_start, "loadavg_end": _load(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
               "summary": summary, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
               "test_accuracy": {"defaults": d["test"].get("accuracy"), "best": b["test"].get("accuracy")}}
     RESULTS.mkdir(parents=True, exist_ok=True)
