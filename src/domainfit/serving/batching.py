@@ -46,6 +46,7 @@ class _Pending:
     texts: Sequence[str]
     options: dict
     future: asyncio.Future = field(repr=False)
+    arrived: float = 0.0  # the event loop's clock when it was submitted
 
 
 # run_batch(list of (texts, options)) -> (list of outputs per request (or an exception for that request), model)
@@ -111,7 +112,7 @@ class MicroBatcher:
                 return BatchResult(outputs[0], model, len(texts))
             assert self._loop is not None, "MicroBatcher.start() was not awaited"
             future = self._loop.create_future()
-            self._waiting.append(_Pending(texts, options, future))
+            self._waiting.append(_Pending(texts, options, future, self._loop.time()))
             self._idle.clear()
             self._next()
             return await future
@@ -127,9 +128,11 @@ class MicroBatcher:
         if self._busy or not self._waiting:
             return
         if self.max_wait > 0 and not waited and self._waiting_texts() < self.max_batch_size:
-            if self._timer is None:
-                self._timer = self._loop.call_later(self.max_wait, self._waited)
-            return
+            left = self._waiting[0].arrived + self.max_wait - self._loop.time()  # the oldest request's wait so far counts
+            if left > 0:
+                if self._timer is None:
+                    self._timer = self._loop.call_later(left, self._waited)
+                return
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -99,3 +99,41 @@ def test_continuous_batching_runs_a_lone_request_at_once_and_closes_the_next_bat
 
 def test_continuous_batching_starts_a_new_batch_when_the_open_one_is_full():
     assert _scenario_while_busy(4, 6) == [1, 4, 2]
+
+
+def test_the_next_batch_is_on_the_worker_before_the_last_batch_is_answered():
+    """While batch A runs, B waits; when A's outputs come back, B goes to the worker first and A's callers are
+    answered while it runs (the model does not wait for the event loop to write A's responses). A max_wait counts
+    from a request's arrival: a request that waited behind A is not made to wait again."""
+    import threading
+
+    release = threading.Event()
+    calls: list[list[str]] = []
+
+    def run_batch(items):
+        release.wait(5)
+        calls.append([t for texts, _ in items for t in texts])
+        return [[t.upper() for t in texts] for texts, _ in items], "m"
+
+    async def main():
+        batcher = MicroBatcher(run_batch, max_wait_ms=200)
+        await batcher.start()
+        loop = asyncio.get_running_loop()
+        first = asyncio.create_task(batcher.submit(["a"]))
+        await asyncio.sleep(0.3)  # A waited its 200 ms for company, then went to the worker (blocked there)
+        second, third = (asyncio.create_task(batcher.submit([t])) for t in ("b", "c"))
+        await asyncio.sleep(0.3)  # B and C wait behind A, longer than max_wait
+        t0 = loop.time()
+        release.set()
+        answered = await first
+        on_worker = batcher._busy  # B+C were handed over before A's answer reached its caller
+        rest = await asyncio.gather(second, third)
+        waited = loop.time() - t0
+        await batcher.stop()
+        return answered, on_worker, rest, waited
+
+    answered, on_worker, rest, waited = asyncio.run(main())
+    assert answered.outputs == ["A"] and [r.outputs for r in rest] == [["B"], ["C"]]
+    assert on_worker is True
+    assert calls == [["a"], ["b", "c"]]  # B and C in one batch
+    assert waited < 0.2, f"B and C, already waiting 300 ms, waited {waited:.3f} s more (max_wait again)"
