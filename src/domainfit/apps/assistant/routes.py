@@ -20,7 +20,7 @@ from typing import Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from domainfit.apps.assistant.decision import read_intent
+from domainfit.apps.assistant.decision import needs_faq, read_intent
 from domainfit.serving.app import ApiError, check_text
 
 __all__ = ["AssistRequest", "assist_router"]
@@ -98,8 +98,8 @@ def assist_router() -> APIRouter:
             "key_id": scope_state.get("key_id")})
         reading = read_intent(result.outputs[0])
         assistant = ctx.assistant
-        reply = await ctx.run(lambda: assistant.respond(message, reading, conversation,
-                                                        faq=lambda: assistant.faq_hits([message])[0]))
+        hit = await ctx.faq_hit(message) if needs_faq(reading, assistant.policy) else None  # asked only when needed
+        reply = await ctx.run(lambda: assistant.respond(message, reading, conversation, faq=hit))
         decision = reply.decision
         recorded = await asyncio.to_thread(ctx.store.record, body.conversation_id, message, decision, reply.text,
                                            language=reply.language, request_id=rid, top=reading.top)

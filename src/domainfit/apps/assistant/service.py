@@ -4,8 +4,9 @@ Two ways to run it, one app: `domainfit assist serve assistant.yaml` (the config
 `domainfit serve BUNDLE --assistant assistant.yaml` (serve's settings; BUNDLE must be the config's intents.bundle,
 or, for a `models:/` source, have every intent the answers name).
 
-The other bundles (FAQ, person classifier, sentiment) load in the lifespan, before the service reports ready; they
-run one call at a time on a thread of their own. The config, its bundles and the store are checked when the app is
+The other bundles (FAQ, person classifier, sentiment) load in the lifespan, before the service reports ready. The
+FAQ's calls go through a micro-batcher of their own (concurrent messages that need the FAQ share one call); the
+person classifier and sentiment run one call at a time on the assistant's thread. The config, its bundles and the store are checked when the app is
 built, so a bad config fails before start-up.
 """
 
@@ -31,6 +32,7 @@ from domainfit.backbones.encoder import available_cores
 from domainfit.errors import ConfigError
 from domainfit.serving.app import create_app
 from domainfit.serving.auth import KeyStore
+from domainfit.serving.batching import MicroBatcher
 from domainfit.serving.edge import PublicRoutes
 from domainfit.serving.settings import ServeSettings
 
@@ -47,9 +49,29 @@ class AssistContext:
     executor: ThreadPoolExecutor
     turns: Any  # Counter by source
     handoffs: Any  # Counter by reason
+    faq_batcher: MicroBatcher | None = None  # the FAQ model's calls, coalesced like the intent model's
 
     async def run(self, fn):
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn)
+
+    async def faq_hit(self, message: str):
+        """The FAQ's answer to `message` (None without an FAQ), through the FAQ's micro-batcher: under load, the
+        messages that need the FAQ share one model call instead of one call each."""
+        if self.faq_batcher is None:
+            return None
+        return (await self.faq_batcher.submit([message])).outputs[0]
+
+
+def _faq_batch(assistant: Assistant):
+    """The FAQ batcher's model call: every waiting request's texts in one `faq_hits` call."""
+    def run(items):
+        texts = [t for request_texts, _ in items for t in request_texts]
+        hits, out, at = assistant.faq_hits(texts), [], 0
+        for request_texts, _ in items:
+            out.append(hits[at:at + len(request_texts)])
+            at += len(request_texts)
+        return out, None
+    return run
 
 
 def _served_problems(config: AssistantConfig, source, labels: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -96,14 +118,20 @@ def create_assist_app(config: str | Path | dict | AssistantConfig, settings: Ser
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="domainfit-assist")
+        faq_batcher = None
         try:
             assistant = await asyncio.get_running_loop().run_in_executor(
                 executor, lambda: Assistant.load(config, threads=threads))
-            app.state.assist = AssistContext(config, assistant, store, executor, turns, handoffs)
+            if assistant.faq is not None:
+                faq_batcher = MicroBatcher(_faq_batch(assistant), max_batch_size=settings.max_batch_size)
+                await faq_batcher.start()
+            app.state.assist = AssistContext(config, assistant, store, executor, turns, handoffs, faq_batcher)
             async with service_lifespan(app) as state:
                 yield state
         finally:
             app.state.assist = None
+            if faq_batcher is not None:
+                await faq_batcher.stop()
             executor.shutdown(wait=False)
 
     app.router.lifespan_context = lifespan
