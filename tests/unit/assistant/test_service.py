@@ -108,3 +108,31 @@ def test_low_confidence_clarifies_then_hands_off(tiny_bundle, tmp_path):
         assert first["source"] == "clarify" and first["handoff_reason"] is None
         second = _say(client, "u", "card lost again")
         assert second["source"] == "handoff" and second["handoff_reason"] == "failed_turns"
+
+
+def test_concurrent_faq_messages_share_the_faq_models_calls(assistant_yaml):
+    """Messages that need the FAQ, arriving together, are answered from fewer FAQ model calls than messages (the FAQ's
+    own micro-batcher), each with its own answer; a message the intent settles never calls the FAQ."""
+    import asyncio
+
+    import httpx
+
+    app = create_assist_app(assistant_yaml)
+    calls: list[int] = []
+
+    async def main():
+        async with app.router.lifespan_context(app):
+            assistant = app.state.assist.assistant
+            faq_hits = assistant.faq_hits
+            assistant.faq_hits = lambda texts: calls.append(len(texts)) or faq_hits(texts)
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                said = await asyncio.gather(*(client.post("/v1/assist", json={"conversation_id": f"c{i}", "message": "loan rate please"})
+                                              for i in range(12)))
+                card = await client.post("/v1/assist", json={"conversation_id": "k", "message": f"card stolen blocked {CARD}"})
+        return [r.json() for r in said], card.json()
+
+    said, card = asyncio.run(main())
+    assert all(s["source"] == "faq" and s["faq_id"] in {"mortgage", "rate"} for s in said), said
+    assert sum(calls) == 12 and len(calls) < 12, calls  # 12 lookups, coalesced
+    assert card["source"] == "intent"  # and no FAQ call for it
