@@ -136,13 +136,20 @@ class MicroBatcher:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        batch, size = [self._waiting.popleft()], 0  # a first request always goes, whatever its size
+        batch = [self._waiting.popleft()]  # a first request always goes, whatever its size
         size = len(batch[0].texts)
         while self._waiting and size + len(self._waiting[0].texts) <= self.max_batch_size:
             size += len(self._waiting[0].texts)
             batch.append(self._waiting.popleft())
+        try:
+            work = self._loop.run_in_executor(self._executor, run_isolated, self._run_batch,
+                                              [(p.texts, p.options) for p in batch])
+        except RuntimeError as exc:  # the worker is shut down (a request after stop()): these callers get the error
+            for p in batch:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+            return
         self._busy = True
-        work = self._loop.run_in_executor(self._executor, run_isolated, self._run_batch, [(p.texts, p.options) for p in batch])
         work.add_done_callback(lambda done: self._finished(done, batch, size))
 
     def _waited(self) -> None:

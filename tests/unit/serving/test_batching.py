@@ -137,3 +137,14 @@ def test_the_next_batch_is_on_the_worker_before_the_last_batch_is_answered():
     assert on_worker is True
     assert calls == [["a"], ["b", "c"]]  # B and C in one batch
     assert waited < 0.2, f"B and C, already waiting 300 ms, waited {waited:.3f} s more (max_wait again)"
+
+
+def test_a_request_after_stop_fails_at_once_instead_of_waiting_forever():
+    async def main():
+        batcher = MicroBatcher(_fake_model([]))
+        await batcher.start()
+        await batcher.stop()
+        with pytest.raises(RuntimeError, match="shutdown"):
+            await asyncio.wait_for(batcher.submit(["late"]), 5)
+
+    asyncio.run(main())
