@@ -68,12 +68,21 @@ class FeedbackRequest(BaseModel):
                                                       "regression: the number; retrieval: the answer id)")
 
 
+_FROZEN = False
+
+
 def _freeze_startup_objects() -> None:
     """The objects made while starting (modules, the model, tokenizer tables: millions) are kept out of the garbage
     collector's full passes (`gc.freeze`); otherwise each full pass walks them all and stalls every request in flight
-    for a few hundred milliseconds, which is most of the server's p99 under load."""
+    for a few hundred milliseconds, which is most of the server's p99 under load. Once per process: frozen objects
+    are never collected, so a model swapped in later (or an app built again in the same process) is left to the
+    collector."""
     import gc
 
+    global _FROZEN
+    if _FROZEN:
+        return
+    _FROZEN = True
     gc.collect()
     gc.freeze()
 

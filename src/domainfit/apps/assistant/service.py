@@ -6,8 +6,8 @@ or, for a `models:/` source, have every intent the answers name).
 
 The other bundles (FAQ, person classifier, sentiment) load in the lifespan, before the service reports ready. The
 FAQ's calls go through a micro-batcher of their own (concurrent messages that need the FAQ share one call); the
-person classifier and sentiment run one call at a time on the assistant's thread. The config, its bundles and the store are checked when the app is
-built, so a bad config fails before start-up.
+person classifier and sentiment run one call at a time on the assistant's thread. The config, its bundles and the
+store are checked when the app is built, so a bad config fails before start-up.
 """
 
 from __future__ import annotations
