@@ -61,16 +61,32 @@ def hour_profile() -> np.ndarray:
 
 
 class Pool:
-    """Sentences of one label, drawn in shuffled passes (a sentence comes back only after the whole pool)."""
+    """Sentences of one label, least recently used first: a sentence comes back only after `gap` seconds (a real feed
+    does not repeat a story within half a day; an identical text inside the dedup horizon is a copy by any rule, which
+    would collapse a surge's negatives into one story). `draw` returns None when every sentence was used within the
+    gap, unless `force` (the background pools, which are large enough not to run dry at the stream's rate)."""
 
-    def __init__(self, texts: list[str], rng: random.Random) -> None:
-        self.texts, self.rng, self.order = list(texts), rng, []
+    def __init__(self, texts: list[str], rng: random.Random, gap: float = 12 * 3600.0) -> None:
+        self.rng, self.gap = rng, gap
+        self.order = list(texts)
+        rng.shuffle(self.order)
+        self.last: dict[str, float] = {}
+        self.texts = self.order
+        self.reused_within_gap = 0
 
-    def draw(self) -> str:
+    def draw(self, when: float, force: bool = False) -> str | None:
         if not self.order:
-            self.order = self.texts[:]
-            self.rng.shuffle(self.order)
-        return self.order.pop()
+            return None
+        window = self.order[: min(8, len(self.order))]
+        fresh = [i for i, t in enumerate(window) if when - self.last.get(t, -math.inf) >= self.gap]
+        if not fresh:
+            if not force:
+                return None
+            fresh, self.reused_within_gap = [0], self.reused_within_gap + 1
+        text = self.order.pop(self.rng.choice(fresh))
+        self.order.append(text)
+        self.last[text] = when
+        return text
 
 
 def label_probs(delta: float) -> dict[str, float]:
@@ -80,7 +96,7 @@ def label_probs(delta: float) -> dict[str, float]:
 
 
 def build_stream(stream_pool: pd.DataFrame, *, days: int, per_day: int, seed: int, warmup_days: int = 7,
-                 event_gap: float = 24.0):
+                 event_gap: float = 24.0, stats: dict | None = None):
     from domainfit.apps.watch.watchlist import Watchlist
 
     rng = random.Random(seed)
@@ -117,11 +133,13 @@ def build_stream(stream_pool: pd.DataFrame, *, days: int, per_day: int, seed: in
     def add(when, key, labels_p):
         nonlocal n
         label = rng.choices(list(labels_p), weights=list(labels_p.values()))[0]
-        if key is None:
-            text = background[label].draw()
+        own = real[(key, label)].draw(when) if key is not None and rng.random() < 0.25 else None
+        if own is not None:
+            text = own
+        elif key is None:
+            text = background[label].draw(when, force=True)
         else:
-            pool = real[(key, label)]
-            text = pool.draw() if pool.texts and rng.random() < 0.25 else f"{key}: {background[label].draw()}"
+            text = f"{key}: {background[label].draw(when, force=True)}"
         n += 1
         rec = {"time": when, "text": text, "source": "wire", "id": f"s{n}", "label": label, "key": key}
         records.append(rec)
@@ -145,6 +163,9 @@ def build_stream(stream_pool: pd.DataFrame, *, days: int, per_day: int, seed: in
                     if e["start"] <= when < e["end"]:
                         add(float(when), e["key"], BASE)
     records.sort(key=lambda r: r["time"])
+    if stats is not None:  # how often a background pool had to repeat a sentence within the gap (0 is the aim)
+        stats["background_repeats_within_12h"] = sum(p.reused_within_gap for p in background.values())
+        stats["own_sentences_used"] = sum(len(p.last) for p in real.values())
     return records, events, start
 
 
@@ -365,8 +386,9 @@ def main() -> None:
         calibrate(bundle, stream_pool, args, timings, work)
         return
     load_start = Path("/proc/loadavg").read_text().strip()
+    stream_stats: dict = {}
     records, events, start = build_stream(stream_pool, days=args.days, per_day=args.per_day, seed=args.seed,
-                                          event_gap=args.event_gap)
+                                          event_gap=args.event_gap, stats=stream_stats)
     overlap = {r["text"] for r in records} & set(train["text"])
     assert not overlap, "a training sentence is in the stream"  # the split is the seed's, with or without --bundle
     cfg = load_watch_config({
@@ -438,7 +460,8 @@ def main() -> None:
         "calibration": json.loads((work / "calibration.json").read_text()) if (work / "calibration.json").exists() else None,
         "stream": {"items": len(records), "stories": len(originals), "copies": len(records) - len(originals),
                    "days": args.days, "per_day": args.per_day, "events": len(events),
-                   "surges": sum(e["kind"] == "surge" for e in events), "bursts": sum(e["kind"] == "burst" for e in events)},
+                   "surges": sum(e["kind"] == "surge" for e in events), "bursts": sum(e["kind"] == "burst" for e in events),
+                   **stream_stats},
         "dedup": {"stored_as_copy_correctly": copy_ok / len(stored), "copies_found": summary["copies"],
                   "reposts_kept_as_new_stories": kept_new, "originals_merged_into_another": merged,
                   "reposts_in_the_wrong_story": wrong_story},
