@@ -249,9 +249,9 @@ def write_markdown(result: dict, path: Path, command: str) -> None:
     d, t, st, args = result["detection"], result["throughput"], result["stream"], result["args"]
     cal, m, dd = result.get("calibration") or {}, result["machine"], result["dedup"]
     lines = ["# Backtest of `domainfit watch` on Financial PhraseBank sentences", "",
-             f"Command (from a snapshot worktree, through the bench slot queue): `{command}`", "",
-             (f"Single-threaded (OMP_NUM_THREADS={m.get('threads')}, nice 5, `benchslot`). Load average at the start "
-              f"`{m['loadavg_start']}`, at the end `{m['loadavg_end']}` (2 cores shared with other engineers' jobs)."), "",
+             f"Command (from a snapshot worktree): `{command}`", "",
+             (f"Threads: OMP_NUM_THREADS={m.get('threads') or 'unset (the libraries use every core)'}; {m['cpus']} CPU cores. "
+              f"Load average at the start `{m['loadavg_start']}`, at the end `{m['loadavg_end']}`."), "",
              (f"Stream: {st['days']} simulated days, {st['per_day']:,} stories a day on average (daily cycle), "
               f"{st['items']:,} items of which {st['copies']:,} reposts; {st['surges']} injected negative-share surges and "
               f"{st['bursts']} volume-only bursts on three companies, after a 7-day warm-up, one event every "
@@ -357,7 +357,13 @@ def main() -> None:
                     "texts, write <work>/calibration.json and stop: the rows/s the stream is sized from")
     ap.add_argument("--labels-from", default=None, help="an end-to-end run's watch.db: its sentiment outputs are reused "
                     "(detector-only replay at a higher volume; no throughput measured)")
+    ap.add_argument("--render", action="store_true", help="only rewrite the .md from bench/results/<name>.json")
     args = ap.parse_args()
+    command = "PYTHONPATH=src python bench/watch_backtest.py " + " ".join(a for a in sys.argv[1:] if a != "--render")
+    if args.render:
+        result = json.loads((RESULTS / f"{args.name}.json").read_text(encoding="utf-8"))
+        write_markdown(result, RESULTS / f"{args.name}.md", result.get("command", command))
+        return
     import domainfit
     from domainfit.apps.watch.config import load_watch_config
     from domainfit.apps.watch.pipeline import Processor
@@ -473,13 +479,12 @@ def main() -> None:
                        "ratio": (len(records) / e2e) / (len(texts) / alone), "end_to_end_s": e2e, "replay_wall_s": replay_wall, "classifier_s": alone,
                        "classifier_s_before": alone_before, "classifier_s_after": alone_after, "classifier_texts": len(texts),
                        "end_to_end_stories_per_s": summary["stories"] / e2e},
-        "detection": scores,
+        "detection": scores, "command": command,
     }
     (work / "result.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=1, default=str), encoding="utf-8")
-    write_markdown(result, RESULTS / f"{args.name}.md", "PYTHONPATH=src /work/wt/_notes/benchslot timeout 1500 "
-                   "python bench/watch_backtest.py " + " ".join(sys.argv[1:]))
+    write_markdown(result, RESULTS / f"{args.name}.md", command)
     print(json.dumps({k: result[k] for k in ("stream", "dedup", "classifier_accuracy_on_stories", "variant", "throughput")}, indent=1))
     print(json.dumps({k: v for k, v in scores.items() if k not in ("surges",)}, indent=1, default=str))
 
