@@ -213,7 +213,8 @@ def write_results(results: dict) -> None:
                          f"{'—' if cost is None else f'{cost:.2f}'} | {_pct(row['refused_in_scope'])} | {_pct(row['oos_recall'])} | "
                          f"{_pct(row['oos_precision'])} | {_fixed(row['auroc'])} | "
                          f"{_pct(row['fpr_at_95'])} |")
-    lines += ["", "Timings (seconds; taken while other engineers' tests loaded the same 2 cores):", "",
+    lines += ["", f"Timings (seconds; load average at the start {results.get('loadavg_start', 'not recorded')}, at the end "
+              f"{results.get('loadavg_end', 'not recorded')}):", "",
               "| method | train rows | epochs | train (incl. detector fit) | evaluate | outputs for the per-detector refits | "
               "chosen detector | selection AUROC on validation (simulated unknowns) |", "|---|---|---|---|---|---|---|---|"]
     for r in results["methods"]:
@@ -242,7 +243,7 @@ def main() -> None:
     command = "python bench/ood_banking77.py " + " ".join(sys.argv[1:])
     results = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": command,
                "machine": f"{platform.platform()}, Python {platform.python_version()}", "methods": [],
-               "args": vars(args)}
+               "args": vars(args), "loadavg_start": Path("/proc/loadavg").read_text().strip()}
     if args.append and (RESULTS / "ood_banking77.json").is_file():
         results = json.loads((RESULTS / "ood_banking77.json").read_text(encoding="utf-8"))
         results["command"] = f"{results['command']}; then {command}"
@@ -260,6 +261,7 @@ def main() -> None:
             result["args"] = {"full_epochs": args.full_epochs, "train_fraction": fraction} if method == "full" else {}
             results["methods"].append(result)
             print(json.dumps(result["rows"], indent=1), flush=True)
+            results["loadavg_end"] = Path("/proc/loadavg").read_text().strip()
             write_results(results)
 
 

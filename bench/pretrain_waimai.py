@@ -138,8 +138,8 @@ def main() -> None:
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix="bench-pretrain-"))
     s = samples(work, args.labelled, args.test)
-    log = {"args": vars(args), "rows": s["rows"], "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
-           "timings": {}}
+    log = {"args": vars(args), "rows": s["rows"], "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+           "timings": {}, "loadavg_start": Path("/proc/loadavg").read_text().strip()}
     t = time.perf_counter()
     lab = s["train_frame"].sample(n=min(args.labelled, len(s["train_frame"])), random_state=42)  # = the labelled sample
     log["tfidf"] = tfidf(lab, s["test_frame"])  # on the full training set at the end
@@ -150,8 +150,8 @@ def main() -> None:
     pretrained: list[dict] = []
 
     def save() -> None:  # after every stage: a run cut short still leaves what it measured
-        _write({**log, "finetune": results, "pretrain": pretrained, "seconds": round(time.perf_counter() - started)},
-               args.tag)
+        _write({**log, "finetune": results, "pretrain": pretrained, "seconds": round(time.perf_counter() - started),
+                "loadavg_end": Path("/proc/loadavg").read_text().strip()}, args.tag)
 
     save()
     folders = {}
@@ -182,7 +182,7 @@ def _write(log: dict, tag: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{tag}.json").write_text(json.dumps(log, indent=1, ensure_ascii=False), encoding="utf-8")
     a = log["args"]
-    lines = ["# waimai_10k: domain-adaptive pretraining (`domainfit pretrain`) — reduced run", "",
+    lines = ["# waimai_10k: domain-adaptive pretraining (`domainfit pretrain`)", "",
              (f"Command: `{a.get('launcher', 'nice -n 10 .venv/bin/python')} bench/pretrain_waimai.py --labelled {a['labelled']} "
               f"--test {a['test']} --steps {a['steps']} --epochs {a['epochs']} --max-length {a['max_length']} --lr {a['lr']} "
               f"--variants {a['variants']}{' --words' if a['words'] else ''}"
@@ -190,8 +190,8 @@ def _write(log: dict, tag: str) -> None:
               f"{' --no-full-tfidf' if a.get('no_full_tfidf') else ''}`"), "",
              (f"Rows: {log['rows']['labelled']} labelled training rows (random sample, seed 42) for head/full, "
               f"{log['rows']['test']} test rows (random sample of the 2,395), {log['rows']['texts']} unlabelled training "
-              f"texts for pretraining. Machine: {log['machine']}, loaded by other engineers' jobs at the same time: "
-              "timings are pessimistic and noisy."), "",
+              f"texts for pretraining. Machine: {log['machine']}; load average at the start "
+              f"`{log.get('loadavg_start', 'not recorded')}`, at the end `{log.get('loadavg_end', 'not recorded')}`."), "",
              "## Fine-tuned models (test accuracy / macro-F1, %)", "",
              "| backbone | method | accuracy | macro-F1 | wall s |", "|---|---|---:|---:|---:|"]
     lines += [f"| {r['backbone']} | {r['method']} | {_pct(r['accuracy'])} | {_pct(r['macro_f1'])} | {r['seconds']} |"

@@ -52,6 +52,14 @@ EVENTS = [("surge", size, hours) for size in (10, 20, 40) for hours in (1, 2, 4,
 TAGS = ["(Reuters) ", "(ADP News) ", "BREAKING: ", "Kauppalehti: ", "", ""]
 SUFFIXES = [" - Reuters", " (updated)", " | Helsingin Sanomat", " - Talouselämä", ""]
 H, DAY = 3600.0, 86400.0
+# Fixed before the first run, never tuned on the surges: alpha is the family's (Bonferroni over the two windows), the
+# share's spread is read from each key's quiet baseline, the CUSUM's threshold from simulated quiet weeks.
+WINDOWS = [{"size": "1h", "step": "15m", "baseline": "7d"}, {"size": "3h", "step": "15m", "baseline": "7d"}]
+DETECT = {"negative_share": {"alpha": 1e-4, "min_count": 12, "min_lift": 0.08, "prior_strength": 5000,
+                             "correction": "bonferroni", "estimate_dispersion": True},
+          "volume": {"alpha": 1e-6, "min_ratio": 2.0},
+          "cusum": {"enabled": True, "shift": 0.15, "weekly_false_alarm": 0.05, "baseline": "7d"},
+          "cooldown": "6h", "clear_steps": 2}
 
 
 def hour_profile() -> np.ndarray:
@@ -400,14 +408,7 @@ def main() -> None:
     cfg = load_watch_config({
         "sentiment": {"bundle": str(bundle), "negative_labels": ["negative"]},
         "watchlist": [{"name": n, "aliases": a} for n, a in WATCHLIST],
-        "windows": [{"size": "1h", "step": "15m", "baseline": "7d"}, {"size": "3h", "step": "15m", "baseline": "7d"}],
-        # fixed before the run, never tuned on the surges: alpha is the family's (Bonferroni over the two windows),
-        # the share's spread is read from each key's quiet baseline, the CUSUM's threshold from simulated quiet weeks
-        "detect": {"negative_share": {"alpha": 1e-4, "min_count": 12, "min_lift": 0.08, "prior_strength": 5000,
-                                      "correction": "bonferroni", "estimate_dispersion": True},
-                   "volume": {"alpha": 1e-6, "min_ratio": 2.0},
-                   "cusum": {"enabled": True, "shift": 0.15, "weekly_false_alarm": 0.05, "baseline": "7d"},
-                   "cooldown": "6h", "clear_steps": 2},
+        "windows": WINDOWS, "detect": DETECT,
         "dedup": {"threshold": 0.7, "num_perm": 64, "shingle": 3, "horizon": "6h"},
         "store": str(work / "out" / "watch.db"), "batch_size": 64})
     out = work / "out"
