@@ -257,7 +257,7 @@ def compare(
 def compress(
     bundle: Annotated[Path, typer.Argument(help="bundle folder written by `domainfit train`")],
     to: Annotated[str, Opt("--to", help="onnx (onnxruntime) or torch")] = "onnx",
-    quantize: Annotated[str, Opt("--quantize", help="none, int8 (onnx/torch) or bf16 (torch)")] = "int8",
+    quantize: Annotated[str, Opt("--quantize", help="none, int8 (onnx/torch), int8-static (onnx: the same result whatever the batch) or bf16 (torch)")] = "int8",
     distill: Annotated[bool, Opt("--distill", help="train a smaller student from this model instead")] = False,
     layers: Annotated[int, Opt("--layers", help="student layers for --distill")] = 3,
     unlabelled: Annotated[Optional[Path], Opt("--unlabelled", help="in-domain texts without labels for --distill")] = None,

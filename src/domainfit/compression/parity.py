@@ -17,7 +17,7 @@ from domainfit.bundle import Bundle
 from domainfit.errors import CompressionError
 from domainfit.interfaces import GateSplit, make_task, workflow_for
 
-__all__ = ["SCORING_BATCH_SIZE", "GateSplit", "check_gate", "headline_metrics", "metric_names", "parity", "score_split",
+__all__ = ["SCORING_BATCH_SIZE", "GateSplit", "batch_agreement", "check_gate", "headline_metrics", "metric_names", "parity", "score_split",
            "test_split"]
 
 SCORING_BATCH_SIZE = 32  # the test split is scored in length-sorted batches of this size, whatever runs it
@@ -28,18 +28,18 @@ def test_split(bundle: Bundle) -> GateSplit:
     return workflow_for(bundle.task).test_split(bundle)
 
 
-def score_split(split: GateSplit, predictor: Any) -> Any:
+def score_split(split: GateSplit, predictor: Any, batch_size: int = SCORING_BATCH_SIZE) -> Any:
     """The predictor's scores of the whole split in the one batch plan every measurement uses: length-sorted batches of
     `SCORING_BATCH_SIZE` (the predictor's own batch size and any measured call overhead are set aside meanwhile)."""
     runner = getattr(predictor, "runner", None)
-    batch_size, overhead = predictor.batch_size, getattr(runner, "call_overhead", None)
-    predictor.batch_size = SCORING_BATCH_SIZE
+    own, overhead = predictor.batch_size, getattr(runner, "call_overhead", None)
+    predictor.batch_size = batch_size
     if runner is not None:
         runner.call_overhead = None  # plain runs of SCORING_BATCH_SIZE, not a plan cut by a timing
     try:
         return split.score(predictor)
     finally:
-        predictor.batch_size = batch_size
+        predictor.batch_size = own
         if runner is not None:
             runner.call_overhead = overhead
 
@@ -87,6 +87,17 @@ def parity(reference: Any, variant: Any, y_true: list, labels: list[str], task=N
     ref, var = _flat(reference), _flat(variant)
     out["max_probability_difference"] = float(np.max(np.abs(ref - var))) if len(ref) else 0.0
     return out
+
+
+def batch_agreement(split: GateSplit, predictor: Any, batched: Any, labels: list[str], task) -> float | None:
+    """The share of test texts whose decision is the same scored alone (batch 1) as in the gate's batch plan
+    (`batched`): 1.0 for a variant whose result does not depend on its batch; below it for dynamic int8, which scales
+    each batch's activations by that batch's range. None for a regression (no decision)."""
+    decided = [decision(p) for p in task.format(batched, labels, 1)]
+    if not any(decided):
+        return None
+    alone = [decision(p) for p in task.format(score_split(split, predictor, batch_size=1), labels, 1)]
+    return float(np.mean([a == b for a, b in zip(decided, alone)]))
 
 
 def metric_names(result: dict) -> list[str]:

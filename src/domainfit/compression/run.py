@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domainfit.bundle import load_bundle, now_iso, seal_bundle, write_json
-from domainfit.compression.parity import check_gate, metric_names, parity, score_split, test_split
+from domainfit.compression.parity import batch_agreement, check_gate, metric_names, parity, score_split, test_split
 from domainfit.errors import ConfigError
 from domainfit.inference.variants import VARIANTS_DIR, variant_kinds, variant_name
 from domainfit.predict import Predictor
 
 __all__ = ["compress_bundle", "folder_size"]
 
-QUANTIZE = ("none", "int8", "bf16")
+QUANTIZE = ("none", "int8", "int8-static", "bf16")
 BUILD_LOG = "build.log"  # in the variant's folder: everything the libraries printed while it was built
 
 
@@ -170,8 +170,11 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
                 original = Predictor.from_bundle(bundle.path, variant="torch")  # the task's own (NER, retrieval: theirs)
                 runner = variant_kinds.get(kind).load(bundle, tmp, meta)
                 candidate = Predictor.from_bundle(bundle.path, runner=runner)
-                result = parity(score_split(split, original), score_split(split, candidate), split.y_true, bundle.labels,
-                                original.task)
+                scores = score_split(split, candidate)
+                result = parity(score_split(split, original), scores, split.y_true, bundle.labels, original.task)
+                same = batch_agreement(split, candidate, scores, bundle.labels, original.task)
+                if same is not None:
+                    result["batch_agreement"] = same
         except Exception:
             if reporter and log.is_file() and said.count:  # kept outside the bundle, which stays as it was
                 fd, kept = tempfile.mkstemp(prefix=f"domainfit-{name}-", suffix=f".{BUILD_LOG}")
@@ -199,6 +202,8 @@ def describe(meta: dict) -> str:
     p = meta["parity"]
     first = metric_names(p)[0]
     agreement = f"agreement {100 * p['agreement']:.1f}%, " if "agreement" in p else ""
+    if p.get("batch_agreement", 1.0) < 1.0:  # dynamic int8: the batch a text is scored in can change its decision
+        agreement += f"{100 * (1 - p['batch_agreement']):.1f}% of decisions change with the batch, "
     return (f"{meta['name']}: {first} {100 * p[first]:.2f} ({p[f'{first}_delta_points']:+.2f} points), "
             f"{agreement}max |Δ| {p['max_probability_difference']:.4f}, {meta['size_mb']} MB"
             + ("" if meta["parity_passed"] else "  [FORCED past the parity gate]"))

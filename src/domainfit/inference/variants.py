@@ -2,7 +2,12 @@
 
     onnx-fp32   the model exported to ONNX (torch.onnx, opset 17, dynamic batch and sequence axes; a token head's
                 logits keep the sequence axis), run by onnxruntime
-    onnx-int8   the same, weights dynamically quantized to int8 by onnxruntime's quantizer (MatMul, Gather)
+    onnx-int8   the same, weights dynamically quantized to int8 by onnxruntime's quantizer (MatMul, Gather); the
+                activations are quantized per call with the range of the whole batch, so a text's scores (now and then
+                its label) depend on the texts it shares a batch with
+    onnx-int8-static  the same quantizer with static activation ranges (QDQ, MinMax calibration on up to 256 of the
+                bundle's own training texts, uint8 activations, int8 per-channel weights, MatMul only): a text's
+                result no longer depends on its batch, at some speed (bench/results/compression.md)
     torch-int8  PyTorch dynamic int8 quantization of the linear layers (torch.ao.quantization.quantize_dynamic), stored
                 as a recipe only: the quantized module is rebuilt from the bundle's safetensors weights at load (the
                 rebuild is deterministic), so no pickled state dict is ever written or read
@@ -189,13 +194,68 @@ def export_onnx(model: torch.nn.Module, tokenizer, path: Path, opset: int = 17, 
     return path
 
 
+CALIBRATION_TEXTS = 256  # of the bundle's training texts, for the static ranges of onnx-int8-static
+CALIBRATION_BATCH = 16
+
+
+def calibration_batches(bundle: Bundle, tokenizer, limit: int = CALIBRATION_TEXTS) -> list[dict]:
+    """Model inputs for static quantization: a seeded sample of the bundle's training texts (data/train.csv, column
+    `text`), cleaned and tokenized exactly as the Predictor does, in batches padded to their longest member."""
+    import numpy as np
+    import pandas as pd
+
+    from domainfit.backbones.encoder import tokenize
+    from domainfit.data.clean import cleaner_for
+    from domainfit.errors import ConfigError
+    from domainfit.inference.runners import pad_batch
+
+    path = bundle.path / "data" / "train.csv"
+    frame = pd.DataFrame()
+    if path.is_file():
+        frame = pd.read_csv(bundle.file("data/train.csv", key="data/train.csv"), dtype=str, keep_default_na=False)
+    if "text" not in frame.columns or frame.empty:
+        why = (f"int8-static calibrates on the bundle's training texts ({path}, column `text`), which this bundle "
+               "does not have: use --quantize int8")
+        raise ConfigError([("--quantize", why)])
+    texts = frame["text"].sample(n=min(limit, len(frame)), random_state=0).tolist()
+    clean = cleaner_for(bundle.meta.config["data"])
+    ids = tokenize(tokenizer, [clean(t) for t in texts], bundle.meta.model.max_length)
+    pad = tokenizer.pad_token_id or 0
+    batches = []
+    for i in range(0, len(ids), CALIBRATION_BATCH):
+        input_ids, mask = pad_batch(ids[i: i + CALIBRATION_BATCH], pad)
+        batches.append({"input_ids": input_ids.astype(np.int64), "attention_mask": mask.astype(np.int64)})
+    return batches
+
+
+def _quantize_static(src: Path, out: Path, batches: list[dict]) -> dict:
+    """onnxruntime's static quantizer (QDQ): activation ranges read from `batches` (MinMax), uint8 activations and
+    int8 per-channel weights (the pairing onnxruntime recommends on x86), MatMul nodes only (LayerNorm, softmax and
+    GELU stay fp32, where static int8 costs transformers most accuracy)."""
+    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.left = iter(batches)
+
+        def get_next(self):
+            return next(self.left, None)
+
+    quantize_static(str(src), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+                    calibrate_method=CalibrationMethod.MinMax)
+    return {"calibration": {"texts": sum(len(b["input_ids"]) for b in batches), "method": "minmax",
+                            "activations": "uint8, static per tensor", "weights": "int8 per channel", "ops": ["MatMul"]}}
+
+
 @variant_kinds.register("onnx")
 class OnnxKind:
-    quantizations = ("none", "int8")
+    quantizations = ("none", "int8", "int8-static")
 
     @staticmethod
     def build(bundle: Bundle, folder: Path, *, quantize: str = "none", base: str | None = None, reporter=None) -> dict:
         model, tokenizer = plain_model(bundle, base)
+        batches = calibration_batches(bundle, tokenizer) if quantize == "int8-static" else None  # refused before any work
         fp32 = folder / "model.onnx"
         embedding = reads_embeddings(bundle)
         outputs = {"outputs": ["logits", EMBEDDING_OUTPUT]} if embedding else {}
@@ -217,10 +277,18 @@ class OnnxKind:
             src, preprocessed = folder / "model.pre.onnx", True
         except Exception:  # noqa: BLE001 - pre-processing is an optimisation; quantize the plain export instead
             pass
-        quantize_dynamic(str(src), str(folder / "model.int8.onnx"), weight_type=QuantType.QInt8)
-        for f in [tmp, folder / "model.pre.onnx", *folder.glob("*.data"), folder / "sym_shape_infer_temp.onnx"]:
+        extra: dict = {}
+        if quantize == "int8-static":
+            file = "model.int8-static.onnx"
+            with _working_directory(folder):  # the calibrator writes its augmented model beside the input
+                extra = _quantize_static(src.resolve(), (folder / file).resolve(), batches)
+        else:
+            file = "model.int8.onnx"
+            quantize_dynamic(str(src), str(folder / file), weight_type=QuantType.QInt8)
+        for f in [tmp, folder / "model.pre.onnx", *folder.glob("*.data"), folder / "sym_shape_infer_temp.onnx",
+                  *folder.glob("augmented_model*.onnx")]:
             f.unlink(missing_ok=True)
-        return {"file": "model.int8.onnx", "preprocessed": preprocessed, **outputs}
+        return {"file": file, "preprocessed": preprocessed, **extra, **outputs}
 
     @staticmethod
     def load(bundle: Bundle, folder: Path, meta: dict, *, threads: int | None = None) -> Runner:

@@ -50,7 +50,9 @@ def test_int8_variants_pass_the_gate_and_auto_picks_them(fresh):
     assert (fresh / "variants" / "onnx-int8" / "model.int8.onnx").is_file()
     assert torch8["recipe"] and not list((fresh / "variants" / "torch-int8").glob("*.pt"))  # rebuilt, never unpickled
     for meta in (onnx8, torch8):
-        assert set(meta["parity"]) >= {"accuracy", "accuracy_delta_points", "agreement", "max_probability_difference"}
+        assert set(meta["parity"]) >= {"accuracy", "accuracy_delta_points", "agreement", "max_probability_difference",
+                                       "batch_agreement"}
+        assert 0.0 <= meta["parity"]["batch_agreement"] <= 1.0
     assert domainfit.load(fresh).variant == "onnx-int8"  # no measurements yet: the preference order
     result = domainfit.bench(fresh)
     names = [r["variant"] for r in result["variants"]]
@@ -60,6 +62,22 @@ def test_int8_variants_pass_the_gate_and_auto_picks_them(fresh):
     assert (fresh / "variants" / "bench.md").is_file()
     fastest = max(result["variants"][1:], key=lambda r: r["sentences_per_s_batch32"])["variant"]
     assert domainfit.load(fresh).variant == fastest  # now by the measured speed
+
+
+def test_static_int8_gives_each_text_the_same_scores_whatever_its_batch(fresh):
+    meta = domainfit.compress(fresh, to="onnx", quantize="int8-static", tolerance=100)
+    folder = fresh / "variants" / "onnx-int8-static"
+    assert meta["name"] == "onnx-int8-static" and meta["parity_passed"] and (folder / "model.int8-static.onnx").is_file()
+    assert meta["calibration"]["texts"] > 0 and meta["calibration"]["method"] == "minmax"
+    assert meta["parity"]["batch_agreement"] == 1.0  # the gate scored the test split alone too
+    assert sorted(p.name for p in folder.iterdir()) == ["build.log", "model.int8-static.onnx", "variant.json"]
+    model = domainfit.load(fresh, variant="onnx-int8-static")
+    texts = [*TEXTS, "the transfer I sent to my landlord last week has still not arrived and the rent is due"]
+    together = model.predict_scores(texts)  # one batch, padded to the longest text
+    alone = np.concatenate([model.predict_scores([t]) for t in texts])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+    reference = domainfit.load(fresh, variant="torch").predict_scores(texts)
+    assert np.abs(together - reference).max() < 0.2  # quantized, yet the same model
 
 
 def test_the_gate_refuses_a_broken_variant(fresh, monkeypatch):
@@ -157,5 +175,10 @@ def test_multilabel_and_regression_bundles_export_and_quantize(task, metrics, ti
     assert [p.keys() for p in onnx.predict(TEXTS)] == [p.keys() for p in model.predict(TEXTS)]  # the task's own format
     int8 = domainfit.compress(tmp_path / "b", to="onnx", quantize="int8", tolerance=100)
     assert int8["name"] == "onnx-int8" and set(metrics) <= set(int8["parity"])
+    static = domainfit.compress(tmp_path / "b", to="onnx", quantize="int8-static", tolerance=100)
+    assert static["name"] == "onnx-int8-static" and static["parity"].get("batch_agreement", 1.0) == 1.0
+    scored = domainfit.load(tmp_path / "b", variant="onnx-int8-static")
+    np.testing.assert_allclose(scored.predict_scores(TEXTS), np.concatenate([scored.predict_scores([t]) for t in TEXTS]),
+                               atol=1e-5)
     with pytest.raises(ConfigError, match="classification bundles only"):
         domainfit.compress(tmp_path / "b", distill_layers=1)

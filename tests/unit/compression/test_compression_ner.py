@@ -116,3 +116,13 @@ def test_retrieval_bundle_exports_its_index_head(tiny_backbone, tmp_path):
     np.testing.assert_allclose(onnx.predict_scores(queries), model.predict_scores(queries), atol=1e-4)
     got, want = onnx.predict(queries), model.predict(queries)
     assert [(g["label"], g["answer"], g["no_answer"]) for g in got] == [(w["label"], w["answer"], w["no_answer"]) for w in want]
+    static = domainfit.compress(tmp_path / "faq", to="onnx", quantize="int8-static", tolerance=100)
+    assert static["calibration"]["texts"] > 0 and static["parity"]["batch_agreement"] == 1.0  # calibrated on the queries
+
+
+def test_ner_static_int8_is_refused_with_the_reason(fresh):
+    """int8-static calibrates on the bundle's training texts (data/train.csv, column text), which an NER bundle keeps
+    as tagged sentences: refused before anything is written, with the way out."""
+    with pytest.raises(ConfigError, match="int8-static calibrates on the bundle's training texts.*use --quantize int8"):
+        domainfit.compress(fresh, to="onnx", quantize="int8-static", tolerance=50)
+    assert not (fresh / "variants" / "onnx-int8-static").exists()
