@@ -47,6 +47,7 @@ def main() -> None:
     steps = {}
     student = f"distilled-{args.layers}l"
     plan = {"onnx-fp32": {"to": "onnx", "quantize": "none"}, "onnx-int8": {"to": "onnx", "quantize": "int8"},
+            "onnx-int8-static": {"to": "onnx", "quantize": "int8-static"},
             "torch-int8": {"to": "torch", "quantize": "int8"}, student: {"distill_layers": args.layers},
             f"{student}-onnx-int8": {"base": student, "to": "onnx", "quantize": "int8"}}  # stacked: the student in int8
     for name, kw in plan.items():

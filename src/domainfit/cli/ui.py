@@ -287,12 +287,21 @@ def bench_table(result: dict, *, width: int | None = None) -> FittedTable:
     always shown whole; on a narrow terminal the bound, its share and the load time go first (all in bench.md)."""
     metric = result["variants"][0].get("metric", "accuracy") if result["variants"] else "accuracy"
     spec = [Col(_("variant"), justify="left"), Col("MB", drop=2), Col(_("load s"), drop=5), Col(_("sent/s b1"), drop=3),
-            Col(_("sent/s b32")), Col(_("p95 ms b1"), drop=4), Col(metric), Col(_("Δ pts")), Col(_("bound/s"), drop=6),
-            Col(_("of bound"), drop=7)]
+            Col(_("sent/s b32")), Col(_("p95 ms b1"), drop=4), Col(metric), Col(_("Δ pts")),
+            Col(_("same alone"), drop=1), Col(_("bound/s"), drop=6), Col(_("of bound"), drop=7)]
     keys = ("variant", "size_mb", "load_s", "sentences_per_s_batch1", "sentences_per_s_batch32", "p95_ms_batch1", "accuracy",
-            "accuracy_delta_points", "bound_sentences_per_s", "share_of_bound")
-    rows = [[f"{100 * r[k]:.2f}%" if k == "accuracy" else f"{r[k]:+.2f}" if k == "accuracy_delta_points" else str(r.get(k, "—"))
-             for k in keys] for r in result["variants"]]
+            "accuracy_delta_points", "batch_agreement", "bound_sentences_per_s", "share_of_bound")
+
+    def shown(r: dict, k: str) -> str:
+        if k == "accuracy":
+            return f"{100 * r[k]:.2f}%"
+        if k == "accuracy_delta_points":
+            return f"{r[k]:+.2f}"
+        if k == "batch_agreement":  # the gate's share of decisions the same scored alone as in a batch
+            return "—" if r.get(k) is None else f"{100 * r[k]:.1f}%"
+        return str(r.get(k, "—"))
+
+    rows = [[shown(r, k) for k in keys] for r in result["variants"]]
     return fitted_table(_("{rows} test sentences, mean {tokens} tokens, {threads} threads").format(
         rows=result["test_rows"], tokens=result["mean_tokens"], threads=result["threads"]),
                         spec, rows, width=width, elsewhere=_("all columns: {file}").format(file="variants/bench.md"))

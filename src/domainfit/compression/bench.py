@@ -73,7 +73,7 @@ def _bound_for(name: str, meta: dict) -> str:
     """Which measured matrix-multiply rate bounds a variant: its own runtime and arithmetic (torch's int8 and bf16 run
     mostly fp32 kernels on this kind of CPU, so they are held to the fp32 rate)."""
     if meta.get("kind") == "onnx":
-        return "onnxruntime_int8" if meta.get("quantize") == "int8" else "onnxruntime_fp32"
+        return "onnxruntime_int8" if str(meta.get("quantize", "")).startswith("int8") else "onnxruntime_fp32"
     return "torch_fp32"
 
 
@@ -129,6 +129,8 @@ def bench_bundle(path: str | Path, *, threads: int | None = None, latency_texts:
     for r in rows:
         r["accuracy_delta_points"] = round(100 * (r["accuracy"] - base_acc), 2)
         meta = held.get(r["variant"], {})
+        if "batch_agreement" in meta.get("parity", {}):  # the gate's: decisions the same scored alone as in a batch
+            r["batch_agreement"] = meta["parity"]["batch_agreement"]
         cfg = config
         student = meta.get("base") or (r["variant"] if meta.get("kind") == "distilled" else None)  # fewer layers
         if student:
@@ -169,10 +171,11 @@ def bench_markdown(result: dict) -> str:
              f"{result['gflop_per_sentence']} GFLOP per sentence; {result['threads']} threads; "
              "matrix multiply (GFLOP/s): " + ", ".join(f"{k} {v}" for k, v in result["matmul_gflops"].items()),
              f"PyTorch fp32 with unsorted batches of 32 (as usually run): {result['variants'][0].get('sentences_per_s_batch32_unsorted')} sentences/s.", "",
-             f"| variant | size MB | load s | sent/s b1 | sent/s b32 | p50 ms b1 | p95 ms b1 | {result['variants'][0].get('metric', 'accuracy')} | Δ points | bound sent/s | share of bound |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"| variant | size MB | load s | sent/s b1 | sent/s b32 | p50 ms b1 | p95 ms b1 | {result['variants'][0].get('metric', 'accuracy')} | Δ points | same alone as batched | bound sent/s | share of bound |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in result["variants"]:
+        same = f"{100 * r['batch_agreement']:.1f}%" if r.get("batch_agreement") is not None else "—"
         lines.append(f"| {r['variant']} | {r['size_mb']} | {r['load_s']} | {r['sentences_per_s_batch1']} | {r['sentences_per_s_batch32']} | "
                      f"{r['p50_ms_batch1']} | {r['p95_ms_batch1']} | {100 * r['accuracy']:.2f}% | {r['accuracy_delta_points']:+.2f} | "
-                     f"{r.get('bound_sentences_per_s', '—')} | {r.get('share_of_bound', '—')} |")
+                     f"{same} | {r.get('bound_sentences_per_s', '—')} | {r.get('share_of_bound', '—')} |")
     return "\n".join(lines) + "\n"
