@@ -62,6 +62,13 @@ DETECT = {"negative_share": {"alpha": 1e-4, "min_count": 12, "min_lift": 0.08, "
           "cooldown": "6h", "clear_steps": 2}
 
 
+def _detect(alpha: float | None) -> dict:
+    """DETECT, with the window tests' family alpha replaced when given."""
+    if alpha is None:
+        return DETECT
+    return {**DETECT, "negative_share": {**DETECT["negative_share"], "alpha": alpha}}
+
+
 def hour_profile() -> np.ndarray:
     h = np.arange(24)
     p = 0.25 + np.exp(-(((h - 13) / 4.0) ** 2))
@@ -351,7 +358,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--per-day", type=int, default=1500)
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--seed", type=int, default=7, help="the sentiment bundle's training split (and the stream's, by default)")
+    ap.add_argument("--stream-seed", type=int, default=None, help="another stream from the same pool: arrivals, events, "
+                    "sentences (the bundle and its split stay the --seed ones)")
+    ap.add_argument("--alpha", type=float, default=None, help="the window tests' family alpha (default: DETECT's, 1e-4)")
     ap.add_argument("--work", default="/tmp/watch-bench")
     ap.add_argument("--bundle", default=None, help="reuse a trained sentiment bundle")
     ap.add_argument("--compress", action="store_true", help="add an ONNX int8 variant (the monitor uses the fastest that passed)")
@@ -401,14 +411,15 @@ def main() -> None:
         return
     load_start = Path("/proc/loadavg").read_text().strip()
     stream_stats: dict = {}
-    records, events, start = build_stream(stream_pool, days=args.days, per_day=args.per_day, seed=args.seed,
+    stream_seed = args.seed if args.stream_seed is None else args.stream_seed
+    records, events, start = build_stream(stream_pool, days=args.days, per_day=args.per_day, seed=stream_seed,
                                           event_gap=args.event_gap, stats=stream_stats)
     overlap = {r["text"] for r in records} & set(train["text"])
     assert not overlap, "a training sentence is in the stream"  # the split is the seed's, with or without --bundle
     cfg = load_watch_config({
         "sentiment": {"bundle": str(bundle), "negative_labels": ["negative"]},
         "watchlist": [{"name": n, "aliases": a} for n, a in WATCHLIST],
-        "windows": WINDOWS, "detect": DETECT,
+        "windows": WINDOWS, "detect": _detect(args.alpha),
         "dedup": {"threshold": 0.7, "num_perm": 64, "shingle": 3, "horizon": "6h"},
         "store": str(work / "out" / "watch.db"), "batch_size": 64})
     out = work / "out"

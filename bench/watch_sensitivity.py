@@ -1,7 +1,8 @@
 """Detector settings against the stories of a finished backtest: the end-to-end run's stored items (its classifier
 outputs, its duplicate collapsing) fed again to the detector alone under other settings, scored as the backtest is.
 
-    python bench/watch_sensitivity.py /tmp/watch-bench   # after bench/watch_backtest.py --work /tmp/watch-bench
+    python bench/watch_sensitivity.py /tmp/watch-bench [ROWS NAME]   # after bench/watch_backtest.py --work /tmp/watch-bench
+    (ROWS: positions in GRID, "0,5"; NAME: the results file, default watch_sensitivity)
 
 The settings are compared on the very stream they are scored on, so the best row is optimistic: a choice made here
 must be checked on another stream (another --seed) before it is trusted.
@@ -49,16 +50,20 @@ GRID = [
 
 def main() -> None:
     work = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/watch-bench")
+    rows = sys.argv[2].split(",") if len(sys.argv) > 2 else None  # a subset of GRID by position: "0,5"
+    grid = [g for i, g in enumerate(GRID) if rows is None or str(i) in rows]
+    name = sys.argv[3] if len(sys.argv) > 3 else "watch_sensitivity"
     result = json.loads((work / "result.json").read_text())
     args = result["args"]
     frames = [pd.read_csv(wb.SHARED / f, dtype=str, keep_default_na=False) for f in ("train.csv", "test.csv")]
     data = pd.concat(frames).drop_duplicates("text").reset_index(drop=True)
     train = data.groupby("label", group_keys=False).sample(frac=args["train_size"] / len(data), random_state=args["seed"])
-    _, events, start = wb.build_stream(data.drop(train.index), days=args["days"], per_day=args["per_day"], seed=args["seed"],
+    stream_seed = args["seed"] if args.get("stream_seed") is None else args["stream_seed"]
+    _, events, start = wb.build_stream(data.drop(train.index), days=args["days"], per_day=args["per_day"], seed=stream_seed,
                                        event_gap=args["event_gap"])
     rows = [r for r in WatchStore(str(work / "out" / "watch.db")).item_rows() if r["story"] == r["item_id"]]
     out = []
-    for setting in GRID:
+    for setting in grid:
         alerts = []
         det = DetectConfig(**setting["detect"])
         windows = [WindowConfig(**w) for w in wb.WINDOWS]
@@ -69,7 +74,7 @@ def main() -> None:
         scores = wb.score(alerts, events, start, args["days"], 7)
         out.append({"setting": setting["name"], **{k: v for k, v in scores.items() if k != "surges"}})
         print(json.dumps(out[-1]["by_size"]), out[-1]["false_alarms_per_week_quiet"], out[-1]["false_alarms_on_bursts"], flush=True)
-    (wb.RESULTS / "watch_sensitivity.json").write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")
+    (wb.RESULTS / f"{name}.json").write_text(json.dumps(out, indent=1, default=str), encoding="utf-8")
     lines = ["# Detector settings on the backtest's own stories (optimistic: chosen on the stream they are scored on)", "",
              "Each row changes one setting of the backtest's (`watch_backtest.DETECT`); the first row is the backtest itself.", "",
              (f"Stories of `{work}` (the end-to-end backtest, {args['days']} days, {args['per_day']} a day), fed to the "
@@ -86,7 +91,7 @@ def main() -> None:
         lines.append(f"| {o['setting']} | {rec('+10')} | {rec('+20')} | {rec('+20 ≥2h')} | "
                      f"{'—' if delay is None else f'{delay:.0f}'} | {rec('+40')} | {o['false_alarms_per_week_quiet']:.2f} | "
                      f"{o['false_alarms_on_bursts']} |")
-    (wb.RESULTS / "watch_sensitivity.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (wb.RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
