@@ -168,7 +168,7 @@ def test_tables_keep_the_key_columns_whole_at_80_columns():
     text = _render(ui.bench_table(BENCH))
     assert "distilled-3l-onnx-int8" in text and "93.25%" in text and "956.1" in text and "-0.71" in text
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= 80
-    assert "left out to fit 80 columns: load s, bound/s, of bound" in text
+    assert "left out to fit 80 columns: load s, same alone, bound/s, of bound" in text
     wide = _render(ui.bench_table(BENCH), width=160)
     assert "left out" not in wide and "2072.9" in wide and "0.461" in wide
 

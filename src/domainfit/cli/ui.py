@@ -288,7 +288,7 @@ def bench_table(result: dict, *, width: int | None = None) -> FittedTable:
     metric = result["variants"][0].get("metric", "accuracy") if result["variants"] else "accuracy"
     spec = [Col(_("variant"), justify="left"), Col("MB", drop=2), Col(_("load s"), drop=5), Col(_("sent/s b1"), drop=3),
             Col(_("sent/s b32")), Col(_("p95 ms b1"), drop=4), Col(metric), Col(_("Δ pts")),
-            Col(_("same alone"), drop=1), Col(_("bound/s"), drop=6), Col(_("of bound"), drop=7)]
+            Col(_("same alone"), drop=8), Col(_("bound/s"), drop=6), Col(_("of bound"), drop=7)]
     keys = ("variant", "size_mb", "load_s", "sentences_per_s_batch1", "sentences_per_s_batch32", "p95_ms_batch1", "accuracy",
             "accuracy_delta_points", "batch_agreement", "bound_sentences_per_s", "share_of_bound")
 

