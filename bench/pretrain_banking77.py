@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, prepare_splits  # noqa: E402
 from methods import kshot  # noqa: E402
-from pretrain_waimai import _cli, pretrain  # noqa: E402
+from pretrain_waimai import _cli, finetune_each, pretrain  # noqa: E402
 
 EPOCHS = {"full": 10, "lora": 10}  # as bench/methods.py --part fewshot
 
@@ -87,13 +87,7 @@ def main() -> None:
         pretrained.append(pretrain(name, "auto", objective, s, folders[name], args))
         print({k: v for k, v in pretrained[-1].items() if k != "curve"}, flush=True)
         save()
-    for method in args.methods.split(","):
-        for name, folder in [("MiniLM (plain)", None), *folders.items()]:
-            tag = "plain" if folder is None else folder.name
-            r = finetune(None if folder is None else str(folder), method, s, work / f"{tag}-{method}", args)
-            results.append({"backbone": name, "method": method, **r})
-            print(results[-1], flush=True)
-            save()
+    finetune_each(finetune, args.methods.split(","), folders, s, work, args, results, save)
 
 
 def _write(log: dict) -> None:

@@ -109,6 +109,17 @@ def pretrain(name: str, extend: str, objective: str, s: dict, out: Path, args) -
             "steps": meta["steps"], "speed": meta["speed"], "curve": meta["curve"]}
 
 
+def finetune_each(finetune, methods: list[str], folders: dict, s: dict, work: Path, args, results: list, save) -> None:
+    """Each method on the plain backbone and on every pretrained one, a result row saved after each."""
+    for method in methods:
+        for name, folder in [("MiniLM (plain)", None), *folders.items()]:
+            tag = "plain" if folder is None else folder.name
+            r = finetune(None if folder is None else str(folder), method, s, work / f"{tag}-{method}", args)
+            results.append({"backbone": name, "method": method, **r})
+            print(results[-1], flush=True)
+            save()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--labelled", type=int, default=2000, help="labelled training rows for head/full")
@@ -162,13 +173,7 @@ def main() -> None:
         pretrained.append(pretrain(name, extend, objective, s, folders[name], args))
         print({k: v for k, v in pretrained[-1].items() if k != "curve"}, flush=True)
         save()
-    for method in args.methods.split(","):
-        for name, folder in [("MiniLM (plain)", None), *folders.items()]:
-            tag = "plain" if folder is None else folder.name
-            r = finetune(None if folder is None else str(folder), method, s, work / f"{tag}-{method}", args)
-            results.append({"backbone": name, "method": method, **r})
-            print(results[-1], flush=True)
-            save()
+    finetune_each(finetune, args.methods.split(","), folders, s, work, args, results, save)
     if not args.no_full_tfidf:
         log["tfidf"] += tfidf(s["train_frame"], s["test_frame"])
     save()
