@@ -30,12 +30,13 @@ def test_split(bundle: Bundle) -> GateSplit:
 
 def score_split(split: GateSplit, predictor: Any, batch_size: int = SCORING_BATCH_SIZE) -> Any:
     """The predictor's scores of the whole split in the one batch plan every measurement uses: length-sorted batches of
-    `SCORING_BATCH_SIZE` (the predictor's own batch size and any measured call overhead are set aside meanwhile)."""
+    `batch_size` (`SCORING_BATCH_SIZE`; 1 for `batch_agreement`), the predictor's own batch size and any measured call
+    overhead set aside meanwhile."""
     runner = getattr(predictor, "runner", None)
     own, overhead = predictor.batch_size, getattr(runner, "call_overhead", None)
     predictor.batch_size = batch_size
     if runner is not None:
-        runner.call_overhead = None  # plain runs of SCORING_BATCH_SIZE, not a plan cut by a timing
+        runner.call_overhead = None  # plain runs of batch_size, not a plan cut by a timing
     try:
         return split.score(predictor)
     finally:
