@@ -42,6 +42,6 @@ clean:
 # compile the .mo that ships (committed, so users need no build step). tests/unit/test_i18n.py checks both.
 LOCALE := src/domainfit/i18n/locale
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --sort-output --project domainfit -o $(LOCALE)/domainfit.pot .
-	$(BIN)/pybabel update -D domainfit -i $(LOCALE)/domainfit.pot -d $(LOCALE) --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _ --no-location --sort-output -w 120 --project domainfit -o $(LOCALE)/domainfit.pot .
+	$(BIN)/pybabel update -D domainfit -i $(LOCALE)/domainfit.pot -d $(LOCALE) --no-fuzzy-matching -w 120
 	$(BIN)/pybabel compile -D domainfit -d $(LOCALE)

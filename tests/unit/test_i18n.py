@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import gettext
 import re
+import string
 from pathlib import Path
 
 import pytest
@@ -97,3 +99,40 @@ def test_the_newer_commands_speak_chinese_too(monkeypatch, tmp_path):
     table = retrain_table({"rows": {"replayed": 10, "old_train": 20, "new_train": 5, "old_test": 4, "new_test": 3},
                            "scores": {"champion": scores, "challenger": scores}, "new_labels": []})
     assert "现役模型与挑战者对比" in table.title and table.columns[0].header == "模型"
+
+
+def _translated_calls():
+    """(file, `_()` call, the `.format()` call that fills it or None) for every `_("...")` in the package."""
+    for path in sorted((ROOT / "src" / "domainfit").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        filled = {}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+                    and isinstance(node.func.value, (ast.Call, ast.IfExp))):
+                receiver = node.func.value  # _("..").format(), or (_("a") if c else _("b")).format()
+                for branch in (receiver.body, receiver.orelse) if isinstance(receiver, ast.IfExp) else (receiver,):
+                    filled[id(branch)] = node
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_":
+                yield path.relative_to(ROOT), node, filled.get(id(node))
+
+
+def test_every_translated_message_is_a_literal_filled_with_the_fields_it_names():
+    """A KeyError in an error message surfaces only when the error is raised: check every `_()` statically."""
+    checked = 0
+    for path, call, fmt in _translated_calls():
+        where = f"{path}:{call.lineno}"
+        assert len(call.args) == 1 and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str), \
+            f"{where}: _() takes one string literal (an f-string never matches the catalog: use _('.. {{x}} ..').format(x=...))"
+        text = call.args[0].value
+        if fmt is None:  # shown as written: braces are text there (`{detector: NAME}`), but not a bare {field}
+            bare = re.findall(r"{(\w+)}", text)
+            assert not bare, f"{where}: {bare} are never filled: add .format(...)"
+            continue
+        fields = {name.split(".")[0].split("[")[0] for _t, name, _s, _c in string.Formatter().parse(text) if name is not None}
+        assert "" not in fields and not any(f.isdigit() for f in fields), f"{where}: name every field ({{name}}, not {{}})"
+        given = {k.arg for k in fmt.keywords}
+        if None not in given:  # `**values` passes what it holds: not checkable here
+            assert fields == given, f"{where}: the message names {sorted(fields)}, .format() gives {sorted(given)}"
+            checked += 1
+    assert checked > 20
