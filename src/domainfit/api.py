@@ -14,6 +14,7 @@ import numpy as np
 from domainfit.config.load import load_config
 from domainfit.config.schema import DataConfig, TrainConfig
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 
 __all__ = ["Model", "assistant_app", "bench", "check_data", "compare", "compress", "evaluate", "evaluate_assistant",
            "export_for_labelling", "find_label_issues", "import_labels", "label_next", "load", "pretrain", "recommend", "redact",
@@ -247,8 +248,9 @@ def recommend(bundle: str | Path, *, user_id: str | None = None, history: Sequen
 
     predictor = Predictor.from_bundle(bundle, **predictor_kwargs)
     if not hasattr(predictor, "recommend"):
-        raise DomainfitError(f"{bundle} is a {predictor.bundle.task} bundle, not a recommend one", where=str(bundle),
-                             hint="train one with --task recommend")
+        raise DomainfitError(_("{bundle} is a {task} bundle, not a recommend one").format(
+                                 bundle=bundle, task=predictor.bundle.task), where=str(bundle),
+                             hint=_("train one with --task recommend"))
     return predictor.recommend(user=user_id, history=history, k=k, exclude_seen=exclude_seen)
 
 

@@ -62,10 +62,10 @@ from domainfit.bundle_meta import (
 )
 from domainfit.encoder_formats import encoder_formats
 from domainfit.errors import BundleError
+from domainfit.i18n import _
 from domainfit.interfaces import make_task
 from domainfit.modeling import TextModel
-from domainfit.safe_paths import TAMPER_HINT as _TAMPER_HINT
-from domainfit.safe_paths import inside
+from domainfit.safe_paths import inside, tamper_hint
 
 # The loader; the metadata schema is `bundle_meta.py`, the manifest and staging `bundle_files.py` (re-exported here).
 __all__ = ["FORMAT_VERSION", "MANIFEST_FILE", "META_FILE", "PICKLE_SUFFIXES", "UNSEALED_DIRS", "BackboneMeta", "Bundle", "BundleMeta", "DataMeta", "EncoderMeta", "IndexMeta", "ModelMeta",
@@ -109,13 +109,13 @@ class Bundle:
         rel = path.relative_to(self.path.resolve()).as_posix()
         entry = self.manifest.get("files", {}).get(rel)
         if entry is None:
-            raise BundleError(f"{rel} is not listed in the bundle's manifest: it was added after the bundle was written "
-                              "and is not loaded", where=f"{self.path}: {key}",
-                              hint="rebuild it with the domainfit command that makes it (e.g. `domainfit compress`), "
-                                   "or delete it")
+            raise BundleError(
+                _("{rel} is not listed in the bundle's manifest: it was added after the bundle was written "
+                  "and is not loaded").format(rel=rel), where=f"{self.path}: {key}",
+                hint=_("rebuild it with the domainfit command that makes it (e.g. `domainfit compress`), or delete it"))
         problem = file_problem(self.path, rel, entry)
         if problem:
-            raise BundleError(problem, where=f"{self.path}: {key}", hint=_TAMPER_HINT)
+            raise BundleError(problem, where=f"{self.path}: {key}", hint=tamper_hint())
         return path
 
     @property
@@ -145,8 +145,9 @@ class Bundle:
             head = task.build_head(encoder.config.hidden_size, self.labels)
             head.load_state_dict(load_file(str(self.model_dir / HEAD_FILE)))
         except (SafetensorError, OSError, ValueError, RuntimeError, KeyError) as e:  # unreadable or mismatched weights
-            raise BundleError(f"the model in {self.model_dir} cannot be loaded ({type(e).__name__}: {str(e)[:300]})",
-                              where=str(self.model_dir), hint=_TAMPER_HINT) from None
+            raise BundleError(_("the model in {path} cannot be loaded ({error})").format(
+                path=self.model_dir, error=f"{type(e).__name__}: {str(e)[:300]}"),
+                              where=str(self.model_dir), hint=tamper_hint()) from None
         m = self.meta.model
         model = TextModel(encoder, head, pooling=m.pooling, normalize=m.normalize, dropout=0.0)
         model.eval()
@@ -169,23 +170,25 @@ def load_bundle(path: str | Path) -> Bundle:
     """Open and validate a bundle folder; the error says what is missing and how to get a valid one."""
     root = Path(path)
     if not root.is_dir():
-        raise BundleError(f"no bundle folder at {root.resolve()}", where=str(path), hint="pass the -o folder of `domainfit train`")
+        raise BundleError(_("no bundle folder at {path}").format(path=root.resolve()), where=str(path),
+                          hint=_("pass the -o folder of `domainfit train`"))
     missing = [f for f in REQUIRED if not (root / f).is_file()]
     if missing:
         raise BundleError(
-            f"{root} is not a complete domainfit bundle: missing {', '.join(missing)}",
+            _("{path} is not a complete domainfit bundle: missing {files}").format(path=root, files=", ".join(missing)),
             where=str(path),
-            hint="training may have been interrupted: run `domainfit train ... -o "
-            f"{root} --resume`, or train again",
+            hint=_("training may have been interrupted: run `domainfit train ... -o {path} --resume`, "
+                   "or train again").format(path=root),
         )
     meta = read_meta(root)  # before the manifest: a bundle of another format may have none
     problems = verify_bundle(root)
     if problems:
-        raise BundleError(f"{root} does not match its manifest: " + "; ".join(problems[:5])
-                          + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""), where=str(root),
-                          hint=_TAMPER_HINT if problems != ["manifest.json is missing"] else
-                          "bundles written before domainfit 0.2 have no manifest: retrain, or, if you trust this copy, "
-                          f"seal it as it is with `domainfit bundle seal {root}`")
+        raise BundleError(_("{path} does not match its manifest: ").format(path=root) + _("; ").join(problems[:5])
+                          + (_(" (and {n} more)").format(n=len(problems) - 5) if len(problems) > 5 else ""),
+                          where=str(root),
+                          hint=tamper_hint() if problems != [_("manifest.json is missing")] else
+                          _("bundles written before domainfit 0.2 have no manifest: retrain, or, if you trust this "
+                            "copy, seal it as it is with `domainfit bundle seal {path}`").format(path=root))
     return Bundle(path=root, meta=meta)
 
 

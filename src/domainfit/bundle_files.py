@@ -12,8 +12,8 @@ from pathlib import Path
 
 from domainfit.bundle_meta import META_FILE, write_json
 from domainfit.errors import BundleError
-from domainfit.safe_paths import TAMPER_HINT as _TAMPER_HINT
-from domainfit.safe_paths import inside
+from domainfit.i18n import _
+from domainfit.safe_paths import inside, tamper_hint
 
 __all__ = ["MANIFEST_FILE", "PICKLE_SUFFIXES", "UNSEALED_DIRS", "begin_stage", "check_output", "file_problem", "is_bundle", "read_manifest", "seal_bundle",
            "stage_path", "swap_in", "verify_bundle"]
@@ -57,8 +57,8 @@ def seal_bundle(path: str | Path) -> dict:
     for f in _sealed_files(root):
         rel = f.relative_to(root).as_posix()
         if f.is_symlink():
-            raise BundleError(f"{rel} is a link; a bundle holds only plain files", where=str(root / rel),
-                              hint="replace the link by the file it points to")
+            raise BundleError(_("{rel} is a link; a bundle holds only plain files").format(rel=rel),
+                              where=str(root / rel), hint=_("replace the link by the file it points to"))
         files[rel] = {"sha256": _sha256(f), "bytes": f.stat().st_size}
     manifest = {"format": 1, "algorithm": "sha256", "files": files}
     tmp = root / f".tmp-{MANIFEST_FILE}"
@@ -74,23 +74,25 @@ def read_manifest(root: Path) -> dict:
     try:
         manifest = json.loads(p.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BundleError(f"manifest.json cannot be read ({e})", where=str(p), hint=_TAMPER_HINT) from None
+        raise BundleError(_("manifest.json cannot be read ({error})").format(error=e), where=str(p),
+                          hint=tamper_hint()) from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        raise BundleError("manifest.json has no files table", where=str(p), hint=_TAMPER_HINT)
+        raise BundleError(_("manifest.json has no files table"), where=str(p), hint=tamper_hint())
     return manifest
 
 
 def file_problem(root: Path, rel: str, entry: dict) -> str | None:
     f = root / rel
     if f.is_symlink():
-        return f"{rel} is a link; a bundle holds only plain files"
+        return _("{rel} is a link; a bundle holds only plain files").format(rel=rel)
     if not f.is_file():
-        return f"{rel} is missing (the manifest lists it)"
+        return _("{rel} is missing (the manifest lists it)").format(rel=rel)
     size = f.stat().st_size
     if size != entry.get("bytes"):
-        return f"{rel} has {size} bytes, the manifest says {entry.get('bytes')} (truncated or changed)"
+        return _("{rel} has {size} bytes, the manifest says {expected} (truncated or changed)").format(
+            rel=rel, size=size, expected=entry.get("bytes"))
     if _sha256(f) != entry.get("sha256"):
-        return f"{rel} differs from the file domainfit wrote (sha256 mismatch)"
+        return _("{rel} differs from the file domainfit wrote (sha256 mismatch)").format(rel=rel)
     return None
 
 
@@ -99,14 +101,15 @@ def verify_bundle(path: str | Path) -> list[str]:
     root = Path(path)
     manifest = read_manifest(root)
     if not manifest:
-        return ["manifest.json is missing"]
+        return [_("manifest.json is missing")]
     problems = [p for rel, entry in sorted(manifest["files"].items())
                 for p in [file_problem(root, rel, entry) if _inside_or_none(root, rel) else
-                          f"the manifest lists {rel!r}, a path outside the bundle"] if p]
+                          _("the manifest lists {rel}, a path outside the bundle").format(rel=repr(rel))] if p]
     for f in _sealed_files(root):
         if f.suffix.lower() in PICKLE_SUFFIXES:
-            problems.append(f"{f.relative_to(root).as_posix()} is a pickle-format file, which could run code when loaded; "
-                            "a bundle holds safetensors, ONNX and JSON only")
+            problems.append(_("{rel} is a pickle-format file, which could run code when loaded; "
+                              "a bundle holds safetensors, ONNX and JSON only").format(
+                rel=f.relative_to(root).as_posix()))
     return problems
 
 
@@ -135,20 +138,24 @@ def check_output(out: str | Path, *, overwrite: bool, resume: bool) -> None:
     stage = stage_path(out)
     if resume:
         if not (stage / "checkpoints").is_dir():
-            done = " it holds a finished bundle." if is_bundle(out) else ""
-            raise BundleError(f"nothing to resume: no interrupted run for {out} (no checkpoints in {stage}).{done}",
-                              where="--resume", hint="train without --resume (with --overwrite to replace a bundle)")
+            done = _(" it holds a finished bundle.") if is_bundle(out) else ""
+            raise BundleError(
+                _("nothing to resume: no interrupted run for {out} (no checkpoints in {stage}).{done}").format(
+                    out=out, stage=stage, done=done),
+                where="--resume", hint=_("train without --resume (with --overwrite to replace a bundle)"))
         return
     if out.exists() and not out.is_dir():
-        raise BundleError(f"{out} is a file, not a folder", where="--output", hint="choose another -o folder")
+        raise BundleError(_("{out} is a file, not a folder").format(out=out), where="--output",
+                          hint=_("choose another -o folder"))
     if out.is_dir() and any(out.iterdir()):
         if not is_bundle(out):
-            raise BundleError(f"{out} is not empty and is not a domainfit bundle: training will not write into it",
-                              where="--output", hint="choose a new or empty -o folder")
+            raise BundleError(
+                _("{out} is not empty and is not a domainfit bundle: training will not write into it").format(out=out),
+                where="--output", hint=_("choose a new or empty -o folder"))
         if not overwrite:
-            raise BundleError(f"{out} already holds a bundle", where="--output",
-                              hint="pass --overwrite to replace it (the old one is kept until the new one is complete), "
-                                   "or choose another -o folder")
+            raise BundleError(_("{out} already holds a bundle").format(out=out), where="--output",
+                              hint=_("pass --overwrite to replace it (the old one is kept until the new one is "
+                                     "complete), or choose another -o folder"))
 
 
 def begin_stage(out: str | Path, *, resume: bool) -> Path:

@@ -14,7 +14,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domainfit.errors import BundleError
-from domainfit.safe_paths import TAMPER_HINT as _TAMPER_HINT
+from domainfit.i18n import _
+from domainfit.safe_paths import tamper_hint
 
 __all__ = ["FORMAT_VERSION", "META_FILE", "BackboneMeta", "BundleMeta", "DataMeta", "EncoderMeta", "IndexMeta", "ModelMeta",
            "TrackingMeta", "library_versions", "now_iso", "read_meta", "write_json", "write_meta"]
@@ -123,30 +124,36 @@ def read_meta(path: str | Path) -> BundleMeta:
     is refused with a BundleError that names the key."""
     file = Path(path) / META_FILE
     if not file.is_file():
-        raise BundleError(f"{Path(path)} is not a domainfit bundle (no {META_FILE})", where=str(path),
-                          hint="pass the -o folder of `domainfit train`")
+        raise BundleError(_("{path} is not a domainfit bundle (no {file})").format(path=Path(path), file=META_FILE),
+                          where=str(path), hint=_("pass the -o folder of `domainfit train`"))
     try:
         raw = json.loads(file.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise BundleError(f"{META_FILE} cannot be read ({e})", where=str(file), hint=_TAMPER_HINT) from None
+        raise BundleError(_("{file} cannot be read ({error})").format(file=META_FILE, error=e), where=str(file),
+                          hint=tamper_hint()) from None
     if not isinstance(raw, dict):
-        raise BundleError(f"{META_FILE} holds a JSON {type(raw).__name__}, not an object", where=str(file), hint=_TAMPER_HINT)
+        raise BundleError(_("{file} holds a JSON {type}, not an object").format(
+            file=META_FILE, type=type(raw).__name__), where=str(file), hint=tamper_hint())
     versions = raw.get("versions") if isinstance(raw.get("versions"), dict) else {}
     writer = (f"domainfit {versions['domainfit']}" if versions.get("domainfit") else
-              "an unknown domainfit (no versions.domainfit)")
+              _("an unknown domainfit (no versions.domainfit)"))
     version = raw.get("format_version")
     if version != FORMAT_VERSION:
-        raise BundleError(f"bundle format {version!r} was written by {writer}; this domainfit ({_own()}) reads "
-                          f"format {FORMAT_VERSION} only", where=f"{file}: format_version",
-                          hint=(f"install that version to use it (`pip install domainfit=={versions['domainfit']}`), "
-                                if versions.get("domainfit") else "") + "or retrain the model with this domainfit")
+        raise BundleError(_("bundle format {version} was written by {writer}; this domainfit ({own}) reads "
+                            "format {supported} only").format(version=repr(version), writer=writer, own=_own(),
+                                                              supported=FORMAT_VERSION),
+                          where=f"{file}: format_version",
+                          hint=(_("install that version to use it (`pip install domainfit=={version}`), ").format(
+                              version=versions["domainfit"]) if versions.get("domainfit") else "")
+                          + _("or retrain the model with this domainfit"))
     try:
         return BundleMeta.model_validate(raw)
     except ValidationError as e:
         raise BundleError(_problems(e), where=str(file),
-                          hint=f"the file was edited by hand or written by another domainfit (it says {writer}; this is "
-                               f"{_own()}): correct the key named and re-seal the bundle (`domainfit bundle seal "
-                               f"{Path(path)}`), or retrain") from None
+                          hint=_("the file was edited by hand or written by another domainfit (it says {writer}; "
+                                 "this is {own}): correct the key named and re-seal the bundle (`domainfit bundle "
+                                 "seal {path}`), or retrain").format(writer=writer, own=_own(),
+                                                                     path=Path(path))) from None
 
 
 def _own() -> str:
@@ -162,7 +169,8 @@ def write_meta(path: str | Path, meta: BundleMeta | dict) -> BundleMeta:
             meta = BundleMeta.model_validate(meta)
         except ValidationError as e:
             raise BundleError(_problems(e), where=str(Path(path) / META_FILE),
-                              hint="domainfit.json is written from a BundleMeta: a key it does not type is a bug") from None
+                              hint=_("domainfit.json is written from a BundleMeta: a key it does not type is a "
+                                     "bug")) from None
     write_json(Path(path) / META_FILE, meta.to_dict())
     return meta
 
@@ -173,12 +181,13 @@ def _problems(error: ValidationError) -> str:
     for e in error.errors():
         key = ".".join(str(part) for part in e["loc"])
         if e["type"] == "extra_forbidden":
-            out.append(f"{key}: unknown key (this domainfit does not write it)")
+            out.append(f"{key}: " + _("unknown key (this domainfit does not write it)"))
         elif e["type"] == "missing":
-            out.append(f"{key}: missing")
+            out.append(f"{key}: " + _("missing"))
         else:
-            out.append(f"{key}: {e['msg']} (got {str(e.get('input'))[:80]!r})")
-    return "; ".join(out)
+            got = repr(str(e.get("input"))[:80])
+            out.append(f"{key}: " + _("{error} (got {value})").format(error=e["msg"], value=got))
+    return _("; ").join(out)
 
 
 def library_versions() -> dict:

@@ -15,6 +15,7 @@ from torch import nn
 
 from domainfit.backbones.resolve import resolve_backbone
 from domainfit.errors import BundleError
+from domainfit.i18n import _
 from domainfit.registry import Registry
 from domainfit.safe_paths import inside
 
@@ -34,11 +35,12 @@ def load_base_encoder(base: Any) -> nn.Module:
     resolved = resolve_backbone(str(path) if path and path.is_dir() else base.name)
     if base.sha256 and resolved.sha256 != base.sha256:
         raise BundleError(
-            f"the base model found at {resolved.path} has other weights (sha256 {resolved.sha256[:12]}…) than the one "
-            f"this adapter was trained on ({base.sha256[:12]}…)",
+            _("the base model found at {path} has other weights (sha256 {found}…) than the one "
+              "this adapter was trained on ({expected}…)").format(path=resolved.path, found=resolved.sha256[:12],
+                                                                  expected=base.sha256[:12]),
             where="domainfit.json: backbone",
-            hint="install the same backbone (see versions and backbone in domainfit.json), or retrain; "
-            "or train with method_options.merge: true so the bundle carries all weights",
+            hint=_("install the same backbone (see versions and backbone in domainfit.json), or retrain; "
+                   "or train with method_options.merge: true so the bundle carries all weights"),
         )
     return AutoModel.from_pretrained(resolved.path, use_safetensors=True)
 
@@ -78,6 +80,7 @@ class PeftFormat:
         base = load_base_encoder(meta.backbone)
         adapter = inside(folder, getattr(meta.model.encoder, "adapter_dir", ""), key="domainfit.json: model.encoder.adapter_dir")
         if not (adapter / "adapter_model.safetensors").is_file():
-            raise BundleError(f"{adapter} holds no adapter_model.safetensors", where="domainfit.json: model.encoder.adapter_dir",
-                              hint="a bundle's adapter is safetensors only; retrain to write it")
+            raise BundleError(_("{path} holds no adapter_model.safetensors").format(path=adapter),
+                              where="domainfit.json: model.encoder.adapter_dir",
+                              hint=_("a bundle's adapter is safetensors only; retrain to write it"))
         return PeftModel.from_pretrained(base, str(adapter))

@@ -45,21 +45,35 @@ class DomainfitError(Exception):
     def __str__(self) -> str:
         text = f"{self.where}: {self.message}" if self.where else self.message
         if self.hint:
-            text += f"\n  {_('how to fix')}: {self.hint}"
+            text += "\n  " + _("how to fix") + f": {self.hint}"
         return text
 
 
 class ConfigError(DomainfitError):
-    """A config key is missing, unknown or invalid. `problems` holds every (key, message) found."""
+    """A config key is missing, unknown or invalid. `problems` holds every (key, message) found.
 
-    def __init__(self, problems: list[tuple[str, str]], *, source: str | None = None) -> None:
+    `hint` says where to fix them; without one it follows from the keys: command-line options (`--port`) point at the
+    command's --help, keys of a YAML file at that file, dotted training keys (`task_options.stride`) at the training
+    config and --set; other keys (a server setting, an API key file's entries) get none beyond their own messages.
+    """
+
+    def __init__(self, problems: list[tuple[str, str]], *, source: str | None = None, hint: str | None = None) -> None:
         self.problems = problems
         lines = [f"  {key}: {msg}" for key, msg in problems]
-        head = f"{len(problems)} problem(s) in the configuration" + (f" ({source})" if source else "")
-        super().__init__(
-            head + ":\n" + "\n".join(lines),
-            hint="edit these keys in the YAML file or pass --set key=value; `domainfit train --help` lists the options",
-        )
+        head = _("{count} problem(s) in the configuration").format(count=len(problems)) + (f" ({source})" if source else "")
+        super().__init__(head + ":\n" + "\n".join(lines), hint=hint if hint is not None else _config_hint(problems, source))
+
+
+def _config_hint(problems: list[tuple[str, str]], source: str | None) -> str | None:
+    keys = [str(key) for key, _msg in problems]
+    if keys and all(key.startswith("-") for key in keys):
+        return _("fix these command-line options; the command's --help lists them")
+    if source and source.lower().endswith((".yaml", ".yml")):
+        return _("edit these keys in {source}").format(source=source)
+    if keys and all("." in key and " " not in key for key in keys):
+        return _("set these keys in the training config or pass --set key=value; `domainfit train --help` lists the "
+                 "options")
+    return None
 
 
 class DataError(DomainfitError):

@@ -29,6 +29,7 @@ from urllib.request import url2pathname
 
 from domainfit.bundle import load_bundle
 from domainfit.errors import RegistryError
+from domainfit.i18n import _
 from domainfit.tracking import (
     BUNDLE_ARTIFACT,
     METRIC_PREFIX,
@@ -61,7 +62,8 @@ def parse_model_uri(uri: str) -> tuple[str, str | None, str | None]:
     """models:/NAME@ALIAS → (NAME, ALIAS, None); models:/NAME/3 → (NAME, None, "3"); models:/NAME/latest → (.., "latest")."""
     match = _URI.fullmatch(uri.strip())
     if not match:
-        raise RegistryError(f"cannot read the model URI {uri!r}", hint=f"write it as {URI_FORMS} (NAME: letters, digits, . _ -)")
+        raise RegistryError(_("cannot read the model URI {uri}").format(uri=repr(uri)),
+                            hint=_("write it as {forms} (NAME: letters, digits, . _ -)").format(forms=URI_FORMS))
     return match["name"], match["alias"], match["version"]
 
 
@@ -106,10 +108,11 @@ class ModelRegistry:
     def push(self, bundle_path: str | Path, name: str, *, description: str | None = None) -> dict[str, Any]:
         """Log the bundle as a run and register it as the next version of `name`: {name, version, run_id, metrics}."""
         if not re.fullmatch(_NAME, name):
-            raise RegistryError(f"{name!r} cannot name a model", hint="use letters, digits, '.', '_' and '-', e.g. support-intents")
+            raise RegistryError(_("{name} cannot name a model").format(name=repr(name)),
+                                hint=_("use letters, digits, '.', '_' and '-', e.g. support-intents"))
         bundle = load_bundle(bundle_path)
         metrics = bundle_metrics(bundle)
-        with mlflow_errors(f"pushing {bundle.path} as {name!r}", self.uri):
+        with mlflow_errors(_("pushing {path} as {name}").format(path=bundle.path, name=repr(name)), self.uri):
             root = _local_root(self.uri)
             exp_id = experiment_id(self.client, EXPERIMENT, root / "artifacts" if root else None)
             run_id = log_bundle_run(self.client, exp_id, bundle, metrics, run_name=f"push {name}", artifacts=True)
@@ -125,7 +128,7 @@ class ModelRegistry:
         model = self._model(name)
         number = self._check_version(name, version)
         before = model.aliases.get(alias)
-        with mlflow_errors(f"setting alias {alias!r} of {name!r}", self.uri):
+        with mlflow_errors(_("setting alias {alias} of {name}").format(alias=repr(alias), name=repr(name)), self.uri):
             self.client.set_registered_model_alias(name, alias, str(number))
             if before is not None and int(before) != number:
                 self._write_history(name, alias, [*self._history(model, alias), int(before)])
@@ -137,11 +140,16 @@ class ModelRegistry:
         history = self._history(model, alias)
         current = model.aliases.get(alias)
         if not history:
-            state = f"it points to version {current}" if current is not None else "it is not set"
-            raise RegistryError(f"alias {alias!r} of model {name!r} has no earlier version to roll back to ({state})",
-                                where=self.uri, hint=f"promote a version instead: domainfit registry promote {name} VERSION --alias {alias}")
+            state = (_("it points to version {version}").format(version=current) if current is not None else
+                     _("it is not set"))
+            raise RegistryError(
+                _("alias {alias} of model {name} has no earlier version to roll back to ({state})").format(
+                    alias=repr(alias), name=repr(name), state=state), where=self.uri,
+                hint=_("promote a version instead: domainfit registry promote {name} VERSION --alias {alias}").format(
+                    name=name, alias=alias))
         previous = history.pop()
-        with mlflow_errors(f"rolling back alias {alias!r} of {name!r} to version {previous}", self.uri):
+        with mlflow_errors(_("rolling back alias {alias} of {name} to version {version}").format(
+                alias=repr(alias), name=repr(name), version=previous), self.uri):
             self.client.set_registered_model_alias(name, alias, str(previous))
             self._write_history(name, alias, history)
         return {"alias": alias, "from": int(current) if current is not None else None, "to": previous}
@@ -151,7 +159,7 @@ class ModelRegistry:
     def models(self) -> list[dict[str, Any]]:
         """Every registered model: {name, latest_version, aliases {alias: version}}, by name."""
         out = []
-        with mlflow_errors("listing models", self.uri):
+        with mlflow_errors(_("listing models"), self.uri):
             for model in self._paged(self.client.search_registered_models):
                 latest = max((int(v.version) for v in model.latest_versions or []), default=None)
                 out.append({"name": model.name, "latest_version": latest,
@@ -178,16 +186,18 @@ class ModelRegistry:
         if alias is not None:
             model = self._model(name)
             if alias not in model.aliases:
-                known = ", ".join(f"{a} → {v}" for a, v in sorted(model.aliases.items())) or "none"
-                raise RegistryError(f"model {name!r} has no alias {alias!r} (its aliases: {known})", where=self.uri,
-                                    hint=f"set it: domainfit registry promote {name} VERSION --alias {alias}")
+                known = ", ".join(f"{a} → {v}" for a, v in sorted(model.aliases.items())) or _("none")
+                raise RegistryError(_("model {name} has no alias {alias} (its aliases: {known})").format(
+                    name=repr(name), alias=repr(alias), known=known), where=self.uri,
+                    hint=_("set it: domainfit registry promote {name} VERSION --alias {alias}").format(
+                        name=name, alias=alias))
             return name, int(model.aliases[alias])
         if version == "latest":
             self._model(name)
             numbers = [int(mv.version) for mv in self._all_versions(name)]
             if not numbers:
-                raise RegistryError(f"model {name!r} has no versions yet", where=self.uri,
-                                    hint=f"push one: domainfit registry push BUNDLE --name {name}")
+                raise RegistryError(_("model {name} has no versions yet").format(name=repr(name)), where=self.uri,
+                                    hint=_("push one: domainfit registry push BUNDLE --name {name}").format(name=name))
             return name, max(numbers)
         self._model(name)
         return name, self._check_version(name, version)
@@ -195,7 +205,7 @@ class ModelRegistry:
     def resolve(self, uri: str) -> Path:
         """The local bundle folder of a models:/ URI, downloaded once into $DOMAINFIT_CACHE/registry/NAME/VERSION/."""
         name, number = self.version_of(uri)
-        with mlflow_errors(f"reading {name!r} version {number}", self.uri):
+        with mlflow_errors(_("reading {name} version {version}").format(name=repr(name), version=number), self.uri):
             mv = self.client.get_model_version(name, str(number))
         target = _cache_root() / name / str(number)
         if _complete(target, mv):
@@ -225,9 +235,10 @@ class ModelRegistry:
     # -- helpers -------------------------------------------------------------------------------------------------
 
     def _download(self, mv: ModelVersion, dst: Path) -> Path:
-        with mlflow_errors(f"downloading {mv.name!r} version {mv.version}", self.uri):
+        with mlflow_errors(_("downloading {name} version {version}").format(name=repr(mv.name), version=mv.version),
+                           self.uri):
             if mv.source.startswith("runs:/"):
-                run_id, _, path = mv.source[len("runs:/"):].partition("/")
+                run_id, _unused, path = mv.source[len("runs:/"):].partition("/")
                 return Path(self.client.download_artifacts(run_id, path, str(dst)))
             return Path(mlflow().artifacts.download_artifacts(artifact_uri=mv.source, dst_path=str(dst)))
 
@@ -242,30 +253,34 @@ class ModelRegistry:
             raise
 
     def _model(self, name: str) -> RegisteredModel:
-        with mlflow_errors(f"reading model {name!r}", self.uri):
+        with mlflow_errors(_("reading model {name}").format(name=repr(name)), self.uri):
             model = self._find_model(name)
             if model is not None:
                 return model
             names = [m.name for m in self._paged(self.client.search_registered_models)]
         close = difflib.get_close_matches(name, names, n=1)
-        guess = f" Did you mean {close[0]!r}?" if close else ""
-        listed = f"models here: {', '.join(sorted(names))}" if names else "this registry has no models yet"
-        raise RegistryError(f"no model named {name!r} in the registry.{guess}", where=self.uri,
-                            hint=f"{listed}; push one with: domainfit registry push BUNDLE --name NAME")
+        guess = _(" Did you mean {name}?").format(name=repr(close[0])) if close else ""
+        listed = (_("models here: {names}").format(names=", ".join(sorted(names))) if names else
+                  _("this registry has no models yet"))
+        raise RegistryError(_("no model named {name} in the registry.{guess}").format(name=repr(name), guess=guess),
+                            where=self.uri,
+                            hint=_("{listed}; push one with: domainfit registry push BUNDLE --name NAME").format(
+                                listed=listed))
 
     def _all_versions(self, name: str) -> list[ModelVersion]:
         if "'" in name:  # cannot be quoted in a search filter; domainfit names never hold one
             return []
-        with mlflow_errors(f"listing versions of {name!r}", self.uri):
+        with mlflow_errors(_("listing versions of {name}").format(name=repr(name)), self.uri):
             return list(self._paged(self.client.search_model_versions, filter_string=f"name='{name}'"))
 
     def _check_version(self, name: str, version: int | str) -> int:
         numbers = sorted(int(mv.version) for mv in self._all_versions(name))
         text = str(version).strip()
         if not text.isdigit() or int(text) not in numbers:
-            known = ", ".join(map(str, numbers)) or "none yet"
-            raise RegistryError(f"model {name!r} has no version {version!r} (its versions: {known})", where=self.uri,
-                                hint=f"`domainfit registry list {name}` shows them")
+            known = ", ".join(map(str, numbers)) or _("none yet")
+            raise RegistryError(_("model {name} has no version {version} (its versions: {known})").format(
+                name=repr(name), version=repr(version), known=known), where=self.uri,
+                hint=_("`domainfit registry list {name}` shows them").format(name=name))
         return int(text)
 
     def _history(self, model: RegisteredModel, alias: str) -> list[int]:

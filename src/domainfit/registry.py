@@ -25,6 +25,7 @@ from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
 from domainfit.errors import RegistryError
+from domainfit.i18n import _
 
 __all__ = ["PLUGIN_GROUP", "Registry", "apps", "baselines", "load_plugins", "methods", "pii_kinds", "tasks"]
 
@@ -42,9 +43,10 @@ def load_plugins() -> None:
         try:
             ep.load()
         except Exception as exc:  # noqa: BLE001 - a broken plug-in is named, not a traceback from deep inside
-            raise RegistryError(f"the domainfit plug-in {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}",
-                                hint="fix or uninstall the package that declares it (`pip show` the distribution "
-                                     f"{getattr(ep.dist, 'name', '?')})") from exc
+            raise RegistryError(_("the domainfit plug-in {name} ({value}) failed to load: {error}").format(
+                name=repr(ep.name), value=ep.value, error=f"{type(exc).__name__}: {exc}"),
+                                hint=_("fix or uninstall the package that declares it (`pip show` the distribution "
+                                       "{dist})").format(dist=getattr(ep.dist, "name", "?"))) from exc
 
 T = TypeVar("T")
 
@@ -84,13 +86,15 @@ class Registry(Generic[T]):
         try:
             return self._items[name]
         except KeyError:
-            raise RegistryError(self.unknown_message(name), hint=f"`domainfit ls {self.listing}` lists them") from None
+            raise RegistryError(self.unknown_message(name),
+                                hint=_("`domainfit ls {listing}` lists them").format(listing=self.listing)) from None
 
     def unknown_message(self, name: str) -> str:
         self._populate()
         close = difflib.get_close_matches(name, self._items, n=1)
-        guess = f" Did you mean {close[0]!r}?" if close else ""
-        return f"unknown {self.kind} {name!r}.{guess} Known: {', '.join(sorted(self._items))}"
+        guess = _(" Did you mean {name}?").format(name=repr(close[0])) if close else ""
+        return _("unknown {kind} {name}.{guess} Known: {known}").format(kind=self.kind, name=repr(name), guess=guess,
+                                                                        known=", ".join(sorted(self._items)))
 
     def names(self) -> list[str]:
         self._populate()

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from domainfit.errors import BundleError
+from domainfit.i18n import _
 
-__all__ = ["TAMPER_HINT", "inside"]
+__all__ = ["inside", "tamper_hint"]
 
 
 def inside(root: str | Path, relative: str, *, key: str) -> Path:
@@ -17,14 +18,16 @@ def inside(root: str | Path, relative: str, *, key: str) -> Path:
     text = str(relative)
     candidate = Path(text)
     if not text or "\x00" in text or candidate.is_absolute():
-        raise BundleError(f"{key} holds {text!r}, which is not a path inside the bundle", where=f"{root}: {key}",
-                          hint=TAMPER_HINT)
+        raise BundleError(_("{key} holds {text}, which is not a path inside the bundle").format(
+            key=key, text=repr(text)), where=f"{root}: {key}", hint=tamper_hint())
     full = (root / candidate).resolve()
     if not full.is_relative_to(root):
-        raise BundleError(f"{key} points outside the bundle ({text!r} resolves to {full})", where=f"{root}: {key}",
-                          hint=TAMPER_HINT)
+        raise BundleError(_("{key} points outside the bundle ({text} resolves to {full})").format(
+            key=key, text=repr(text), full=full), where=f"{root}: {key}", hint=tamper_hint())
     return full
 
 
-TAMPER_HINT = ("the bundle was changed after domainfit wrote it (tampered, truncated or copied incompletely): "
-               "copy it again from its source, or retrain")
+def tamper_hint() -> str:
+    """The fix for a bundle that does not match what domainfit wrote, in the user's language."""
+    return _("the bundle was changed after domainfit wrote it (tampered, truncated or copied incompletely): "
+             "copy it again from its source, or retrain")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from domainfit.bundle import load_bundle
 from domainfit.errors import RegistryError
+from domainfit.i18n import _
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -100,5 +101,6 @@ def mlflow_errors(action: str, uri: str) -> Iterator[None]:
     try:
         yield
     except MlflowException as exc:
-        raise RegistryError(f"{action} failed: {exc.message}", where=uri,
-                            hint="check the registry URI (--registry or $DOMAINFIT_REGISTRY) and the names given") from exc
+        raise RegistryError(_("{action} failed: {error}").format(action=action, error=exc.message), where=uri,
+                            hint=_("check the registry URI (--registry or $DOMAINFIT_REGISTRY) and the names "
+                                   "given")) from exc

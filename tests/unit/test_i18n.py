@@ -112,8 +112,11 @@ def _translated_calls():
                 receiver = node.func.value  # _("..").format(), or (_("a") if c else _("b")).format()
                 for branch in (receiver.body, receiver.orelse) if isinstance(receiver, ast.IfExp) else (receiver,):
                     filled[id(branch)] = node
+        in_fstring = {id(inner) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for inner in ast.walk(node)}
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_":
+                # Babel's extraction does not look inside f-strings: such a message never reaches the catalog
+                assert id(node) not in in_fstring, f"{path.relative_to(ROOT)}:{node.lineno}: _() inside an f-string"
                 yield path.relative_to(ROOT), node, filled.get(id(node))
 
 
@@ -136,3 +139,69 @@ def test_every_translated_message_is_a_literal_filled_with_the_fields_it_names()
             assert fields == given, f"{where}: the message names {sorted(fields)}, .format() gives {sorted(given)}"
             checked += 1
     assert checked > 20
+
+
+def test_a_config_error_says_where_to_fix_it_in_the_users_language(monkeypatch, tmp_path):
+    from domainfit.config import load_config
+    from domainfit.errors import ConfigError
+
+    config = tmp_path / "c.yaml"
+    config.write_text("data: {train: t.csv}\ntraining: {epoch: 3, lr: -1}\n", encoding="utf-8")
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("DOMAINFIT_LANG", "en")
+    with pytest.raises(ConfigError) as en:
+        load_config(config)
+    assert dict(en.value.problems)["training.lr"] == "Input should be greater than 0"  # pydantic's own words
+    assert en.value.hint.startswith(f"edit these keys in {config} or pass --set")
+    # the hint follows the keys: options on the command line, a YAML file's keys, dotted training keys, or none
+    assert "--help" in ConfigError([("--port", "x")]).hint and "--set" not in ConfigError([("--port", "x")]).hint
+    assert ConfigError([("keys", "x")], source="keys.yaml").hint == "edit these keys in keys.yaml"
+    assert "--set key=value" in ConfigError([("task_options.stride", "x")]).hint
+    assert ConfigError([("port", "x")], source="serve options").hint is None
+    monkeypatch.setenv("DOMAINFIT_LANG", "zh")
+    with pytest.raises(ConfigError) as zh:
+        load_config(config)
+    problems = dict(zh.value.problems)
+    assert problems["training.lr"] == "应大于 0" and problems["training.epoch"].startswith("未知的键")
+    assert "'epochs'" in problems["training.epoch"]  # the suggestion, a key, stays as written
+    assert str(zh.value).startswith("配置中有 2 处问题") and zh.value.hint.startswith(f"在 {config} 中修改这些键")
+
+
+def test_the_languages_of_two_requests_do_not_mix(monkeypatch):
+    import threading
+
+    monkeypatch.setenv("DOMAINFIT_LANG", "en")
+    seen = {}
+
+    def speak(lang):
+        with i18n.speaking(lang):
+            seen[lang] = i18n._("how to fix")
+
+    threads = [threading.Thread(target=speak, args=(lang,)) for lang in ("zh", "en")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"zh": "解决办法", "en": "how to fix"} and i18n._("how to fix") == "how to fix"
+    with i18n.speaking("zh"):
+        assert i18n.language() == "zh"
+    assert i18n.language() == "en"
+
+
+def test_the_http_apis_answer_in_english_whatever_the_servers_locale(monkeypatch):
+    """Clients read the error bodies: a message of domainfit's own layers does not change language with the server's
+    DOMAINFIT_LANG (the CLI that started it may well be Chinese)."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from domainfit.serving.edge import RequestContext
+    from domainfit.serving.telemetry import ServiceMetrics
+
+    monkeypatch.setenv("DOMAINFIT_LANG", "zh")
+    app = FastAPI()
+    app.get("/hint")(lambda: {"hint": i18n._("how to fix")})
+    app.add_middleware(RequestContext, metrics=ServiceMetrics(), max_body=1000, max_headers=50, max_header_bytes=8000)
+    with TestClient(app) as client:
+        assert client.get("/hint").json() == {"hint": "how to fix"}
+    assert i18n._("how to fix") == "解决办法"  # the process itself still speaks Chinese

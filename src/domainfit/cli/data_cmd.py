@@ -77,7 +77,7 @@ def _print_check(report) -> None:
         shown, issues = _places_in_one_file(report.issues)
         table = issues_table(issues)
         if shown:  # the file named once, in the title; the cells keep the rows and lines
-            table.title = f"{_('data check')}: {shown}"
+            table.title = _("data check") + f": {shown}"
         console.print(table)
     c = report.counts
     console.print(_("{rows_in} rows in = {kept} usable + {rejected} rejected; {labels} labels; split train {train} / val {val} / test {test}").format(

@@ -338,7 +338,9 @@ def serve(
     try:
         settings = ServeSettings(**values)
     except Exception as exc:  # pydantic.ValidationError
-        raise ConfigError(validation_problems(exc, ServeSettings), source=str(config) if config else "serve options") from None
+        raise ConfigError(validation_problems(exc, ServeSettings), source=str(config) if config else _("serve options"),
+                          hint=_("fix these options on the command line or in the --config file; `domainfit serve "
+                                 "--help` lists them")) from None
     from domainfit.apps.assistant.service import serve_app_factory  # an app mounted into the service (assistant:)
 
     run_server(model or source, settings, app_factory=serve_app_factory(settings))
@@ -465,7 +467,7 @@ def main() -> None:
     except DomainfitError as exc:
         if _state["debug"] or "--debug" in sys.argv:
             raise
-        sys.stderr.write(f"{_('error')}: {exc}\n{_('(add --debug for the traceback)')}\n")
+        sys.stderr.write(_("error") + f": {exc}\n" + _("(add --debug for the traceback)") + "\n")
         sys.exit(2)
 
 

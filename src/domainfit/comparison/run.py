@@ -113,8 +113,9 @@ def run_compare(
             runs.append(record)
             if reporter:
                 shown = (f"{metrics[0]} {100 * record[metrics[0]]:.1f}" if record.get(metrics[0]) is not None
-                         else f"failed: {record.get('error', '')[:200]}")
-                reporter.log(f"{name} @ {shots_name} {budget.unit} (seed {seed}): {shown}")
+                         else _("failed: {error}").format(error=record.get("error", "")[:200]))
+                reporter.log(_("{name} @ {shots} {unit} (seed {seed}): {shown}").format(
+                    name=name, shots=shots_name, unit=budget.unit, seed=seed, shown=shown))
             if advance:
                 advance(1)
             _save(out, runs)
@@ -155,11 +156,13 @@ def check_methods(names: list[str], task: str) -> None:
         elif not serves(registry.get(name), task):
             able = [n for n, c in methods.items() if serves(c, task)] + [
                 n for n, c in baselines.items() if serves(c, task) and not c.needs_encoder]
-            problems.append(("--methods", f"{kind} {name!r} does not support task {task!r}; methods and baselines that do: "
-                                          f"{', '.join(dict.fromkeys(able))}"))
+            problems.append(("--methods", (
+                _("method {name} does not support task {task}; methods and baselines that do: {able}") if kind == "method"
+                else _("baseline {name} does not support task {task}; methods and baselines that do: {able}")).format(
+                    name=repr(name), task=repr(task), able=", ".join(dict.fromkeys(able)))))
         elif kind == "baseline" and registry.get(name).needs_encoder:
-            problems.append(("--methods", f"{name!r} is a baseline that needs the backbone; compare the untouched backbone "
-                                          f"with the method `zeroshot` where the task has it"))
+            problems.append(("--methods", _("{name} is a baseline that needs the backbone; compare the untouched backbone "
+                                            "with the method `zeroshot` where the task has it").format(name=repr(name))))
     if problems:
         raise ConfigError(problems)
 

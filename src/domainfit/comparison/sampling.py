@@ -16,6 +16,7 @@ and `all` keeps every row. The draws themselves are pure functions of the data l
 from __future__ import annotations
 
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 from domainfit.interfaces import Budget, workflow_for
 
 __all__ = ["budget_of", "parse_shots"]
@@ -32,8 +33,9 @@ def parse_shots(text: str | list) -> list[int | None]:
         elif item.isdigit() and int(item) > 0:
             out.append(int(item))
         else:
-            raise ConfigError([("--shots", f"{item!r} is not a positive number of examples per class (per label, "
-                                           f"target bin, answer or entity type for the other tasks) or 'all'")])
+            raise ConfigError([("--shots", _("{item} is not a positive number of examples per class (per label, "
+                                             "target bin, answer or entity type for the other tasks) or 'all'").format(
+                                                 item=repr(item)))])
     return sorted(set(out), key=lambda k: (k is None, k or 0))
 
 

@@ -13,6 +13,7 @@ from domainfit.backbones.encoder import configure_threads
 from domainfit.bundle import load_bundle, seal_bundle, write_json
 from domainfit.compression.parity import headline_metrics, score_split, test_split
 from domainfit.compression.run import folder_size
+from domainfit.i18n import _
 from domainfit.inference.variants import VARIANTS_DIR, list_variants
 from domainfit.predict import Predictor
 
@@ -61,10 +62,10 @@ def matmul_rates(threads: int, size: int = 1024, repeats: int = 10) -> dict[str,
 
 
 def _rate(fn, size: int, repeats: int) -> float:
-    for _ in range(2):
+    for _unused in range(2):
         fn()
     t = time.perf_counter()
-    for _ in range(repeats):
+    for _unused in range(repeats):
         fn()
     return 2 * size**3 * repeats / (time.perf_counter() - t) / 1e9
 
@@ -121,7 +122,8 @@ def bench_bundle(path: str | Path, *, threads: int | None = None, latency_texts:
                      "p50_ms_batch1": round(1000 * float(np.percentile(lat, 50)), 2),
                      "p95_ms_batch1": round(1000 * float(np.percentile(lat, 95)), 2), "metric": metric, "accuracy": acc, **extra})
         if reporter:
-            reporter.log(f"{name}: {rows[-1]['sentences_per_s_batch32']}/s at batch 32, p95 {rows[-1]['p95_ms_batch1']} ms at batch 1")
+            reporter.log(_("{name}: {rate}/s at batch 32, p95 {p95} ms at batch 1").format(
+                name=name, rate=rows[-1]["sentences_per_s_batch32"], p95=rows[-1]["p95_ms_batch1"]))
     base_acc = rows[0]["accuracy"]
     config = AutoConfig.from_pretrained(str(bundle.model_dir))
     mean_tokens = float(np.mean(tokenizer_lengths))

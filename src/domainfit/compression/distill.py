@@ -22,6 +22,7 @@ from domainfit.config.schema import TrainingConfig
 from domainfit.data import read_table, resolve_columns
 from domainfit.data.clean import cleaner_for
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 from domainfit.inference import run_model
 from domainfit.inference.runners import TorchRunner
 from domainfit.inference.variants import own_detector, plain_model, variant_kinds
@@ -35,7 +36,9 @@ __all__ = ["DistilledKind", "make_student", "teacher_layers"]
 def teacher_layers(n_teacher: int, n_student: int) -> list[int]:
     """Evenly spaced teacher layers ending with the top one: 6 → 3 takes layers 1, 3, 5 (as DistilBERT-style inits)."""
     if not 1 <= n_student <= n_teacher:
-        raise ConfigError([("--layers", f"the student needs between 1 and {n_teacher} layers (the teacher has {n_teacher}); got {n_student}")])
+        why = _("the student needs between 1 and {n_teacher} layers (the teacher has {n_teacher}); "
+                "got {n_student}").format(n_teacher=n_teacher, n_student=n_student)
+        raise ConfigError([("--layers", why)])
     return [int((i + 1) * n_teacher / n_student) - 1 for i in range(n_student)]
 
 
@@ -115,6 +118,6 @@ class DistilledKind:
 def _read_texts(path: str, clean) -> list[str]:
     """The texts of an unlabelled file, cleaned as the teacher's training data was (normalised, redacted)."""
     read = read_table(path)
-    col, _ = resolve_columns(read.frame, None, None, path=str(path), require_label=False)
+    col, _unused = resolve_columns(read.frame, None, None, path=str(path), require_label=False)
     texts = [clean(t) for t in read.frame[col].astype(str)]
     return [t for t in texts if t]

@@ -15,6 +15,7 @@ import numpy as np
 
 from domainfit.bundle import Bundle
 from domainfit.errors import CompressionError
+from domainfit.i18n import _
 from domainfit.interfaces import GateSplit, make_task, workflow_for
 
 __all__ = ["SCORING_BATCH_SIZE", "GateSplit", "batch_agreement", "check_gate", "headline_metrics", "metric_names", "parity", "score_split",
@@ -114,10 +115,13 @@ def check_gate(name: str, result: dict, tolerance: float, force: bool) -> bool:
         return True
     if force:
         return False
-    shown = ", ".join(f"{m} {100 * result[m]:.2f} against {100 * result[f'{m}_original']:.2f}" for m in names)
+    shown = ", ".join(_("{metric} {value} against {original}").format(
+        metric=m, value=f"{100 * result[m]:.2f}", original=f"{100 * result[f'{m}_original']:.2f}") for m in names)
     raise CompressionError(
-        f"{name} loses {drop:.2f} points ({shown}) — {drop - tolerance:.2f} points more than the tolerance of "
-        f"{tolerance:g}; the variant was not written",
+        _("{name} loses {drop} points ({shown}) — {excess} points more than the tolerance of "
+          "{tolerance}; the variant was not written").format(
+            name=name, drop=f"{drop:.2f}", shown=shown, excess=f"{drop - tolerance:.2f}", tolerance=f"{tolerance:g}"),
         where=name,
-        hint="try a gentler setting (int8 → none, fewer distilled layers removed), raise --tolerance, or --force to keep it anyway",
+        hint=_("try a gentler setting (int8 → none, fewer distilled layers removed), raise --tolerance, or --force to "
+               "keep it anyway"),
     )

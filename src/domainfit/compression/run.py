@@ -25,6 +25,7 @@ from pathlib import Path
 from domainfit.bundle import load_bundle, now_iso, seal_bundle, write_json
 from domainfit.compression.parity import batch_agreement, check_gate, metric_names, parity, score_split, test_split
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 from domainfit.inference.variants import VARIANTS_DIR, variant_kinds, variant_name
 from domainfit.predict import Predictor
 
@@ -53,8 +54,14 @@ class BuildOutput:
         return len(self.warnings) + len(self.records) + sum(1 for line in self.stderr.splitlines() if line.strip())
 
     def summary(self, name: str, log: Path) -> str:
-        origin = f" from {', '.join(sorted(self.sources))}" if self.sources else ""
-        return f"{self.count} library warning{'s' if self.count != 1 else ''}{origin} while building {name}: see {log}"
+        """One line for the user (in their language): how many warnings, from which libraries, and where they are."""
+        if self.sources:
+            return (_("{count} library warning from {sources} while building {name}: see {log}") if self.count == 1
+                    else _("{count} library warnings from {sources} while building {name}: see {log}")).format(
+                        count=self.count, sources=", ".join(sorted(self.sources)), name=name, log=log)
+        return (_("{count} library warning while building {name}: see {log}") if self.count == 1
+                else _("{count} library warnings while building {name}: see {log}")).format(
+                    count=self.count, name=name, log=log)
 
     def text(self, name: str) -> str:
         parts = [f"build of {name}: {len(self.warnings)} Python warnings, {len(self.records)} log records, "
@@ -134,18 +141,20 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
     bundle = load_bundle(path)
     if distill_layers is not None and getattr(bundle.make_task(), "targets", None) != "label":
         # the student learns the teacher's class probabilities
-        raise ConfigError([("--distill", f"distillation trains on the teacher's class probabilities, so it supports "
-                                         f"classification bundles only (one label per text); {path} is a {bundle.task} bundle")])
+        raise ConfigError([("--distill", _("distillation trains on the teacher's class probabilities, so it supports "
+                                           "classification bundles only (one label per text); {path} is a {task} "
+                                           "bundle").format(path=path, task=bundle.task))])
     if distill_layers is not None:
         kind, name, build_opts = "distilled", f"distilled-{distill_layers}l", {"layers": distill_layers, **options}
     else:
         problems = []
         if to not in variant_kinds or to == "distilled":
-            problems.append(("--to", f"unknown target {to!r}; choose one of: onnx, torch"))
+            problems.append(("--to", _("unknown target {to}; choose one of: onnx, torch").format(to=repr(to))))
         elif quantize not in variant_kinds.get(to).quantizations:
-            problems.append(("--quantize", f"{quantize!r} is not available for --to {to}; choose one of: "
-                                           f"{', '.join(variant_kinds.get(to).quantizations)}"
-                             + ("" if quantize in QUANTIZE else " (int4 and fp16 are not supported on CPU here)")))
+            why = _("{quantize} is not available for --to {to}; choose one of: {choices}").format(
+                quantize=repr(quantize), to=to, choices=", ".join(variant_kinds.get(to).quantizations))
+            problems.append(("--quantize", why + ("" if quantize in QUANTIZE else
+                                                  _(" (int4 and fp16 are not supported on CPU here)"))))
         if problems:
             raise ConfigError(problems)
         kind, name, build_opts = to, variant_name(to, quantize), {"quantize": quantize}
@@ -159,7 +168,7 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
     tmp.mkdir(parents=True)
     try:
         if reporter:
-            reporter.log(f"building {name} ...")
+            reporter.log(_("building {name} ...").format(name=name))
         t = time.perf_counter()
         log, said = tmp / BUILD_LOG, BuildOutput()
         try:
@@ -180,7 +189,8 @@ def compress_bundle(path: str | Path, *, to: str = "onnx", quantize: str = "int8
                 fd, kept = tempfile.mkstemp(prefix=f"domainfit-{name}-", suffix=f".{BUILD_LOG}")
                 os.close(fd)
                 shutil.copyfile(log, kept)
-                reporter.log(f"the build of {name} failed; {said.summary(name, Path(kept))}")
+                reporter.log(_("the build of {name} failed; {summary}").format(name=name,
+                                                                                summary=said.summary(name, Path(kept))))
             raise
         passed = check_gate(name, result, tolerance, force)
         meta.update({"parity": result, "tolerance_points": tolerance, "parity_passed": passed, "forced": force and not passed,

@@ -9,8 +9,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from domainfit.config.messages import pydantic_message
 from domainfit.config.schema import TrainConfig
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 
 __all__ = ["load_config", "parse_override", "read_yaml_mapping", "set_dotted"]
 
@@ -18,7 +20,7 @@ __all__ = ["load_config", "parse_override", "read_yaml_mapping", "set_dotted"]
 def parse_override(text: str) -> tuple[str, Any]:
     """'training.lr=3e-4' → ('training.lr', 0.0003); the value is read as YAML (numbers, bools, lists, null)."""
     if "=" not in text:
-        raise ConfigError([(text, "an override must look like key.subkey=value, e.g. training.epochs=3")])
+        raise ConfigError([(text, _("an override must look like key.subkey=value, e.g. training.epochs=3"))])
     key, raw = text.split("=", 1)
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
@@ -44,15 +46,17 @@ def read_yaml_mapping(path: str | Path, *, example: str) -> dict:
     top level (`example` shows a mapping of the file's kind)."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError([("config", f"no such file: {path.resolve()}")])
+        raise ConfigError([("config", _("no such file: {path}").format(path=path.resolve()))])
     try:
         tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "?"
-        raise ConfigError([(where, f"not valid YAML: {getattr(exc, 'problem', exc)}")], source=str(path)) from None
+        where = _("line {line}, column {column}").format(line=mark.line + 1, column=mark.column + 1) if mark else "?"
+        raise ConfigError([(where, _("not valid YAML: {problem}").format(problem=getattr(exc, "problem", exc)))],
+                          source=str(path)) from None
     if not isinstance(tree, dict):
-        raise ConfigError([("(top level)", f"the YAML file must hold a mapping of keys, like `{example}`")], source=str(path))
+        raise ConfigError([("(top level)", _("the YAML file must hold a mapping of keys, like `{example}`").format(
+            example=example))], source=str(path))
     return tree
 
 
@@ -83,7 +87,9 @@ def load_config(
     try:
         return TrainConfig.model_validate(tree)
     except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, TrainConfig), source=origin) from None
+        hint = _("edit these keys in {source} or pass --set key=value; `domainfit train --help` lists the options").format(
+            source=origin) if origin else None
+        raise ConfigError(validation_problems(exc, TrainConfig), source=origin, hint=hint) from None
 
 
 def validation_problems(exc: ValidationError, model: Any = None) -> list[tuple[str, str]]:
@@ -91,9 +97,9 @@ def validation_problems(exc: ValidationError, model: Any = None) -> list[tuple[s
     problems = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = pydantic_message(err)
         if err["type"] == "extra_forbidden":
-            problems.append((key, "unknown key (not an option here)" + _suggest(err["loc"], model or TrainConfig)))
+            problems.append((key, _("unknown key (not an option here)") + _suggest(err["loc"], model or TrainConfig)))
             continue
         for line in msg.splitlines():  # cross-field checks name their key(s): "data.train: ..."
             head, sep, rest = line.partition(": ")
@@ -114,7 +120,8 @@ def _suggest(loc: tuple, model: Any) -> str:
             return ""
     names = list(getattr(model, "model_fields", {}))
     close = difflib.get_close_matches(str(loc[-1]), names, n=1)
-    return f"; did you mean {close[0]!r}?" if close else f"; valid keys: {', '.join(names)}"
+    return (_("; did you mean {name}?").format(name=repr(close[0])) if close
+            else _("; valid keys: {names}").format(names=", ".join(names)))
 
 
 def _deep_copy(tree: Any) -> Any:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from domainfit.config.messages import pydantic_message
+from domainfit.i18n import _
 from domainfit.interfaces import infer_task, serves
 from domainfit.registry import baselines, methods, pii_kinds, tasks
 
@@ -140,14 +142,16 @@ class TrainConfig(_Strict):
     def _task_and_method_options(self) -> TrainConfig:
         if self.method in methods and self.task in tasks and not serves(methods.get(self.method), self.task):
             supported = [n for n, m in methods.items() if serves(m, self.task)]
-            raise ValueError(f"method {self.method!r} does not support task {self.task!r}; methods that do: {', '.join(supported)}")
+            raise ValueError(_("method {method} does not support task {task}; methods that do: {supported}").format(
+                method=repr(self.method), task=repr(self.task), supported=", ".join(supported)))
         if self.task in tasks:
             task = tasks.get(self.task)
             self.__dict__["task_options"] = _options("task", self.task, getattr(task, "Options", _NoOptions), self.task_options)
             if self.baselines is None:
                 self.__dict__["baselines"] = list(getattr(task, "default_baselines", ()))
             if self.data.redact and not getattr(task, "supports_redaction", True):
-                raise ValueError(f"data.redact: not available for task {self.task!r}: {task.supports_redaction_why}")
+                raise ValueError("data.redact: " + _("not available for task {task}: {why}").format(
+                    task=repr(self.task), why=task.supports_redaction_why))
         if self.method in methods:
             method = methods.get(self.method)
             self.__dict__["method_options"] = _options("method", self.method, method.Options, self.method_options)
@@ -155,10 +159,11 @@ class TrainConfig(_Strict):
                 self.training.__dict__["lr"] = getattr(method, "default_lr", 1e-4)
             if self.data.train is None:
                 if getattr(method, "needs_training_data", True):
-                    raise ValueError(f"data.train: required, method {self.method!r} learns from labelled rows "
-                                     "(only zero-shot methods go without)")
+                    raise ValueError("data.train: " + _("required, method {method} learns from labelled rows (only "
+                                                        "zero-shot methods go without)").format(method=repr(self.method)))
                 if not method.declared_labels(self.method_options):
-                    raise ValueError("method_options.labels: without data.train, list the labels as method_options.labels: {label: description, ...}")
+                    raise ValueError("method_options.labels: " + _("without data.train, list the labels as "
+                                                                   "method_options.labels: {label: description, ...}"))
         return self
 
 
@@ -170,6 +175,7 @@ def _options(kind: str, name: str, schema: type[BaseModel], values: dict) -> dic
     except ValidationError as exc:
         raise ValueError("\n".join(
             f"{kind}_options.{'.'.join(str(p) for p in e['loc'])}: "
-            + (f"unknown option of {kind} {name!r}; options: " + (", ".join(schema.model_fields) or "none")
-               if e["type"] == "extra_forbidden" else e["msg"])
+            + (_("unknown option of {kind} {name}; options: {options}").format(
+                kind=kind, name=repr(name), options=", ".join(schema.model_fields) or _("none"))
+               if e["type"] == "extra_forbidden" else pydantic_message(e))
             for e in exc.errors())) from None

@@ -25,6 +25,7 @@ import pandas as pd
 
 from domainfit.data.clean import normalize_text
 from domainfit.data.pii import DETECTORS, PRIORITY, find_pii
+from domainfit.i18n import _
 from domainfit.interfaces import serves
 
 __all__ = [
@@ -132,18 +133,9 @@ def report_check(name: str, tasks: set[str] | None = None) -> Callable[[ReportCh
 # ---------------------------------------------------------------------------------------------------- helpers
 
 
-def _rows(n: int, verb: str | None = None) -> str:
-    """'1 row has' / '3 rows have'."""
-    noun = "row" if n == 1 else "rows"
-    if verb is None:
-        return f"{n} {noun}"
-    verbs = {"have": "has", "are": "is", "repeat": "repeats", "appear": "appears", "hold": "holds"}
-    return f"{n} {noun} {verbs.get(verb, verb) if n == 1 else verb}"
-
-
 def _label_counts(counts: pd.Series, limit: int = 10) -> str:
     items = [f"{label!r} ({n})" for label, n in counts.items()]
-    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    more = _(" and {n} more").format(n=len(items) - limit) if len(items) > limit else ""
     return ", ".join(items[:limit]) + more
 
 
@@ -156,30 +148,37 @@ def _short(text: str, n: int = 50) -> str:
 
 
 def _model(ctx: CheckContext) -> str:
-    return ctx.model_name or "the model"
+    return ctx.model_name or _("the model")
 
 
 # ---------------------------------------------------------------------------------------------------- row checks
 
 
-def _blank(rows: pd.DataFrame, column: str, code: str, what: str, hint: str) -> Finding:
-    """Rows whose `column` is empty (after normalisation) are rejected with reason `code`."""
+def _blank(rows: pd.DataFrame, column: str, code: str, message: Callable[[int], str], hint: str) -> Finding:
+    """Rows whose `column` is empty (after normalisation) are rejected with reason `code`; `message(n)` says so."""
     bad = rows[rows[column] == ""]
     if bad.empty:
         return _none()
-    issue = Issue(code, "error", f"{_rows(len(bad), 'have')} {what}; rejected", bad["_loc"].tolist(), hint=hint)
+    issue = Issue(code, "error", message(len(bad)), bad["_loc"].tolist(), hint=hint)
     return pd.Series(code, index=bad.index, dtype=object), [issue]
 
 
 @row_check("empty_text")
 def check_empty_text(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
-    return _blank(rows, "text", "empty_text", "an empty or whitespace-only text", "fill in the text or delete these rows")
+    def message(n: int) -> str:
+        return (_("{n} row has an empty or whitespace-only text; rejected") if n == 1 else
+                _("{n} rows have an empty or whitespace-only text; rejected")).format(n=n)
+
+    return _blank(rows, "text", "empty_text", message, _("fill in the text or delete these rows"))
 
 
 @row_check("missing_label")
 def check_missing_label(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
-    return _blank(rows, "label", "missing_label", "no label",
-                  "label these rows or delete them (to label new texts with a trained model use `domainfit predict`)")
+    def message(n: int) -> str:
+        return (_("{n} row has no label; rejected") if n == 1 else _("{n} rows have no label; rejected")).format(n=n)
+
+    return _blank(rows, "label", "missing_label", message,
+                  _("label these rows or delete them (to label new texts with a trained model use `domainfit predict`)"))
 
 
 @row_check("invalid_label")
@@ -188,9 +187,14 @@ def check_invalid_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     bad = rows[rows["_label_error"].notna()] if "_label_error" in rows else rows.iloc[:0]
     if bad.empty:
         return _none()
-    issues = [Issue(code, "error", f"{_rows(len(group), 'have')} a label the {ctx.task_name} task "
-                    f"cannot read, e.g. {group['_label_error'].iloc[0].partition(': ')[2]} ({group['_loc'].iloc[0]}); rejected",
-                    group["_loc"].tolist(), hint="correct these label cells or delete the rows (`domainfit ls tasks` says what each task reads)")
+    def message(group: pd.DataFrame) -> str:
+        n = len(group)
+        return (_("{n} row has a label the {task} task cannot read, e.g. {example} ({loc}); rejected") if n == 1 else
+                _("{n} rows have a label the {task} task cannot read, e.g. {example} ({loc}); rejected")).format(
+            n=n, task=ctx.task_name, example=group["_label_error"].iloc[0].partition(": ")[2], loc=group["_loc"].iloc[0])
+
+    issues = [Issue(code, "error", message(group), group["_loc"].tolist(),
+                    hint=_("correct these label cells or delete the rows (`domainfit ls tasks` says what each task reads)"))
               for code, group in bad.groupby(bad["_label_error"].str.extract(r"^([a-z_]+)", expand=False), sort=True)]
     return bad["_label_error"].astype(object), issues
 
@@ -205,17 +209,19 @@ def check_conflicting_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
         return _none()
     joined = bad.groupby(keys, sort=False)["label"].transform(lambda s: ", ".join(sorted(set(s))))
     examples = []
-    for (_, text), group in list(bad.groupby(keys, sort=False))[:3]:
-        parts = ", ".join(f"{lab!r} at {loc}" for lab, loc in zip(group["label"], group["_loc"]))
-        examples.append(f"{_short(text)!r} is {parts}")
+    for (_role, text), group in list(bad.groupby(keys, sort=False))[:3]:
+        parts = ", ".join(_("{label} at {loc}").format(label=repr(lab), loc=loc) for lab, loc in zip(group["label"], group["_loc"]))
+        examples.append(_("{text} is {labels}").format(text=repr(_short(text)), labels=parts))
     n_texts = bad.groupby(keys, sort=False).ngroups
+    # every conflicting text has at least 2 rows, so the row count is always plural
     issue = Issue(
         "conflicting_labels",
         "error",
-        f"{n_texts} {'text appears' if n_texts == 1 else 'texts appear'} with different labels "
-        f"({_rows(len(bad))}); all their rows were rejected",
+        (_("{n} text appears with different labels ({rows} rows); all their rows were rejected") if n_texts == 1 else
+         _("{n} texts appear with different labels ({rows} rows); all their rows were rejected")).format(
+            n=n_texts, rows=len(bad)),
         bad["_loc"].tolist(),
-        hint="decide the right label and fix the file; for example " + "; ".join(examples),
+        hint=_("decide the right label and fix the file; for example {examples}").format(examples="; ".join(examples)),
     )
     return ("conflicting_labels: " + joined).astype(object), [issue]
 
@@ -233,13 +239,16 @@ def check_duplicates(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     dup = dup & ~held
     issues = []
     if held.any():
+        n = int(held.sum())
         issues.append(Issue(
             "duplicate",
             "warning",
-            f"{_rows(int(held.sum()), 'repeat')} an earlier row of your own evaluation file (same text and label); "
-            "kept, so the file is scored as given",
+            (_("{n} row repeats an earlier row of your own evaluation file (same text and label); "
+               "kept, so the file is scored as given") if n == 1 else
+             _("{n} rows repeat an earlier row of your own evaluation file (same text and label); "
+               "kept, so the file is scored as given")).format(n=n),
             rows.loc[held, "_loc"].tolist(),
-            hint="remove the repeats if they are mistakes: each repeat counts again in the score",
+            hint=_("remove the repeats if they are mistakes: each repeat counts again in the score"),
         ))  # fmt: skip
     if not dup.any():
         return _none()[0], issues
@@ -247,9 +256,12 @@ def check_duplicates(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     issues.insert(0, Issue(
         "duplicate",
         "error",
-        f"{_rows(len(bad), 'repeat')} an earlier row (same text and label); the first copy was kept, the repeats rejected",
+        (_("{n} row repeats an earlier row (same text and label); the first copy was kept, the repeats rejected")
+         if len(bad) == 1 else
+         _("{n} rows repeat an earlier row (same text and label); the first copy was kept, the repeats rejected")).format(
+            n=len(bad)),
         bad["_loc"].tolist(),
-        hint="nothing to do unless the repeats are meant to weigh more; then keep them in a separate file",
+        hint=_("nothing to do unless the repeats are meant to weigh more; then keep them in a separate file"),
     ))  # fmt: skip
     return ("duplicate of " + first[dup]).astype(object), issues
 
@@ -269,24 +281,32 @@ def check_leakage(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
             continue
         files = ", ".join(dict.fromkeys(hit["_file"]))
         held_file = ", ".join(dict.fromkeys(held["_file"]))
+        n = len(hit)
         if ctx.drop_leakage:
-            reasons.update(("leakage: also in " + hit["text"].map(first_loc)).items())
+            reasons.update(("leakage: " + hit["text"].map(first_loc).map(lambda loc: _("also in {loc}").format(loc=loc))).items())
             issues.append(Issue(
                 "leakage",
                 "error",
-                f"{_rows(len(hit), 'of')} {files} also appear in the {held_out} file {held_file}; "
-                f"rejected so the {held_out} score is honest",
+                (_("{n} row of {files} also appear in the {held_out} file {held_file}; "
+                   "rejected so the {held_out} score is honest") if n == 1 else
+                 _("{n} rows of {files} also appear in the {held_out} file {held_file}; "
+                   "rejected so the {held_out} score is honest")).format(n=n, files=files, held_out=held_out,
+                                                                          held_file=held_file),
                 hit["_loc"].tolist(),
-                hint=f"remove them from {files}, or set data.drop_leakage: false to keep them (and an optimistic score)",
+                hint=_("remove them from {files}, or set data.drop_leakage: false to keep them (and an optimistic "
+                       "score)").format(files=files),
             ))  # fmt: skip
         else:
             issues.append(Issue(
                 "leakage",
                 "warning",
-                f"{_rows(len(hit), 'of')} {files} also appear in the {held_out} file {held_file}; "
-                f"the {held_out} score will be optimistic",
+                (_("{n} row of {files} also appear in the {held_out} file {held_file}; "
+                   "the {held_out} score will be optimistic") if n == 1 else
+                 _("{n} rows of {files} also appear in the {held_out} file {held_file}; "
+                   "the {held_out} score will be optimistic")).format(n=n, files=files, held_out=held_out,
+                                                                       held_file=held_file),
                 hit["_loc"].tolist(),
-                hint="set data.drop_leakage: true, or remove them from the training file",
+                hint=_("set data.drop_leakage: true, or remove them from the training file"),
             ))  # fmt: skip
     return pd.Series(reasons, dtype=object), issues
 
@@ -299,19 +319,29 @@ def check_rare_classes(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     if rare.empty:
         return _none()
     bad = train[train["label"].isin(rare.index)]
-    head = f"{len(rare)} {'class has' if len(rare) == 1 else 'classes have'} fewer than min_per_class={ctx.min_per_class} training rows: {_label_counts(rare)}"
+    head = (_("{n} class has fewer than min_per_class={min} training rows: {labels}") if len(rare) == 1 else
+            _("{n} classes have fewer than min_per_class={min} training rows: {labels}")).format(
+        n=len(rare), min=ctx.min_per_class, labels=_label_counts(rare))
     if ctx.own_val_and_test:
-        issue = Issue("rare_class", "warning", head + "; the model will hardly learn them", bad["_loc"].tolist(),
-                      hint="add training examples of these classes")  # fmt: skip
+        issue = Issue("rare_class", "warning", head + _("; the model will hardly learn them"), bad["_loc"].tolist(),
+                      hint=_("add training examples of these classes"))  # fmt: skip
         return pd.Series(dtype=object), [issue]
+    tail = (_("; their {n} row were rejected (such a class cannot be split into train, validation and test)")
+            if len(bad) == 1 else
+            _("; their {n} rows were rejected (such a class cannot be split into train, validation and test)")).format(
+        n=len(bad))
     issue = Issue(
         "rare_class",
         "error",
-        head + f"; their {_rows(len(bad))} were rejected (such a class cannot be split into train, validation and test)",
+        head + tail,
         bad["_loc"].tolist(),
-        hint="add examples of these classes, merge them into a related class, or lower data.min_per_class",
+        hint=_("add examples of these classes, merge them into a related class, or lower data.min_per_class"),
     )
-    reasons = bad["label"].map(lambda lab: f"rare_class: only {_rows(int(counts[lab]))}; need min_per_class={ctx.min_per_class}")
+    def reason(n: int) -> str:
+        return "rare_class: " + (_("only {n} row; need min_per_class={min}") if n == 1 else
+                                 _("only {n} rows; need min_per_class={min}")).format(n=n, min=ctx.min_per_class)
+
+    reasons = bad["label"].map(lambda lab: reason(int(counts[lab])))
     return reasons.astype(object), [issue]
 
 
@@ -329,12 +359,14 @@ def check_unseen_labels(rows: pd.DataFrame, ctx: CheckContext) -> Finding:
     issue = Issue(
         "unseen_label",
         "error",
-        f"{_rows(len(bad), 'of')} {files} have labels with no training rows: "
-        f"{_label_counts(unseen.value_counts().sort_index())}; the model cannot predict them, so they were rejected",
+        (_("{n} row of {files} have labels with no training rows: {labels}; the model cannot predict them, "
+           "so they were rejected") if len(bad) == 1 else
+         _("{n} rows of {files} have labels with no training rows: {labels}; the model cannot predict them, "
+           "so they were rejected")).format(n=len(bad), files=files, labels=_label_counts(unseen.value_counts().sort_index())),
         bad["_loc"].tolist(),
-        hint="add training rows with these labels, or correct or remove these rows",
+        hint=_("add training rows with these labels, or correct or remove these rows"),
     )
-    reasons = unseen.map(lambda lab: f"unseen_label: {lab!r} has no training rows")
+    reasons = unseen.map(lambda lab: "unseen_label: " + _("{label} has no training rows").format(label=repr(lab)))
     return reasons.astype(object), [issue]
 
 
@@ -349,10 +381,12 @@ def check_replacement_characters(kept: pd.DataFrame, ctx: CheckContext) -> list[
     return [Issue(
         "encoding",
         "warning",
-        f"{_rows(len(bad), 'have')} a text holding U+FFFD (\ufffd), the mark of characters lost when the file "
-        "was converted between encodings earlier",
+        (_("{n} row has a text holding U+FFFD (\ufffd), the mark of characters lost when the file "
+           "was converted between encodings earlier") if len(bad) == 1 else
+         _("{n} rows have a text holding U+FFFD (\ufffd), the mark of characters lost when the file "
+           "was converted between encodings earlier")).format(n=len(bad)),
         bad["_loc"].tolist(),
-        hint="export the data again as UTF-8 from the original system",
+        hint=_("export the data again as UTF-8 from the original system"),
     )]  # fmt: skip
 
 
@@ -371,14 +405,22 @@ def check_personal_data(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
         counts = Counter(k for present in found for k in present if k in chosen)
         listed = ", ".join(f"{k} {counts[k]}" for k in chosen if counts[k])
         where = kept["_loc"].iloc[rows].tolist()
+        n = len(rows)
         if done:
-            issues.append(Issue("personal_data_redacted", "info", f"{_rows(len(rows), 'held')} personal data, replaced by "
-                                f"placeholders ([PHONE], [NAME], ...) before training: {listed}", where))
+            message = (_("{n} row held personal data, replaced by placeholders ([PHONE], [NAME], ...) before training: "
+                         "{listed}") if n == 1 else
+                       _("{n} rows held personal data, replaced by placeholders ([PHONE], [NAME], ...) before training: "
+                         "{listed}")).format(n=n, listed=listed)
+            issues.append(Issue("personal_data_redacted", "info", message, where))
         else:
-            issues.append(Issue("personal_data", "warning", f"{_rows(len(rows), 'hold')} personal data ({listed}, rows "
-                                "counted per kind) that will be in the bundle's data/ files and the model's training", where,
-                                hint="set data.redact: true (or `--set data.redact=true`) to replace it by placeholders in "
-                                     "training, evaluation, prediction and logs; `domainfit data redact` writes a redacted copy"))
+            message = (_("{n} row holds personal data ({listed}, rows counted per kind) that will be in the bundle's "
+                         "data/ files and the model's training") if n == 1 else
+                       _("{n} rows hold personal data ({listed}, rows counted per kind) that will be in the bundle's "
+                         "data/ files and the model's training")).format(n=n, listed=listed)
+            issues.append(Issue("personal_data", "warning", message, where,
+                                hint=_("set data.redact: true (or `--set data.redact=true`) to replace it by placeholders "
+                                       "in training, evaluation, prediction and logs; `domainfit data redact` writes a "
+                                       "redacted copy")))
     return issues
 
 

@@ -15,6 +15,7 @@ import difflib
 import pandas as pd
 
 from domainfit.errors import ColumnError
+from domainfit.i18n import _
 
 __all__ = ["LABEL_NAMES", "TEXT_NAMES", "resolve_columns"]
 
@@ -31,7 +32,10 @@ LABEL_NAMES = (
 )  # fmt: skip
 
 _SAMPLE = 2000  # rows looked at when measuring columns
-_HOW = "pass --text COLUMN --label COLUMN (data.text_column / data.label_column in the YAML)"
+
+
+def _how() -> str:
+    return _("pass --text COLUMN --label COLUMN (data.text_column / data.label_column in the YAML)")
 
 
 def column_key(name: str) -> str:
@@ -49,11 +53,11 @@ def _data_columns(frame: pd.DataFrame) -> list[str]:
 def _samples(frame: pd.DataFrame, column: str, n: int = 2) -> str:
     values = [v for v in frame[column].head(50).tolist() if str(v).strip()][:n]
     shown = [repr(v if len(v) <= 40 else v[:37] + "...") for v in map(str, values)]
-    return ", ".join(shown) if shown else "(empty)"
+    return ", ".join(shown) if shown else _("(empty)")
 
 
 def _describe(frame: pd.DataFrame, columns: list[str]) -> str:
-    return "; ".join(f"{c!r} e.g. {_samples(frame, c)}" for c in columns)
+    return "; ".join(_("{column} e.g. {samples}").format(column=repr(c), samples=_samples(frame, c)) for c in columns)
 
 
 def _explicit(frame: pd.DataFrame, name: str, role: str, where: str | None) -> str:
@@ -64,12 +68,14 @@ def _explicit(frame: pd.DataFrame, name: str, role: str, where: str | None) -> s
     if len(loose) == 1:  # "Text " or "TEXT" for "text": the user clearly meant it
         return loose[0]
     close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
-    guess = f" Did you mean {close[0]!r}?" if close else ""
+    guess = _(" Did you mean {name}?").format(name=repr(close[0])) if close else ""
     flag = "--text" if role == "text" else "--label"
     raise ColumnError(
-        f"no {role} column {name!r}.{guess} The file has: {', '.join(map(repr, columns))}",
+        _("no {role} column {name}.{guess} The file has: {columns}").format(
+            role=_("text") if role == "text" else _("label"), name=repr(name), guess=guess,
+            columns=", ".join(map(repr, columns))),
         where=where,
-        hint=f"pass {flag} with one of those names (data.{role}_column in the YAML)",
+        hint=_("pass {flag} with one of those names (data.{role}_column in the YAML)").format(flag=flag, role=role),
     )
 
 
@@ -93,11 +99,12 @@ def _infer_text(frame: pd.DataFrame, columns: list[str], where: str | None) -> s
     lengths = sorted(((_mean_length(frame[c]), c) for c in pool), reverse=True)
     if len(lengths) >= 2 and lengths[0][0] >= 1.5 * lengths[1][0] and lengths[0][0] >= 10:
         return lengths[0][1]
-    candidates = [c for _, c in lengths] or columns
+    candidates = [c for _x, c in lengths] or columns
     raise ColumnError(
-        f"cannot tell which column holds the text; candidates: {_describe(frame, candidates)}",
+        _("cannot tell which column holds the text; candidates: {candidates}").format(
+            candidates=_describe(frame, candidates)),
         where=where,
-        hint=_HOW,
+        hint=_how(),
     )
 
 
@@ -117,7 +124,8 @@ def _infer_label(frame: pd.DataFrame, columns: list[str], where: str | None, req
     if len(named) > 1:
         if not require:
             return None
-        raise ColumnError(f"several columns could hold the label: {_describe(frame, named)}", where=where, hint=_HOW)
+        raise ColumnError(_("several columns could hold the label: {candidates}").format(
+            candidates=_describe(frame, named)), where=where, hint=_how())
     if not require:
         return None  # a prediction file: guessing a label column from its shape would be a surprise
     shaped = [c for c in columns if _is_label_like(frame[c].head(_SAMPLE))]
@@ -125,8 +133,9 @@ def _infer_label(frame: pd.DataFrame, columns: list[str], where: str | None, req
         return shaped[0]
     candidates = shaped or columns
     if not candidates:
-        raise ColumnError("the file has no column left for the label", where=where, hint=_HOW)
-    raise ColumnError(f"cannot tell which column holds the label; candidates: {_describe(frame, candidates)}", where=where, hint=_HOW)
+        raise ColumnError(_("the file has no column left for the label"), where=where, hint=_how())
+    raise ColumnError(_("cannot tell which column holds the label; candidates: {candidates}").format(
+        candidates=_describe(frame, candidates)), where=where, hint=_how())
 
 
 def resolve_columns(
@@ -141,7 +150,8 @@ def resolve_columns(
     where = str(path) if path is not None else None
     columns = _data_columns(frame)
     if not columns:
-        raise ColumnError("the file has no columns", where=where, hint="the first row must name the columns, e.g. text,label")
+        raise ColumnError(_("the file has no columns"), where=where,
+                          hint=_("the first row must name the columns, e.g. text,label"))
     text = _explicit(frame, text_column, "text", where) if text_column else None
     label = None
     if label_column:
@@ -157,5 +167,6 @@ def resolve_columns(
     if label is None and (require_label or not label_column):
         label = _infer_label(frame, [c for c in columns if c != text], where, require_label)
     if label is not None and label == text:
-        raise ColumnError(f"the text and the label are both column {text!r}", where=where, hint=_HOW)
+        raise ColumnError(_("the text and the label are both column {column}").format(column=repr(text)), where=where,
+                          hint=_how())
     return text, label

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from domainfit.errors import DataError, EncodingError
+from domainfit.i18n import _
 
 __all__ = ["Decoded", "decode", "detect_encoding", "split_lines"]
 
@@ -73,7 +74,8 @@ def _line_at(raw: bytes, offset: int) -> int:
 
 
 def _bad_byte(raw: bytes, err: UnicodeDecodeError) -> str:
-    return f"byte 0x{raw[err.start]:02x} at byte offset {err.start} (line {_line_at(raw, err.start)})"
+    return _("byte {byte} at byte offset {offset} (line {line})").format(byte=f"0x{raw[err.start]:02x}", offset=err.start,
+                                                                        line=_line_at(raw, err.start))
 
 
 # The 100 most frequent Chinese characters: about 40% of the characters of ordinary Chinese prose.
@@ -137,8 +139,9 @@ def detect_encoding(raw: bytes) -> tuple[str, str]:
                 return name, raw.decode(name)
             except UnicodeDecodeError as e:
                 raise EncodingError(
-                    f"the file starts with a {name} byte-order mark but {_bad_byte(raw, e)} is not valid {name}",
-                    hint="the file is cut short or not text: export it again, or pass --encoding if you know it",
+                    _("the file starts with a {name} byte-order mark but {byte} is not valid {name}").format(
+                        name=name, byte=_bad_byte(raw, e)),
+                    hint=_("the file is cut short or not text: export it again, or pass --encoding if you know it"),
                 ) from None
     try:
         return "utf-8", raw.decode("utf-8")
@@ -153,7 +156,7 @@ def detect_encoding(raw: bytes) -> tuple[str, str]:
     tried = ["utf-8", "gb18030"]
     guess = _guess(raw)
     if guess:
-        tried.append(f"{guess} (charset-normalizer's guess)")
+        tried.append(_("{encoding} (charset-normalizer's guess)").format(encoding=guess))
         try:
             return guess, raw.decode(guess)
         except (UnicodeDecodeError, LookupError):
@@ -163,9 +166,10 @@ def detect_encoding(raw: bytes) -> tuple[str, str]:
 
 def _unknown(utf8_error: str, tried: list[str]) -> EncodingError:
     return EncodingError(
-        f"cannot tell the file's encoding: it is not utf-8 ({utf8_error}); tried {', '.join(tried)}",
-        hint="pass the encoding, e.g. --encoding gb18030 or --encoding latin-1 (data.encoding in the YAML), "
-        "or re-save the file as UTF-8",
+        _("cannot tell the file's encoding: it is not utf-8 ({error}); tried {tried}").format(error=utf8_error,
+                                                                                            tried=", ".join(tried)),
+        hint=_("pass the encoding, e.g. --encoding gb18030 or --encoding latin-1 (data.encoding in the YAML), "
+               "or re-save the file as UTF-8"),
     )
 
 
@@ -219,13 +223,15 @@ def _decode_as(raw: bytes, encoding: str) -> str:
         return raw.decode(encoding)
     except LookupError:
         raise EncodingError(
-            f"unknown encoding {encoding!r}", hint="use a Python codec name such as utf-8, gb18030, gbk, big5, latin-1, or leave --encoding out to detect it"
+            _("unknown encoding {encoding}").format(encoding=repr(encoding)),
+            hint=_("use a Python codec name such as utf-8, gb18030, gbk, big5, latin-1, or leave --encoding out to "
+                   "detect it"),
         ) from None
     except UnicodeDecodeError as e:
         err = EncodingError(
-            f"the file is not valid {encoding}: {_bad_byte(raw, e)}",
-            hint="leave --encoding out to detect it (a line in another encoding is then rejected on its own), "
-            "or try another one (utf-8-sig, gb18030, big5, latin-1)",
+            _("the file is not valid {encoding}: {byte}").format(encoding=encoding, byte=_bad_byte(raw, e)),
+            hint=_("leave --encoding out to detect it (a line in another encoding is then rejected on its own), "
+                   "or try another one (utf-8-sig, gb18030, big5, latin-1)"),
         )
         err.line = _line_at(raw, e.start)  # type: ignore[attr-defined]  # the reader puts it in `where`
         raise err from None
@@ -290,7 +296,8 @@ def _by_line(body: bytes, forced: str | None, utf8_error: str) -> Decoded:
     elif tally:
         chosen = max(tally, key=lambda enc: (tally[enc], -order.index(enc) if enc in order else -len(order)))
     else:
-        raise _unknown(utf8_error, ["utf-8", "gb18030"] + ([f"{legacy} (charset-normalizer's guess)"] if legacy else []))
+        guessed = [_("{encoding} (charset-normalizer's guess)").format(encoding=legacy)] if legacy else []
+        raise _unknown(utf8_error, ["utf-8", "gb18030", *guessed])
 
     out: list[str] = []
     bad: dict[int, str] = {}
@@ -359,16 +366,17 @@ def _foreign(chosen: str, text: str, seen: str | None, as_utf8: str | None) -> b
 
 
 def _reason(number: int, chosen: str, undecodable: bool, seen: str | None, reading: str | None) -> str:
-    head = f"encoding: line {number} is not valid {chosen}" if undecodable else f"encoding: line {number} is not in {chosen}"
-    tail = f"; it reads as {seen}: {_shown(reading)}" if seen and reading is not None else ""
-    return f"{head}, the encoding of the rest of the file{tail}"
+    head = (_("line {number} is not valid {encoding}") if undecodable else _("line {number} is not in {encoding}")).format(
+        number=number, encoding=chosen)
+    tail = _("; it reads as {encoding}: {text}").format(encoding=seen, text=_shown(reading)) if seen and reading is not None else ""
+    return "encoding: " + _("{line}, the encoding of the rest of the file{tail}").format(line=head, tail=tail)
 
 
 def _binary(line: int) -> DataError:
     return DataError(
-        f"the file holds NUL bytes (line {line}): it looks like a binary file, not text",
-        hint="export the table as CSV, TSV or JSON Lines text, or give a binary table its real extension (.xlsx, "
-        ".parquet); a UTF-16 text without a byte-order mark needs --encoding utf-16-le (or utf-16-be)",
+        _("the file holds NUL bytes (line {line}): it looks like a binary file, not text").format(line=line),
+        hint=_("export the table as CSV, TSV or JSON Lines text, or give a binary table its real extension (.xlsx, "
+               ".parquet); a UTF-16 text without a byte-order mark needs --encoding utf-16-le (or utf-16-be)"),
     )
 
 
@@ -387,5 +395,5 @@ def _mark_nul(decoded: Decoded) -> Decoded:
     bad = dict(decoded.bad)
     for i, line in enumerate(decoded.lines):
         if "\x00" in line and i not in bad:
-            bad[i] = f"binary: line {i + 1} holds NUL bytes (binary data, not text)"
+            bad[i] = "binary: " + _("line {number} holds NUL bytes (binary data, not text)").format(number=i + 1)
     return Decoded(decoded.encoding, decoded.lines, bad) if len(bad) != len(decoded.bad) else decoded

@@ -34,8 +34,9 @@ from domainfit.data.records import Record, field_limit, never_closed, sniff_deli
 from domainfit.data.records import records as csv_records
 from domainfit.data.workbook import check_workbook
 from domainfit.errors import DataError, EncodingError
+from domainfit.i18n import _
 
-__all__ = ["FORMATS", "READ_PROBLEMS", "ReadResult", "detect_encoding", "read_table", "sniff_delimiter"]
+__all__ = ["FORMATS", "ReadResult", "detect_encoding", "read_problems", "read_table", "sniff_delimiter"]
 
 META_COLUMNS = ("_file", "_row")
 REJECT_COLUMNS = ("_file", "_row", "_reason", "_raw")
@@ -63,44 +64,56 @@ class ReadResult:
         return "line" if self.format == "jsonl" else "row"
 
 
-_OBJECT_HINT = 'each line must hold one JSON object, e.g. {"text": "...", "label": "..."}'
+def _object_hint() -> str:
+    return _('each line must hold one JSON object, e.g. {"text": "...", "label": "..."}')
 
-READ_PROBLEMS: dict[str, tuple[str, str]] = {
-    "encoding": (
-        "a line in another encoding than the rest of the file",
-        "re-save the file in one encoding (UTF-8), or pass --encoding when the whole file is in one",
-    ),
-    "binary": ("NUL bytes: binary data, not text", "remove the binary data from these lines"),
-    "bad_json": ("not valid JSON", _OBJECT_HINT),
-    "not_object": ("JSON that is not an object", _OBJECT_HINT),
-    "too_many_fields": (
-        "more cells than the header",
-        "quote cells that hold the delimiter (\"a, b\"), or pass the delimiter, e.g. --delimiter ';' (data.delimiter in the YAML)",
-    ),
-    "bad_quote": ("a quote never closed", 'close the quote, and double a quote that is part of the text ("")'),
-    "bad_csv": ("cells the CSV parser cannot split", 'check the quoting of these rows: a cell that starts with " must end with "'),
-}
-"""Why a row cannot be read (the first word of its reason) -> (what such rows are, how to fix them)."""
+
+def _close_quote_hint() -> str:
+    return _('close the quote, and double a quote that is part of the text ("")')
+
+
+def read_problems() -> dict[str, tuple[str, str]]:
+    """Why a row cannot be read (the first word of its reason) -> (what such rows are, how to fix them), in the
+    current language."""
+    return {
+        "encoding": (
+            _("a line in another encoding than the rest of the file"),
+            _("re-save the file in one encoding (UTF-8), or pass --encoding when the whole file is in one"),
+        ),
+        "binary": (_("NUL bytes: binary data, not text"), _("remove the binary data from these lines")),
+        "bad_json": (_("not valid JSON"), _object_hint()),
+        "not_object": (_("JSON that is not an object"), _object_hint()),
+        "too_many_fields": (
+            _("more cells than the header"),
+            _("quote cells that hold the delimiter (\"a, b\"), or pass the delimiter, e.g. --delimiter ';' "
+              "(data.delimiter in the YAML)"),
+        ),
+        "bad_quote": (_("a quote never closed"), _close_quote_hint()),
+        "bad_csv": (_("cells the CSV parser cannot split"),
+                    _('check the quoting of these rows: a cell that starts with " must end with "')),
+    }
 
 
 # ---------------------------------------------------------------------------------------------------- text files
 
-_MAGIC = (
-    (b"PK\x03\x04", "an Excel (.xlsx) or other zip file"),
-    (b"PAR1", "a Parquet file"),
-    (b"\xd0\xcf\x11\xe0", "an old Excel (.xls) file"),
-    (b"\x1f\x8b", "a gzip-compressed file"),
-)
+def _magic() -> tuple[tuple[bytes, str], ...]:
+    return (
+        (b"PK\x03\x04", _("an Excel (.xlsx) or other zip file")),
+        (b"PAR1", _("a Parquet file")),
+        (b"\xd0\xcf\x11\xe0", _("an old Excel (.xls) file")),
+        (b"\x1f\x8b", _("a gzip-compressed file")),
+    )
 
 
 def _read_text(path: Path, shown: str, encoding: str | None, fmt: str) -> Decoded:
     raw = path.read_bytes()
-    for magic, what in _MAGIC:
+    for magic, what in _magic():
         if raw.startswith(magic):
             raise DataError(
-                f"this looks like {what}, not a {fmt} text file",
+                _("this looks like {what}, not a {format} text file").format(what=what, format=fmt),
                 where=shown,
-                hint="give the file its real extension (.xlsx, .parquet); .xls files must be re-saved as .xlsx; unpack a .gz first",
+                hint=_("give the file its real extension (.xlsx, .parquet); .xls files must be re-saved as .xlsx; "
+                       "unpack a .gz first"),
             )
     try:
         return decode(raw, encoding)
@@ -154,7 +167,8 @@ def _finish(frame: pd.DataFrame, shown: str, rows: list[int] | pd.Index) -> pd.D
     frame.columns = [str(c) for c in frame.columns]
     for name in META_COLUMNS:
         if name in frame.columns:
-            raise DataError(f"the file has a column named {name!r}, a name domainfit keeps for itself", where=shown, hint=f"rename the column {name!r}")
+            raise DataError(_("the file has a column named {name}, a name domainfit keeps for itself").format(name=repr(name)),
+                            where=shown, hint=_("rename the column {name}").format(name=repr(name)))
     frame["_file"] = shown
     frame["_row"] = pd.Series(list(rows), index=frame.index, dtype="int64")
     return frame.reset_index(drop=True)
@@ -175,7 +189,7 @@ _SHOWN_DELIMITERS = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", "
 
 
 def _read_delimited(
-    path: Path, shown: str, *, encoding: str | None, delimiter: str | None, fmt: str, preferred: str, **_: Any
+    path: Path, shown: str, *, encoding: str | None, delimiter: str | None, fmt: str, preferred: str, **_kwargs: Any
 ) -> ReadResult:
     decoded = _read_text(path, shown, encoding, fmt)
     delimiter = _resolve_delimiter(decoded, delimiter, fmt, preferred)
@@ -186,17 +200,21 @@ def _read_delimited(
     if found and found[-1].last > found[-1].first and never_closed(decoded.lines[found[-1].first - 1 :], delimiter):
         r = found[-1]
         raise DataError(
-            f"a quote opened in row {r.number} (line {r.first}) is never closed: lines {r.first}-{r.last} would become one cell",
+            _("a quote opened in row {row} (line {first}) is never closed: lines {first}-{last} would become one cell").format(
+                row=r.number, first=r.first, last=r.last),
             where=f"{shown}:line {r.first}",
-            hint='close the quote, and double a quote that is part of the text ("")',
+            hint=_close_quote_hint(),
         )
     header = next((r for r in found if r.error or any(c != "" for c in r.cells)), None)
     if header is None:
-        raise DataError("the file is empty (no header row)", where=shown, hint="the first line must name the columns, e.g. text,label")
+        raise DataError(_("the file is empty (no header row)"), where=shown,
+                        hint=_("the first line must name the columns, e.g. text,label"))
     problem = _bad(decoded, header) or header.error
     if problem:
-        raise DataError(f"the header row cannot be read: {problem.partition(': ')[2] or problem}", where=f"{shown}:line {header.first}",
-                        hint=READ_PROBLEMS.get(problem.partition(":")[0], ("", "fix the first line: it must name the columns, e.g. text,label"))[1])
+        fix = _("fix the first line: it must name the columns, e.g. text,label")
+        raise DataError(_("the header row cannot be read: {problem}").format(problem=problem.partition(": ")[2] or problem),
+                        where=f"{shown}:line {header.first}",
+                        hint=read_problems().get(problem.partition(":")[0], ("", fix))[1])
     names = _column_names(header.cells)
     width = len(names)
     kept: list[list[str]] = []
@@ -207,10 +225,11 @@ def _read_delimited(
         if any_bad and (problem := _bad(decoded, r)):
             rejects.add(r.number, problem, _raw(decoded, r), dict(zip(names, r.cells)))
         elif r.error:
-            rejects.add(r.number, f"bad_csv: {_at(r)} cannot be split into cells ({r.error})", _raw(decoded, r))
+            rejects.add(r.number, "bad_csv: " + _("{at} cannot be split into cells ({error})").format(at=_at(r), error=r.error),
+                        _raw(decoded, r))
         elif r is last and never_closed(decoded.lines[r.first - 1 : r.last], delimiter):
-            rejects.add(r.number, f"bad_quote: {_at(r)} opens a quote that is never closed", _raw(decoded, r),
-                        dict(zip(names, r.cells)))
+            rejects.add(r.number, "bad_quote: " + _("{at} opens a quote that is never closed").format(at=_at(r)),
+                        _raw(decoded, r), dict(zip(names, r.cells)))
         elif len(r.cells) > width and any(r.cells[width:]):
             ragged.append((r, _raw(decoded, r)))
         elif any(r.cells):  # else blank: skipped, but its row number counted
@@ -219,24 +238,26 @@ def _read_delimited(
     if ragged and len(ragged) * 2 > len(ragged) + len(kept):  # most rows: the delimiter or the quoting is wrong
         r = ragged[0][0]
         raise DataError(
-            f"cannot parse the file with delimiter {_SHOWN_DELIMITERS.get(delimiter, repr(delimiter))}: row {r.number} "
-            f"(line {r.first}) has {len(r.cells)} cells where the header has {width}"
-            + (f", and so do {len(ragged) - 1} more rows" if len(ragged) > 1 else ""),
+            _("cannot parse the file with delimiter {delimiter}: row {row} (line {line}) has {cells} cells where the "
+              "header has {width}").format(delimiter=_SHOWN_DELIMITERS.get(delimiter, repr(delimiter)), row=r.number,
+                                           line=r.first, cells=len(r.cells), width=width)
+            + (_(", and so do {n} more rows").format(n=len(ragged) - 1) if len(ragged) > 1 else ""),
             where=shown,
-            hint="check that cells holding the delimiter or line breaks are quoted (\"...\"), "
-            "or pass the delimiter, e.g. --delimiter ';' (data.delimiter in the YAML)",
+            hint=_("check that cells holding the delimiter or line breaks are quoted (\"...\"), "
+                   "or pass the delimiter, e.g. --delimiter ';' (data.delimiter in the YAML)"),
         )
     for r, raw in ragged:
-        rejects.add(r.number, f"too_many_fields: {_at(r)} has {len(r.cells)} cells where the header has {width} "
-                    f"(a cell holding {_SHOWN_DELIMITERS.get(delimiter, repr(delimiter))} must be quoted)", raw,
-                    dict(zip(names, r.cells)))  # fmt: skip
+        rejects.add(r.number, "too_many_fields: " + _("{at} has {cells} cells where the header has {width} (a cell holding "
+                    "{delimiter} must be quoted)").format(at=_at(r), cells=len(r.cells), width=width,
+                                                          delimiter=_SHOWN_DELIMITERS.get(delimiter, repr(delimiter))),
+                    raw, dict(zip(names, r.cells)))  # fmt: skip
     frame = pd.DataFrame(kept, columns=names, dtype=str) if kept else pd.DataFrame({n: pd.Series(dtype=str) for n in names})
     return ReadResult(_finish(frame, shown, rows), decoded.encoding, delimiter, fmt, _sorted(rejects.frame()))
 
 
 def _at(r: Record) -> str:
     """"row 4", and the line where it is not the same: "row 4 (line 6)"."""
-    return f"row {r.number}" + (f" (line {r.first})" if r.first != r.number else "")
+    return _("row {number}").format(number=r.number) + (_(" (line {line})").format(line=r.first) if r.first != r.number else "")
 
 
 def _raw(decoded: Decoded, r: Record) -> str:
@@ -253,9 +274,9 @@ def _resolve_delimiter(decoded: Decoded, delimiter: str | None, fmt: str, prefer
         chosen = _DELIMITER_NAMES.get(delimiter.lower(), delimiter)
         if len(chosen) != 1 or chosen in "\r\n\"":
             raise DataError(
-                f"the delimiter must be one character, not {delimiter!r}",
+                _("the delimiter must be one character, not {delimiter}").format(delimiter=repr(delimiter)),
                 where="--delimiter (data.delimiter)",
-                hint="pass one character, or a name: tab, comma, semicolon, pipe, space",
+                hint=_("pass one character, or a name: tab, comma, semicolon, pipe, space"),
             )
         return chosen
     if fmt == "tsv":
@@ -302,18 +323,22 @@ def _parse_line(line: str, number: int) -> tuple[dict[str, str] | None, str | No
     try:
         rec = json.loads(line)
     except json.JSONDecodeError as e:
-        return None, f"bad_json: line {number} is not valid JSON ({e.msg}, column {e.colno}): {line[:80]!r}"
+        return None, "bad_json: " + _("line {number} is not valid JSON ({error}, column {column}): {line}").format(
+            number=number, error=e.msg, column=e.colno, line=repr(line[:80]))
     except RecursionError:
-        return None, f"bad_json: line {number} nests JSON too deeply to read (thousands of levels): {line[:40]!r}"
+        return None, "bad_json: " + _("line {number} nests JSON too deeply to read (thousands of levels): {line}").format(
+            number=number, line=repr(line[:40]))
     if not isinstance(rec, dict):
-        return None, f"not_object: line {number} holds a JSON {type(rec).__name__}, not an object: {line[:80]!r}"
+        return None, "not_object: " + _("line {number} holds a JSON {kind}, not an object: {line}").format(
+            number=number, kind=type(rec).__name__, line=repr(line[:80]))
     try:
         return _cells(rec), None
     except (RecursionError, ValueError):
-        return None, f"bad_json: line {number} nests JSON too deeply to read: {line[:40]!r}"
+        return None, "bad_json: " + _("line {number} nests JSON too deeply to read: {line}").format(
+            number=number, line=repr(line[:40]))
 
 
-def _read_jsonl(path: Path, shown: str, *, encoding: str | None, **_: Any) -> ReadResult:
+def _read_jsonl(path: Path, shown: str, *, encoding: str | None, **_kwargs: Any) -> ReadResult:
     decoded = _read_text(path, shown, encoding, "jsonl")
     records, rows = [], []
     rejects = _Rejects(shown)
@@ -330,63 +355,68 @@ def _read_jsonl(path: Path, shown: str, *, encoding: str | None, **_: Any) -> Re
             records.append(cells)
             rows.append(number)
     if not records and not rejects.rows:
-        raise DataError("the file holds no JSON lines (only blank ones)", where=shown, hint=_OBJECT_HINT)
+        raise DataError(_("the file holds no JSON lines (only blank ones)"), where=shown, hint=_object_hint())
     return ReadResult(_records_frame(records, shown, rows), decoded.encoding, None, "jsonl", _sorted(rejects.frame()))
 
 
-def _read_json(path: Path, shown: str, *, encoding: str | None, **_: Any) -> ReadResult:
+def _read_json(path: Path, shown: str, *, encoding: str | None, **_kwargs: Any) -> ReadResult:
     decoded = _read_text(path, shown, encoding, "json")
-    hint = "a .json file must hold a list of objects; for one object per line name the file .jsonl"
+    hint = _("a .json file must hold a list of objects; for one object per line name the file .jsonl")
     if decoded.bad:
         i = min(decoded.bad)
-        raise DataError(decoded.bad[i].partition(": ")[2], where=f"{shown}:line {i + 1}", hint=READ_PROBLEMS["encoding"][1])
+        raise DataError(decoded.bad[i].partition(": ")[2], where=f"{shown}:line {i + 1}", hint=read_problems()["encoding"][1])
     try:
         data = json.loads(decoded.text)
     except json.JSONDecodeError as e:
-        raise DataError(f"not valid JSON ({e.msg}, line {e.lineno}, column {e.colno})", where=f"{shown}:line {e.lineno}", hint=hint) from None
+        raise DataError(_("not valid JSON ({error}, line {line}, column {column})").format(error=e.msg, line=e.lineno,
+                                                                                          column=e.colno),
+                        where=f"{shown}:line {e.lineno}", hint=hint) from None
     except RecursionError:
-        raise DataError("the JSON nests too deeply to read (thousands of levels)", where=shown, hint=hint) from None
+        raise DataError(_("the JSON nests too deeply to read (thousands of levels)"), where=shown, hint=hint) from None
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise DataError(
-            "a .json file must hold a list of objects, like [{\"text\": \"...\", \"label\": \"...\"}, ...]",
+            _("a .json file must hold a list of objects, like [{\"text\": \"...\", \"label\": \"...\"}, ...]"),
             where=shown,
-            hint="convert it to that shape, or to JSON Lines (.jsonl, one object per line)",
+            hint=_("convert it to that shape, or to JSON Lines (.jsonl, one object per line)"),
         )
     try:
         records = [_cells(r) for r in data]
     except (RecursionError, ValueError):
-        raise DataError("the JSON nests too deeply to read", where=shown, hint=hint) from None
+        raise DataError(_("the JSON nests too deeply to read"), where=shown, hint=hint) from None
     return ReadResult(_records_frame(records, shown, list(range(1, len(data) + 1))), decoded.encoding, None, "json")
 
 
 # ---------------------------------------------------------------------------------------------------- binary
 
 
-def _read_parquet(path: Path, shown: str, **_: Any) -> ReadResult:
+def _read_parquet(path: Path, shown: str, **_kwargs: Any) -> ReadResult:
     try:
         frame = pd.read_parquet(path)
     except Exception as e:  # pyarrow raises several unrelated types for a damaged file
-        raise DataError(f"cannot read the Parquet file: {e}", where=shown, hint="check that the file is complete and really Parquet") from None
+        raise DataError(_("cannot read the Parquet file: {error}").format(error=e), where=shown,
+                        hint=_("check that the file is complete and really Parquet")) from None
     frame = frame.reset_index(drop=True)
     frame = pd.DataFrame({str(c): frame[c].map(_to_str).astype(str) for c in frame.columns}, index=frame.index)
     return ReadResult(_finish(frame, shown, frame.index + 1), None, None, "parquet")
 
 
-def _read_excel(path: Path, shown: str, *, sheet: str | int | None = None, **_: Any) -> ReadResult:
+def _read_excel(path: Path, shown: str, *, sheet: str | int | None = None, **_kwargs: Any) -> ReadResult:
     check_workbook(path, shown)
     try:
         frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=str, keep_default_na=False, na_filter=False, engine="openpyxl")
     except (ValueError, IndexError, KeyError) as e:
         if sheet is None:
-            raise DataError(f"cannot read the Excel file: {e}", where=shown, hint="open and re-save it in Excel as .xlsx") from None
+            raise DataError(_("cannot read the Excel file: {error}").format(error=e), where=shown,
+                            hint=_("open and re-save it in Excel as .xlsx")) from None
         names = _sheet_names(path)
         raise DataError(
-            f"no sheet {sheet!r}; the workbook has {names}",
+            _("no sheet {sheet}; the workbook has {names}").format(sheet=repr(sheet), names=names),
             where=shown,
-            hint="pass --sheet NAME or a 0-based index (data.sheet in the YAML)",
+            hint=_("pass --sheet NAME or a 0-based index (data.sheet in the YAML)"),
         ) from None
     except Exception as e:  # openpyxl/zipfile errors for a damaged or non-xlsx file
-        raise DataError(f"cannot read the Excel file: {e}", where=shown, hint="open and re-save it in Excel as .xlsx") from None
+        raise DataError(_("cannot read the Excel file: {error}").format(error=e), where=shown,
+                        hint=_("open and re-save it in Excel as .xlsx")) from None
     frame = _drop_blank(frame.astype(str))
     return ReadResult(_finish(frame, shown, frame.index + 2), None, None, "xlsx")
 
@@ -430,9 +460,13 @@ def folder_error(p: Path, shown: str, extensions: Any = FORMATS) -> DataError:
         inside = sorted(f.name for f in p.iterdir() if f.is_file() and f.suffix.lower() in extensions)
     except OSError:
         inside = []
-    hint = (f"pass one of its files, e.g. {p / inside[0]}" + (f" (it holds {', '.join(inside[:5])}{' ...' if len(inside) > 5 else ''})" if len(inside) > 1 else "")
-            if inside else f"pass the path of a file ({', '.join(extensions)}), not a folder")
-    return DataError(f"{shown} is a folder, not a file", where=shown, hint=hint)
+    if inside:
+        held = ", ".join(inside[:5]) + (" ..." if len(inside) > 5 else "")
+        hint = _("pass one of its files, e.g. {file}").format(file=p / inside[0]) + (
+            _(" (it holds {files})").format(files=held) if len(inside) > 1 else "")
+    else:
+        hint = _("pass the path of a file ({extensions}), not a folder").format(extensions=", ".join(extensions))
+    return DataError(_("{path} is a folder, not a file").format(path=shown), where=shown, hint=hint)
 
 
 def read_table(path: str | os.PathLike, *, encoding: str | None = None, delimiter: str | None = None, sheet: str | int | None = None,
@@ -451,25 +485,30 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None, delimite
     reader = FORMATS.get(p.suffix.lower())
     if reader is None:
         raise DataError(
-            f"unsupported file type {p.suffix or '(no extension)'!r}",
+            _("unsupported file type {suffix}").format(suffix=repr(p.suffix or "(no extension)")),
             where=shown,
-            hint=f"use one of {', '.join(FORMATS)}; .xls files must be re-saved as .xlsx",
+            hint=_("use one of {formats}; .xls files must be re-saved as .xlsx").format(formats=", ".join(FORMATS)),
         )
     if not p.exists():
-        raise DataError(f"file not found: {p.resolve()}", where=shown, hint=f"check the path; relative paths start from {Path.cwd()}")
+        raise DataError(_("file not found: {path}").format(path=p.resolve()), where=shown,
+                        hint=_("check the path; relative paths start from {cwd}").format(cwd=Path.cwd()))
     if not p.is_file():
-        raise DataError(f"not a regular file: {p.resolve()}", where=shown, hint="pass the path of a table file")
+        raise DataError(_("not a regular file: {path}").format(path=p.resolve()), where=shown,
+                        hint=_("pass the path of a table file"))
     if p.stat().st_size == 0:
-        raise DataError("the file is empty (0 bytes)", where=shown,
-                        hint="export the table again; a text table's first line must name the columns, e.g. text,label")
+        raise DataError(_("the file is empty (0 bytes)"), where=shown,
+                        hint=_("export the table again; a text table's first line must name the columns, e.g. text,label"))
     result = reader(p, shown, encoding=encoding, delimiter=delimiter, sheet=sheet)
     unreadable = len(result.rejects)
     nothing = not [c for c in result.frame.columns if c not in META_COLUMNS]
     if unreadable and (bad_rows == "raise" or nothing):
         first = result.rejects.iloc[0]
-        code, _, detail = str(first["_reason"]).partition(": ")
-        more = f" (and {unreadable - 1} more {result.unit}s that cannot be read)" if unreadable > 1 else ""
-        head = f"none of the {unreadable} {result.unit}s can be read; the first: " if nothing else ""
+        code, _sep, detail = str(first["_reason"]).partition(": ")
+        lines = result.unit == "line"
+        more = ((_(" (and {n} more lines that cannot be read)") if lines else _(" (and {n} more rows that cannot be read)"))
+                .format(n=unreadable - 1) if unreadable > 1 else "")
+        head = ((_("none of the {n} lines can be read; the first: ") if lines else _("none of the {n} rows can be read; the first: "))
+                .format(n=unreadable) if nothing else "")
         raise DataError(head + (detail or code) + more, where=f"{shown}:{result.unit} {first['_row']}",
-                        hint=READ_PROBLEMS.get(code, ("", "fix or delete that row"))[1])
+                        hint=read_problems().get(code, ("", _("fix or delete that row")))[1])
     return result

@@ -24,11 +24,12 @@ from domainfit.config.schema import DataConfig
 from domainfit.data.checks import CheckContext, DataReport, Issue, run_checks
 from domainfit.data.clean import make_cleaner
 from domainfit.data.columns import resolve_columns
-from domainfit.data.io import READ_PROBLEMS, ReadResult, read_table
+from domainfit.data.io import ReadResult, read_problems, read_table
 from domainfit.data.pii import Redactor
 from domainfit.data.split import split_data
 from domainfit.data.token_checks import token_summary
 from domainfit.errors import EmptyDataError
+from domainfit.i18n import _
 from domainfit.interfaces import make_task
 
 __all__ = ["OUTPUT_COLUMNS", "REJECT_COLUMNS", "PreparedData", "check_data", "prepare_data", "write_rejects"]
@@ -99,15 +100,22 @@ def _read_issues(reads: dict[str, ReadResult]) -> list[Issue]:
             continue
         codes = rej["_reason"].astype(str).map(_reason_code)
         for code, group in rej.groupby(codes, sort=True):
-            what, hint = READ_PROBLEMS.get(str(code), ("unreadable", "fix or delete these rows"))
+            what, hint = read_problems().get(str(code), ("unreadable", "fix or delete these rows"))
             n, shown = len(group), str(group["_file"].iloc[0])
             example = str(group["_reason"].iloc[0]).partition(": ")[2]
-            read_as = f"; the file was read as {read.encoding}" if code == "encoding" else ""
+            read_as = _("; the file was read as {encoding}").format(encoding=read.encoding) if code == "encoding" else ""
+            if read.unit == "line":
+                message = (_("{n} line of {file} cannot be read ({what}{read_as}) and was rejected, e.g. {example}") if n == 1
+                           else _("{n} lines of {file} cannot be read ({what}{read_as}) and were rejected, e.g. {example}")
+                           ).format(n=n, file=shown, what=what, read_as=read_as, example=example)
+            else:
+                message = (_("{n} row of {file} cannot be read ({what}{read_as}) and was rejected, e.g. {example}") if n == 1
+                           else _("{n} rows of {file} cannot be read ({what}{read_as}) and were rejected, e.g. {example}")
+                           ).format(n=n, file=shown, what=what, read_as=read_as, example=example)
             issues.append(Issue(
                 str(code),
                 "error",
-                f"{n} {read.unit}{'s' if n != 1 else ''} of {shown} cannot be read ({what}{read_as}) and "
-                f"{'were' if n != 1 else 'was'} rejected, e.g. {example}",
+                message,
                 (group["_file"].astype(str) + f":{read.unit} " + group["_row"].astype(str)).tolist(),
                 hint=hint,
             ))  # fmt: skip
@@ -140,9 +148,10 @@ def _file_issues(reads: list[tuple[str, ReadResult]], text_col: str, label_col: 
         issues.append(Issue(
             "columns",
             "info",
-            f"using column {text_col!r} as the text and {label_col!r} as the label (inferred)",
+            _("using column {text} as the text and {label} as the label (inferred)").format(text=repr(text_col),
+                                                                                             label=repr(label_col)),
             [str(cfg.train)],
-            hint="pass --text COLUMN --label COLUMN (data.text_column / data.label_column) to choose others",
+            hint=_("pass --text COLUMN --label COLUMN (data.text_column / data.label_column) to choose others"),
         ))  # fmt: skip
     return issues
 
@@ -170,35 +179,37 @@ def _usable_or_raise(rows: pd.DataFrame, splits: dict[str, pd.DataFrame] | None,
         err.report = report  # type: ignore[attr-defined]  # so `domainfit check` can still print every finding
         raise err
 
-    hint = "fix the rows listed in the report (or the rejects file) and run again"
+    hint = _("fix the rows listed in the report (or the rejects file) and run again")
     for role in SPLITS:
         mine = rows[rows["_role"] == role]
         if role != "train" and mine.empty and getattr(cfg, role) is None:
             continue
         shown = str(getattr(cfg, role))
         if mine.empty:
-            fail(f"the {role} file has no data rows", shown, "the file must have a header row and at least one row below it")
+            fail(_("the {role} file has no data rows").format(role=role), shown,
+                 _("the file must have a header row and at least one row below it"))
         kept = mine[mine["reason"].isna()]
         if kept.empty:
             reasons = ", ".join(f"{n} {code}" for code, n in _by_reason(mine).items())
-            fail(f"no usable rows: all {len(mine)} rows of the {role} file were rejected ({reasons})", shown, hint)
+            fail(_("no usable rows: all {n} rows of the {role} file were rejected ({reasons})").format(
+                n=len(mine), role=role, reasons=reasons), shown, hint)
     train_labels = rows.loc[(rows["_role"] == "train") & rows["reason"].isna(), "label"].value_counts()
     if len(train_labels) < 2:
-        only = ", ".join(f"{lab!r} ({n} rows)" for lab, n in train_labels.items())
+        only = ", ".join(_("{label} ({n} rows)").format(label=repr(lab), n=n) for lab, n in train_labels.items())
         fail(
-            f"only {len(train_labels)} label remains after the checks: {only}; a {task.name} model needs at least 2 "
-            "different ones",
+            _("only {n} label remains after the checks: {only}; a {task} model needs at least 2 different ones").format(
+                n=len(train_labels), only=only, task=task.name),
             str(cfg.train),
-            f"check that the label column ({report.columns.get('label')!r}) is the right one (--label COLUMN), "
-            "and add rows of the other labels (values)",
+            _("check that the label column ({column}) is the right one (--label COLUMN), and add rows of the other "
+              "labels (values)").format(column=repr(report.columns.get("label"))),
         )
     for name, frame in (splits or {}).items():
         if frame.empty:
             fail(
-                f"the {name} split is empty: the classes are too small to split "
-                f"({len(rows[rows['reason'].isna()])} rows kept over {len(train_labels)} labels)",
+                _("the {split} split is empty: the classes are too small to split ({rows} rows kept over {labels} "
+                  "labels)").format(split=name, rows=len(rows[rows["reason"].isna()]), labels=len(train_labels)),
                 str(cfg.train),
-                "add rows, raise data.min_per_class to 3 or more, or give your own --val/--test files",
+                _("add rows, raise data.min_per_class to 3 or more, or give your own --val/--test files"),
             )
 
 

@@ -21,6 +21,7 @@ from domainfit.data.columns import resolve_columns
 from domainfit.data.io import META_COLUMNS, read_table
 from domainfit.data.pii import Redactor
 from domainfit.errors import ColumnError, DataError
+from domainfit.i18n import _
 
 __all__ = ["RedactionSummary", "redact_frame", "redact_file", "WRITERS"]
 
@@ -101,18 +102,18 @@ def redact_file(path: str | os.PathLike, output: str | os.PathLike | None = None
     out = Path(output) if output else source.with_name(f"{source.stem}.redacted{source.suffix}")
     writer = WRITERS.get(out.suffix.lower())
     if writer is None:
-        raise DataError(f"cannot write a table as {out.suffix or '(no extension)'!r}", where=str(out),
-                        hint=f"use one of {', '.join(WRITERS)}")
+        raise DataError(_("cannot write a table as {suffix}").format(suffix=repr(out.suffix or "(no extension)")),
+                        where=str(out), hint=_("use one of {names}").format(names=", ".join(WRITERS)))
     if out.resolve() == source.resolve():
-        raise DataError("the output would overwrite the input", where=str(out), hint="give another --output path")
+        raise DataError(_("the output would overwrite the input"), where=str(out), hint=_("give another --output path"))
     read = read_table(source, encoding=encoding, delimiter=delimiter, sheet=sheet)
     frame = read.frame
     data_columns = [c for c in frame.columns if c not in META_COLUMNS]
     if columns:
         missing = [c for c in columns if c not in data_columns]
         if missing:
-            raise ColumnError(f"no column {', '.join(map(repr, missing))}", where=str(source),
-                              hint=f"the columns are: {', '.join(data_columns)}")
+            raise ColumnError(_("no column {columns}").format(columns=", ".join(map(repr, missing))), where=str(source),
+                              hint=_("the columns are: {columns}").format(columns=", ".join(data_columns)))
         chosen = list(columns)
     else:
         chosen = [resolve_columns(frame, None, None, path=str(source), require_label=False)[0]]

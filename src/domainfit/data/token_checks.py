@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from domainfit.data.checks import CheckContext, Issue, _model, report_check, token_counts
+from domainfit.i18n import _
 
 __all__ = ["CHINESE_MODELS", "MULTILINGUAL_MODELS", "check_tokenizer_coverage", "check_truncation", "token_counts",
            "token_summary"]
@@ -34,14 +35,17 @@ def check_truncation(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
     limit = limit if isinstance(limit, int) and limit < 1_000_000 else 8192
     suggest = next((s for s in _SIZES if s >= max(p99, ctx.max_length + 1)), _SIZES[-1])
     suggest = min(suggest, limit)
-    fits = f"; {_model(ctx)} reads at most {limit}" if suggest == limit else ""
+    fits = _("; {model} reads at most {limit}").format(model=_model(ctx), limit=limit) if suggest == limit else ""
     return [Issue(
         "truncation",
         "warning",
-        f"{len(long)} of {len(kept)} texts ({len(long) / len(kept):.1%}) exceed max_length={ctx.max_length} tokens "
-        f"and will be truncated; the longest has {longest} tokens",
+        _("{n} of {total} texts ({share}) exceed max_length={max_length} tokens "
+          "and will be truncated; the longest has {longest} tokens").format(
+            n=len(long), total=len(kept), share=f"{len(long) / len(kept):.1%}", max_length=ctx.max_length,
+            longest=longest),
         long["_loc"].tolist(),
-        hint=f"raise model.max_length (e.g. to {suggest}{fits}) if the ends of long texts matter; time grows with it",
+        hint=_("raise model.max_length (e.g. to {suggest}{fits}) if the ends of long texts matter; time grows with "
+               "it").format(suggest=suggest, fits=fits),
     )]  # fmt: skip
 
 
@@ -77,29 +81,32 @@ def check_tokenizer_coverage(kept: pd.DataFrame, ctx: CheckContext) -> list[Issu
     chinese = cjk >= 0.3 and kana_hangul < 0.1 * (han + kana_hangul)
     if cjk >= 0.3:
         poor = share > 0.005
-        script = "Chinese" if chinese else "Chinese/Japanese/Korean"
+        script = _("Chinese") if chinese else _("Chinese/Japanese/Korean")
     else:
         # Without [UNK]s a vocabulary can still be poor: Cyrillic or Arabic split into one token per letter.
         poor = share > 0.02 or (other >= 0.5 and per_letter > 0.5)
-        script = "non-Latin" if other >= 0.5 else "Latin-script"
-    measured = (
-        f"{share:.1%} of the {tokens} tokens the tokenizer of {_model(ctx)} makes from this data are unknown "
-        f"([UNK]); {cjk:.0%} of the letters are Chinese/Japanese/Korean"
-    )
+        script = _("non-Latin") if other >= 0.5 else _("Latin-script")
+    measured = _(
+        "{share} of the {tokens} tokens the tokenizer of {model} makes from this data are unknown "
+        "([UNK]); {cjk} of the letters are Chinese/Japanese/Korean"
+    ).format(share=f"{share:.1%}", tokens=tokens, model=_model(ctx), cjk=f"{cjk:.0%}")
     if not poor:
         return [Issue("tokenizer_coverage", "info", measured, [])]
     alternatives = CHINESE_MODELS if chinese else MULTILINGUAL_MODELS
     rows = kept[kept["_n_unk"] > 0.02 * (kept["_n_tokens"] - special).clip(lower=1)]
-    why = f"the text is mostly {script}" + (f" and takes {per_letter:.1f} tokens per letter" if share <= 0.02 else "")
+    why = _("the text is mostly {script}").format(script=script) + (
+        _(" and takes {n} tokens per letter").format(n=f"{per_letter:.1f}") if share <= 0.02 else "")
+    use = (_("use a backbone made for Chinese: model.backbone: {models} (download it once, then give its local folder "
+             "to work offline)") if chinese else
+           _("use a backbone made for many languages: model.backbone: {models} (download it once, then give its local "
+             "folder to work offline)")).format(models=_(" or ").join(alternatives))
     return [Issue(
         "tokenizer_coverage",
         "warning",
-        f"{measured}: {_model(ctx)} covers this data poorly ({why}) and cannot learn from what it cannot see",
+        _("{measured}: {model} covers this data poorly ({why}) and cannot learn from what it cannot see").format(
+            measured=measured, model=_model(ctx), why=why),
         rows["_loc"].tolist(),
-        hint=f"use a backbone made for {'Chinese' if chinese else 'many languages'}: model.backbone: "
-        + " or ".join(alternatives)
-        + " (download it once, then give its local folder to work offline)"
-        + (_pretrain_hint(kept) if chinese else ""),
+        hint=use + (_pretrain_hint(kept) if chinese else ""),
     )]  # fmt: skip
 
 
@@ -107,9 +114,9 @@ def _pretrain_hint(kept: pd.DataFrame) -> str:
     """The offline fix, with the command: extend this model's vocabulary and pretrain it on the user's own texts."""
     files = kept["_file"].dropna().unique().tolist() if "_file" in kept else []
     source = files[0] if files else "your_texts.txt"
-    return (f"; or, offline, teach this model the characters it lacks from your own (unlabelled) texts: "
-            f"`domainfit pretrain {source} --extend-vocab auto -o backbones/zh` then "
-            f"`domainfit train {source} --model backbones/zh`")
+    return _("; or, offline, teach this model the characters it lacks from your own (unlabelled) texts: "
+             "`domainfit pretrain {source} --extend-vocab auto -o backbones/zh` then "
+             "`domainfit train {source} --model backbones/zh`").format(source=source)
 
 
 def _special_count(tokenizer: Any) -> int:

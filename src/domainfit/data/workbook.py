@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 from domainfit.errors import DataError
+from domainfit.i18n import _
 
 __all__ = ["XLSX_MAX_BYTES", "XLSX_MAX_RATIO", "check_workbook"]
 
@@ -28,24 +29,27 @@ def check_workbook(path: Path, shown: str) -> None:
         head = fh.read(8)
     if not head.startswith(b"PK"):
         if head.startswith(b"\xd0\xcf\x11\xe0"):
-            what, hint = "an old Excel (.xls) file", "open it in Excel and save it as .xlsx"
+            what, hint = _("an old Excel (.xls) file"), _("open it in Excel and save it as .xlsx")
         elif head.startswith(b"PAR1"):
-            what, hint = "a Parquet file", "rename it to .parquet"
+            what, hint = _("a Parquet file"), _("rename it to .parquet")
         else:
-            what, hint = "not a zip file, as an .xlsx workbook is: it looks like text", "if it is a CSV or TSV export, give it its real extension (.csv, .tsv)"
-        raise DataError(f"this is not an Excel workbook; it is {what}", where=shown, hint=hint)
+            what = _("not a zip file, as an .xlsx workbook is: it looks like text")
+            hint = _("if it is a CSV or TSV export, give it its real extension (.csv, .tsv)")
+        raise DataError(_("this is not an Excel workbook; it is {what}").format(what=what), where=shown, hint=hint)
     try:
         with zipfile.ZipFile(path) as z:
             parts = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as e:
-        raise DataError(f"cannot read the Excel file: {e}", where=shown, hint="check that the file is complete; open and re-save it in Excel as .xlsx") from None
+        raise DataError(_("cannot read the Excel file: {error}").format(error=e), where=shown,
+                        hint=_("check that the file is complete; open and re-save it in Excel as .xlsx")) from None
     total = sum(p.file_size for p in parts)
     worst = max(parts, key=lambda p: p.file_size / max(p.compress_size, 1), default=None)
     ratio = worst.file_size / max(worst.compress_size, 1) if worst else 0.0
     if total > XLSX_MAX_BYTES or (worst is not None and worst.file_size > _RATIO_FROM and ratio > XLSX_MAX_RATIO):
         raise DataError(
-            f"the workbook would unpack to {total / (1 << 20):,.0f} MB ({worst.filename if worst else '?'}: "
-            f"{ratio:,.0f} times its packed size); refused as a likely zip bomb",
+            _("the workbook would unpack to {size} MB ({part}: {ratio} times its packed size); refused as a likely zip "
+              "bomb").format(size=f"{total / (1 << 20):,.0f}", part=worst.filename if worst else "?", ratio=f"{ratio:,.0f}"),
             where=shown,
-            hint=f"a workbook must unpack to at most {XLSX_MAX_BYTES >> 20:,} MB; export large tables as CSV or Parquet",
+            hint=_("a workbook must unpack to at most {size} MB; export large tables as CSV or Parquet").format(
+                size=f"{XLSX_MAX_BYTES >> 20:,}"),
         )

@@ -36,7 +36,8 @@ def run_baselines(names: Sequence[str], data, encoder, *, task=None, seed: int =
             why = f"baseline {name!r} answers {', '.join(sorted(baseline.tasks))}, not {task_name}; skipped"
             out[name] = {"skipped": why}
             if reporter:
-                reporter.log(f"[note] {why}")
+                reporter.log("[note] " + _("baseline {name} answers {tasks}, not {task}; skipped").format(
+                    name=repr(name), tasks=", ".join(sorted(baseline.tasks)), task=task_name))
             continue
         t = time.perf_counter()
         if reporter:
@@ -183,8 +184,9 @@ def load_eval_rows(path: str | Path, labels: Sequence[str], *, task=None, text_c
                             "reason": reason})[~keep]
     rows = pd.DataFrame({"text": text[keep], "label": label[keep], "_file": frame["_file"][keep], "_row": frame["_row"][keep]})
     if rows.empty:
-        raise EmptyDataError(f"no row of {path} can be evaluated ({len(frame)} read, all rejected)", where=str(path),
-                             hint=f"the labels must be among the model's: {', '.join(labels[:10])}{' ...' if len(labels) > 10 else ''}")
+        raise EmptyDataError(_("no row of {path} can be evaluated ({n} read, all rejected)").format(path=path, n=len(frame)),
+                             where=str(path), hint=_("the labels must be among the model's: {labels}").format(
+                                 labels=", ".join(labels[:10]) + (" ..." if len(labels) > 10 else "")))
     return rows.reset_index(drop=True), rejects.reset_index(drop=True)
 
 
@@ -224,7 +226,8 @@ def frozen_backbone(bundle, reporter):
         resolved = resolve_backbone(b.path) if b.path and Path(b.path).is_dir() else resolve_backbone(b.name)
     except DomainfitError as exc:
         if reporter:
-            reporter.log(f"[warning] the original backbone is not on this machine, baselines that need it are skipped: {exc.message}")
+            reporter.log("[warning] " + _("the original backbone is not on this machine, baselines that need it are skipped: "
+                                          "{error}").format(error=exc.message))
         return None
     encoder, tokenizer = load_backbone(resolved.path)
     m = bundle.meta.model

@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from domainfit.i18n import _
 from domainfit.inference import batched_outputs, model_outputs, run_model
 
 __all__ = ["EMBEDDING_OUTPUT", "OnnxRunner", "Runner", "TorchRunner", "WithEmbedding", "pad_batch"]
@@ -125,9 +126,10 @@ class OnnxRunner:
         from domainfit.errors import BundleError
 
         if not self.has_embedding:
-            raise BundleError(f"variant {self.name!r} outputs no pooled embedding, which the bundle's out-of-scope "
-                              "detector reads", where=self.name, hint="rebuild it with `domainfit compress` (this version "
-                              "exports the embedding too), or predict with --variant torch")
+            raise BundleError(_("variant {name} outputs no pooled embedding, which the bundle's out-of-scope "
+                                "detector reads").format(name=repr(self.name)), where=self.name,
+                              hint=_("rebuild it with `domainfit compress` (this version "
+                                     "exports the embedding too), or predict with --variant torch"))
 
         def forward(batch):
             input_ids, mask = pad_batch(batch, self.pad_id)

@@ -34,6 +34,7 @@ import torch
 
 from domainfit.bundle import Bundle, inside
 from domainfit.errors import BundleError
+from domainfit.i18n import _
 from domainfit.inference.runners import EMBEDDING_OUTPUT, OnnxRunner, Runner, TorchRunner, WithEmbedding
 from domainfit.registry import Registry
 from domainfit.training.precision import bf16_native
@@ -72,23 +73,24 @@ def _survey(bundle: Bundle) -> tuple[dict[str, dict], dict[str, str]]:
         files = [f.relative_to(bundle.path).as_posix() for f in folder.rglob("*") if f.is_file() or f.is_symlink()]
         unlisted = [f for f in files if f not in listed]
         if f"{rel}/variant.json" not in files:
-            refused[folder.name] = "no variant.json"
+            refused[folder.name] = _("no variant.json")
         elif unlisted:
-            refused[folder.name] = (f"{', '.join(unlisted[:3])} not in the bundle's manifest (added after the bundle was "
-                                    "sealed)")
+            refused[folder.name] = _("{files} not in the bundle's manifest (added after the bundle was "
+                                     "sealed)").format(files=", ".join(unlisted[:3]))
         else:
             try:
                 meta = json.loads((folder / "variant.json").read_text(encoding="utf-8"))
             except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                refused[folder.name] = f"variant.json cannot be read ({e})"
+                refused[folder.name] = _("variant.json cannot be read ({error})").format(error=e)
                 continue
             if not isinstance(meta, dict) or meta.get("kind") not in variant_kinds:
-                refused[folder.name] = f"variant.json names no known kind (kinds: {', '.join(variant_kinds)})"
+                refused[folder.name] = _("variant.json names no known kind (kinds: {kinds})").format(
+                    kinds=", ".join(variant_kinds))
             elif (problem := _kind_problem(folder, meta)) is not None:
                 refused[folder.name] = problem
             elif meta.get("model_sha256") != model_sha:
-                refused[folder.name] = ("built from another model than the bundle holds now (model_sha256 differs): "
-                                        f"rebuild it with `domainfit compress {bundle.path} ...`")
+                refused[folder.name] = _("built from another model than the bundle holds now (model_sha256 differs): "
+                                         "rebuild it with `domainfit compress {path} ...`").format(path=bundle.path)
             else:
                 usable[folder.name] = meta
     return usable, refused
@@ -124,15 +126,17 @@ def _variant_model(bundle: Bundle, base: str):
 
     held = list_variants(bundle)
     if base not in held:
-        raise BundleError(f"{bundle.path} has no variant {base!r} to start from", where=f"--from {base}",
-                          hint=f"variants it holds: {', '.join(held) or 'none'}; build one first, e.g. "
-                               f"`domainfit compress {bundle.path} --distill --layers 3`")
+        raise BundleError(_("{path} has no variant {base} to start from").format(path=bundle.path, base=repr(base)),
+                          where=f"--from {base}",
+                          hint=_("variants it holds: {held}; build one first, e.g. "
+                                 "`domainfit compress {path} --distill --layers 3`").format(
+                              held=", ".join(held) or _("none"), path=bundle.path))
     runner = load_variant(bundle, base)
     model = getattr(runner, "model", None)
     quantized = model is not None and any(".quantized" in type(m).__module__ for m in model.modules())
     if model is None or quantized or getattr(runner, "bf16", False):
-        raise BundleError(f"variant {base!r} is not an fp32 PyTorch model, so it cannot be compressed further",
-                          where=f"--from {base}", hint="start from the original model or a distilled student")
+        raise BundleError(_("variant {base} is not an fp32 PyTorch model, so it cannot be compressed further").format(
+            base=repr(base)), where=f"--from {base}", hint=_("start from the original model or a distilled student"))
     model.eval()
     return model, AutoTokenizer.from_pretrained(str(bundle.model_dir))
 
@@ -214,8 +218,8 @@ def calibration_batches(bundle: Bundle, tokenizer, limit: int = CALIBRATION_TEXT
     if path.is_file():
         frame = pd.read_csv(bundle.file("data/train.csv", key="data/train.csv"), dtype=str, keep_default_na=False)
     if "text" not in frame.columns or frame.empty:
-        why = (f"int8-static calibrates on the bundle's training texts ({path}, column `text`), which this bundle "
-               "does not have: use --quantize int8")
+        why = _("int8-static calibrates on the bundle's training texts ({path}, column `text`), which this bundle "
+                "does not have: use --quantize int8").format(path=path)
         raise ConfigError([("--quantize", why)])
     texts = frame["text"].sample(n=min(limit, len(frame)), random_state=0).tolist()
     clean = cleaner_for(bundle.meta.config["data"])
@@ -294,14 +298,16 @@ class OnnxKind:
     def load(bundle: Bundle, folder: Path, meta: dict, *, threads: int | None = None) -> Runner:
         path = inside(folder, meta["file"], key="variant.json: file")
         if path.suffix != ".onnx":
-            raise BundleError(f"variant.json names {meta['file']!r}, not an .onnx file", where=f"{folder}/variant.json: file",
-                              hint="rebuild the variant with `domainfit compress`")
+            raise BundleError(_("variant.json names {file}, not an .onnx file").format(file=repr(meta["file"])),
+                              where=f"{folder}/variant.json: file",
+                              hint=_("rebuild the variant with `domainfit compress`"))
         return own_detector(OnnxRunner(path, _pad_id(bundle), name=meta["name"], threads=threads), folder, meta)
 
     @staticmethod
     def problem(folder: Path, meta: dict) -> str | None:
         path = inside(folder, str(meta.get("file", "")), key="variant.json: file")
-        return None if path.suffix == ".onnx" else f"variant.json names {meta.get('file')!r}, not an .onnx file"
+        return None if path.suffix == ".onnx" else _("variant.json names {file}, not an .onnx file").format(
+            file=repr(meta.get("file")))
 
 
 @variant_kinds.register("torch")
@@ -311,8 +317,8 @@ class TorchKind:
     @staticmethod
     def build(bundle: Bundle, folder: Path, *, quantize: str = "int8", base: str | None = None, reporter=None) -> dict:
         if base is not None:
-            raise BundleError("--from stacks compressions through ONNX only", where=f"--from {base}",
-                              hint=f"use --to onnx with --from {base}")
+            raise BundleError(_("--from stacks compressions through ONNX only"), where=f"--from {base}",
+                              hint=_("use --to onnx with --from {base}").format(base=base))
         if quantize == "bf16":
             native = bf16_native(torch.device("cpu"))
             return {"autocast": "bf16", "native_bf16": native,
@@ -324,21 +330,23 @@ class TorchKind:
 
     @staticmethod
     def load(bundle: Bundle, folder: Path, meta: dict, *, threads: int | None = None) -> Runner:
-        model, _ = plain_model(bundle)
+        model, _unused = plain_model(bundle)
         if meta.get("autocast") == "bf16":
             return TorchRunner(model, _pad_id(bundle), name=meta["name"], bf16=True)
         if "recipe" not in meta:
-            raise BundleError(f"variant {meta.get('name')!r} was written by an older domainfit as a pickled state dict, "
-                              "which is never loaded", where=f"{folder}/variant.json",
-                              hint=f"rebuild it: `domainfit compress {bundle.path} --to torch --quantize int8`")
+            raise BundleError(_("variant {name} was written by an older domainfit as a pickled state dict, "
+                                "which is never loaded").format(name=repr(meta.get("name"))),
+                              where=f"{folder}/variant.json",
+                              hint=_("rebuild it: `domainfit compress {path} --to torch --quantize int8`").format(
+                                  path=bundle.path))
         return TorchRunner(_quantize_torch(model), _pad_id(bundle), name=meta["name"])
 
     @staticmethod
     def problem(folder: Path, meta: dict) -> str | None:
         if meta.get("autocast") == "bf16" or "recipe" in meta:
             return None
-        return ("written by an older domainfit as a pickled state dict, which is never loaded: rebuild it with "
-                "`domainfit compress ... --to torch --quantize int8`")
+        return _("written by an older domainfit as a pickled state dict, which is never loaded: rebuild it with "
+                 "`domainfit compress ... --to torch --quantize int8`")
 
 
 @contextlib.contextmanager
@@ -379,10 +387,14 @@ def load_runner(bundle: Bundle, name: str, *, threads: int | None = None, device
 def load_variant(bundle: Bundle, name: str, *, threads: int | None = None) -> Runner:
     variants, refused = _survey(bundle)
     if name in refused:
-        raise BundleError(f"variant {name!r} is not loaded: {refused[name]}", where=str(bundle.path / VARIANTS_DIR / name),
-                          hint=f"rebuild it with `domainfit compress {bundle.path} ...`, or delete its folder")
+        raise BundleError(_("variant {name} is not loaded: {why}").format(name=repr(name), why=refused[name]),
+                          where=str(bundle.path / VARIANTS_DIR / name),
+                          hint=_("rebuild it with `domainfit compress {path} ...`, or delete its folder").format(
+                              path=bundle.path))
     if name not in variants:
-        raise BundleError(f"the bundle has no variant {name!r} (it has: {', '.join(variants) or 'none'})",
-                          where=str(bundle.path), hint=f"create it with `domainfit compress {bundle.path} ...`")
+        raise BundleError(_("the bundle has no variant {name} (it has: {held})").format(
+            name=repr(name), held=", ".join(variants) or _("none")),
+                          where=str(bundle.path),
+                          hint=_("create it with `domainfit compress {path} ...`").format(path=bundle.path))
     meta = variants[name]
     return variant_kinds.get(meta["kind"]).load(bundle, bundle.path / VARIANTS_DIR / name, meta, threads=threads)

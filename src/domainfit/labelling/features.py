@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from domainfit.errors import BundleError
+from domainfit.i18n import _
 
 __all__ = ["FEATURES", "bundle_predictor", "embed", "features_for"]
 
@@ -57,7 +58,9 @@ def bundle_predictor(bundle: str | Path, task: str | None, *, option: str = "--b
 
     meta = read_meta(bundle)
     if task and meta.task != task:
-        raise BundleError(f"the bundle was trained for the task {meta.task!r}, but this data is for {task!r}",
+        raise BundleError(_("the bundle was trained for the task {trained}, but this data is for {task}").format(
+                              trained=repr(meta.task), task=repr(task)),
                           where=f"{option} {bundle}",
-                          hint=f"pass a bundle trained on {task} data, or --task {meta.task} if the data is of that kind")
+                          hint=_("pass a bundle trained on {task} data, or --task {trained} if the data is of that kind").format(
+                              task=task, trained=meta.task))
     return Predictor.from_bundle(bundle)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from domainfit.errors import DataError
+from domainfit.i18n import _
 from domainfit.registry import Registry
 
 __all__ = ["Annotation", "Item", "formats", "majority_vote", "read_annotations", "write_items", "write_table"]
@@ -76,10 +77,11 @@ def _load_json(path: Path, expect: str):
     try:
         return json.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as exc:
-        raise DataError(f"not UTF-8 text (byte {exc.start})", where=str(path), hint=f"export the {expect} file again as UTF-8 JSON") from None
+        raise DataError(_("not UTF-8 text (byte {byte})").format(byte=exc.start), where=str(path),
+                        hint=_("export the {expect} file again as UTF-8 JSON").format(expect=expect)) from None
     except json.JSONDecodeError as exc:
-        raise DataError(f"not valid JSON: {exc.msg}", where=f"{path}:line {exc.lineno}:column {exc.colno}",
-                        hint=f"pass the JSON file {expect} exports, unchanged") from None
+        raise DataError(_("not valid JSON: {error}").format(error=exc.msg), where=f"{path}:line {exc.lineno}:column {exc.colno}",
+                        hint=_("pass the JSON file {expect} exports, unchanged").format(expect=expect)) from None
 
 
 def _jsonl(path: Path, expect: str) -> list[tuple[int, dict]]:
@@ -87,25 +89,27 @@ def _jsonl(path: Path, expect: str) -> list[tuple[int, dict]]:
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError as exc:
-        raise DataError(f"not UTF-8 text (byte {exc.start})", where=str(path), hint=f"export the {expect} file again") from None
+        raise DataError(_("not UTF-8 text (byte {byte})").format(byte=exc.start), where=str(path),
+                        hint=_("export the {expect} file again").format(expect=expect)) from None
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             rec = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DataError(f"not a JSON object: {exc.msg}", where=f"{path}:line {n}",
-                            hint=f"each line of a {expect} JSONL export is one JSON object") from None
+            raise DataError(_("not a JSON object: {error}").format(error=exc.msg), where=f"{path}:line {n}",
+                            hint=_("each line of a {expect} JSONL export is one JSON object").format(expect=expect)) from None
         if not isinstance(rec, dict):
-            raise DataError("not a JSON object", where=f"{path}:line {n}", hint=f"each line of a {expect} JSONL export is one JSON object")
+            raise DataError(_("not a JSON object"), where=f"{path}:line {n}",
+                            hint=_("each line of a {expect} JSONL export is one JSON object").format(expect=expect))
         out.append((n, rec))
     return out
 
 
 def _need(rec: dict, key: str, where: str, expect: str):
     if key not in rec:
-        raise DataError(f"no {key!r} in the record (it has {sorted(rec)[:8]})", where=where,
-                        hint=f"pass a {expect} export, or name its format with --format")
+        raise DataError(_("no {key} in the record (it has {keys})").format(key=repr(key), keys=sorted(rec)[:8]), where=where,
+                        hint=_("pass a {expect} export, or name its format with --format").format(expect=expect))
     return rec[key]
 
 
@@ -154,13 +158,13 @@ class LabelStudio:
     def read(path: Path) -> list[Annotation]:
         tasks = _load_json(path, "Label Studio")
         if not isinstance(tasks, list):
-            raise DataError("a Label Studio export is a JSON list of tasks", where=str(path),
-                            hint="export the project as JSON (not JSON-MIN or CSV)")
+            raise DataError(_("a Label Studio export is a JSON list of tasks"), where=str(path),
+                            hint=_("export the project as JSON (not JSON-MIN or CSV)"))
         out = []
         for n, t in enumerate(tasks, 1):
             where = f"{path}:task {n}"
             if not isinstance(t, dict):
-                raise DataError("a task is not a JSON object", where=where, hint="export the project as JSON")
+                raise DataError(_("a task is not a JSON object"), where=where, hint=_("export the project as JSON"))
             data = _need(t, "data", where, "Label Studio")
             text = str(_need(data, "text", where, "Label Studio"))
             item = str(data.get("domainfit_id", text))
@@ -213,8 +217,8 @@ class Argilla:
         if isinstance(records, dict) and isinstance(records.get("records"), list):
             records = records["records"]
         if not isinstance(records, list):
-            raise DataError("an Argilla export is a JSON list of records", where=str(path),
-                            hint="export with dataset.records.to_json(path)")
+            raise DataError(_("an Argilla export is a JSON list of records"), where=str(path),
+                            hint=_("export with dataset.records.to_json(path)"))
         out = []
         for n, r in enumerate(records, 1):
             where = f"{path}:record {n}"
@@ -303,9 +307,11 @@ class Csv:
             with open(path, encoding="utf-8-sig", newline="") as fh:
                 rows = list(csv.DictReader(fh))
         except UnicodeDecodeError as exc:
-            raise DataError(f"not UTF-8 text (byte {exc.start})", where=str(path), hint="save the CSV as UTF-8") from None
+            raise DataError(_("not UTF-8 text (byte {byte})").format(byte=exc.start), where=str(path),
+                            hint=_("save the CSV as UTF-8")) from None
         except csv.Error as exc:
-            raise DataError(f"not a readable CSV: {exc}", where=str(path), hint="save the sheet as CSV (UTF-8)") from None
+            raise DataError(_("not a readable CSV: {error}").format(error=exc), where=str(path),
+                            hint=_("save the sheet as CSV (UTF-8)")) from None
         out = []
         for n, r in enumerate(rows, 2):
             where = f"{path}:row {n}"
@@ -315,8 +321,8 @@ class Csv:
                     spans = json.loads(r["entities"])
                     entities = [(int(s["start"]), int(s["end"]), str(s["label"])) for s in spans]
                 except (json.JSONDecodeError, KeyError, TypeError, ValueError):
-                    raise DataError("the entities cell is not a JSON list of {start, end, label}", where=f"{where}:column entities",
-                                    hint='write e.g. [{"start": 0, "end": 4, "label": "ORG"}]') from None
+                    raise DataError(_("the entities cell is not a JSON list of {start, end, label}"), where=f"{where}:column entities",
+                                    hint=_('write e.g. [{"start": 0, "end": 4, "label": "ORG"}]')) from None
                 labels = []
             else:
                 entities = []
@@ -334,7 +340,8 @@ def write_items(items: Sequence[Item], path: str | Path, fmt: str, *, task: str,
                 labels: Sequence[str] = ()) -> list[Path]:
     """Write the pre-annotated items in `fmt`; Label Studio also gets its labelling config beside the file."""
     if fmt not in formats:
-        raise DataError(formats.unknown_message(fmt), where="--format", hint=f"use one of {', '.join(formats.names())}")
+        raise DataError(formats.unknown_message(fmt), where="--format",
+                        hint=_("use one of {names}").format(names=", ".join(formats.names())))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     written = formats.get(fmt).write(items, path, task, model)
@@ -353,26 +360,28 @@ def sniff_format(path: Path) -> str:
     if suffix in (".jsonl", ".ndjson"):
         return "doccano"
     if suffix == ".json":
-        data = _load_json(path, "labelling tool")
+        data = _load_json(path, _("labelling tool"))
         first = data[0] if isinstance(data, list) and data else (data.get("records", [{}])[0] if isinstance(data, dict) and data.get("records") else None)
         if isinstance(first, dict) and "data" in first:
             return "label-studio"
         if isinstance(first, dict) and "fields" in first:
             return "argilla"
-        raise DataError("cannot tell which tool wrote this JSON: no Label Studio task (\"data\") or Argilla record (\"fields\")",
-                        where=str(path), hint=f"name the format with --format ({', '.join(formats.names())})")
-    raise DataError(f"cannot tell the format of a {suffix or 'file without extension'}", where=str(path),
-                    hint=f"name it with --format ({', '.join(formats.names())})")
+        raise DataError(_("cannot tell which tool wrote this JSON: no Label Studio task (\"data\") or Argilla record (\"fields\")"),
+                        where=str(path), hint=_("name the format with --format ({names})").format(names=", ".join(formats.names())))
+    raise DataError(_("cannot tell the format of a {suffix}").format(suffix=suffix or _("file without extension")), where=str(path),
+                    hint=_("name it with --format ({names})").format(names=", ".join(formats.names())))
 
 
 def read_annotations(paths: Sequence[str | Path], fmt: str | None = None) -> list[Annotation]:
     out = []
     for p in map(Path, paths):
         if not p.is_file():
-            raise DataError(f"file not found: {p.resolve()}", where=str(p), hint="pass the file the labelling tool exported")
+            raise DataError(_("file not found: {path}").format(path=p.resolve()), where=str(p),
+                            hint=_("pass the file the labelling tool exported"))
         name = fmt or sniff_format(p)
         if name not in formats:
-            raise DataError(formats.unknown_message(name), where="--format", hint=f"use one of {', '.join(formats.names())}")
+            raise DataError(formats.unknown_message(name), where="--format",
+                            hint=_("use one of {names}").format(names=", ".join(formats.names())))
         out += formats.get(name).read(p)
     return out
 
@@ -436,5 +445,6 @@ def write_table(table: pd.DataFrame, path: str | Path) -> Path:
     elif suffix in (".csv", ".tsv", ".txt", ""):
         table.to_csv(path, index=False, encoding="utf-8", sep="\t" if suffix == ".tsv" else ",")
     else:
-        raise DataError(f"cannot write a {suffix} table", where=str(path), hint="use .csv, .tsv, .jsonl or .xlsx")
+        raise DataError(_("cannot write a {suffix} table").format(suffix=suffix), where=str(path),
+                        hint=_("use .csv, .tsv, .jsonl or .xlsx"))
     return path

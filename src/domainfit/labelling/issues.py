@@ -20,6 +20,7 @@ from domainfit.data import label_issues as li
 from domainfit.data.columns import resolve_columns
 from domainfit.data.io import META_COLUMNS, read_table
 from domainfit.errors import DataError
+from domainfit.i18n import _
 from domainfit.labelling.features import FEATURES, bundle_predictor, features_for
 
 __all__ = ["IssuesResult", "find_issues", "issues_in_file"]
@@ -42,7 +43,8 @@ class IssuesResult:
 
 def _check_choice(value: str | None, options, what: str) -> None:
     if value is not None and value not in options:
-        raise DataError(f"unknown {what} {value!r}", where=f"--{what}", hint=f"use one of {', '.join(options)}")
+        raise DataError(_("unknown {what} {value}").format(what=what, value=repr(value)), where=f"--{what}",
+                        hint=_("use one of {names}").format(names=", ".join(options)))
 
 
 def _bar(value) -> float | str:
@@ -54,8 +56,9 @@ def _bar(value) -> float | str:
     except (TypeError, ValueError):
         bar = -1.0
     if not 0.0 <= bar <= 1.0:
-        raise DataError(f"--relabel-above must be a probability between 0 and 1 or 'class', not {value!r}",
-                        where="--relabel-above", hint="e.g. --relabel-above 0.7 (the default), or 'class' for cleanlab's per-class bar")
+        raise DataError(_("--relabel-above must be a probability between 0 and 1 or 'class', not {value}").format(value=repr(value)),
+                        where="--relabel-above",
+                        hint=_("e.g. --relabel-above 0.7 (the default), or 'class' for cleanlab's per-class bar"))
     return bar
 
 
@@ -90,15 +93,17 @@ def find_issues(texts, labels, *, task: str = "classification", features: str = 
     given = [str(v) for v in labels]
     names = sorted(set(given))
     if len(names) < 2:
-        raise DataError(f"only one label ({names[0] if names else 'none'}) in the data: there is nothing to confuse",
-                        hint="label issues need at least two classes")
+        raise DataError(_("only one label ({label}) in the data: there is nothing to confuse").format(
+                            label=names[0] if names else _("none")),
+                        hint=_("label issues need at least two classes"))
     dense = None
     if bundle is not None:
         predictor = bundle_predictor(bundle, "classification")
         unknown = sorted(set(given) - set(predictor.labels))
         if unknown:
-            raise DataError(f"labels the bundle does not know: {', '.join(unknown[:10])}", where=f"--bundle {bundle}",
-                            hint="pass a bundle trained on these labels, or leave out --bundle to fit a model on this file")
+            raise DataError(_("labels the bundle does not know: {labels}").format(labels=", ".join(unknown[:10])),
+                            where=f"--bundle {bundle}",
+                            hint=_("pass a bundle trained on these labels, or leave out --bundle to fit a model on this file"))
         names = list(predictor.labels)
         probs = predictor.predict_scores(texts).astype(np.float64)
         model_name = f"bundle {bundle} (its own predictions, not out of fold: rows it was trained on look cleaner than they are)"
@@ -126,8 +131,8 @@ def _bundle_multilabel(bundle, texts, lists):
     names = list(predictor.labels)
     unknown = sorted({x for row in lists for x in row} - set(names))
     if unknown:
-        raise DataError(f"labels the bundle does not know: {', '.join(unknown[:10])}", where=f"--bundle {bundle}",
-                        hint="pass a bundle trained on these labels, or leave out --bundle")
+        raise DataError(_("labels the bundle does not know: {labels}").format(labels=", ".join(unknown[:10])),
+                        where=f"--bundle {bundle}", hint=_("pass a bundle trained on these labels, or leave out --bundle"))
     y = np.array([[int(n in row) for n in names] for row in lists])
     return predictor.predict_scores(texts).astype(np.float64), names, y, f"bundle {bundle} (not out of fold)"
 
@@ -144,8 +149,9 @@ def _ner_issues(path: Path, encoding: str | None, bundle, folds: int, seed: int)
         names = list(predictor.labels)
         unknown = sorted({t for s in sentences for t in s.tags} - set(names))
         if unknown:
-            raise DataError(f"tags the bundle does not know: {', '.join(unknown[:10])}", where=f"--bundle {bundle}",
-                            hint="pass a bundle trained on these entity types, or leave out --bundle")
+            raise DataError(_("tags the bundle does not know: {tags}").format(tags=", ".join(unknown[:10])),
+                            where=f"--bundle {bundle}",
+                            hint=_("pass a bundle trained on these entity types, or leave out --bundle"))
         tags = [[names.index(t) for t in s.tags] for s in sentences]
         probs = [ws.scores for ws in predictor.score_sentences(sentences)]
         probs = [p / np.clip(p.sum(1, keepdims=True), 1e-12, None) for p in probs]
@@ -181,10 +187,10 @@ def issues_in_file(path: str | Path, out_dir: str | Path | None = None, *, task:
     _check_choice(features, FEATURES, "features")
     _check_choice(fix, li.FIXES, "fix")
     if fix and out_dir is None:
-        raise DataError("--fix needs an output folder for the cleaned table", where="--fix", hint="pass -o FOLDER")
+        raise DataError(_("--fix needs an output folder for the cleaned table"), where="--fix", hint=_("pass -o FOLDER"))
     if fix in ("relabel", "auto") and task == "ner":
-        raise DataError(f"--fix {fix} is not available for entity tags (a relabelled token can break its entity)",
-                        where="--fix", hint="use --fix drop, or correct the listed tokens by hand")
+        raise DataError(_("--fix {fix} is not available for entity tags (a relabelled token can break its entity)").format(fix=fix),
+                        where="--fix", hint=_("use --fix drop, or correct the listed tokens by hand"))
     relabel_above = _bar(relabel_above)
     if task == "ner":
         report, sentences = _ner_issues(path, encoding, bundle, folds, seed)
@@ -194,8 +200,8 @@ def issues_in_file(path: str | Path, out_dir: str | Path | None = None, *, task:
         timings["read"] = round(time.perf_counter() - started, 3)
         kept = frame[usable]
         if len(kept) < 4:
-            raise DataError(f"only {len(kept)} rows with both a text and a label: too few to cross-validate",
-                            where=str(path), hint="label issues need a few rows per class")
+            raise DataError(_("only {n} rows with both a text and a label: too few to cross-validate").format(n=len(kept)),
+                            where=str(path), hint=_("label issues need a few rows per class"))
         report = find_issues(kept[text].tolist(), kept[label].tolist(), task=task, features=features, model=model,
                              bundle=bundle, folds=folds, seed=seed, separator=separator, timings=timings)
     result = IssuesResult(report, timings=timings)
@@ -236,7 +242,7 @@ def _write(out: Path, report: li.LabelIssues, source: Path, frame, label, usable
 
 def _csv(table: pd.DataFrame, path: Path, source: Path) -> str:
     if path.resolve() == source.resolve():
-        raise DataError("the output would overwrite the input file", where=str(path), hint="pass another -o folder")
+        raise DataError(_("the output would overwrite the input file"), where=str(path), hint=_("pass another -o folder"))
     table.to_csv(path, index=False, encoding="utf-8")
     return str(path)
 
@@ -248,7 +254,7 @@ def _fix(out: Path, report, source: Path, frame, label, usable, fix: tuple, sent
         kept = [s for i, s in enumerate(sentences) if i not in bad]
         target = out / f"cleaned{source.suffix if source.suffix == '.conll' else '.conll'}"
         if target.resolve() == source.resolve():
-            raise DataError("the output would overwrite the input file", where=str(target), hint="pass another -o folder")
+            raise DataError(_("the output would overwrite the input file"), where=str(target), hint=_("pass another -o folder"))
         target.write_text("\n\n".join("\n".join(f"{w}\t{t}" for w, t in zip(s.tokens, s.tags)) for s in kept) + "\n",
                           encoding="utf-8")
         changes = pd.DataFrame({"sentence": [i + 1 for i in sorted(bad)], "line": [sentences[i].line for i in sorted(bad)],

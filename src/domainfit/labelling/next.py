@@ -18,6 +18,7 @@ import pandas as pd
 from domainfit.data.columns import resolve_columns
 from domainfit.data.io import META_COLUMNS, read_table
 from domainfit.errors import BundleError, DataError
+from domainfit.i18n import _
 from domainfit.labelling import sampling
 from domainfit.labelling.features import bundle_predictor, embed
 
@@ -50,13 +51,15 @@ def read_pool(path: str | Path, text_column: str | None = None, encoding: str | 
         filled = frame[label].str.strip() != ""
         if filled.any():
             first = int(frame.loc[filled, "_row"].iloc[0])
-            raise DataError(f"the pool already has labels: column {label!r} is filled in {int(filled.sum())} of {len(frame)} rows",
+            raise DataError(_("the pool already has labels: column {column} is filled in {filled} of {rows} rows").format(
+                                column=repr(label), filled=int(filled.sum()), rows=len(frame)),
                             where=f"{path}:row {first}:column {label}",
-                            hint="a pool holds texts still to label; pass the labelled rows with --seed (or --labelled) "
-                                 "and leave them out of the pool, or empty that column")
+                            hint=_("a pool holds texts still to label; pass the labelled rows with --seed (or --labelled) "
+                                   "and leave them out of the pool, or empty that column"))
     frame = frame[frame[text].str.strip() != ""]
     if frame.empty:
-        raise DataError("the pool has no text to choose from", where=str(path), hint=f"fill column {text!r}")
+        raise DataError(_("the pool has no text to choose from"), where=str(path),
+                        hint=_("fill column {column}").format(column=repr(text)))
     return frame.reset_index(drop=True), text
 
 
@@ -65,8 +68,8 @@ def _seed_rows(path: Path, text_column, label_column, encoding) -> tuple[list[st
     text, label = resolve_columns(read.frame, text_column, label_column, path=str(path))
     rows = read.frame[(read.frame[text].str.strip() != "") & (read.frame[label].str.strip() != "")]
     if rows[label].nunique() < 2:
-        raise DataError("the seed rows need at least two different labels to train a model on", where=str(path),
-                        hint="label a few texts of each class first")
+        raise DataError(_("the seed rows need at least two different labels to train a model on"), where=str(path),
+                        hint=_("label a few texts of each class first"))
     return rows[text].tolist(), rows[label].tolist()
 
 
@@ -83,8 +86,8 @@ def _scores_from_bundle(bundle, texts: list[str], measure: str):
     predictor = bundle_predictor(bundle, None)
     task = predictor.bundle.task
     if task not in TASKS:
-        raise BundleError(f"label next needs a bundle for classification, multilabel or ner, not {task!r}",
-                          where=f"--bundle {bundle}", hint="pass a bundle trained for one of those tasks")
+        raise BundleError(_("label next needs a bundle for classification, multilabel or ner, not {task}").format(task=repr(task)),
+                          where=f"--bundle {bundle}", hint=_("pass a bundle trained for one of those tasks"))
     labels = list(predictor.labels)
     if task == "ner":
         word_scores = predictor.predict_scores(texts)
@@ -127,15 +130,16 @@ def next_batch(pool: str | Path, *, n: int = 200, bundle: str | Path | None = No
     started = time.perf_counter()
     timings: dict = {}
     if (bundle is None) == (seed_data is None):
-        raise DataError("pass either a bundle or seed data", where="--bundle / --seed",
-                        hint="--bundle runs/tickets (a trained model) or --seed labelled.csv (a few labelled rows to fit a head on)")
+        raise DataError(_("pass either a bundle or seed data"), where="--bundle / --seed",
+                        hint=_("--bundle runs/tickets (a trained model) or --seed labelled.csv (a few labelled rows to fit a head on)"))
     if strategy not in sampling.strategies:
         raise DataError(sampling.strategies.unknown_message(strategy), where="--strategy",
-                        hint=f"use one of {', '.join(sampling.strategies.names())}")
+                        hint=_("use one of {names}").format(names=", ".join(sampling.strategies.names())))
     if measure not in sampling.UNCERTAINTY:
-        raise DataError(f"unknown uncertainty measure {measure!r}", where="--measure", hint=f"use one of {', '.join(sampling.UNCERTAINTY)}")
+        raise DataError(_("unknown uncertainty measure {measure}").format(measure=repr(measure)), where="--measure",
+                        hint=_("use one of {names}").format(names=", ".join(sampling.UNCERTAINTY)))
     if n < 1:
-        raise DataError(f"--n must be at least 1, not {n}", where="--n", hint="how many texts to pick, e.g. --n 200")
+        raise DataError(_("--n must be at least 1, not {n}").format(n=n), where="--n", hint=_("how many texts to pick, e.g. --n 200"))
     frame, text = read_pool(pool, text_column, encoding)
     # one pick per distinct text: the same text twice in the pool is one labelling job
     frame = frame.drop_duplicates(subset=[text]).reset_index(drop=True)
@@ -147,21 +151,22 @@ def next_batch(pool: str | Path, *, n: int = 200, bundle: str | Path | None = No
         seed_texts, seed_labels = _seed_rows(Path(seed_data), text_column, label_column, encoding)
         known_texts += seed_texts
     if labelled is not None:
-        lt, _ = _seed_rows(Path(labelled), text_column, label_column, encoding)
+        lt, _unused = _seed_rows(Path(labelled), text_column, label_column, encoding)
         known_texts += lt
     known = embed(known_texts, model) if known_texts else None
     timings["embed"] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
     if seed_data is not None:
-        task, scores, predicted, conf, notes, _ = _scores_from_seed(seed_texts, seed_labels, known[:len(seed_texts)], emb, measure)
+        task, scores, predicted, conf, notes, _unused = _scores_from_seed(seed_texts, seed_labels, known[:len(seed_texts)], emb, measure)
     else:
-        task, scores, predicted, conf, notes, _ = _scores_from_bundle(bundle, texts, measure)
+        task, scores, predicted, conf, notes, _unused = _scores_from_bundle(bundle, texts, measure)
     timings["predict"] = round(time.perf_counter() - t, 3)
     dup = sampling.near_duplicates(emb, known, duplicate_threshold)
     keep = np.flatnonzero(~dup)
     if not len(keep):
-        raise DataError("every pool text is a near-duplicate of a labelled one", where=str(pool),
-                        hint=f"raise --duplicate-threshold (now {duplicate_threshold}) or add new texts to the pool")
+        raise DataError(_("every pool text is a near-duplicate of a labelled one"), where=str(pool),
+                        hint=_("raise --duplicate-threshold (now {threshold}) or add new texts to the pool").format(
+                            threshold=duplicate_threshold))
     t = time.perf_counter()
     picks = sampling.strategies.get(strategy)(scores[keep], emb[keep], min(n, len(keep)), labelled_emb=known, seed=seed)
     timings["pick"] = round(time.perf_counter() - t, 3)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from domainfit.errors import DataError
+from domainfit.i18n import _
 from domainfit.labelling.features import bundle_predictor
 from domainfit.labelling.formats import Item, formats, majority_vote, read_annotations, write_items, write_table
 from domainfit.labelling.next import read_pool
@@ -25,8 +26,8 @@ def _items(texts: list[str], ids: list[str], bundle) -> tuple[list[Item], str, l
     predictor = bundle_predictor(bundle, None)
     task, labels = predictor.bundle.task, list(predictor.labels)
     if task not in ("classification", "multilabel", "ner"):
-        raise DataError(f"label export pre-annotates classes, labels or entities; the bundle is for {task!r}",
-                        where=f"--bundle {bundle}", hint="pass a classification, multilabel or ner bundle")
+        raise DataError(_("label export pre-annotates classes, labels or entities; the bundle is for {task}").format(task=repr(task)),
+                        where=f"--bundle {bundle}", hint=_("pass a classification, multilabel or ner bundle"))
     model = f"{Path(bundle).name} ({predictor.bundle.meta.method})"
     if task == "ner":
         preds = predictor.predict(texts)
@@ -45,7 +46,8 @@ def export_pool(pool: str | Path, output: str | Path, *, fmt: str = "label-studi
                 text_column: str | None = None, encoding: str | None = None) -> dict:
     """Write the pool's texts with the bundle's predictions in `fmt`; returns what was written."""
     if fmt not in formats:
-        raise DataError(formats.unknown_message(fmt), where="--format", hint=f"use one of {', '.join(formats.names())}")
+        raise DataError(formats.unknown_message(fmt), where="--format",
+                        hint=_("use one of {names}").format(names=", ".join(formats.names())))
     frame, text = read_pool(pool, text_column, encoding)
     ids = frame["id"].tolist() if "id" in frame.columns and frame["id"].is_unique else [str(r) for r in frame["_row"]]
     items, task, labels, model = _items(frame[text].tolist(), [str(i) for i in ids], bundle)
@@ -65,15 +67,18 @@ def import_annotations(paths: Sequence[str | Path], output: str | Path, *, fmt: 
     task reads, or a JSON column in a table)."""
     annotations = read_annotations(paths, fmt)
     if not annotations:
-        raise DataError("the export holds no annotation", where=", ".join(map(str, paths)),
-                        hint="annotate some texts in the tool (or submit them) before exporting")
+        raise DataError(_("the export holds no annotation"), where=", ".join(map(str, paths)),
+                        hint=_("annotate some texts in the tool (or submit them) before exporting"))
     found = _task_of(annotations)
     if task is not None and task not in TASKS:
-        raise DataError(f"unknown task {task!r}", where="--task", hint=f"use one of {', '.join(TASKS)}")
+        raise DataError(_("unknown task {task}").format(task=repr(task)), where="--task",
+                        hint=_("use one of {names}").format(names=", ".join(TASKS)))
     if task is not None and (task == "ner") != (found == "ner"):
-        held = "entity spans" if found == "ner" else "classes, not entity spans"
-        raise DataError(f"--task {task} does not fit the export: its annotations are {held}", where="--task",
-                        hint=f"leave --task out (the annotations say {found}), or import the export of a {task} project")
+        held = _("entity spans") if found == "ner" else _("classes, not entity spans")
+        raise DataError(_("--task {task} does not fit the export: its annotations are {held}").format(task=task, held=held),
+                        where="--task",
+                        hint=_("leave --task out (the annotations say {found}), or import the export of a {task} project").format(
+                            found=found, task=task))
     task = task or found
     table = majority_vote(annotations, task)
     if task == "ner" and Path(output).suffix.lower() not in (".jsonl", ".ndjson"):

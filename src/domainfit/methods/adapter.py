@@ -20,6 +20,7 @@ from domainfit.bundle import BundleMeta, inside
 from domainfit.config.schema import TrainingConfig
 from domainfit.encoder_formats import encoder_formats, load_base_encoder
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 from domainfit.methods.base import Adaptation, FitContext, FitResult, LoopOptions
 from domainfit.methods.full import fit_adapted, head_and_body_lr
 from domainfit.registry import methods
@@ -64,10 +65,10 @@ def inject_adapters(encoder: nn.Module, size: int, pattern: str = DEFAULT_TARGET
     regex = re.compile(pattern)
     targets = [(n, m) for n, m in encoder.named_modules() if isinstance(m, nn.Linear) and regex.search(n)]
     for name, module in targets:
-        parent_name, _, child = name.rpartition(".")
+        parent_name, _sep, child = name.rpartition(".")
         parent = encoder.get_submodule(parent_name) if parent_name else encoder
         setattr(parent, child, WithAdapter(module, size))
-    return [n for n, _ in targets]
+    return [n for n, _module in targets]
 
 
 def adapter_state(encoder: nn.Module) -> dict[str, torch.Tensor]:
@@ -94,7 +95,8 @@ class AdapterMethod:
             p.requires_grad_(False)
         wrapped = inject_adapters(encoder, o.size, o.targets)
         if not wrapped:
-            raise ConfigError([("method_options.targets", f"no linear layer of the backbone matches {o.targets!r}")])
+            raise ConfigError([("method_options.targets",
+                                _("no linear layer of the backbone matches {pattern}").format(pattern=repr(o.targets)))])
         for name, p in encoder.named_parameters():
             if ".adapter." in name or (o.train_layer_norms and "LayerNorm" in name):
                 p.requires_grad_(True)

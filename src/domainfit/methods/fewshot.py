@@ -18,6 +18,7 @@ import time
 from pydantic import BaseModel, ConfigDict, Field
 
 from domainfit.backbones.encoder import FrozenEncoder
+from domainfit.i18n import _
 from domainfit.methods.base import FitContext, FitResult
 from domainfit.methods.probe import load_probe_into, probe_class_weight, select_probe
 from domainfit.modeling import TextModel
@@ -63,7 +64,8 @@ class FewShotMethod:
                                  report_to="none", save_strategy="no")
         train = Dataset.from_dict({"text": ctx.train["text"].tolist(), "label": ctx.train["label"].astype(str).tolist()})
         trainer = Trainer(model=setfit_model, args=args, train_dataset=train)
-        ctx.reporter.log(f"contrastive training of the backbone: {steps} steps x {o.batch_size} pairs")
+        ctx.reporter.log(_("contrastive training of the backbone: {steps} steps x {batch} pairs").format(
+            steps=steps, batch=o.batch_size))
         trainer.train_embeddings(x_train=train["text"], y_train=train["label"], args=args)
         contrastive_s = time.perf_counter() - started
 

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from domainfit.backbones.encoder import tokenize
 from domainfit.config.schema import TrainingConfig
+from domainfit.i18n import _
 from domainfit.inference import run_model
 from domainfit.inference.runners import WithEmbedding
 from domainfit.methods.base import Adaptation, FitContext, FitResult, LoopOptions
@@ -78,7 +79,7 @@ def probe_initialised_head(ctx: FitContext, *, enabled: bool, C: float = 10.0) -
     Skipped on resume (the checkpoint holds the weights)."""
     head = ctx.task.build_head(ctx.encoder.config.hidden_size, ctx.labels)
     if enabled and not ctx.resume:
-        ctx.reporter.log("linear probe on frozen embeddings to initialise the head (LP-FT)")
+        ctx.reporter.log(_("linear probe on frozen embeddings to initialise the head (LP-FT)"))
         x, y = probe_data(ctx, ctx.train)
         load_probe_into(head, fit_probe(ctx.task, x, y, C=C, balanced=probe_class_weight(ctx), seed=ctx.config.training.seed))
     return head

@@ -7,6 +7,7 @@ import time
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domainfit.i18n import _
 from domainfit.methods.base import FitContext, FitResult
 from domainfit.methods.probe import load_probe_into, probe_class_weight, probe_data, select_probe
 from domainfit.modeling import TextModel
@@ -33,8 +34,8 @@ class HeadMethod:
         started = time.perf_counter()
         opts = HeadOptions.model_validate(ctx.options)
         x, y = probe_data(ctx, ctx.train)
-        x_val, _ = probe_data(ctx, ctx.val)
-        ctx.reporter.log(f"fitting the head on {len(x)} cached embeddings (C in {opts.C})")
+        x_val, _unused = probe_data(ctx, ctx.val)
+        ctx.reporter.log(_("fitting the head on {n} cached embeddings (C in {grid})").format(n=len(x), grid=opts.C))
         probe, C, history = select_probe(ctx.task, x, y, x_val, ctx.val["label"].tolist(), ctx.labels, grid=opts.C,
                                          balanced=probe_class_weight(ctx), seed=ctx.config.training.seed)
         head = ctx.task.build_head(x.shape[1], ctx.labels)

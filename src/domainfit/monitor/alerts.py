@@ -27,6 +27,7 @@ from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 from domainfit.registry import Registry
 
 __all__ = ["SINKS", "Sink", "WebhookPolicy", "parse_sink", "redact_url", "send_alert"]
@@ -149,8 +150,9 @@ class _WebhookSink:
 @SINKS.register("webhook")
 def _webhook_sink(target: str, policy: WebhookPolicy | None = None) -> Sink:
     if not target.startswith(("http://", "https://")) or redact_url(target) == "…":
-        raise DomainfitError(f"webhook:{redact_url(target) if '://' in target else '…'}: the target must be an http(s) URL",
-                             where="--alert", hint="e.g. --alert webhook:https://hooks.example.com/domainfit")
+        raise DomainfitError(_("webhook:{target}: the target must be an http(s) URL").format(
+                                 target=redact_url(target) if "://" in target else "…"),
+                             where="--alert", hint=_("e.g. --alert webhook:https://hooks.example.com/domainfit"))
     return _WebhookSink(target, policy or WebhookPolicy())
 
 
@@ -189,7 +191,7 @@ def _secrets(url: str) -> set[str]:
     parts = urlsplit(url)
     found = {parts.query, parts.fragment, parts.password or "", parts.username or "",
              *(seg for seg in parts.path.split("/") if len(seg) >= SECRET_SEGMENT),
-             *(value for _, value in parse_qsl(parts.query, keep_blank_values=True))}
+             *(value for _key, value in parse_qsl(parts.query, keep_blank_values=True))}
     return {piece for piece in found if len(piece) >= 4}
 
 
@@ -205,10 +207,11 @@ def parse_sink(spec: str) -> Sink:
     """`kind:target` -> the sink. Raises DomainfitError naming the spec and the known kinds."""
     kind, sep, target = spec.partition(":")
     if not sep or not target:
-        raise DomainfitError(f"{spec!r} is not kind:target", where="--alert",
-                             hint=f"kinds: {', '.join(SINKS.names())}; e.g. file:alerts.jsonl, webhook:https://...")
+        raise DomainfitError(_("{spec} is not kind:target").format(spec=repr(spec)), where="--alert",
+                             hint=_("kinds: {kinds}; e.g. file:alerts.jsonl, webhook:https://...").format(
+                                 kinds=", ".join(SINKS.names())))
     if kind not in SINKS:
-        raise DomainfitError(SINKS.unknown_message(kind), where="--alert", hint="e.g. file:alerts.jsonl, webhook:https://...")
+        raise DomainfitError(SINKS.unknown_message(kind), where="--alert", hint=_("e.g. file:alerts.jsonl, webhook:https://..."))
     return SINKS.get(kind)(target)
 
 

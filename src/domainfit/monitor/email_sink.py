@@ -20,6 +20,7 @@ from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 from domainfit.monitor.alerts import SINKS, Sink, redact_url
 
 __all__ = ["EmailSink"]
@@ -63,21 +64,24 @@ def _truthy(values: dict, name: str) -> bool:
 @SINKS.register("email")
 def _email_sink(target: str) -> Sink:
     shown = f"email:{redact_url(target)}"
-    hint = "e.g. email:smtp://mail.example.com:587/?to=ops@example.com&from=domainfit@example.com&starttls=1"
+    hint = _("e.g. email:smtp://mail.example.com:587/?to=ops@example.com&from=domainfit@example.com&starttls=1")
     parts = urlsplit(target)
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise DomainfitError(f"{shown}: the target must be an smtp://host[:port]/?to=... URL", where="--alert", hint=hint)
+        raise DomainfitError(_("{shown}: the target must be an smtp://host[:port]/?to=... URL").format(shown=shown),
+                             where="--alert", hint=hint)
     query = parse_qs(parts.query)
     to = [a.strip() for v in query.get("to", []) for a in v.split(",") if a.strip()]
     if not to or not all("@" in a for a in to):
-        raise DomainfitError(f"{shown}: name the recipients with ?to=a@example.com,b@example.com", where="--alert", hint=hint)
+        raise DomainfitError(_("{shown}: name the recipients with ?to=a@example.com,b@example.com").format(shown=shown),
+                             where="--alert", hint=hint)
     use_ssl = parts.scheme == "smtps" or _truthy(query, "ssl")
     password = unquote(parts.password) if parts.password else None
     if "password_env" in query:
         password = os.environ.get(query["password_env"][0])
         if password is None:
-            raise DomainfitError(f"{shown}: the environment variable {query['password_env'][0]} is not set",
-                                 where="--alert", hint="export it, or drop password_env")
+            raise DomainfitError(_("{shown}: the environment variable {name} is not set").format(
+                                     shown=shown, name=query["password_env"][0]),
+                                 where="--alert", hint=_("export it, or drop password_env"))
     user = unquote(parts.username) if parts.username else (query.get("user", [None])[0])
     sender = query.get("from", [f"domainfit@{parts.hostname}"])[0]
     return EmailSink(parts.hostname, parts.port or (465 if use_ssl else 25), to, sender, user=user, password=password,

@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from domainfit.data.pii import Redactor
 from domainfit.errors import DataError
+from domainfit.i18n import _
 from domainfit.store import open_engine, redact_url, upgrade
 
 __all__ = ["TEXT_POLICIES", "PredictionLog", "compact_output", "is_url"]
@@ -99,17 +100,20 @@ class PredictionLog:
 
     def __init__(self, target: str | os.PathLike, *, texts: TextPolicy = "redacted", create: bool = True) -> None:
         if texts not in TEXT_POLICIES:
-            raise DataError(f"unknown text policy {texts!r}", where="log_texts", hint=f"use one of {', '.join(TEXT_POLICIES)}")
+            raise DataError(_("unknown text policy {policy}").format(policy=repr(texts)), where="log_texts",
+                            hint=_("use one of {policies}").format(policies=", ".join(TEXT_POLICIES)))
         self.path = None if is_url(target) else Path(target)
         if not create and self.path is not None and not self.path.is_file():
-            raise DataError(f"no prediction log at {self.path.resolve()}", where=str(target),
-                            hint="serve with --prediction-log FILE (or prediction_log: in the settings) to write one")
+            raise DataError(_("no prediction log at {path}").format(path=self.path.resolve()), where=str(target),
+                            hint=_("serve with --prediction-log FILE (or prediction_log: in the settings) "
+                                   "to write one"))
         self.where = redact_url(str(target)) if self.path is None else str(target)  # no password in messages
         try:
             self._engine = open_engine(target)
             if not create and not sa.inspect(self._engine).has_table("predictions"):
-                raise DataError(f"no prediction log in {self.where}", where=self.where,
-                                hint="serve with --prediction-log URL (or prediction_log: in the settings) to write one")
+                raise DataError(_("no prediction log in {where}").format(where=self.where), where=self.where,
+                                hint=_("serve with --prediction-log URL (or prediction_log: in the settings) "
+                                       "to write one"))
             upgrade(self._engine, "log", legacy=_legacy_revision)
             with self._engine.begin() as conn:
                 stored = dict(conn.execute(sa.select(meta_table.c.key, meta_table.c.value)).all())
@@ -117,10 +121,12 @@ class PredictionLog:
                     for key, value in (("schema", SCHEMA_VERSION), ("texts", texts)):
                         _upsert(conn, meta_table, {"key": key, "value": value}, ["key"])
         except sa.exc.SQLAlchemyError as exc:
-            raise DataError(f"cannot open the prediction log: {exc.__class__.__name__}: {str(exc).splitlines()[0]}",
+            raise DataError(_("cannot open the prediction log: {kind}: {error}").format(
+                                kind=exc.__class__.__name__, error=str(exc).splitlines()[0]),
                             where=self.where,
-                            hint="check the URL (postgresql+psycopg://user:password@host:port/db), that the server is up "
-                                 "and the database exists, or give a file path for a SQLite log") from None
+                            hint=_("check the URL (postgresql+psycopg://user:password@host:port/db), "
+                                   "that the server is up and the database exists, or give a file path "
+                                   "for a SQLite log")) from None
         self.texts: str = texts if create else stored.get("texts", texts)
         self._redact = Redactor(True)
 
@@ -214,8 +220,10 @@ def _legacy_revision(conn: sa.Connection) -> str | None:
         return None
     schema = conn.execute(sa.select(meta_table.c.value).where(meta_table.c.key == "schema")).scalar_one_or_none() or "1"
     if schema not in _REVISIONS:
-        raise DataError(f"prediction log schema {schema} is not {SCHEMA_VERSION}", where=str(conn.engine.url),
-                        hint="write to a new file; this one was made by another domainfit version")
+        raise DataError(_("prediction log schema {schema} is not {expected}").format(
+                            schema=schema, expected=SCHEMA_VERSION),
+                        where=str(conn.engine.url),
+                        hint=_("write to a new file; this one was made by another domainfit version"))
     return _REVISIONS[schema]
 
 

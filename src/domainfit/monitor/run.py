@@ -14,6 +14,7 @@ from domainfit.bundle import load_bundle, write_json
 from domainfit.data.clean import normalize_text
 from domainfit.data.pii import Redactor
 from domainfit.errors import BundleError, DataError, EmptyDataError
+from domainfit.i18n import _
 from domainfit.interfaces import workflow_for
 from domainfit.monitor.alerts import parse_sink, send_alert
 from domainfit.monitor.drift import STATUSES, DriftThresholds, compare_stats, input_drift, overall_status
@@ -44,8 +45,9 @@ def parse_when(value: str | float | None, *, now: float | None = None) -> float 
     try:
         stamp = pd.Timestamp(text)
     except (ValueError, TypeError):
-        raise DataError(f"cannot read the time {value!r}", where="--since/--until",
-                        hint="give a duration before now (24h, 7d, 30m), a date (2026-11-01) or a date and time (2026-11-01T08:00)") from None
+        raise DataError(_("cannot read the time {value}").format(value=repr(value)), where="--since/--until",
+                        hint=_("give a duration before now (24h, 7d, 30m), a date (2026-11-01) or a date and time "
+                               "(2026-11-01T08:00)")) from None
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize(_local_zone())  # a time without a zone is this machine's local time
     return float(stamp.timestamp())
@@ -80,21 +82,24 @@ def monitor(bundle_path: str | Path, log_path: str | Path, *, since=None, until=
     `out_dir` (default: <bundle>/monitoring/<date>); send an alert to each sink when the status reaches `alert_on`.
     `texts`: also compare the texts themselves (needs a log that stores them)."""
     if alert_on not in STATUSES[1:]:
-        raise DataError(f"unknown alert level {alert_on!r}", where="--alert-on", hint="use warn or alert")
+        raise DataError(_("unknown alert level {level}").format(level=repr(alert_on)), where="--alert-on",
+                        hint=_("use warn or alert"))
     sinks = [parse_sink(spec) for spec in alerts]  # bad specs fail before any work
     bundle = load_bundle(bundle_path)
     reference = bundle.read_json("reference_stats.json")
     if not reference:
-        raise BundleError("the bundle has no reference_stats.json (it is written when the bundle has a test split)",
-                          where=str(bundle.path), hint="retrain with a test file or a test share (data.test_size)")
+        raise BundleError(_("the bundle has no reference_stats.json (it is written when the bundle has a test split)"),
+                          where=str(bundle.path), hint=_("retrain with a test file or a test share (data.test_size)"))
     start, end = parse_when(since), parse_when(until)
     with PredictionLog(log_path, create=False) as log:
         rows = log.predictions(since=start, until=end, model=model)
         corrections = log.corrections(since=start, until=end, model=model)
         policy, where = log.texts, log.where  # a URL's password left out
     if rows.empty:
-        raise EmptyDataError(f"no logged prediction in the window ({_iso(start) or 'the start'} to {_iso(end) or 'now'})",
-                             where=where, hint="widen --since/--until, or check --model against the served model's name")
+        raise EmptyDataError(_("no logged prediction in the window ({start} to {end})").format(
+                                 start=_iso(start) or _("the start"), end=_iso(end) or _("now")),
+                             where=where,
+                             hint=_("widen --since/--until, or check --model against the served model's name"))
     live = live_stats(bundle.task, rows, reference)
     checks = compare_stats(reference, live, thresholds)
     if texts and policy != "none" and live["n"] >= thresholds.min_rows:

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 from domainfit.ood.detectors import make_detector, ood_detectors
 from domainfit.ood.metrics import flag_out_of_scope, ood_metrics
 from domainfit.ood.options import OutOfScopeOptions, find_oos_label
@@ -62,7 +63,7 @@ def _simulated_auroc(name: str, opts: OutOfScopeOptions, train: Outputs, val: Ou
     classes = np.unique(train.y)
     rng = np.random.default_rng(seed)
     values = []
-    for _ in range(_FOLDS):
+    for _fold in range(_FOLDS):
         held = rng.choice(classes, size=max(1, round(_HELD_SHARE * len(classes))), replace=False)
         keep = [c for c in range(n_labels) if c not in set(held.tolist())]
         tr = ~np.isin(train.y, held)
@@ -120,11 +121,12 @@ def fit_out_of_scope(opts: OutOfScopeOptions, labels: list[str], train: Outputs,
     oos_label = find_oos_label(opts.oos_label, labels)
     if opts.oos_label not in (None, "", "auto") and oos_label is None:
         shown = f"{', '.join(labels[:10])}{' ...' if len(labels) > 10 else ''}"
-        why = f"{opts.oos_label!r} is not a label of the training data (labels: {shown}); name one of them, or auto"
+        why = _("{label} is not a label of the training data (labels: {labels}); name one of them, or auto").format(
+            label=repr(opts.oos_label), labels=shown)
         raise ConfigError([("task_options.out_of_scope.oos_label", why)])
     if not len(val.y):
-        why = ("the detector's threshold is set on the validation split, which is empty: give data.val or a "
-               "data.val_size, or set task_options.out_of_scope: off")
+        why = _("the detector's threshold is set on the validation split, which is empty: give data.val or a "
+                "data.val_size, or set task_options.out_of_scope: off")
         raise ConfigError([("task_options.out_of_scope", why)])
     oos = labels.index(oos_label) if oos_label is not None else -1
     train = _subsample(train, opts.max_fit_rows, seed)

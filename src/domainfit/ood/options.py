@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domainfit.i18n import _
+
 __all__ = ["DEFAULT_OOS_LABELS", "OutOfScopeOptions", "resolve_out_of_scope"]
 
 # Label names that mean "none of the intents" when `oos_label` is left to "auto" (compared case-insensitively).
@@ -47,7 +49,7 @@ class OutOfScopeOptions(BaseModel):
         from domainfit.ood.detectors import ood_detectors
 
         if value != "auto" and value not in ood_detectors:
-            raise ValueError(ood_detectors.unknown_message(value) + " (or auto)")
+            raise ValueError(ood_detectors.unknown_message(value) + _(" (or auto)"))
         return value
 
 

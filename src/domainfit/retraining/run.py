@@ -24,6 +24,7 @@ from domainfit.config.load import load_config
 from domainfit.config.schema import DataConfig
 from domainfit.data import prepare_data, read_table
 from domainfit.errors import BundleError, DataError, DomainfitError
+from domainfit.i18n import _
 from domainfit.model_registry import ModelRegistry
 from domainfit.predict import Predictor
 from domainfit.retraining.gate import Gate, decide, label_scores
@@ -43,7 +44,8 @@ def replay_rows(old: pd.DataFrame, replay: str | float | int, seed: int = 42) ->
     if value <= 0:
         return old.iloc[0:0]
     share = value if value <= 1 else value / len(old)
-    picked = [g.sample(n=max(1, round(len(g) * share)), random_state=seed) for _, g in old.groupby("label", sort=True)]
+    picked = [g.sample(n=max(1, round(len(g) * share)), random_state=seed)
+              for _label, g in old.groupby("label", sort=True)]
     return pd.concat(picked).sort_index().reset_index(drop=True)
 
 
@@ -56,10 +58,13 @@ def _parse_replay(value: str | float | int) -> str | float | int:
     try:
         number = float(text)
     except ValueError:
-        raise DataError(f"--replay {value!r} is not all, a share or a number of rows", where="--replay",
-                        hint="e.g. --replay all, --replay 0.5 (half of the old rows), --replay 2000, --replay 0 (none)") from None
+        raise DataError(_("--replay {value} is not all, a share or a number of rows").format(value=repr(value)),
+                        where="--replay",
+                        hint=_("e.g. --replay all, --replay 0.5 (half of the old rows), --replay 2000, "
+                               "--replay 0 (none)")) from None
     if number < 0:
-        raise DataError(f"--replay {value!r} is negative", where="--replay", hint="use 0 for no replay")
+        raise DataError(_("--replay {value} is negative").format(value=repr(value)), where="--replay",
+                        hint=_("use 0 for no replay"))
     return int(number) if number > 1 else number
 
 
@@ -86,16 +91,21 @@ def retrain(bundle_path: str | Path, new_data: str | Path, *, output: str | Path
     `retrain.json` in the challenger's bundle."""
     champion = load_bundle(bundle_path)
     if getattr(champion.make_task(), "targets", None) != "label":  # the gate compares accuracy and macro-F1 of labels
-        raise DomainfitError(f"retrain supports bundles with one label per text (classification); this one is {champion.task!r}", where=str(champion.path),
-                             hint="train a new bundle on the old data plus the new rows with `domainfit train`, then compare")
+        raise DomainfitError(_("retrain supports bundles with one label per text (classification); "
+                               "this one is {task}").format(task=repr(champion.task)), where=str(champion.path),
+                             hint=_("train a new bundle on the old data plus the new rows with `domainfit train`, "
+                                    "then compare"))
     old = {s: champion.path / "data" / f"{s}.csv" for s in SPLITS}
     missing = [str(p) for p in old.values() if not p.is_file()]
     if missing:
-        raise BundleError(f"the bundle lacks its saved splits ({', '.join(missing)})", where=str(champion.path),
-                          hint="retrain needs the rows the champion was trained and tested on: retrain from the original data with `domainfit train`")
+        raise BundleError(_("the bundle lacks its saved splits ({files})").format(files=", ".join(missing)),
+                          where=str(champion.path),
+                          hint=_("retrain needs the rows the champion was trained and tested on: "
+                                 "retrain from the original data with `domainfit train`"))
     replay = _parse_replay(replay)
     if gate.metric not in ("accuracy", "macro_f1"):
-        raise DataError(f"unknown gate metric {gate.metric!r}", where="--metric", hint="use accuracy or macro_f1")
+        raise DataError(_("unknown gate metric {metric}").format(metric=repr(gate.metric)), where="--metric",
+                        hint=_("use accuracy or macro_f1"))
     started = time.perf_counter()
     cfg0 = champion.meta.config
     out = Path(output) if output else champion.path.with_name(f"{champion.path.name}-retrained-{time.strftime('%Y%m%d-%H%M%S')}")

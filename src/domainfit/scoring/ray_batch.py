@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from domainfit.errors import DataError, DomainfitError
+from domainfit.i18n import _
 
 __all__ = ["score_parquet"]
 
@@ -110,28 +111,33 @@ def _connect(address: str | None, workers: int, object_store_memory: int | None)
     except Exception as exc:  # noqa: BLE001 - Ray raises ConnectionError, ValueError, RuntimeError for a bad address
         why = f"({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''})"
         if address is None:
-            raise DomainfitError(f"could not start a local Ray {why}", where="--engine ray",
-                                 hint="on a busy machine Ray's start-up can time out: retry, or start one with "
-                                      "`ray start --head` and pass --address auto") from None
-        raise DomainfitError(f"cannot reach the Ray cluster at {address!r} {why}", where="--address",
-                             hint="give `auto` on a machine of a running cluster (`ray start --head`), "
-                                  "ray://HEAD:10001 for a remote one, or leave --address out for a local one") from None
+            raise DomainfitError(_("could not start a local Ray {why}").format(why=why), where="--engine ray",
+                                 hint=_("on a busy machine Ray's start-up can time out: retry, or start one with "
+                                        "`ray start --head` and pass --address auto")) from None
+        raise DomainfitError(_("cannot reach the Ray cluster at {address} {why}").format(address=repr(address),
+                                                                                          why=why),
+                             where="--address",
+                             hint=_("give `auto` on a machine of a running cluster (`ray start --head`), "
+                                    "ray://HEAD:10001 for a remote one, or leave --address out for a local "
+                                    "one")) from None
 
 
 def _columns(parquet, source: Path, id_column: str, text_column: str | None) -> str:
     names = parquet.schema_arrow.names
     if id_column not in names:
-        raise DataError(f"no id column {id_column!r} in {source.name} (columns: {', '.join(names)})", where=str(source),
-                        hint="name the column that identifies each row with --id-column")
+        raise DataError(_("no id column {column} in {file} (columns: {columns})").format(
+            column=repr(id_column), file=source.name, columns=", ".join(names)), where=str(source),
+                        hint=_("name the column that identifies each row with --id-column"))
     if text_column is None:
         texts = [n for n in names if n in ("text", "content", "body", "message", "transcript")]
         if len(texts) != 1:
-            raise DataError(f"cannot tell the text column of {source.name} (columns: {', '.join(names)})",
-                            where=str(source), hint="name it with --column")
+            raise DataError(_("cannot tell the text column of {file} (columns: {columns})").format(
+                file=source.name, columns=", ".join(names)), where=str(source), hint=_("name it with --column"))
         text_column = texts[0]
     elif text_column not in names:
-        raise DataError(f"no text column {text_column!r} in {source.name} (columns: {', '.join(names)})",
-                        where=str(source), hint="name an existing column with --column")
+        raise DataError(_("no text column {column} in {file} (columns: {columns})").format(
+            column=repr(text_column), file=source.name, columns=", ".join(names)),
+                        where=str(source), hint=_("name an existing column with --column"))
     return text_column
 
 
@@ -146,9 +152,10 @@ def score_parquet(bundle: str | Path, source: str | Path, output: str | Path, *,
 
     source, out = Path(source), Path(output)
     if not source.is_file() or source.suffix.lower() != ".parquet":
-        raise DataError(f"{source} is not a Parquet file", where="--input", hint="--engine ray reads .parquet files")
+        raise DataError(_("{path} is not a Parquet file").format(path=source), where="--input",
+                        hint=_("--engine ray reads .parquet files"))
     if workers < 1 or block_rows < 1:
-        raise DomainfitError("--workers and the block size must be at least 1", where="--workers")
+        raise DomainfitError(_("--workers and the block size must be at least 1"), where="--workers")
     meta = read_meta(bundle)  # a clear error for a folder that is not a bundle, before the cluster starts
     parquet = pq.ParquetFile(source)
     text_column = _columns(parquet, source, id_column, text_column)
@@ -161,8 +168,8 @@ def score_parquet(bundle: str | Path, source: str | Path, output: str | Path, *,
     out.mkdir(parents=True, exist_ok=True)
     state_path = out / STATE_FILE
     if state_path.is_file() and json.loads(state_path.read_text(encoding="utf-8")) != state:
-        raise DataError(f"{out} holds the scores of another input, bundle or block size", where="--output",
-                        hint="choose a new --output folder, or delete this one to score again")
+        raise DataError(_("{path} holds the scores of another input, bundle or block size").format(path=out),
+                        where="--output", hint=_("choose a new --output folder, or delete this one to score again"))
     state_path.write_text(json.dumps(state, indent=2), encoding="utf-8")
     pending = [b for b in range(n_blocks) if not _part(out, b).is_file()]
     started = time.perf_counter()

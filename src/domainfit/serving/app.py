@@ -30,6 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from domainfit.backbones.encoder import available_cores
 from domainfit.bundle import Bundle, load_bundle
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 from domainfit.interfaces import ReadsTargets, workflow_for
 from domainfit.monitor.log import PredictionLog
 from domainfit.serving.auth import KeyStore
@@ -107,8 +108,8 @@ def create_app(source: str | Path | BundleSource | RegistrySource, settings: Ser
     keys = keys if keys is not None else KeyStore.from_sources(settings.api_keys_file)
     auth_on = keys.enabled if settings.require_auth is None else settings.require_auth
     if auth_on and not keys.enabled:
-        raise ConfigError([("require_auth", "is on but no API key is configured: set DOMAINFIT_API_KEYS or api_keys_file "
-                                            "(`domainfit keygen` makes one)")])
+        raise ConfigError([("require_auth", _("is on but no API key is configured: set DOMAINFIT_API_KEYS or "
+                                              "api_keys_file (`domainfit keygen` makes one)"))])
     version = source.current_version()  # the schema is built from this version, and it is the one loaded at startup
     served = load_bundle(source.path_for(version))
     response_model = _schemas(served)
@@ -298,7 +299,7 @@ def _run_batch(slot: ModelSlot, items, plog=None, metrics: ServiceMetrics | None
     prediction log, one transaction writing them all before any answer leaves. When that write fails: counted,
     logged, and the answers sent anyway, or (`refuse`) each request answered 503 instead."""
     model = slot.current  # taken once: a swap during this batch does not affect it
-    texts = [t for request_texts, _ in items for t in request_texts]
+    texts = [t for request_texts, _options in items for t in request_texts]
     scores = model.predictor.predict_scores(texts)
     task, labels = model.predictor.task, model.labels
     outputs, at = [], 0
@@ -315,13 +316,13 @@ def _run_batch(slot: ModelSlot, items, plog=None, metrics: ServiceMetrics | None
                 metrics.logged.inc(written)
         except Exception:  # a full disk need not take the service down: counted, logged, and answered or refused
             log.exception("prediction log write failed", extra={"fields": {
-                "request_ids": [options.get("request_id") for _, options in items], "refused": refuse}})
+                "request_ids": [options.get("request_id") for _texts, options in items], "refused": refuse}})
             if metrics is not None:
                 metrics.log_errors.inc()
             if refuse:
                 return [ApiError(503, "prediction_log_failed", "the prediction could not be written to the prediction "
                                  "log, and this server answers only logged predictions (on_log_error: refuse); retry",
-                                 headers={"Retry-After": "1"}) for _ in items], model
+                                 headers={"Retry-After": "1"}) for _item in items], model
     return outputs, model
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 
 __all__ = ["ApiKey", "KeyStore", "add_key", "hash_key", "presented_key", "scrypt_hash"]
 
@@ -180,25 +181,26 @@ def _read_file(path: Path) -> list[ApiKey]:
     import yaml
 
     if not path.is_file():
-        raise ConfigError([("api_keys_file", f"{path} does not exist")])
+        raise ConfigError([("api_keys_file", _("{path} does not exist").format(path=path))])
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     entries = data.get("keys") if isinstance(data, dict) else None
     if not isinstance(entries, list):
-        raise ConfigError([("keys", "expected a list of {name, sha256 or scrypt, models} entries")], source=str(path))
+        raise ConfigError([("keys", _("expected a list of {name, sha256 or scrypt, models} entries"))],
+                          source=str(path))
     out, problems = [], []
     for i, entry in enumerate(entries):
         where = f"keys[{i}]"
         if not isinstance(entry, dict):
-            problems.append((where, "expected a mapping {name, sha256 or scrypt, models}"))
+            problems.append((where, _("expected a mapping {name, sha256 or scrypt, models}")))
             continue
         sha, chosen = entry.get("sha256"), entry.get("scrypt")
         if chosen is not None:
             if not isinstance(chosen, str) or _scrypt_parts(chosen) is None:
-                problems.append((where, "`scrypt` must be scrypt$N$r$p$salt$hash as "
-                                        "domainfit.serving.auth.scrypt_hash writes it (never the key itself)"))
+                problems.append((where, _("`scrypt` must be scrypt$N$r$p$salt$hash as "
+                                          "domainfit.serving.auth.scrypt_hash writes it (never the key itself)")))
                 continue
         elif not isinstance(sha, str) or len(sha) != 64:
-            problems.append((where, "needs `sha256`: the 64-hex-digit SHA-256 of the key (never the key itself)"))
+            problems.append((where, _("needs `sha256`: the 64-hex-digit SHA-256 of the key (never the key itself)")))
             continue
         models = entry.get("models", ["*"])
         if isinstance(models, str):
@@ -219,7 +221,8 @@ def add_key(path: str | Path, name: str, models: list[str] | None = None) -> str
     data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else None
     data = data or {"keys": []}
     if any(e.get("name") == name for e in data["keys"]):
-        raise ConfigError([("name", f"a key named {name!r} already exists in {path}")])
+        raise ConfigError([("name", _("a key named {name} already exists in {path}").format(
+            name=repr(name), path=path))])
     key = _GENERATED_PREFIX + secrets.token_urlsafe(32)
     data["keys"].append({"name": name, "sha256": hash_key(key), "models": models or ["*"]})
     path.parent.mkdir(parents=True, exist_ok=True)

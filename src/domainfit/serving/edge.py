@@ -18,6 +18,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from domainfit.i18n import speaking
 from domainfit.serving.auth import KeyStore, presented_key
 from domainfit.serving.telemetry import ServiceMetrics
 
@@ -73,7 +74,9 @@ async def _send_json(send, status: int, body: dict, headers: list[tuple[bytes, b
 
 class RequestContext:
     """Outermost: a server-made request id (the client's X-Request-ID kept beside it), header-count and header-size
-    limits (431), the body-size limit (413), a JSON 500 for anything unhandled, metrics and one JSON access-log line."""
+    limits (431), the body-size limit (413), a JSON 500 for anything unhandled, metrics and one JSON access-log line.
+    Requests are handled in English whatever the server's locale: clients read the error bodies, and a message from
+    domainfit's own layers (a label cell that is not a number) must not switch language with `DOMAINFIT_LANG`."""
 
     def __init__(self, app, *, metrics: ServiceMetrics, max_body: int, max_headers: int, max_header_bytes: int) -> None:
         self.app, self.metrics, self.max_body = app, metrics, max_body
@@ -118,7 +121,8 @@ class RequestContext:
                 await _send_json(send_with_id, 431 if code != "body_too_large" else 413,
                                  error_body(rid, code, message, limit=limit), [(b"connection", b"close")])
             else:
-                await self.app(scope, receive_limited, send_with_id)
+                with speaking("en"):
+                    await self.app(scope, receive_limited, send_with_id)
         except BodyTooLarge as exc:  # read outside a route (FastAPI's own reader is answered by the app's handler)
             if not started[0]:
                 await _send_json(send_with_id, 413, error_body(rid, "body_too_large", exc.detail, limit=exc.limit))

@@ -20,6 +20,7 @@ from typing import Any
 
 from domainfit.bundle import META_FILE, load_bundle, read_meta
 from domainfit.errors import BundleError
+from domainfit.i18n import _
 from domainfit.model_registry import ModelRegistry
 from domainfit.predict import Predictor
 from domainfit.serving.contract import Contract, Refusal, breach, failed_check, failed_load
@@ -75,8 +76,10 @@ class BundleSource:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         if not (self.path / META_FILE).is_file():
-            raise BundleError(f"{self.path} is not a domainfit bundle (no domainfit.json)", where=str(self.path),
-                              hint="pass the folder `domainfit train` wrote, or a registry URI such as models:/name@champion")
+            raise BundleError(_("{path} is not a domainfit bundle (no domainfit.json)").format(path=self.path),
+                              where=str(self.path),
+                              hint=_("pass the folder `domainfit train` wrote, or a registry URI such as "
+                                     "models:/name@champion"))
         self.name = self.path.resolve().name
         self.follows = False
 
@@ -98,7 +101,7 @@ class RegistrySource:
     def __init__(self, uri: str, registry_uri: str | None = None) -> None:
         self.uri = uri
         self.registry = ModelRegistry(registry_uri)
-        self.name, _ = self.registry.version_of(uri)  # fails early, with a clear error, on a bad URI or name
+        self.name, _version = self.registry.version_of(uri)  # fails early, with a clear error, on a bad URI or name
         self.follows = "@" in uri or uri.rstrip("/").endswith("/latest")
 
     def current_version(self) -> str:
@@ -140,9 +143,10 @@ class ModelSlot:
         if self.contract is None:
             self.contract = loaded.contract
         elif loaded.contract != self.contract:  # the bundle changed on disk between create_app and startup
-            raise BundleError(f"the bundle of version {version} changed while the server started: its task or labels "
-                              "are no longer those the response schema was built from", where=self.source.name,
-                              hint="start the server again once the bundle is complete")
+            raise BundleError(_("the bundle of version {version} changed while the server started: its task or "
+                                "labels are no longer those the response schema was built from").format(
+                                    version=version),
+                              where=self.source.name, hint=_("start the server again once the bundle is complete"))
         self.current = loaded
         log.info("model loaded", extra={"fields": {"model": loaded.name, "version": version,
                                                       "variant": loaded.predictor.variant}})

@@ -12,6 +12,7 @@ import logging
 import signal
 
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 from domainfit.serving.app import create_app
 from domainfit.serving.auth import KeyStore
 from domainfit.serving.server import check_before_bind, draining_server, server_config
@@ -46,4 +47,4 @@ def run_server(source, settings: ServeSettings | None = None, *, app_factory=Non
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if not server.started:
-        raise ConfigError([("serve", "the server did not start; see the log lines above")])
+        raise ConfigError([("serve", _("the server did not start; see the log lines above"))])

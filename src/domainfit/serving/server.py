@@ -9,6 +9,7 @@ import logging
 import socket
 
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 from domainfit.serving.protocol import guarded_protocol
 from domainfit.serving.settings import ServeSettings
 
@@ -23,7 +24,8 @@ def _check_port(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError as exc:
-            raise ConfigError([("port", f"cannot listen on {host}:{port}: {exc.strerror}; pick another with --port")]) from None
+            raise ConfigError([("port", _("cannot listen on {host}:{port}: {reason}; pick another with --port").format(
+                host=host, port=port, reason=exc.strerror))]) from None
 
 
 def draining_server(config, *, on_stop=None):
@@ -64,9 +66,12 @@ def _check_auth(settings: ServeSettings, auth_on: bool) -> None:
         return
     how = "set DOMAINFIT_API_KEYS or --api-keys FILE (`domainfit keygen NAME --file FILE` makes a key)"
     if not _is_loopback(settings.host) and not settings.insecure_no_auth:
-        raise ConfigError([("host", f"{settings.host} is reachable from the network and no API key is configured, so "
-                                    f"anyone who can reach it could use the model: {how}, or pass --insecure-no-auth "
-                                    "(insecure_no_auth: true) if something in front of the server checks callers")])
+        how_shown = _("set DOMAINFIT_API_KEYS or --api-keys FILE (`domainfit keygen NAME --file FILE` makes a key)")
+        raise ConfigError([("host", _("{host} is reachable from the network and no API key is configured, so "
+                                      "anyone who can reach it could use the model: {how}, or pass --insecure-no-auth "
+                                      "(insecure_no_auth: true) if something in front of the server checks "
+                                      "callers").format(
+                                          host=settings.host, how=how_shown))])
     log.warning(f"API keys are off: anyone who can reach {settings.host}:{settings.port} can call the model; {how}",
                 extra={"fields": {"auth": False, "host": settings.host}})
 

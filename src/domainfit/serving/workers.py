@@ -42,6 +42,7 @@ from pathlib import Path
 from uvicorn.supervisors.multiprocess import SIGNALS, Multiprocess, Process
 
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 from domainfit.serving.settings import ServeSettings
 
 __all__ = ["SPEC_ENV", "WorkerPid", "run_workers", "worker_app", "worker_threads"]
@@ -70,21 +71,22 @@ def _factory_spec(app_factory) -> dict | None:
     module, name = getattr(app_factory, "__module__", None), getattr(app_factory, "__qualname__", "")
     found = getattr(sys.modules.get(module), name, None) if module and "<" not in name else None
     if found is not app_factory:
-        raise ConfigError([("workers", f"the app factory {app_factory!r} cannot be imported by a worker process: with "
-                                       "--workers above 1 it must be a module-level function (or a functools.partial "
-                                       "of one, with JSON arguments)")])
+        raise ConfigError([("workers", _("the app factory {factory} cannot be imported by a worker process: with "
+                                         "--workers above 1 it must be a module-level function (or a functools.partial "
+                                         "of one, with JSON arguments)").format(factory=repr(app_factory)))])
     try:
         json.dumps([args, kwargs])
     except TypeError as exc:
-        raise ConfigError([("workers", f"the app factory's arguments must be JSON (paths as text) to reach a worker "
-                                       f"process: {exc}")]) from None
+        raise ConfigError([("workers", _("the app factory's arguments must be JSON (paths as text) to reach a worker "
+                                         "process: {exc}").format(exc=exc))]) from None
     return {"path": f"{module}:{name}", "args": [*args], "kwargs": kwargs}
 
 
 def _spec() -> dict:
     raw = os.environ.get(SPEC_ENV)
     if not raw:
-        raise ConfigError([(SPEC_ENV, "not set: worker_app is started by `domainfit serve --workers N`, not by hand")])
+        raise ConfigError([(SPEC_ENV, _("not set: worker_app is started by `domainfit serve --workers N`, "
+                                        "not by hand"))])
     return json.loads(raw)
 
 
@@ -276,7 +278,7 @@ class _Supervisor(Multiprocess):
         self.stop_timeout = stop_timeout
 
     def init_processes(self) -> None:
-        for _ in range(self.processes_num):
+        for _unused in range(self.processes_num):
             self._start_one()
 
     def _worker(self, idx: int) -> _Worker:
@@ -381,8 +383,8 @@ def _check_source(source, settings: ServeSettings) -> str:
     elif isinstance(source, BundleSource):
         source = str(source.path)
     elif not isinstance(source, (str, Path)):
-        raise ConfigError([("workers", f"with --workers above 1 the source must be a bundle folder or a models:/ URI, "
-                                       f"not {type(source).__name__}")])
+        raise ConfigError([("workers", _("with --workers above 1 the source must be a bundle folder or a models:/ URI, "
+                                         "not {kind}").format(kind=type(source).__name__))])
     opened = open_source(source, settings.registry)
     load_bundle(opened.path_for(opened.current_version()))
     return str(source)
@@ -439,4 +441,4 @@ def run_workers(source, settings: ServeSettings, *, app_factory=None) -> None:
                 os.environ[key] = value
         log.info("server stopped", extra={"fields": {"metrics_dir": folder, "metrics_dir_removed": not os.path.exists(folder)}})
     if supervisor.failed_start:
-        raise ConfigError([("serve", "a worker did not start; see the log lines above")])
+        raise ConfigError([("serve", _("a worker did not start; see the log lines above"))])

@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 
 __all__ = ["open_engine", "redact_url"]
 
@@ -74,16 +75,18 @@ def open_engine(target: str | Path):
         try:
             parsed = sqlalchemy.engine.make_url(url)
         except ArgumentError as e:
-            raise ConfigError([("store", f"{redact_url(url)!r} is not a database URL ({e}); give a file path "
-                                         "(SQLite) or e.g. postgresql+psycopg://user@host:5432/dbname")]) from None
+            raise ConfigError([("store", _("{url} is not a database URL ({error}); give a file path "
+                                           "(SQLite) or e.g. postgresql+psycopg://user@host:5432/dbname").format(
+                                               url=repr(redact_url(url)), error=e))]) from None
         kwargs: dict = {"pool_pre_ping": True}
         if parsed.get_backend_name() == "sqlite":
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": _SQLITE_BUSY_MS / 1000}
         try:
             engine = sqlalchemy.create_engine(parsed, **kwargs)
         except (NoSuchModuleError, ModuleNotFoundError) as e:
-            raise ConfigError([("store", f"no driver for {redact_url(url)!r} ({e}); for PostgreSQL use "
-                                         "postgresql+psycopg://… (psycopg is installed with domainfit)")]) from None
+            raise ConfigError([("store", _("no driver for {url} ({error}); for PostgreSQL use "
+                                           "postgresql+psycopg://… (psycopg is installed with domainfit)").format(
+                                               url=repr(redact_url(url)), error=e))]) from None
         if parsed.get_backend_name() == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         _ENGINES[url] = engine

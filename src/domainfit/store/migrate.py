@@ -24,6 +24,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
 from domainfit.errors import DataError
+from domainfit.i18n import _
 
 __all__ = ["current_revision", "head_revision", "upgrade", "version_table"]
 
@@ -73,9 +74,11 @@ def upgrade(engine: sa.Engine, name: str, *, legacy: Legacy | None = None) -> st
                     command.stamp(cfg, stamped)
                 command.upgrade(cfg, "head")
             except CommandError as exc:  # a revision this version does not know: written by a newer domainfit
-                raise DataError(f"the {name} tables are at revision {current!r}, unknown to this domainfit ({exc})",
+                raise DataError(_("the {name} tables are at revision {revision}, unknown to this domainfit "
+                                  "({exc})").format(
+                                    name=name, revision=repr(current), exc=exc),
                                 where=engine.url.render_as_string(hide_password=True),
-                                hint="upgrade domainfit, or use a new database") from None
+                                hint=_("upgrade domainfit, or use a new database")) from None
         connection.commit()
     return head
 

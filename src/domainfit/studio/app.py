@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from domainfit import api
 from domainfit.errors import ConfigError, DomainfitError
+from domainfit.i18n import _, speaking
 from domainfit.serving.auth import KeyStore
 from domainfit.studio import compare_page, files, monitor_page
 from domainfit.studio.auth import COOKIE, StudioGate, is_loopback
@@ -40,8 +41,8 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
     keys = keys if keys is not None else KeyStore.from_sources(settings.api_keys_file)
     auth_on = (not is_loopback(settings.host)) if settings.require_auth is None else settings.require_auth
     if auth_on and not keys.enabled:
-        why = (f"the studio binds {settings.host}, beyond this machine, so it needs API keys: set DOMAINFIT_API_KEYS or "
-               "--api-keys-file (`domainfit keygen` makes one), or bind 127.0.0.1")
+        why = _("the studio binds {host}, beyond this machine, so it needs API keys: set DOMAINFIT_API_KEYS or "
+                "--api-keys-file (`domainfit keygen` makes one), or bind 127.0.0.1").format(host=settings.host)
         raise ConfigError([("api_keys", why)])
     store = JobStore(settings.store_target, workdir=workdir)
     env = Environment(loader=PackageLoader("domainfit.studio", "templates"), autoescape=select_autoescape(["html"]))
@@ -49,6 +50,7 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
     models: dict[str, api.Model] = {}  # loaded once per bundle (and its created time): the Try page answers fast
 
     app = FastAPI(title="domainfit studio", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(_PageLanguage)
     app.mount("/static", StaticFiles(packages=[("domainfit.studio", "static")]), name="static")
     app.state.store, app.state.settings = store, settings
     if recover:
@@ -119,11 +121,14 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
     async def upload(request: Request):
         name = Path(request.headers.get("x-filename") or "").name
         if not name or Path(name).suffix.lower() not in files.DATA_SUFFIXES:
-            raise DomainfitError(f"cannot take {name or 'a file without a name'!r}", where="upload",
-                                 hint=f"send a table: {', '.join(files.DATA_SUFFIXES)}")
+            raise DomainfitError(_("cannot take {name}").format(name=repr(name or _("a file without a name"))),
+                                 where="upload",
+                                 hint=_("send a table: {suffixes}").format(suffixes=", ".join(files.DATA_SUFFIXES)))
         body = await request.body()
         if len(body) > _MAX_UPLOAD:
-            raise DomainfitError(f"the file is larger than {_MAX_UPLOAD // 2**20} MiB", where="upload", hint="pick it from the working folder instead")
+            raise DomainfitError(_("the file is larger than {size} MiB").format(size=_MAX_UPLOAD // 2**20),
+                                 where="upload",
+                                 hint=_("pick it from the working folder instead"))
         target = workdir / "uploads" / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(body)
@@ -171,7 +176,7 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
 
     @app.post("/train/validate")
     async def train_validate(request: Request):
-        _, problems = validate_values(_relative_paths(await request.json(), workdir))
+        _overrides, problems = validate_values(_relative_paths(await request.json(), workdir))
         return {"problems": [[k, m] for k, m in problems]}
 
     @app.post("/train")
@@ -196,7 +201,8 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
         store.reap()
         job = store.get(job_id)
         if job is None:
-            raise DomainfitError(f"no job {job_id!r}", where="jobs", hint="the Jobs page lists them")
+            raise DomainfitError(_("no job {job}").format(job=repr(job_id)), where="jobs",
+                                 hint=_("the Jobs page lists them"))
         return page(request, "job.html", job=job, final=job["state"] in FINAL_STATES)
 
     @app.get("/jobs/{job_id}/events")
@@ -227,7 +233,7 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
     async def job_resume(job_id: str):
         job = store.get(job_id)
         if job is None or job["state"] not in ("cancelled", "failed"):
-            raise DomainfitError("only a cancelled or failed job can be resumed", where=f"job {job_id}")
+            raise DomainfitError(_("only a cancelled or failed job can be resumed"), where=f"job {job_id}")
         await asyncio.to_thread(store.launch, job_id, resume=True)
         return {"state": "running"}
 
@@ -246,7 +252,8 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
         from domainfit.model_registry import ModelRegistry
 
         if not settings.registry:
-            raise DomainfitError("no registry configured", where="models", hint="start the studio with --registry URI")
+            raise DomainfitError(_("no registry configured"), where="models",
+                                 hint=_("start the studio with --registry URI"))
         body = await request.json()
         registry = ModelRegistry(settings.registry)
         name, alias = str(body.get("name") or ""), str(body.get("alias") or "champion")
@@ -268,7 +275,8 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
         try:
             tolerance = float(body.get("tolerance", 1.0))
         except (TypeError, ValueError):
-            raise ConfigError([("--tolerance", f"{body.get('tolerance')!r} is not a number of points")]) from None
+            raise ConfigError([("--tolerance", _("{tolerance} is not a number of points").format(
+                tolerance=repr(body.get("tolerance"))))]) from None
         form = {"method": f"compress: {to} {quantize}", "data.train": ""}
         job_id = store.create("compress", {"form": form, "compress": {"bundle": bundle, "to": to, "quantize": quantize,
                                                                       "tolerance": tolerance}}, bundle)
@@ -279,7 +287,8 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
     async def model_report(bundle: str):
         report = inside(bundle, "bundle") / "report.html"
         if not report.is_file():
-            raise DomainfitError(f"{bundle} has no report.html", where="bundle", hint="bundles trained with test rows have one")
+            raise DomainfitError(_("{bundle} has no report.html").format(bundle=bundle), where="bundle",
+                                 hint=_("bundles trained with test rows have one"))
         return HTMLResponse(report.read_text(encoding="utf-8"))
 
     # ---- try it
@@ -294,7 +303,7 @@ def create_studio(settings: StudioSettings | None = None, *, keys: KeyStore | No
         body = await request.json()
         texts = [t for t in str(body.get("texts") or "").splitlines() if t.strip()][:50]
         if not texts:
-            raise DomainfitError("nothing to predict", where="texts", hint="type or paste one text per line")
+            raise DomainfitError(_("nothing to predict"), where="texts", hint=_("type or paste one text per line"))
         model = await asyncio.to_thread(model_of, str(body.get("bundle") or ""))
         explain = bool(body.get("explain", True))
         try:
@@ -365,3 +374,21 @@ def _registry_versions(uri: str | None) -> tuple[list[dict], str | None]:
         return [{"name": m["name"], **v} for m in registry.models() for v in registry.versions(m["name"])], None
     except Exception as exc:  # noqa: BLE001 - the registry may be away: the page shows the bundles anyway
         return [], f"{type(exc).__name__}: {exc}"
+
+
+class _PageLanguage:
+    """Each request is handled in its page's language (the `lang` cookie, else Accept-Language), so the errors
+    domainfit raises while handling it (a config problem, a data check) read as the page does."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        from starlette.requests import HTTPConnection
+
+        conn = HTTPConnection(scope)
+        with speaking(choose_language(conn.cookies.get("lang"), conn.headers.get("accept-language"))):
+            await self.app(scope, receive, send)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 
 __all__ = ["DATA_SUFFIXES", "bundles", "data_files", "listed", "resolve_inside"]
 
@@ -53,6 +54,7 @@ def resolve_inside(workdir: Path, relative: str, *, what: str) -> Path:
     root = workdir.resolve()
     full = (root / str(relative)).resolve()
     if not relative or "\x00" in str(relative) or not full.is_relative_to(root):
-        raise DomainfitError(f"{what} {relative!r} is not inside the studio's working folder", where=what,
-                             hint=f"pick a file under {root}")
+        raise DomainfitError(_("{what} {path} is not inside the studio's working folder").format(
+                                 what=what, path=repr(relative)),
+                             where=what, hint=_("pick a file under {root}").format(root=root))
     return full

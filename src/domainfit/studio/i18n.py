@@ -2,8 +2,9 @@
 language chosen by the `lang` cookie (the switch in the header) or else the browser's Accept-Language.
 
 Written by hand: a dictionary lookup with `str.format` placeholders is all the pages need; Babel's gettext
-catalogues would add a compile step for two languages. What the pages show from domainfit's own layers (a data
-check's findings, a config error's message) stays in English, as the CLI prints it.
+catalogues would add a compile step for two languages. What the pages show from domainfit's own layers (a config
+error's message, a data check's findings) comes from the package's gettext catalog, in the same language: the app
+handles each request inside `domainfit.i18n.speaking(lang)`.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from domainfit import api
 from domainfit.bundle import read_meta
 from domainfit.errors import DataError, DomainfitError, EmptyDataError
+from domainfit.i18n import _
 from domainfit.studio import files
 
 __all__ = ["drift_timeline", "register"]
@@ -43,8 +44,8 @@ def drift_timeline(bundle: Path, log: str, out: Path, *, windows: int, min_rows:
     with api.prediction_log(log) as plog:
         counts = plog.counts()
     if not counts["predictions"]:
-        raise EmptyDataError("the prediction log holds no prediction yet", where=str(log),
-                             hint="serve the model with --prediction-log and send it some texts")
+        raise EmptyDataError(_("the prediction log holds no prediction yet"), where=str(log),
+                             hint=_("serve the model with --prediction-log and send it some texts"))
     # The same log (no new prediction or correction) against the same bundle gives the same timeline: judged once,
     # not on every view of the page (each window is a whole `domainfit monitor` run).
     key = (str(bundle), str(log), windows, min_rows, counts["predictions"], counts["last"], counts["corrections"],
@@ -104,8 +105,8 @@ def register(app, *, page, inside, settings, workdir: Path) -> None:
             return log  # the one the studio was started with (a file anywhere, or a database URL)
         path = inside(log, "log")
         if not path.is_file():
-            raise DataError(f"no prediction log {log!r} in the working folder", where="log",
-                            hint="pick one from the list, or start the studio with --prediction-log")
+            raise DataError(_("no prediction log {log} in the working folder").format(log=repr(log)), where="log",
+                            hint=_("pick one from the list, or start the studio with --prediction-log"))
         return str(path)
 
     @app.get("/monitor")
@@ -130,16 +131,19 @@ def register(app, *, page, inside, settings, workdir: Path) -> None:
         body = await request.json()
         target, label = log_target(str(body.get("log") or "")), str(body.get("label") or "").strip()
         if not label:
-            raise DataError("the right label is empty", where="label", hint="pick the label the text should have had")
+            raise DataError(_("the right label is empty"), where="label",
+                            hint=_("pick the label the text should have had"))
         if body.get("bundle"):
             labels = list(read_meta(inside(str(body["bundle"]), "bundle")).labels)
             if labels and label not in labels:
-                raise DataError(f"{label!r} is not among the model's labels", where="label", hint=f"one of: {', '.join(labels)}")
+                raise DataError(_("{label} is not among the model's labels").format(label=repr(label)), where="label",
+                                hint=_("one of: {labels}").format(labels=", ".join(labels)))
         who = request.scope.get("state", {}).get("key_name") or "studio"
         if not await asyncio.to_thread(api.correct, target, str(body.get("request_id") or ""), int(body.get("item") or 0), label,
                                        source=who):
-            raise DataError(f"no logged prediction {body.get('request_id')!r} item {body.get('item')}", where="request_id",
-                            hint="correct a prediction listed on the Monitor page")
+            raise DataError(_("no logged prediction {request_id} item {item}").format(
+                                request_id=repr(body.get("request_id")), item=body.get("item")), where="request_id",
+                            hint=_("correct a prediction listed on the Monitor page"))
         return {"status": "recorded", "label": label, "source": who}
 
     @app.get("/monitor/export")
@@ -153,7 +157,8 @@ def register(app, *, page, inside, settings, workdir: Path) -> None:
     async def monitor_drift(window: str):
         report = inside(window, "window") / "drift.html"
         if not report.is_file():
-            raise DataError(f"no drift report in {window}", where="window", hint="open the Monitor page for the log first")
+            raise DataError(_("no drift report in {window}").format(window=window), where="window",
+                            hint=_("open the Monitor page for the log first"))
         return HTMLResponse(report.read_text(encoding="utf-8"))
 
 

@@ -14,6 +14,7 @@ import traceback
 from collections import deque
 
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 from domainfit.studio.jobs import JobStore
 
 __all__ = ["RUNNERS", "JobCancelled", "JobReporter", "main"]
@@ -48,7 +49,9 @@ class JobReporter:
 
     def log(self, message: str) -> None:
         self._log.append(str(message))
-        if str(message).startswith("resuming from"):  # kept apart: the log keeps only its last lines
+        # kept apart: the log keeps only its last lines (the skeleton's line, in English or in the user's language)
+        said = ("resuming from", _("resuming from {path} (step {step})").format(path="\n", step="").split("\n", 1)[0])
+        if str(message).startswith(tuple(p for p in said if p.strip())):
             self.state["resumed_from"] = str(message)
         self._flush()
 
@@ -77,7 +80,7 @@ class JobReporter:
         elif event.kind == "eval" and event.metrics:
             value = next((v for k, v in event.metrics.items() if isinstance(v, (int, float))), None)
             self.state["metrics"].append([event.step, event.metrics])
-            self._log.append(f"step {event.step}: validation {value}")
+            self._log.append(_("step {step}: validation {metrics}").format(step=event.step, metrics=value))
         elif event.message:
             self._log.append(event.message)
         self._flush(force=event.kind != "step")
@@ -94,7 +97,7 @@ def _run_train(job: dict, reporter: JobReporter, resume: bool) -> dict:
     from domainfit.bundle_files import stage_path
 
     if resume and not any((stage_path(job["output"]) / "checkpoints").rglob("*")):
-        reporter.log("no checkpoint was written before the job stopped: training starts again from the first step")
+        reporter.log(_("no checkpoint was written before the job stopped: training starts again from the first step"))
         resume = False
     # the form's values as the `--set key=value` overrides a CLI user would type
     model = domainfit.train(None, overrides=job["config"]["overrides"], resume=resume, overwrite=not resume, reporter=reporter)

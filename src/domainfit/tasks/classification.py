@@ -16,6 +16,7 @@ from domainfit.data.checks import CheckContext, Issue, report_check
 from domainfit.data.sampling import sample_per_class
 from domainfit.evaluation import classification_metrics, reference_stats
 from domainfit.evaluation.live import single_label_stats
+from domainfit.i18n import _
 from domainfit.interfaces import Budget
 from domainfit.ood.metrics import flag_out_of_scope, ood_metrics
 from domainfit.ood.options import OutOfScopeOptions, resolve_out_of_scope
@@ -38,8 +39,8 @@ class ClassificationOptions(BaseModel):
     def _word(cls, value):
         if isinstance(value, str):
             if value not in ("flag", "refuse", "off", "auto"):
-                raise ValueError(f"{value!r} is not an out-of-scope mode: flag, refuse, off, auto, or a mapping "
-                                 "{mode:, detector:, keep:, ...}")
+                raise ValueError(_("{value} is not an out-of-scope mode: flag, refuse, off, auto, or a mapping "
+                                   "{{mode:, detector:, keep:, ...}}").format(value=repr(value)))
             return resolve_out_of_scope(value)
         return value
 
@@ -240,8 +241,9 @@ def check_class_imbalance(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
     return [Issue(
         "class_imbalance",
         "warning",
-        f"the largest class {counts.index[0]!r} has {counts.iloc[0]} rows, the smallest {counts.index[-1]!r} "
-        f"{counts.iloc[-1]} ({ratio:.0f}x fewer)",
+        _("the largest class {largest} has {n_largest} rows, the smallest {smallest} {n_smallest} ({ratio}x fewer)").format(
+            largest=repr(counts.index[0]), n_largest=counts.iloc[0], smallest=repr(counts.index[-1]),
+            n_smallest=counts.iloc[-1], ratio=f"{ratio:.0f}"),
         [],
-        hint="set training.class_weights: balanced so small classes count in the loss, and judge the model by macro-F1",
+        hint=_("set training.class_weights: balanced so small classes count in the loss, and judge the model by macro-F1"),
     )]  # fmt: skip

@@ -22,6 +22,7 @@ from domainfit.data.sampling import sample_covering
 from domainfit.evaluation.live import confidence_stats, label_shares, length_stats
 from domainfit.evaluation.metrics import multilabel_metrics
 from domainfit.evaluation.reference import multilabel_reference_stats
+from domainfit.i18n import _
 from domainfit.interfaces import Budget
 from domainfit.registry import tasks
 from domainfit.tasks import examples
@@ -90,15 +91,16 @@ class MultiLabelTask:
             try:
                 items = json.loads(text)
             except json.JSONDecodeError as exc:
-                raise ValueError(f"bad_label_list: {text[:60]!r} starts with '[' but is not a JSON list ({exc.msg})") from None
+                raise ValueError("bad_label_list: " + _("{value} starts with '[' but is not a JSON list ({error})").format(
+                    value=repr(text[:60]), error=exc.msg)) from None
             if not isinstance(items, list) or any(isinstance(x, (list, dict)) for x in items):
-                raise ValueError(f"bad_label_list: {text[:60]!r} is not a flat JSON list of labels")
+                raise ValueError("bad_label_list: " + _("{value} is not a flat JSON list of labels").format(value=repr(text[:60])))
             items = ["" if x is None else str(x) for x in items]
         else:
             items = text.split(self.options.separator)
         labels = sorted({x.strip() for x in items if x.strip()})
         if not labels:
-            raise ValueError(f"empty_label_list: {text[:60]!r} holds no label")
+            raise ValueError("empty_label_list: " + _("{value} holds no label").format(value=repr(text[:60])))
         return json.dumps(labels, ensure_ascii=False)
 
     def label_set(self, labels: Iterable[str]) -> list[str]:
@@ -218,11 +220,14 @@ def check_rare_labels(kept: pd.DataFrame, ctx: CheckContext) -> list[Issue]:
     if not rare:
         return []
     where = [loc for loc, row in zip(train["_loc"], rows) if set(row) & set(rare)]
-    shown = ", ".join(f"{label!r} ({counts[label]})" for label in rare[:10]) + (f" and {len(rare) - 10} more" if len(rare) > 10 else "")
-    return [Issue("rare_label", "warning",
-                  f"{len(rare)} label{'s have' if len(rare) > 1 else ' has'} fewer than min_per_class={ctx.min_per_class} "
-                  f"training rows: {shown}; the model will hardly learn them and their thresholds cannot be tuned",
-                  where, hint="add training rows with these labels, or merge them into related labels")]
+    shown = ", ".join(f"{label!r} ({counts[label]})" for label in rare[:10]) + (
+        _(" and {n} more").format(n=len(rare) - 10) if len(rare) > 10 else "")
+    message = (_("{n} labels have fewer than min_per_class={min} training rows: {labels}; the model will hardly learn "
+                 "them and their thresholds cannot be tuned") if len(rare) > 1 else
+               _("{n} label has fewer than min_per_class={min} training rows: {labels}; the model will hardly learn "
+                 "them and their thresholds cannot be tuned")).format(n=len(rare), min=ctx.min_per_class, labels=shown)
+    return [Issue("rare_label", "warning", message,
+                  where, hint=_("add training rows with these labels, or merge them into related labels"))]
 
 
 def sample_per_label(frame: pd.DataFrame, k: int | None, seed: int) -> pd.DataFrame:

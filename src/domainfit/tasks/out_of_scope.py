@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from domainfit.backbones.encoder import tokenize
+from domainfit.i18n import _
 from domainfit.inference import run_model
 from domainfit.inference.runners import WithEmbedding
 from domainfit.interfaces import Reporter
@@ -67,8 +68,9 @@ def fit_task_detector(task, model, tokenizer, data, *, max_length: int, seed: in
     if not detects_out_of_scope(task):
         return
     if not len(data.val) or not len(data.train):
-        reporter.log("[note] out-of-scope detection skipped: it is fitted on the training split and thresholded on the "
-                     "validation split, and one is empty (set task_options.out_of_scope: off to silence this)")
+        reporter.log("[note] " + _("out-of-scope detection skipped: it is fitted on the training split and thresholded "
+                                   "on the validation split, and one is empty (set task_options.out_of_scope: off to "
+                                   "silence this)"))
         return
     started = time.perf_counter()
     opts = task.ood_options
@@ -84,10 +86,13 @@ def fit_task_detector(task, model, tokenizer, data, *, max_length: int, seed: in
     write_detector(out, state, tensors)
     task.out_of_scope = state
     v = state["validation"]
-    reporter.log(f"out of scope: {state['detector']} ({state['chosen_by']}); threshold {state['threshold']:.4g} "
-                 f"{state['threshold_rule']}; on validation it refuses {100 * (v['refused_in_scope'] or 0):.1f}% of in-scope "
-                 f"messages, in-scope accuracy {100 * (v['in_scope_accuracy_plain'] or 0):.1f}% → "
-                 f"{100 * (v['in_scope_accuracy'] or 0):.1f}% counting refusals as errors")
+    reporter.log(_("out of scope: {detector} ({chosen_by}); threshold {threshold} {rule}; on validation it refuses "
+                   "{refused}% of in-scope messages, in-scope accuracy {plain}% → {accuracy}% counting refusals as "
+                   "errors").format(
+                       detector=state["detector"], chosen_by=state["chosen_by"], threshold=f"{state['threshold']:.4g}",
+                       rule=state["threshold_rule"], refused=f"{100 * (v['refused_in_scope'] or 0):.1f}",
+                       plain=f"{100 * (v['in_scope_accuracy_plain'] or 0):.1f}",
+                       accuracy=f"{100 * (v['in_scope_accuracy'] or 0):.1f}"))
 
 
 def refit_detector(bundle, model, tokenizer, folder: Path) -> dict | None:

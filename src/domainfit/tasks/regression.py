@@ -17,6 +17,7 @@ from domainfit.data.sampling import sample_per_bin
 from domainfit.evaluation.live import length_stats
 from domainfit.evaluation.metrics import regression_metrics
 from domainfit.evaluation.reference import regression_reference_stats
+from domainfit.i18n import _
 from domainfit.interfaces import Budget
 from domainfit.registry import tasks
 from domainfit.tasks import examples
@@ -62,9 +63,9 @@ class RegressionTask:
         try:
             number = float(text)
         except ValueError:
-            raise ValueError(f"not_a_number: {text[:60]!r} is not a number") from None
+            raise ValueError("not_a_number: " + _("{value} is not a number").format(value=repr(text[:60]))) from None
         if not math.isfinite(number):
-            raise ValueError(f"not_a_number: {text[:60]!r} is not a finite number")
+            raise ValueError("not_a_number: " + _("{value} is not a finite number").format(value=repr(text[:60])))
         return repr(number)
 
     def label_set(self, labels: Iterable[str]) -> list[str]:

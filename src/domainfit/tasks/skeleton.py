@@ -38,26 +38,26 @@ from domainfit.bundle import (
     ModelMeta,
     TrackingMeta,
     begin_stage,
-    stage_path,
     check_output,
     library_versions,
     now_iso,
     save_model,
     seal_bundle,
+    stage_path,
     swap_in,
     write_json,
     write_meta,
 )
 from domainfit.config.schema import TrainConfig
-from domainfit.errors import ConfigError
 from domainfit.data import write_rejects
+from domainfit.errors import ConfigError
 from domainfit.i18n import _
 from domainfit.inference import run_model
 from domainfit.interfaces import Reporter, SilentReporter, make_task, workflow_for
 from domainfit.methods.base import FitResult
 from domainfit.registry import methods
-from domainfit.training import distributed
 from domainfit.tracking import default_registry_uri, log_training_run
+from domainfit.training import distributed
 from domainfit.training.checkpoint import CHECKPOINT_FILE, checkpoint_info
 
 __all__ = ["Opened", "Prepared", "TrainSteps", "bundle_meta", "model_scores", "rows_fingerprint", "run_training",
@@ -128,16 +128,18 @@ def _report_resume(stage: Path, reporter: Reporter) -> None:
     found = sorted((stage / "checkpoints").rglob(CHECKPOINT_FILE))
     if found:
         info = checkpoint_info(found[-1])
-        reporter.log(f"resuming from {found[-1]} (step {info['step']})")
+        reporter.log(_("resuming from {path} (step {step})").format(path=found[-1], step=info["step"]))
     else:
-        reporter.log(f"resuming in {stage}: no checkpoint was written yet, training starts from the first step")
+        reporter.log(_("resuming in {stage}: no checkpoint was written yet, training starts from the first step").format(
+            stage=stage))
 
 
 def open_backbone(cfg: TrainConfig, reporter: Reporter) -> Opened:
     """The CPU threads set, the backbone resolved (where it came from, logged) and loaded."""
     threads = configure_threads(cfg.training.threads or distributed.threads_per_process())
     backbone = resolve_backbone(cfg.model.backbone)
-    reporter.log(f"backbone {backbone.name} ← {backbone.path} ({backbone.source})")
+    reporter.log(_("backbone {name} ← {path} ({source})").format(name=backbone.name, path=backbone.path,
+                                                                  source=backbone.source))
     encoder, tokenizer = load_backbone(backbone.path)
     fit_max_length(cfg, encoder, tokenizer, reporter)
     auto_pooling, normalize = default_pooling(backbone.path)
@@ -161,9 +163,11 @@ def fit_max_length(cfg: TrainConfig, encoder, tokenizer, reporter: Reporter) -> 
     if limit is None or cfg.model.max_length <= limit:
         return
     if "max_length" in cfg.model.model_fields_set:
-        raise ConfigError([("model.max_length", f"{cfg.model.max_length} tokens, but the backbone reads at most {limit}; "
-                                                f"set model.max_length to {limit} or less")])
-    reporter.log(f"model.max_length lowered from {cfg.model.max_length} to {limit}, the most this backbone reads")
+        raise ConfigError([("model.max_length", _("{tokens} tokens, but the backbone reads at most {limit}; set "
+                                                  "model.max_length to {limit} or less").format(
+                                                      tokens=cfg.model.max_length, limit=limit))])
+    reporter.log(_("model.max_length lowered from {tokens} to {limit}, the most this backbone reads").format(
+        tokens=cfg.model.max_length, limit=limit))
     cfg.model.max_length = limit
 
 
@@ -189,7 +193,7 @@ def train_bundle(cfg: TrainConfig, out: Path, *, steps: TrainSteps, resume: bool
     baseline_scores = steps.baselines(cfg, task=task, opened=opened, prepared=prepared, reporter=reporter) if main else {}
     timings["baselines_s"] = time.perf_counter() - t
 
-    reporter.log(f"method {cfg.method}: {method.description}")
+    reporter.log(_("method {name}: {description}").format(name=cfg.method, description=method.description))
     set_seed(cfg.training.seed)  # methods draw initial weights (heads, LoRA matrices) before the loop seeds itself
     t = time.perf_counter()
     fit = steps.fit(cfg, task=task, opened=opened, prepared=prepared, method=method, out=out, resume=resume, reporter=reporter)
@@ -265,7 +269,8 @@ def _finish(out: Path, meta: BundleMeta, cfg: TrainConfig, *, timings: dict[str,
         seal_bundle(out)  # the copy MLflow keeps carries its manifest
         uri = cfg.tracking.uri or default_registry_uri()
         meta.tracking = TrackingMeta(mlflow_uri=uri, mlflow_run_id=log_training_run(out, uri, cfg.tracking.experiment))
-        reporter.log(f"logged to MLflow: experiment {cfg.tracking.experiment!r}, run {meta.tracking.mlflow_run_id} ({uri})")
+        reporter.log(_("logged to MLflow: experiment {experiment}, run {run} ({uri})").format(
+            experiment=repr(cfg.tracking.experiment), run=meta.tracking.mlflow_run_id, uri=uri))
         write_meta(out, meta)
     shutil.rmtree(out / "checkpoints", ignore_errors=True)
 

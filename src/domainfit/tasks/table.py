@@ -22,6 +22,7 @@ from domainfit.data import DataReport, PreparedData, check_data, prepare_data
 from domainfit.data.clean import make_cleaner
 from domainfit.errors import BundleError
 from domainfit.evaluation.assess import assess_and_report, evaluate_table_bundle, load_eval_rows, run_baselines
+from domainfit.i18n import _
 from domainfit.interfaces import Budget, GateSplit, Reporter, make_task
 from domainfit.methods.base import FitContext, FitResult
 from domainfit.predict import Predictor
@@ -51,8 +52,10 @@ class TableWorkflow:
                                 model_name=opened.backbone.name)
         write_data_files(out, data, reporter)
         c = data.report.counts
-        summary = (f"data: {c['rows_in']} rows in, {c['rows_kept']} kept, {c['rows_rejected']} rejected (→ rejects.csv); "
-                   f"train {len(data.train)} / val {len(data.val)} / test {len(data.test)}; {len(data.labels)} labels")
+        summary = _("data: {read} rows in, {kept} kept, {rejected} rejected (→ rejects.csv); train {train} / val {val} / "
+                    "test {test}; {labels} labels").format(
+                        read=c["rows_in"], kept=c["rows_kept"], rejected=c["rows_rejected"], train=len(data.train),
+                        val=len(data.val), test=len(data.test), labels=len(data.labels))
         return Prepared(data, data.labels, data.report, rows_fingerprint(data), summary)
 
     def baselines(self, cfg: TrainConfig, *, task, opened: Opened, prepared: Prepared, reporter: Reporter) -> dict:
@@ -109,13 +112,15 @@ def csv_test_split(bundle: Bundle) -> GateSplit:
     """data/test.csv (text, label), saved at training time: the table tasks' and retrieval's test split."""
     path = bundle.path / "data" / "test.csv"
     if not path.is_file():
-        raise BundleError(f"the bundle has no test split ({path} is missing): compression is checked against it",
-                          where=str(bundle.path), hint="retrain with this domainfit version (it saves data/test.csv), "
-                          "or train with data.test so the bundle keeps one")
+        raise BundleError(_("the bundle has no test split ({path} is missing): compression is checked against it").format(
+                          path=path), where=str(bundle.path),
+                          hint=_("retrain with this domainfit version (it saves data/test.csv), or train with data.test "
+                                 "so the bundle keeps one"))
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     if frame.empty:
-        raise BundleError(f"the bundle's test split {path} is empty: nothing to check a compressed variant against",
-                          where=str(path), hint="retrain with a test file (data.test) or a test share (data.test_size)")
+        raise BundleError(_("the bundle's test split {path} is empty: nothing to check a compressed variant against").format(
+                          path=path), where=str(path),
+                          hint=_("retrain with a test file (data.test) or a test share (data.test_size)"))
     texts = frame["text"].tolist()
     return GateSplit(texts, frame["label"].tolist(), lambda predictor: predictor.predict_scores(texts))
 
@@ -126,7 +131,7 @@ def assess_split(out: Path, data, *, baseline_scores: dict, fit: FitResult, repo
         assess_and_report(out, data.test, data.train, baseline_scores=baseline_scores, history=fit.history,
                           train_seconds=fit.seconds, reporter=reporter, title=title)
     else:
-        reporter.log("no test rows: the bundle has no metrics (pass data.test to measure it)")
+        reporter.log(_("no test rows: the bundle has no metrics (pass data.test to measure it)"))
 
 
 def _frozen(cfg: TrainConfig, opened: Opened, *, normalize: bool, reporter: Reporter) -> FrozenEncoder:

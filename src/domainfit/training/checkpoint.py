@@ -19,6 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 
 __all__ = ["CHECKPOINT_FILE", "checkpoint_info", "load_checkpoint", "save_checkpoint"]
 
@@ -79,13 +80,14 @@ def load_checkpoint(path: str | Path) -> dict:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             meta = f.metadata() or {}
             if _META_KEY not in meta:
-                raise DomainfitError(f"{path} is not a domainfit checkpoint (no {_META_KEY} entry)", where="--resume",
-                                     hint="delete the checkpoints folder and train without --resume")
+                raise DomainfitError(_("{path} is not a domainfit checkpoint (no {key} entry)").format(path=path, key=_META_KEY),
+                                     where="--resume", hint=_("delete the checkpoints folder and train without --resume"))
             return _decode(json.loads(meta[_META_KEY]), f)
     except (SafetensorError, OSError, json.JSONDecodeError, ValueError, KeyError) as e:
-        raise DomainfitError(f"the checkpoint {path} cannot be read ({type(e).__name__}: {e})", where="--resume",
-                             hint="it is truncated or not a domainfit checkpoint: delete the checkpoints folder and "
-                                  "train without --resume") from None
+        raise DomainfitError(_("the checkpoint {path} cannot be read ({error})").format(path=path, error=f"{type(e).__name__}: {e}"),
+                             where="--resume",
+                             hint=_("it is truncated or not a domainfit checkpoint: delete the checkpoints folder and "
+                                    "train without --resume")) from None
 
 
 def checkpoint_info(path: str | Path) -> dict:

@@ -18,6 +18,7 @@ import os
 from typing import Any
 
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 
 __all__ = ["broadcast", "check_same", "gather", "is_distributed", "is_main", "on_cpu", "process", "threads_per_process", "wait"]
 
@@ -82,6 +83,7 @@ def check_same(digest: str, what: str) -> None:
     """Every rank must train on the same rows and the same split (each takes its own share of the batches)."""
     seen = gather(digest)
     if len(set(seen)) > 1:
-        raise DomainfitError(f"the {len(seen)} training processes read different {what} ({', '.join(seen)})",
+        raise DomainfitError(_("the {n} training processes read different {what} ({digests})").format(
+                                 n=len(seen), what=what, digests=", ".join(seen)),
                              where="accelerate launch",
-                             hint="give every process the same files (a shared folder) and the same config and seed")
+                             hint=_("give every process the same files (a shared folder) and the same config and seed"))

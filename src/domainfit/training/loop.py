@@ -30,6 +30,7 @@ from torch import nn
 from domainfit.backbones.encoder import collate
 from domainfit.config.schema import TrainingConfig
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 from domainfit.interfaces import StepEvent
 from domainfit.training import distributed
 from domainfit.training.batching import length_grouped_batches
@@ -141,9 +142,9 @@ def train_loop(
 
     n = len(input_ids)
     if n == 0:
-        raise DomainfitError("no training rows", hint="run `domainfit data check` on the training file")
+        raise DomainfitError(_("no training rows"), hint=_("run `domainfit data check` on the training file"))
     if several:
-        distributed.check_same(_data_digest(input_ids, targets), "training rows")
+        distributed.check_same(_data_digest(input_ids, targets), _("training rows"))
     lengths = [len(x) for x in input_ids]
     batches_per_epoch = math.ceil(n / cfg.batch_size) // accelerator.num_processes or 1
     steps_per_epoch = math.ceil(batches_per_epoch / cfg.grad_accum)
@@ -161,16 +162,16 @@ def train_loop(
     if resume:
         if ckpt_path is None or not ckpt_path.is_file():
             raise DomainfitError(
-                f"nothing to resume: no checkpoint at {ckpt_path}",
+                _("nothing to resume: no checkpoint at {path}").format(path=ckpt_path),
                 where="--resume",
-                hint="train without --resume, or point -o at the folder of the interrupted run",
+                hint=_("train without --resume, or point -o at the folder of the interrupted run"),
             )
         saved = load_checkpoint(ckpt_path)  # safetensors + JSON: nothing is unpickled
         if saved.get("fingerprint") != fp:
             raise DomainfitError(
-                f"the checkpoint in {ckpt_path.parent} was written with a different configuration or data",
+                _("the checkpoint in {folder} was written with a different configuration or data").format(folder=ckpt_path.parent),
                 where="--resume",
-                hint="resume with the same config and data, or delete the checkpoints folder to start afresh",
+                hint=_("resume with the same config and data, or delete the checkpoints folder to start afresh"),
             )
         accelerator.unwrap_model(model).load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
@@ -213,7 +214,7 @@ def train_loop(
             state.bad_evals += 1
         state.history[-1].update({f"val_{k}": v for k, v in metrics.items() if isinstance(v, (int, float))})
         return StepEvent("eval", state.step, total_steps, state.step / steps_per_epoch, metrics=metrics,
-                         message="new best" if improved else f"no improvement ({state.bad_evals})")
+                         message=_("new best") if improved else _("no improvement ({n})").format(n=state.bad_evals))
 
     model.train()
     started = time.perf_counter() - state.seconds
@@ -265,7 +266,8 @@ def train_loop(
                 if cfg.patience and state.bad_evals >= cfg.patience:
                     state.stopped_early = True
                     yield StepEvent("stop", state.step, total_steps, state.step / steps_per_epoch,
-                                    message=f"early stop: {primary_metric} did not improve for {cfg.patience} evaluations")
+                                    message=_("early stop: {metric} did not improve for {patience} evaluations").format(
+                                        metric=primary_metric, patience=cfg.patience))
             if state.step >= total_steps or state.stopped_early:
                 done = True
             if state.step % cfg.checkpoint_every == 0 or done:
@@ -281,4 +283,5 @@ def train_loop(
         unwrapped.load_state_dict(best_state)
     unwrapped.eval()
     yield StepEvent("done", state.step, total_steps, state.step / steps_per_epoch,
-                    message=f"best {primary_metric} {state.best_score:.4f} at step {state.best_step}" if best_state else "")
+                    message=_("best {metric} {score} at step {step}").format(
+                        metric=primary_metric, score=f"{state.best_score:.4f}", step=state.best_step) if best_state else "")

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable
 
 from domainfit.config import TrainConfig
+from domainfit.i18n import _
 from domainfit.tuning.space import DEFAULT_SPACES
 from domainfit.tuning.study import tune, tuning_folder
 
@@ -25,7 +26,7 @@ def compare_tuner(trials: int, timeout: float | None = None, reporter=None) -> C
     from domainfit.errors import ConfigError
 
     if trials < 1:
-        raise ConfigError([("--trials", "at least 1 (the defaults are trial 0)")])
+        raise ConfigError([("--trials", _("at least 1 (the defaults are trial 0)"))])
 
     def tune_run(cfg: TrainConfig) -> dict | None:
         if cfg.method not in DEFAULT_SPACES:

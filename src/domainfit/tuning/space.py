@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from domainfit.config import TrainConfig
 from domainfit.config.load import load_config
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 from domainfit.registry import methods
 
 __all__ = ["DEFAULT_SPACES", "ParamSpec", "SearchSpace", "check_space", "default_space", "default_values", "load_space",
@@ -40,11 +41,11 @@ class ParamSpec(BaseModel):
     def _bounds(self) -> ParamSpec:
         if self.type == "categorical":
             if not self.choices:
-                raise ValueError("a categorical parameter needs `choices`")
+                raise ValueError(_("a categorical parameter needs `choices`"))
         elif self.low is None or self.high is None or not self.low < self.high:
-            raise ValueError(f"a {self.type} parameter needs low < high")
+            raise ValueError(_("a {type} parameter needs low < high").format(type=self.type))
         elif self.log and self.low <= 0:
-            raise ValueError("log scale needs low > 0")
+            raise ValueError(_("log scale needs low > 0"))
         return self
 
 
@@ -88,8 +89,9 @@ DEFAULT_SPACES: dict[str, dict[str, dict]] = {
 
 def default_space(method: str) -> SearchSpace:
     if method not in DEFAULT_SPACES:
-        raise ConfigError([("--space", f"method {method!r} has no default search space (those with one: "
-                                       f"{', '.join(sorted(DEFAULT_SPACES))}); give a space file with --space")])
+        raise ConfigError([("--space", _("method {method} has no default search space (those with one: "
+                                         "{methods}); give a space file with --space").format(
+                                             method=repr(method), methods=", ".join(sorted(DEFAULT_SPACES))))])
     return {key: ParamSpec(**spec) for key, spec in DEFAULT_SPACES[method].items()}
 
 
@@ -98,13 +100,14 @@ def load_space(path: str | Path, base: dict | None = None) -> SearchSpace:
     whether each key is a config key that takes the values (`check_space`)."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError([("--space", f"no such file: {path.resolve()}")])
+        raise ConfigError([("--space", _("no such file: {path}").format(path=path.resolve()))])
     try:
         tree = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
-        raise ConfigError([("--space", f"not valid YAML: {exc}")], source=str(path)) from None
+        raise ConfigError([("--space", _("not valid YAML: {exc}").format(exc=exc))], source=str(path)) from None
     if not isinstance(tree, dict) or not tree:
-        raise ConfigError([("(top level)", "a mapping of dotted config keys to {type, low, high} or {type, choices}")],
+        raise ConfigError([("(top level)", _("a mapping of dotted config keys to {type, low, high} or "
+                                             "{type, choices}"))],
                           source=str(path))
     space, problems = {}, []
     for key, spec in tree.items():
@@ -130,7 +133,7 @@ def check_space(space: SearchSpace, base: dict) -> None:
     fails here, before any trial, all problems at once."""
     problems = space_problems(space, base)
     if problems:
-        raise ConfigError(problems, source="search space")
+        raise ConfigError(problems, source=_("search space"))
 
 
 def space_problems(space: SearchSpace, base: dict) -> list[tuple[str, str]]:
@@ -142,7 +145,7 @@ def space_problems(space: SearchSpace, base: dict) -> list[tuple[str, str]]:
             try:
                 load_config(base, values={key: int(value) if spec.type == "int" else value})
             except ConfigError as exc:
-                problems += [(key, f"{value!r}: {msg}") for _, msg in exc.problems]
+                problems += [(key, f"{value!r}: {msg}") for _key, msg in exc.problems]
                 break
     return problems
 

@@ -48,8 +48,9 @@ def open_storage(url: str):
     try:
         backend = sa.engine.make_url(url).get_backend_name()
     except sa.exc.ArgumentError:
-        raise ConfigError([("--storage", f"{redact_url(url)!r} is not a database URL; give sqlite:///study.db or "
-                                         "postgresql+psycopg://user@host:5432/db")]) from None
+        raise ConfigError([("--storage", _("{url} is not a database URL; give sqlite:///study.db or "
+                                           "postgresql+psycopg://user@host:5432/db").format(
+                                               url=repr(redact_url(url))))]) from None
     engine_kwargs = {"connect_args": {"timeout": 60}} if backend == "sqlite" else {"pool_pre_ping": True}
     try:
         with warnings.catch_warnings():  # the heartbeat is marked experimental; it is what makes a killed trial retry
@@ -58,9 +59,10 @@ def open_storage(url: str):
                 url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1))
     except Exception as exc:  # noqa: BLE001 - sqlalchemy's and the drivers' errors differ; all mean "cannot use it"
-        raise ConfigError([("--storage", f"cannot open the study storage {redact_url(url)} "
-                                         f"({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); check the URL, "
-                                         "that the server is up and that the database exists")]) from None
+        raise ConfigError([("--storage", _("cannot open the study storage {url} ({kind}: {error}); check the URL, "
+                                           "that the server is up and that the database exists").format(
+                                               url=redact_url(url), kind=type(exc).__name__,
+                                               error=str(exc).splitlines()[0][:200]))]) from None
 
 
 class _PruningReporter:
@@ -97,7 +99,7 @@ def tune(config: Any, *, trials: int = 20, timeout: float | None = None, space: 
     searched = load_space(space, base) if space else default_space(cfg.method)
     check_space(searched, base)
     if trials < 1:
-        raise ConfigError([("--trials", "at least 1")])
+        raise ConfigError([("--trials", _("at least 1"))])
     folder = tuning_folder(cfg.output)
     folder.mkdir(parents=True, exist_ok=True)
     url = storage or f"sqlite:///{(folder / 'study.db').resolve()}"
@@ -125,8 +127,8 @@ def tune(config: Any, *, trials: int = 20, timeout: float | None = None, space: 
         meta = read_meta(out)
         value = meta.training.get("best_val")
         if value is None:
-            raise ConfigError([("data.val", "tuning scores each trial on the validation split, and this run had none; "
-                                            "set data.val_size above 0 or give data.val")])
+            raise ConfigError([("data.val", _("tuning scores each trial on the validation split, and this run had "
+                                              "none; set data.val_size above 0 or give data.val"))])
         trial.set_user_attr("test", _test_metrics(out))
         _keep_best_only(study, folder, out, float(value))
         return float(value)

@@ -55,6 +55,19 @@ def test_a_valid_form_has_no_problems_and_paths_stay_in_the_working_folder(studi
     assert studio.get("/data/check?file=../outside.csv").status_code == 422
 
 
+def test_errors_read_in_the_language_of_the_page(studio, monkeypatch):
+    """domainfit's own messages (a config problem, a path refused) follow the page's cookie, not the server's locale,
+    and one browser's language does not leak into another's request."""
+    monkeypatch.setenv("DOMAINFIT_LANG", "en")
+    zh = studio.post("/train/validate", json={"data.train": "../../etc/passwd"}, cookies={"lang": "zh"})
+    assert zh.status_code == 422 and "工作文件夹" in zh.json()["error"]["message"]
+    problems = dict(studio.post("/train/validate", json={"data.train": "tickets.csv", "training.epochs": "-1"},
+                                cookies={"lang": "zh"}).json()["problems"])
+    assert problems["training.epochs"] == "应大于 0"
+    en = studio.post("/train/validate", json={"data.train": "../../etc/passwd"}, cookies={"lang": "en"})
+    assert "working folder" in en.json()["error"]["message"]
+
+
 def test_the_form_is_generated_from_the_schema(studio):
     html = studio.get("/train?data=tickets.csv&method=head", headers={"accept": "text/html"}).text
     for field in form_fields():

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from domainfit.bundle import read_meta
 from domainfit.config.load import read_yaml_mapping, validation_problems
 from domainfit.errors import ConfigError, DomainfitError
+from domainfit.i18n import _
 from domainfit.serving.settings import ServeSettings
 
 __all__ = ["AnswerSpec", "AssistantConfig", "HandoffRules", "load_assistant_config"]
@@ -49,7 +50,7 @@ class Texts(_Strict):
     @model_validator(mode="after")
     def _one(self):
         if self.en is None and self.zh is None:
-            raise ValueError("give the text in en, zh or both")
+            raise ValueError(_("give the text in en, zh or both"))
         return self
 
     def pick(self, language: str) -> str:
@@ -79,7 +80,7 @@ class AnswerSpec(_Strict):
     @model_validator(mode="after")
     def _some_answer(self):
         if not self.faq and self.en is None and self.zh is None:
-            raise ValueError("give the answer in en, zh or both, or faq: true to look it up in the FAQ")
+            raise ValueError(_("give the answer in en, zh or both, or faq: true to look it up in the FAQ"))
         return self
 
     def template(self, language: str) -> str | None:
@@ -99,7 +100,8 @@ class PersonRule(_Strict):
     @model_validator(mode="after")
     def _bundle_for_classifier(self):
         if self.method == "classifier" and self.bundle is None:
-            raise ValueError("method classifier needs bundle: a classification bundle with the label " + repr(self.label))
+            raise ValueError(_("method classifier needs bundle: a classification bundle with the label {label}").format(
+                label=repr(self.label)))
         return self
 
 
@@ -160,12 +162,14 @@ def _template_problems(answers) -> list[tuple[str, str]]:
             try:
                 fields = slot_names(text)
             except ValueError as exc:
-                problems.append((f"answers.{intent}.{lang}", f"not a valid template ({exc}); write a slot as {{amount}}, "
-                                                             "a brace as {{ or }}"))
+                problems.append((f"answers.{intent}.{lang}", _("not a valid template ({exc}); write a slot as {slot}, "
+                                                               "a brace as {left} or {right}").format(
+                                                                   exc=exc, slot="{amount}", left="{{", right="}}")))
                 continue
             for field in fields:
                 if field not in SLOTS:
-                    problems.append((f"answers.{intent}.{lang}", f"unknown slot {{{field}}}; slots: {', '.join(SLOTS.names())}"))
+                    problems.append((f"answers.{intent}.{lang}", _("unknown slot {slot}; slots: {slots}").format(
+                        slot="{" + field + "}", slots=", ".join(SLOTS.names()))))
     return problems
 
 
@@ -174,15 +178,17 @@ def _bundle_problems(key: str, path: Path, task: str, labels_needed: dict[str, l
     try:
         meta = read_meta(path)
     except DomainfitError as exc:
-        return [(key, f"no usable bundle at {path}: {exc.message}")], None
+        return [(key, _("no usable bundle at {path}: {error}").format(path=path, error=exc.message))], None
     if meta.task != task:
-        return [(key, f"{path} is a {meta.task} bundle; this needs a {task} bundle")], None
+        return [(key, _("{path} is a {task} bundle; this needs a {needed} bundle").format(
+            path=path, task=meta.task, needed=task))], None
     problems = []
     for where, wanted in (labels_needed or {}).items():
         for label in wanted:
             if label not in meta.labels:
-                problems.append((where, f"{label!r} is not a label of {path} ({', '.join(meta.labels[:10])}"
-                                        f"{', ...' if len(meta.labels) > 10 else ''})"))
+                problems.append((where, _("{label} is not a label of {path} ({labels})").format(
+                    label=repr(label), path=path,
+                    labels=", ".join(meta.labels[:10]) + (", ..." if len(meta.labels) > 10 else ""))))
     return problems, meta.labels
 
 
@@ -193,12 +199,15 @@ def check_bundles(config: AssistantConfig) -> list[tuple[str, str]]:
         for intent in config.answers:
             if intent not in labels:
                 close = difflib.get_close_matches(intent, labels, n=1)
-                problems.append((f"answers.{intent}", f"unknown intent {intent!r}" + (f"; did you mean {close[0]!r}?" if close else "")
-                                 + f"; the intent bundle has {len(labels)}: {', '.join(labels[:10])}{', ...' if len(labels) > 10 else ''}"))
+                problems.append((f"answers.{intent}", _("unknown intent {intent}").format(intent=repr(intent))
+                                 + (_("; did you mean {name}?").format(name=repr(close[0])) if close else "")
+                                 + _("; the intent bundle has {n}: {labels}").format(
+                                     n=len(labels),
+                                     labels=", ".join(labels[:10]) + (", ..." if len(labels) > 10 else ""))))
     if config.faq is not None:
         problems += _bundle_problems("faq.bundle", config.faq.bundle, "retrieval")[0]
     else:
-        problems += [(f"answers.{intent}.faq", "says look it up in the FAQ, but no faq.bundle is configured")
+        problems += [(f"answers.{intent}.faq", _("says look it up in the FAQ, but no faq.bundle is configured"))
                      for intent, spec in config.answers.items() if spec.faq]
     person = config.handoff.person
     if person.method == "classifier":
@@ -228,10 +237,8 @@ def _resolve_paths(tree: dict, base: Path) -> None:
 
 
 def _error(problems: list[tuple[str, str]], origin: str | None) -> ConfigError:
-    error = ConfigError(problems, source=origin)
-    error.hint = "edit these keys in the assistant's YAML file (docs/assistant.md lists them)"
-    error.args = (str(error),)
-    return error
+    return ConfigError(problems, source=origin,
+                       hint=_("edit these keys in the assistant's YAML file (docs/assistant.md lists them)"))
 
 
 def load_assistant_config(source: str | Path | dict | AssistantConfig, *, check: bool = True) -> AssistantConfig:

@@ -25,6 +25,7 @@ from domainfit.apps.assistant.config import AssistantConfig, load_assistant_conf
 from domainfit.apps.assistant.decision import ConversationState, decide, needs_faq, read_intent
 from domainfit.apps.assistant.engine import Assistant
 from domainfit.errors import DataError
+from domainfit.i18n import _
 
 __all__ = ["DEFAULT_OOS_LABELS", "evaluate_assistant", "score_replay"]
 
@@ -36,15 +37,24 @@ def _listed(frame: pd.DataFrame) -> str:
     return ", ".join(str(c) for c in frame.columns if not str(c).startswith("_"))
 
 
+def _shown(what: str) -> str:
+    """`what` (a column's role) in the user's language."""
+    return {"text (message)": _("text (message)"), "label (intent)": _("label (intent)"),
+            "conversation id": _("conversation id")}.get(what, what)
+
+
 def _column(frame: pd.DataFrame, given: str | None, candidates, what: str, source: str, required: bool = True):
     if given is not None:
         if given not in frame.columns:
-            raise DataError(f"no column {given!r} for the {what}", where=source, hint=f"columns: {_listed(frame)}")
+            raise DataError(_("no column {given} for the {what}").format(given=repr(given), what=_shown(what)),
+                            where=source, hint=_("columns: {columns}").format(columns=_listed(frame)))
         return given
     found = next((c for c in candidates if c in frame.columns), None)
     if found is None and required:
-        raise DataError(f"no {what} column (looked for {', '.join(candidates)})", where=source,
-                        hint=f"name it with --{what.split()[0]} COLUMN; columns: {_listed(frame)}")
+        raise DataError(_("no {what} column (looked for {candidates})").format(
+                            what=_shown(what), candidates=", ".join(candidates)), where=source,
+                        hint=_("name it with --{option} COLUMN; columns: {columns}").format(
+                            option=what.split()[0], columns=_listed(frame)))
     return found
 
 
@@ -63,8 +73,9 @@ def read_conversations(path: str | Path, *, text_column=None, label_column=None,
         out["faq_id"] = frame["faq_id"].fillna("").astype(str)
     empty = out.index[out["message"].str.strip() == ""]
     if len(empty):
-        raise DataError(f"{len(empty)} empty message(s)", where=f"{source}: row {frame['_row'].iloc[empty[0]]}, column {text}",
-                        hint="remove the rows without a message")
+        raise DataError(_("{n} empty message(s)").format(n=len(empty)),
+                        where=f"{source}: row {frame['_row'].iloc[empty[0]]}, column {text}",
+                        hint=_("remove the rows without a message"))
     return out
 
 

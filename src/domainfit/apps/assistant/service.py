@@ -30,6 +30,7 @@ from domainfit.apps.assistant.routes import assist_router
 from domainfit.apps.assistant.store import ConversationStore
 from domainfit.backbones.encoder import available_cores
 from domainfit.errors import ConfigError
+from domainfit.i18n import _
 from domainfit.serving.app import create_app
 from domainfit.serving.auth import KeyStore
 from domainfit.serving.batching import MicroBatcher
@@ -65,9 +66,9 @@ class AssistContext:
 def _faq_batch(assistant: Assistant):
     """The FAQ batcher's model call: every waiting request's texts in one `faq_hits` call."""
     def run(items):
-        texts = [t for request_texts, _ in items for t in request_texts]
+        texts = [t for request_texts, _options in items for t in request_texts]
         hits, out, at = assistant.faq_hits(texts), [], 0
-        for request_texts, _ in items:
+        for request_texts, _options in items:
             out.append(hits[at:at + len(request_texts)])
             at += len(request_texts)
         return out, None
@@ -78,11 +79,14 @@ def _served_problems(config: AssistantConfig, source, labels: tuple[str, ...]) -
     """Why the served model cannot be the assistant's intent model (mounted into `domainfit serve SOURCE`)."""
     if isinstance(source, (str, Path)) and not str(source).startswith("models:/"):
         if Path(source).resolve() != Path(config.intents.bundle).resolve():
-            why = (f"{config.intents.bundle} is not the served bundle {source}: mounted into `domainfit serve`, the "
-                   "assistant answers from the served model; point intents.bundle at it (or serve that bundle)")
+            why = _("{bundle} is not the served bundle {source}: mounted into `domainfit serve`, the "
+                    "assistant answers from the served model; point intents.bundle at it "
+                    "(or serve that bundle)").format(
+                        bundle=config.intents.bundle, source=source)
             return [("intents.bundle", why)]
         return []
-    return [(f"answers.{intent}", f"{intent!r} is not an intent of the served model {source} ({len(labels)} labels)")
+    return [(f"answers.{intent}", _("{intent} is not an intent of the served model {source} ({n} labels)").format(
+                intent=repr(intent), source=source, n=len(labels)))
             for intent in config.answers if intent not in labels]
 
 
@@ -102,7 +106,7 @@ def create_assist_app(config: str | Path | dict | AssistantConfig, settings: Ser
     app = create_app(served, settings, keys=keys, public=CHAT_ROUTES)
     problems = _served_problems(config, served, app.state.slot.contract.labels)
     if problems:
-        raise ConfigError(problems, source="assistant config (mounted into domainfit serve)")
+        raise ConfigError(problems, source=_("assistant config (mounted into domainfit serve)"))
     app.title, app.description = "domainfit support assistant", f"Answers from {len(config.answers)} intents' answers" + (
         ", an FAQ" if config.faq else "") + " and a hand-off queue; the model service's routes beside them."
     registry = app.state.metrics.registry

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from domainfit.bundle_meta import read_meta
 from domainfit.config.load import read_yaml_mapping, validation_problems
 from domainfit.errors import ConfigError, DomainfitError
+from domainfit.i18n import _
 
 __all__ = ["WatchConfig", "load_watch_config", "parse_duration"]
 
@@ -26,16 +27,17 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 def parse_duration(value: str | float) -> float:
     """'15m', '2h', '1d', '1w' or a number of seconds -> seconds."""
     if isinstance(value, bool):
-        raise ValueError("a duration like 15m, 2h or 1d")  # noqa: TRY004 - pydantic reports ValueErrors by key
+        raise ValueError(_("a duration like 15m, 2h or 1d"))  # noqa: TRY004 - pydantic reports ValueErrors by key
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
         match = _DURATION.match(str(value))
         if not match:
-            raise ValueError(f"{value!r} is not a duration: write a number and a unit (s, m, h, d, w), e.g. 15m, 2h, 1d")
+            raise ValueError(_("{value} is not a duration: write a number and a unit (s, m, h, d, w), e.g. 15m, 2h, "
+                               "1d").format(value=repr(value)))
         seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
-        raise ValueError("a duration must be positive")
+        raise ValueError(_("a duration must be positive"))
     return seconds
 
 
@@ -86,7 +88,7 @@ class WatchName(_Strict):
     def _no_blank(cls, value: list[str]) -> list[str]:
         for i, alias in enumerate(value):
             if not alias.strip():
-                raise ValueError(f"alias {i} is empty")
+                raise ValueError(_("alias {i} is empty").format(i=i))
         return value
 
 
@@ -98,9 +100,10 @@ class WindowConfig(_Durations):
     @model_validator(mode="after")
     def _steps(self):
         if self.size % self.step:
-            raise ValueError(f"size ({self.size:g} s) must be a whole number of steps ({self.step:g} s)")
+            raise ValueError(_("size ({size} s) must be a whole number of steps ({step} s)").format(
+                size=f"{self.size:g}", step=f"{self.step:g}"))
         if self.baseline < 2 * self.size:
-            raise ValueError("baseline must be at least twice the window size")
+            raise ValueError(_("baseline must be at least twice the window size"))
         return self
 
 
@@ -209,7 +212,8 @@ class WatchConfig(_Strict):
                 folded = spelling.strip().casefold()
                 where = f"watchlist.{i}.name" if j == 0 else f"watchlist.{i}.aliases.{j - 1}"
                 if folded in seen and seen[folded] != entry.name:
-                    problems.append(f"{where}: {spelling!r} already names {seen[folded]!r}")
+                    problems.append(f"{where}: " + _("{spelling} already names {name}").format(
+                        spelling=repr(spelling), name=repr(seen[folded])))
                 seen.setdefault(folded, entry.name)
         if problems:
             raise ValueError("\n".join(problems))
@@ -222,10 +226,11 @@ def _bundle_problems(key: str, path: Path, tasks: tuple[str, ...], labels: list[
     except DomainfitError as exc:
         return [(key, exc.message)]
     if meta.task not in tasks:
-        return [(key, f"is a {meta.task} bundle; expected {' or '.join(tasks)}")]
+        return [(key, _("is a {task} bundle; expected {tasks}").format(task=meta.task, tasks=" or ".join(tasks)))]
     missing = [label for label in labels or [] if label not in meta.labels]
     if missing:
-        return [(key.replace("bundle", "negative_labels"), f"{missing} not among the bundle's labels {meta.labels}")]
+        return [(key.replace("bundle", "negative_labels"),
+                 _("{missing} not among the bundle's labels {labels}").format(missing=missing, labels=meta.labels))]
     return []
 
 

@@ -11,6 +11,7 @@ from domainfit.apps.watch.config import HttpIngest, WatchConfig
 from domainfit.apps.watch.pipeline import Processor
 from domainfit.apps.watch.server import watch_app
 from domainfit.apps.watch.sources import FolderSource, RedisSource
+from domainfit.i18n import _
 
 __all__ = ["run_watch"]
 
@@ -31,8 +32,9 @@ def run_watch(cfg: WatchConfig, *, reporter=None, serve_dashboard: bool = True) 
     for thread in threads:
         thread.start()
     if reporter is not None:
-        reporter.log(f"watch: {processor.store.count_items()} items in {processor.store.engine.url.render_as_string()}; "
-                     f"sources: {', '.join(type(s).__name__ for s in sources) or 'none'}"
+        reporter.log(_("watch: {n} items in {url}; sources: {sources}").format(
+                         n=processor.store.count_items(), url=processor.store.engine.url.render_as_string(),
+                         sources=", ".join(type(s).__name__ for s in sources) or _("none"))
                      + (" + HTTP" if cfg.ingest.http else ""))
     try:
         if cfg.ingest.http or serve_dashboard:

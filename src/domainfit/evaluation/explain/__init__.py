@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 from domainfit.registry import Registry
 
 __all__ = ["PREFERENCE", "Explainer", "choose_explainer", "explain", "explainers"]
@@ -46,8 +47,9 @@ def choose_explainer(predictor, method: str = "auto") -> Explainer:
         explainer = explainers.get(method)()
         why = explainer.unavailable(predictor)
         if why:
-            raise DomainfitError(f"the {method} explainer cannot explain this model: {why}", where=f"explain method {method}",
-                                 hint="use method 'auto' (or 'occlusion', which runs on every variant)")
+            raise DomainfitError(_("the {method} explainer cannot explain this model: {why}").format(method=method, why=why),
+                                 where=f"explain method {method}",
+                                 hint=_("use method 'auto' (or 'occlusion', which runs on every variant)"))
         return explainer
     reasons = []
     for name in PREFERENCE:
@@ -56,8 +58,8 @@ def choose_explainer(predictor, method: str = "auto") -> Explainer:
         if why is None:
             return explainer
         reasons.append(f"{name}: {why}")
-    raise DomainfitError("no explainer can explain this model (" + "; ".join(reasons) + ")", where="explain",
-                         hint="explanations are for the tasks that score whole texts (classification, multilabel, regression)")
+    raise DomainfitError(_("no explainer can explain this model ({reasons})").format(reasons="; ".join(reasons)), where="explain",
+                         hint=_("explanations are for the tasks that score whole texts (classification, multilabel, regression)"))
 
 
 def explain(predictor, texts: Sequence[str], *, method: str = "auto", targets: Sequence[str | int | None] | None = None,
@@ -88,4 +90,5 @@ def _target_column(task: str, labels: Sequence[str], row, target: str | int | No
         return target
     if target in labels:
         return list(labels).index(target)
-    raise DomainfitError(f"no label {target!r} to explain", where="explain targets", hint=f"labels: {', '.join(labels[:20])}")
+    raise DomainfitError(_("no label {target} to explain").format(target=repr(target)), where="explain targets",
+                         hint=_("labels: {labels}").format(labels=", ".join(labels[:20])))

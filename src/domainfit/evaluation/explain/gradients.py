@@ -13,6 +13,7 @@ import torch
 
 from domainfit.evaluation.explain import explainers
 from domainfit.evaluation.explain.words import merge_tokens, token_spans
+from domainfit.i18n import _
 
 __all__ = ["IntegratedGradientsExplainer"]
 
@@ -34,12 +35,13 @@ class IntegratedGradientsExplainer:
     def unavailable(self, predictor) -> str | None:
         task = getattr(getattr(predictor, "task", None), "name", None)
         if task not in _OUTPUTS:
-            return f"it explains {', '.join(_OUTPUTS)}, not {task}"
+            return _("it explains {tasks}, not {task}").format(tasks=", ".join(_OUTPUTS), task=task)
         model = getattr(predictor, "model", None)
         if model is None or not hasattr(model, "encoder"):
-            return f"variant {getattr(predictor, 'variant', '?')} holds no PyTorch model to differentiate (occlusion runs on any)"
+            return _("variant {variant} holds no PyTorch model to differentiate (occlusion runs on any)").format(
+                variant=getattr(predictor, "variant", "?"))
         if getattr(predictor.runner, "bf16", False) or any(".quantized" in type(m).__module__ for m in model.modules()):
-            return f"variant {predictor.variant} is quantized or bf16: its gradients are not the model's"
+            return _("variant {variant} is quantized or bf16: its gradients are not the model's").format(variant=predictor.variant)
         return None
 
     def explain(self, predictor, texts: Sequence[str], targets: Sequence[int], *, chinese: str = "char") -> list[dict]:

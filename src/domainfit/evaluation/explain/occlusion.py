@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from domainfit.evaluation.explain import explainers
 from domainfit.evaluation.explain.words import merge_tokens, token_spans
+from domainfit.i18n import _
 
 __all__ = ["OcclusionExplainer", "delete_words"]
 
@@ -32,15 +33,15 @@ class OcclusionExplainer:
 
     def unavailable(self, predictor) -> str | None:
         if not hasattr(predictor, "predict_scores") or not hasattr(predictor, "tokenizer"):
-            return "the predictor gives no text-level scores"
+            return _("the predictor gives no text-level scores")
         if getattr(predictor.task, "name", None) == "ner":
-            return "entity recognition scores words, not the text"
+            return _("entity recognition scores words, not the text")
         return None
 
     def explain(self, predictor, texts: Sequence[str], targets: Sequence[int], *, chinese: str = "char") -> list[dict]:
         plans, variants = [], []
         for text in texts:
-            _, offsets = token_spans(predictor.tokenizer, text, predictor.max_length)
+            _unused, offsets = token_spans(predictor.tokenizer, text, predictor.max_length)
             words = merge_tokens(text, offsets, [0.0] * len(offsets), chinese=chinese)  # the words the model sees
             plans.append((len(variants), words))
             variants.append(text)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from domainfit.errors import DataError, DomainfitError
+from domainfit.i18n import _
 from domainfit.tasks.ner.tags import spans_from_tags
 
 if TYPE_CHECKING:
@@ -57,8 +58,10 @@ def encode_words(
     """
     if not getattr(tokenizer, "is_fast", False):
         raise DomainfitError(
-            f"{type(tokenizer).__name__} is a slow tokenizer; entity recognition needs a fast one to map pieces to words",
-            hint="load it with AutoTokenizer.from_pretrained(name) (fast is the default) or pick a backbone that ships tokenizer.json",
+            _("{tokenizer} is a slow tokenizer; entity recognition needs a fast one to map pieces to words").format(
+                tokenizer=type(tokenizer).__name__),
+            hint=_("load it with AutoTokenizer.from_pretrained(name) (fast is the default) or pick a backbone that ships "
+                   "tokenizer.json"),
         )
     if tags is not None and len(tags) != len(words):
         raise ValueError(f"{len(words)} words but {len(tags)} tags")
@@ -109,8 +112,9 @@ def _first_piece_labels(word_ids: list[int | None], tags: Sequence[str], label_i
             tag = tags[w]
             if tag not in label_index:
                 raise DataError(
-                    f"tag {tag!r} of word {w} is not in the label index ({len(label_index)} labels: {', '.join(list(label_index)[:8])}...)",
-                    hint="build the index from the training data: {l: i for i, l in enumerate(bio_labels(data.entity_types))}",
+                    _("tag {tag} of word {word} is not in the label index ({n} labels: {labels}...)").format(
+                        tag=repr(tag), word=w, n=len(label_index), labels=", ".join(list(label_index)[:8])),
+                    hint=_("build the index from the training data: {l: i for i, l in enumerate(bio_labels(data.entity_types))}"),
                 )
             labels.append(label_index[tag])
         previous = w

@@ -22,6 +22,7 @@ from domainfit.config.schema import DataConfig
 from domainfit.data.checks import DataReport, Issue
 from domainfit.data.split import split_data
 from domainfit.errors import EmptyDataError
+from domainfit.i18n import _
 from domainfit.tasks.ner.io import Fields, NerData, Problem, Sentence, read_ner
 from domainfit.tasks.ner.tags import spans_from_tags
 
@@ -92,7 +93,7 @@ def kept_sentences(data: NerData) -> tuple[list[Sentence], list[dict]]:
 
 def _stratum(sentence: Sentence) -> str:
     """What the split keeps in proportion: a sentence's most frequent entity type, or none."""
-    kinds = Counter(kind for _, _, kind in spans_from_tags(sentence.tags))
+    kinds = Counter(kind for _start, _end, kind in spans_from_tags(sentence.tags))
     return kinds.most_common(1)[0][0] if kinds else "(none)"
 
 
@@ -157,14 +158,14 @@ def prepare_ner(cfg: DataConfig, *, repair: bool, tokenizer=None, max_length: in
             issues.append(Issue("leakage", "warning", f"{len(leaked)} training sentences also appear in the test file; "
                                 "left out of training so the test scores stay honest", [f"{s.source}:line {s.line}" for s in leaked],
                                 hint="set data.drop_leakage: false to keep them"))
-    types = sorted({kind for s in splits["train"] for _, _, kind in spans_from_tags(s.tags)})
-    unseen = sorted({kind for role in ("val", "test") for s in splits[role] for _, _, kind in spans_from_tags(s.tags)} - set(types))
+    types = sorted({kind for s in splits["train"] for _start, _end, kind in spans_from_tags(s.tags)})
+    unseen = sorted({kind for role in ("val", "test") for s in splits[role] for _start, _end, kind in spans_from_tags(s.tags)} - set(types))
     if unseen:
         issues.append(Issue("unseen_entity_type", "warning", f"entity types {', '.join(unseen)} are in the validation or "
                             "test sentences but not in training: the model cannot predict them", [str(paths.get("test", ""))],
                             hint="add training sentences with these types, or drop them from the evaluation files"))
     issues += _long_sentences(splits, tokenizer, max_length)
-    per_type = {role: dict(sorted(Counter(k for s in splits[role] for _, _, k in spans_from_tags(s.tags)).items())) for role in ROLES}
+    per_type = {role: dict(sorted(Counter(k for s in splits[role] for _start, _end, k in spans_from_tags(s.tags)).items())) for role in ROLES}
     read_in = sum(len(d.sentences) for d in reads.values())
     left_out = read_in - sum(len(k) for k in kept.values())
     counts = {"rows_in": read_in, "rows_kept": read_in - left_out, "rows_rejected": left_out,
@@ -176,8 +177,9 @@ def prepare_ner(cfg: DataConfig, *, repair: bool, tokenizer=None, max_length: in
               "scheme": d.scheme} for role, d in reads.items()]
     report = DataReport(issues=issues, files=files, columns={"text": "tokens", "label": "tags"}, counts=counts, labels=types)
     if not splits["train"] or not types:
-        err = EmptyDataError("no training sentence with an entity remains" if splits["train"] else "no training sentence remains",
-                             where=str(cfg.train), hint=f"run `domainfit data check {cfg.train}` to see every problem with its line")
+        err = EmptyDataError(_("no training sentence with an entity remains") if splits["train"] else
+                             _("no training sentence remains"), where=str(cfg.train),
+                             hint=_("run `domainfit data check {path}` to see every problem with its line").format(path=cfg.train))
         err.report = report  # type: ignore[attr-defined]  # so `data check` can still print every finding
         raise err
     return NerSplits(splits["train"], splits["val"], splits["test"], rejects, report, types)

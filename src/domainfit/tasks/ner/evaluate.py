@@ -9,6 +9,7 @@ from pathlib import Path
 
 from domainfit.bundle import load_bundle
 from domainfit.evaluation.assess import write_assessment
+from domainfit.i18n import _
 from domainfit.registry import baselines
 from domainfit.tasks.ner.io import Sentence
 from domainfit.tasks.ner.metrics import entity_metrics
@@ -27,10 +28,11 @@ def run_ner_baselines(names: Sequence[str], train: Sequence[Sentence], test: Seq
         if "ner" not in baseline.tasks:
             out[name] = {"skipped": f"baseline {name!r} answers {', '.join(sorted(baseline.tasks))}, not ner; skipped"}
             if reporter:
-                reporter.log(f"[note] {out[name]['skipped']}")
+                reporter.log("[note] " + _("baseline {name} answers {tasks}, not {task}; skipped").format(
+                    name=repr(name), tasks=", ".join(sorted(baseline.tasks)), task="ner"))
             continue
         if reporter:
-            reporter.log(f"baseline {name}: {baseline.description}")
+            reporter.log(_("baseline {name}: {description}").format(name=name, description=baseline.description))
         t = time.perf_counter()
         tags = baseline.fit_predict([s.tokens for s in train], [s.tags for s in train], [s.tokens for s in test], labels)
         out[name] = {"tags": tags, "seconds": time.perf_counter() - t, "description": baseline.description}

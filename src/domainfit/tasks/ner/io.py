@@ -23,6 +23,7 @@ from typing import Any
 from domainfit.data.encoding import Decoded, decode
 from domainfit.data.io import folder_error
 from domainfit.errors import DataError, EncodingError
+from domainfit.i18n import _
 from domainfit.tasks.ner.tags import detect_scheme, spans_from_tags, tags_from_spans, to_bio
 from domainfit.tasks.ner.words import Offsets, is_wide, join_tokens, split_words
 
@@ -80,11 +81,11 @@ class NerData:
         errors = self.errors
         if errors:
             listed = "\n".join(f"  {p}" for p in errors[:most])
-            more = f"\n  ... and {len(errors) - most} more" if len(errors) > most else ""
+            more = "\n  " + _("... and {n} more").format(n=len(errors) - most) if len(errors) > most else ""
             raise DataError(
-                f"{len(errors)} error(s) in the entity data:\n{listed}{more}",
+                _("{n} error(s) in the entity data:").format(n=len(errors)) + f"\n{listed}{more}",
                 where=errors[0].file,
-                hint="fix these lines in the file; I- tags after O are repaired when reading with repair=True",
+                hint=_("fix these lines in the file; I- tags after O are repaired when reading with repair=True"),
             )
 
 
@@ -129,7 +130,8 @@ class Fields:
         """The record with the user's fields under the standard names, or a problem naming the missing field."""
         for name, key in ((self.text, "data.text_column"), (self.label, "data.label_column")):
             if name and name not in rec:
-                return None, Problem(shown, line, "missing_field", f"no field {name!r} ({key}); the record has {sorted(rec)[:10]}", "error")
+                return None, Problem(shown, line, "missing_field", _("no field {name} ({key}); the record has {keys}").format(
+                    name=repr(name), key=key, keys=sorted(rec)[:10]), "error")
         out = dict(rec)
         if self.text:
             value = out.pop(self.text)
@@ -158,8 +160,8 @@ def _read_conll(text: str, shown: str, fields: Fields = Fields()) -> _Found:
     found = _Found(format="conll")
     if fields:
         named = ", ".join(f"{k}={v!r}" for k, v in (("data.text_column", fields.text), ("data.label_column", fields.label)) if v)
-        found.problems.append(Problem(shown, 1, "ignored_columns", f"{named} not used: a CoNLL file's word is its first "
-                                      "column and its tag the last", "warning"))
+        found.problems.append(Problem(shown, 1, "ignored_columns", _("{named} not used: a CoNLL file's word is its first "
+                                      "column and its tag the last").format(named=named), "warning"))
     tokens: list[str] = []
     tags: list[str] = []
     token_lines: list[int] = []
@@ -178,7 +180,8 @@ def _read_conll(text: str, shown: str, fields: Fields = Fields()) -> _Found:
         problem = _conll_line_problem(cols, usual)
         if problem is not None:
             kind, message, severity = problem
-            found.problems.append(Problem(shown, number, kind, f"{message}: {line.strip()[:80]!r}", severity))
+            found.problems.append(Problem(shown, number, kind, _("{problem}: {line}").format(
+                problem=message, line=repr(line.strip()[:80])), severity))
             if severity == "error":
                 continue
         tokens.append(cols[0])
@@ -190,13 +193,14 @@ def _read_conll(text: str, shown: str, fields: Fields = Fields()) -> _Found:
 
 def _conll_line_problem(cols: list[str], usual: int) -> tuple[str, str, str] | None:
     if len(cols) < 2:
-        return "missing_tag", "one column only; a line needs the token first and the tag last (the line is skipped)", "error"
+        return "missing_tag", _("one column only; a line needs the token first and the tag last (the line is skipped)"), "error"
     if not cols[0]:
-        return "empty_token", "the token column is empty (the line is skipped)", "error"
+        return "empty_token", _("the token column is empty (the line is skipped)"), "error"
     if not cols[-1]:
-        return "empty_tag", "the tag column is empty (the line is skipped)", "error"
+        return "empty_tag", _("the tag column is empty (the line is skipped)"), "error"
     if len(cols) != usual:
-        return "column_count", f"{len(cols)} columns where the file mostly has {usual}; the last one is read as the tag", "warning"
+        return "column_count", _("{n} columns where the file mostly has {usual}; the last one is read as the tag").format(
+            n=len(cols), usual=usual), "warning"
     return None
 
 
@@ -216,9 +220,11 @@ def _json_records(text: str, shown: str) -> Iterator[tuple[int, Any, Problem | N
         try:
             yield number, json.loads(line), None
         except json.JSONDecodeError as e:
-            yield number, None, Problem(shown, number, "bad_json", f"not valid JSON ({e.msg}, column {e.colno}): {line.strip()[:80]!r}", "error")
+            yield number, None, Problem(shown, number, "bad_json", _("not valid JSON ({error}, column {column}): {line}").format(
+                error=e.msg, column=e.colno, line=repr(line.strip()[:80])), "error")
         except RecursionError:
-            yield number, None, Problem(shown, number, "bad_json", f"JSON nested too deeply to read: {line.strip()[:40]!r}", "error")
+            yield number, None, Problem(shown, number, "bad_json", _("JSON nested too deeply to read: {line}").format(
+                line=repr(line.strip()[:40])), "error")
 
 
 def _json_array(text: str, shown: str) -> Iterator[tuple[int, Any, Problem | None]]:
@@ -233,10 +239,12 @@ def _json_array(text: str, shown: str) -> Iterator[tuple[int, Any, Problem | Non
         try:
             record, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError as e:
-            yield e.lineno, None, Problem(shown, e.lineno, "bad_json", f"not valid JSON ({e.msg}, column {e.colno}); the rest of the file is not read", "error")
+            yield e.lineno, None, Problem(shown, e.lineno, "bad_json", _("not valid JSON ({error}, column {column}); the rest of "
+                                          "the file is not read").format(error=e.msg, column=e.colno), "error")
             return
         except RecursionError:
-            yield line, None, Problem(shown, line, "bad_json", "JSON nested too deeply to read; the rest of the file is not read", "error")
+            yield line, None, Problem(shown, line, "bad_json", _("JSON nested too deeply to read; the rest of the file is not "
+                                      "read"), "error")
             return
         yield line, record, None
 
@@ -250,17 +258,19 @@ def _tokens_record(rec: dict, shown: str, line: int) -> tuple[_Draft | None, lis
     tag_key = next((k for k in ("tags", "ner_tags") if k in rec), "tags")
     tags = rec.get(tag_key)
     if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        return None, problem("bad_record", '"tokens" must be a list of strings')
+        return None, problem("bad_record", _('"tokens" must be a list of strings'))
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        hint = "; integer ner_tags need their names: write the tag strings instead" if isinstance(tags, list) else ""
-        return None, problem("bad_record", f'"{tag_key}" must be a list of tag strings such as "B-PER"{hint}')
+        hint = _("; integer ner_tags need their names: write the tag strings instead") if isinstance(tags, list) else ""
+        return None, problem("bad_record", _('"{key}" must be a list of tag strings such as "B-PER"').format(key=tag_key) + hint)
     if len(tokens) != len(tags):
-        return None, problem("length_mismatch", f"{len(tokens)} tokens but {len(tags)} tags; there must be one tag a token")
+        return None, problem("length_mismatch", _("{tokens} tokens but {tags} tags; there must be one tag a token").format(
+            tokens=len(tokens), tags=len(tags)))
     if not tokens:
-        return None, problem("empty_text", "no tokens (the record is skipped)", "warning")
+        return None, problem("empty_text", _("no tokens (the record is skipped)"), "warning")
     if not all(t.strip() for t in tokens):
         empty = [i for i, t in enumerate(tokens) if not t.strip()]
-        return None, problem("empty_token", f"tokens {empty} are empty or whitespace; every token must hold a character")
+        return None, problem("empty_token", _("tokens {positions} are empty or whitespace; every token must hold a "
+                                              "character").format(positions=empty))
     return _Draft(tokens, tags, [line] * len(tokens), line), []
 
 
@@ -283,12 +293,13 @@ def _spans_record(rec: dict, shown: str, line: int) -> tuple[_Draft | None, list
     """{"text": "...", "entities": [{"start": 0, "end": 4, "label": "ORG"}, ...]} -> words and BIO tags."""
     text = rec.get("text")
     if not isinstance(text, str):
-        return None, [Problem(shown, line, "bad_record", '"text" must be a string', "error")]
+        return None, [Problem(shown, line, "bad_record", _('"text" must be a string'), "error")]
     if not text.strip():
-        return None, [Problem(shown, line, "empty_text", "the text is empty (the record is skipped)", "warning")]
+        return None, [Problem(shown, line, "empty_text", _("the text is empty (the record is skipped)"), "warning")]
     entities = next((rec[k] for k in _ENTITY_KEYS if k in rec), [])
     if not isinstance(entities, list):
-        return None, [Problem(shown, line, "bad_record", '"entities" must be a list of {"start", "end", "label"} objects', "error")]
+        return None, [Problem(shown, line, "bad_record", _('"entities" must be a list of {"start", "end", "label"} objects'),
+                              "error")]
     words = split_words(text)
     spans, problems = _word_spans(text, words, entities, shown, line)
     tokens = [text[a:b] for a, b in words]
@@ -307,20 +318,24 @@ def _word_spans(text: str, words: Offsets, entities: list, shown: str, line: int
         shape = _ENTITY_SHAPES.get(type(ent))
         start, end, label = shape(ent) if shape else (None, None, None)
         if not (type(start) is int and type(end) is int and isinstance(label, str) and label.strip()):
-            report("bad_entity", f'entity {j} {json.dumps(ent, ensure_ascii=False)[:80]} needs integer "start" and "end" and a "label" (or "type") string')
+            report("bad_entity", _('entity {n} {entity} needs integer "start" and "end" and a "label" (or "type") '
+                                   'string').format(n=j, entity=json.dumps(ent, ensure_ascii=False)[:80]))
             continue
-        desc = f"entity {j} [{start}, {end}) {label!r}"
+        desc = _("entity {n} [{start}, {end}) {label}").format(n=j, start=start, end=end, label=repr(label))
         if not 0 <= start < end <= len(text):
-            report("span_out_of_range", f"{desc} is outside the text (length {len(text)}) or empty; the entity is dropped")
+            report("span_out_of_range", _("{entity} is outside the text (length {length}) or empty; the entity is "
+                                          "dropped").format(entity=desc, length=len(text)))
             continue
         covered = [k for k, (a, b) in enumerate(words) if a < end and b > start]
         if not covered:
-            report("empty_span", f"{desc} covers only whitespace ({text[start:end]!r}); the entity is dropped")
+            report("empty_span", _("{entity} covers only whitespace ({text}); the entity is dropped").format(
+                entity=desc, text=repr(text[start:end])))
             continue
         first, last = covered[0], covered[-1] + 1
         a, b = words[first][0], words[last - 1][1]
         if a < start or b > end:
-            report("span_snapped", f"{desc} {text[start:end]!r} cuts through a word; widened to [{a}, {b}) {text[a:b]!r}", "warning")
+            report("span_snapped", _("{entity} {text} cuts through a word; widened to [{start}, {end}) {widened}").format(
+                entity=desc, text=repr(text[start:end]), start=a, end=b, widened=repr(text[a:b])), "warning")
         kept.append((first, last, label.strip(), j, f"{desc} {text[a:b]!r}"))
     spans: list[tuple[int, int, str, int, str]] = []
     for span in sorted(kept):
@@ -328,9 +343,11 @@ def _word_spans(text: str, words: Offsets, entities: list, shown: str, line: int
         if clash is None:
             spans.append(span)
         elif clash[:3] == span[:3]:
-            report("duplicate_span", f"{span[4]} repeats entity {clash[3]}; the repeat is dropped", "warning")
+            report("duplicate_span", _("{entity} repeats entity {n}; the repeat is dropped").format(entity=span[4], n=clash[3]),
+                   "warning")
         else:
-            report("overlapping_spans", f"{span[4]} overlaps {clash[4]}; BIO tags cannot hold both, the second is dropped")
+            report("overlapping_spans", _("{entity} overlaps {other}; BIO tags cannot hold both, the second is dropped").format(
+                entity=span[4], other=clash[4]))
     return [s[:3] for s in spans], problems
 
 
@@ -346,7 +363,8 @@ def _read_json(text: str, shown: str, fields: Fields = Fields()) -> _Found:
     reader = None
     for line, rec, problem in _json_records(text, shown):
         if problem is None and not isinstance(rec, dict):
-            problem = Problem(shown, line, "bad_record", f"a JSON {type(rec).__name__}, not an object", "error")
+            problem = Problem(shown, line, "bad_record", _("a JSON {kind}, not an object").format(kind=type(rec).__name__),
+                              "error")
         if problem is None and fields:
             rec, problem = fields.rename(rec, shown, line)
         if problem is not None:
@@ -357,9 +375,10 @@ def _read_json(text: str, shown: str, fields: Fields = Fields()) -> _Found:
             if key is None:
                 shapes = ' or '.join(f'"{k}"' for k in _RECORD_SHAPES)
                 raise DataError(
-                    f"the first record has neither {shapes}: keys {sorted(rec)[:10]}",
+                    _("the first record has neither {shapes}: keys {keys}").format(shapes=shapes, keys=sorted(rec)[:10]),
                     where=f"{shown}:line {line}",
-                    hint='write {"tokens": [...], "tags": [...]} or {"text": "...", "entities": [{"start": 0, "end": 4, "label": "ORG"}]}',
+                    hint=_('write {"tokens": [...], "tags": [...]} or {"text": "...", "entities": [{"start": 0, "end": 4, '
+                           '"label": "ORG"}]}'),
                 )
             found.format, reader = _RECORD_SHAPES[key]
         draft, problems = reader(rec, shown, line)
@@ -391,7 +410,8 @@ def _decode(path: Path, shown: str, encoding: str | None) -> Decoded:
         return decode(raw, encoding)
     except EncodingError as e:
         line = getattr(e, "line", None)
-        message = f"cannot decode the file as {encoding!r}: {e.message}" if encoding else e.message
+        message = _("cannot decode the file as {encoding}: {error}").format(encoding=repr(encoding), error=e.message) \
+            if encoding else e.message
         raise EncodingError(message, where=f"{shown}:line {line}" if line else shown, hint=e.hint) from None
     except DataError as e:  # binary bytes
         raise DataError(e.message, where=shown, hint=e.hint) from None
@@ -418,7 +438,7 @@ def _leave_out_bad_lines(found: _Found, decoded: Decoded, text: str, shown: str)
         return set(range(d.line, end))
 
     found.drafts = [d for k, d in enumerate(found.drafts) if not lines_of(k) & bad.keys()]
-    found.problems += [Problem(shown, n, "encoding", f"{reason}; its sentence or record is left out", "error")
+    found.problems += [Problem(shown, n, "encoding", _("{reason}; its sentence or record is left out").format(reason=reason), "error")
                        for n, reason in sorted(bad.items())]
 
 
@@ -436,9 +456,11 @@ def read_ner(path: str | os.PathLike, *, encoding: str | None = None, repair: bo
         raise folder_error(p, shown, FORMATS)
     reader = FORMATS.get(p.suffix.lower())
     if reader is None:
-        raise DataError(f"unsupported entity file type {p.suffix or '(no extension)'!r}", where=shown, hint=f"use one of {', '.join(FORMATS)}")
+        raise DataError(_("unsupported entity file type {suffix}").format(suffix=repr(p.suffix or "(no extension)")),
+                        where=shown, hint=_("use one of {names}").format(names=", ".join(FORMATS)))
     if not p.is_file():
-        raise DataError(f"no such file: {p.resolve()}", where=shown, hint=f"check the path; relative paths start from {Path.cwd()}")
+        raise DataError(_("no such file: {path}").format(path=p.resolve()), where=shown,
+                        hint=_("check the path; relative paths start from {cwd}").format(cwd=Path.cwd()))
     decoded = _decode(p, shown, encoding)
     text = decoded.text
     found = reader(text, shown, fields)
@@ -453,11 +475,12 @@ def _finish(found: _Found, shown: str, encoding: str, repair: bool) -> NerData:
     sentences = []
     for d in found.drafts:
         tags, issues = to_bio(d.tags, scheme=scheme, repair=repair)
-        problems += [Problem(shown, d.token_lines[i.index], i.kind, f"token {d.tokens[i.index]!r}: {i.message}", i.severity) for i in issues]
+        problems += [Problem(shown, d.token_lines[i.index], i.kind, _("token {token}: {message}").format(
+            token=repr(d.tokens[i.index]), message=i.message), i.severity) for i in issues]
         text, offsets = (d.text, d.offsets) if d.text is not None and d.offsets is not None else join_tokens(d.tokens)
         sentences.append(Sentence(d.tokens, tags, text, offsets, shown, d.line))
     if not sentences:
-        problems.append(Problem(shown, 1, "no_sentences", "no sentence could be read from the file", "error"))
-    types = sorted({kind for s in sentences for _, _, kind in spans_from_tags(s.tags)})
+        problems.append(Problem(shown, 1, "no_sentences", _("no sentence could be read from the file"), "error"))
+    types = sorted({kind for s in sentences for _start, _end, kind in spans_from_tags(s.tags)})
     problems.sort(key=lambda q: q.line)
     return NerData(sentences, problems, types, found.format, scheme, encoding)

@@ -17,6 +17,7 @@ from domainfit.bundle import Bundle, BundleMeta, load_bundle, write_json
 from domainfit.config.schema import DataConfig, TrainConfig
 from domainfit.data.checks import DataReport
 from domainfit.errors import BundleError, ConfigError, EmptyDataError
+from domainfit.i18n import _
 from domainfit.interfaces import GateSplit, Reporter
 from domainfit.tasks.ner.data import kept_sentences, prepare_ner, problem_issues, write_rejects, write_sentences
 from domainfit.tasks.ner.evaluate import assess_ner, run_ner_baselines
@@ -37,9 +38,10 @@ def _check_stride(task, max_length: int, tokenizer) -> int:
     budget = max_length - tokenizer.num_special_tokens_to_add(pair=False)
     stride = task.stride(max_length)
     if stride >= budget:
-        raise ConfigError([("task_options.stride", f"{stride} word pieces shared between windows, but a window holds only "
-                                                   f"{budget} (model.max_length {max_length} less the special tokens); "
-                                                   f"use at most {budget - 1}, or leave it out for a quarter of max_length")])
+        raise ConfigError([("task_options.stride", _("{stride} word pieces shared between windows, but a window holds only "
+                                                     "{budget} (model.max_length {max_length} less the special tokens); "
+                                                     "use at most {most}, or leave it out for a quarter of max_length").format(
+                                                         stride=stride, budget=budget, max_length=max_length, most=budget - 1))])
     return stride
 
 
@@ -63,9 +65,10 @@ class NerWorkflow:
             write_sentences(getattr(data, role), out / SPLITS_DIR / f"{role}.jsonl")
         log_warnings(data.report, reporter)
         c = data.report.counts
-        summary = (f"data: {c['rows_in']} sentences in, {c['rows_kept']} kept, {c['rows_rejected']} left out and "
-                   f"{c['lines_skipped']} lines skipped (→ rejects.csv); train {c['train']} / val {c['val']} / "
-                   f"test {c['test']} sentences; entity types {', '.join(data.types)}")
+        summary = _("data: {read} sentences in, {kept} kept, {left_out} left out and {skipped} lines skipped "
+                    "(→ rejects.csv); train {train} / val {val} / test {test} sentences; entity types {types}").format(
+                        read=c["rows_in"], kept=c["rows_kept"], left_out=c["rows_rejected"], skipped=c["lines_skipped"],
+                        train=c["train"], val=c["val"], test=c["test"], types=", ".join(data.types))
         return Prepared(data, labels, data.report, _fingerprint(data), summary)
 
     def baselines(self, cfg: TrainConfig, *, task, opened: Opened, prepared: Prepared, reporter: Reporter) -> dict:
@@ -86,7 +89,7 @@ class NerWorkflow:
             assess_ner(out, prepared.data.test, baseline_tags=baseline_scores, history=fit.history, train_seconds=fit.seconds,
                        title=f"domainfit: ner with {cfg.method}")
         else:
-            reporter.log("no test sentences: the bundle has no metrics (pass data.test to measure it)")
+            reporter.log(_("no test sentences: the bundle has no metrics (pass data.test to measure it)"))
 
     def make_predictor(self, bundle: Bundle, **predictor_kwargs):
         return NerPredictor(bundle, **predictor_kwargs)
@@ -123,9 +126,9 @@ def test_split(bundle: Bundle):
     read them: texts, gold BIO tags, and their scores on the sentences' own words (`NerPredictor.score_sentences`)."""
     sentences = _read_split(bundle, "test")
     if not sentences:
-        raise BundleError(f"the bundle has no test sentences ({bundle.path / SPLITS_DIR / 'test.jsonl'} is missing or empty): "
-                          "a compressed variant is checked against them", where=str(bundle.path),
-                          hint="retrain with a test file (data.test) or a test share (data.test_size)")
+        raise BundleError(_("the bundle has no test sentences ({path} is missing or empty): a compressed variant is checked "
+                            "against them").format(path=bundle.path / SPLITS_DIR / "test.jsonl"), where=str(bundle.path),
+                          hint=_("retrain with a test file (data.test) or a test share (data.test_size)"))
     return GateSplit([s.text for s in sentences], [s.tags for s in sentences], lambda p: p.score_sentences(sentences))
 
 
@@ -143,8 +146,9 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
     test, rejects = kept_sentences(data)
     write_rejects(rejects, out / "rejects.csv")
     if not test:
-        raise EmptyDataError(f"no sentence of {data_path} can be evaluated ({len(data.sentences)} read)", where=str(data_path),
-                             hint=f"run `domainfit data check {data_path}` to see every problem with its line")
+        raise EmptyDataError(_("no sentence of {path} can be evaluated ({n} read)").format(path=data_path, n=len(data.sentences)),
+                             where=str(data_path),
+                             hint=_("run `domainfit data check {path}` to see every problem with its line").format(path=data_path))
     names = list(bundle.meta.config.get("baselines") or [] if baseline_names is None else baseline_names)
     train = _read_split(bundle, "train")
     baseline_tags = run_ner_baselines(names, train, test, bundle.labels, reporter=reporter) if train else {}

@@ -29,6 +29,7 @@ from domainfit.data import DataReport, Issue, read_table
 from domainfit.data.clean import make_cleaner
 from domainfit.data.columns import column_key
 from domainfit.errors import ColumnError, ConfigError, EmptyDataError
+from domainfit.i18n import _
 
 __all__ = ["Case", "RecommendData", "last_cases", "prepare_recommend", "read_catalogue", "read_interactions", "split_cases"]
 
@@ -75,13 +76,14 @@ def _pick(columns: list[str], given: str | None, names: tuple[str, ...], what: s
         if given in columns:
             return given
         close = difflib.get_close_matches(given, columns, n=1, cutoff=0.6)
-        raise ColumnError(f"no {what} column {given!r}." + (f" Did you mean {close[0]!r}?" if close else "")
-                          + f" The file has: {', '.join(map(repr, columns))}", where=path, hint=f"set {key}")
+        raise ColumnError(_("no {role} column {name}.{guess} The file has: {columns}").format(
+            role=what, name=repr(given), guess=_(" Did you mean {name}?").format(name=repr(close[0])) if close else "",
+            columns=", ".join(map(repr, columns))), where=path, hint=_("set {key}").format(key=key))
     keys = {column_key(c): c for c in columns}
     found = next((keys[column_key(n)] for n in names if column_key(n) in keys), None)
     if found is None and required:
-        raise ColumnError(f"cannot tell which column holds the {what}; the file has: {', '.join(map(repr, columns))}",
-                          where=path, hint=f"name it with {key}")
+        raise ColumnError(_("cannot tell which column holds the {what}; the file has: {columns}").format(
+            what=what, columns=", ".join(map(repr, columns))), where=path, hint=_("name it with {key}").format(key=key))
     return found
 
 
@@ -113,8 +115,8 @@ def read_catalogue(path: str | Path, *, id_column: str | None = None, text_colum
     read = read_table(path, encoding=encoding, bad_rows="reject")
     shown, frame = str(path), read.frame
     columns = [c for c in frame.columns if c not in ("_file", "_row")]
-    ident = _pick(columns, id_column, ITEM_ID_NAMES, "item id", shown, "task_options.item_id_column")
-    text = _pick([c for c in columns if c != ident], text_column, ITEM_TEXT_NAMES, "item text", shown,
+    ident = _pick(columns, id_column, ITEM_ID_NAMES, _("item id"), shown, "task_options.item_id_column")
+    text = _pick([c for c in columns if c != ident], text_column, ITEM_TEXT_NAMES, _("item text"), shown,
                  "task_options.item_text_column")
     items = pd.DataFrame({"id": frame[ident].astype(str).str.strip(), "text": frame[text].astype(str).map(clean)})
     extra = {}
@@ -150,8 +152,9 @@ def read_catalogue(path: str | Path, *, id_column: str | None = None, text_colum
                                        "label": items["id"], "reason": reason})[reason != ""]], ignore_index=True)
     kept = items[reason == ""].reset_index(drop=True)
     if len(kept) < 2:
-        raise EmptyDataError(f"the catalogue has {len(kept)} usable item(s); recommendation needs at least 2", where=shown,
-                             hint="check the id and text columns (task_options.item_id_column / item_text_column)")
+        raise EmptyDataError(_("the catalogue has {n} usable item(s); recommendation needs at least 2").format(n=len(kept)),
+                             where=shown,
+                             hint=_("check the id and text columns (task_options.item_id_column / item_text_column)"))
     entry = {"path": shown, "role": "items", "format": read.format, "encoding": read.encoding, "delimiter": read.delimiter,
              "rows": len(items) + len(read.rejects), "rows_kept": len(kept), "rows_rejected": len(rejects),
              "columns": {"id": ident, "text": text, **extra}}
@@ -175,9 +178,9 @@ def read_interactions(path: str | Path, known: set[str], *, user_column: str | N
     read = read_table(path, encoding=encoding, bad_rows="reject")
     shown, frame = str(path), read.frame
     columns = [c for c in frame.columns if c not in ("_file", "_row")]
-    user = _pick(columns, user_column, USER_NAMES, "user", shown, "task_options.user_column")
-    item = _pick([c for c in columns if c != user], item_column, INTER_ITEM_NAMES, "item", shown, "task_options.item_column")
-    when = _pick([c for c in columns if c not in (user, item)], time_column, TIME_NAMES, "time", shown,
+    user = _pick(columns, user_column, USER_NAMES, _("user"), shown, "task_options.user_column")
+    item = _pick([c for c in columns if c != user], item_column, INTER_ITEM_NAMES, _("item"), shown, "task_options.item_column")
+    when = _pick([c for c in columns if c not in (user, item)], time_column, TIME_NAMES, _("time"), shown,
                  "task_options.time_column")
     rest = [c for c in columns if c not in (user, item, when)]
     event = _pick(rest, None, EVENT_NAMES, "event", shown, "", required=False)
@@ -217,7 +220,7 @@ def read_interactions(path: str | Path, known: set[str], *, user_column: str | N
         "reason": reason})[reason != ""]], ignore_index=True)
     kept = kept.sort_values(["user", "time", "_file", "_row"], kind="stable").reset_index(drop=True)
     if kept.empty:
-        raise EmptyDataError("no usable interaction", where=shown, hint="see rejects.csv for why every row was rejected")
+        raise EmptyDataError(_("no usable interaction"), where=shown, hint=_("see rejects.csv for why every row was rejected"))
     entry = {"path": shown, "role": "interactions", "format": read.format, "encoding": read.encoding,
              "delimiter": read.delimiter, "rows": len(rows) + len(read.rejects), "rows_kept": len(kept),
              "rows_rejected": len(rejects), "columns": {"user": user, "item": item, "time": when, "event": event, "weight": weight}}
@@ -270,8 +273,8 @@ def prepare_recommend(cfg: DataConfig, *, task) -> RecommendData:
     """Read, check and split the catalogue and the interactions (`data.items`, `data.train`)."""
     opts = task.options
     missing = [(key, why) for key, value, why in (
-        ("data.items", cfg.items, "the item catalogue (id, text, ...) is needed: name its file"),
-        ("data.train", cfg.train, "the interactions (user, item, time) are needed: name their file"),
+        ("data.items", cfg.items, _("the item catalogue (id, text, ...) is needed: name its file")),
+        ("data.train", cfg.train, _("the interactions (user, item, time) are needed: name their file")),
     ) if value is None]
     if missing:
         raise ConfigError(missing)
@@ -301,8 +304,8 @@ def prepare_recommend(cfg: DataConfig, *, task) -> RecommendData:
     if cold:
         train = train[~train["item"].isin(set(cold))].reset_index(drop=True)
     if train.empty:
-        raise EmptyDataError("no training interaction is left after the split", where=str(cfg.train),
-                             hint="each user needs 3+ interactions for leave_last_out (or use split: time_cut)")
+        raise EmptyDataError(_("no training interaction is left after the split"), where=str(cfg.train),
+                             hint=_("each user needs 3+ interactions for leave_last_out (or use split: time_cut)"))
     rejects = pd.concat([item_rejects, inter_rejects], ignore_index=True)
     counts = {"items": len(items), "interactions_in": inter_entry["rows"], "interactions_kept": len(inter),
               "rows_in": item_entry["rows"] + inter_entry["rows"], "rows_kept": len(items) + len(inter),

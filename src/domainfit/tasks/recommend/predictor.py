@@ -24,6 +24,7 @@ from safetensors.torch import load_file
 from domainfit.backbones.encoder import tokenize
 from domainfit.bundle import Bundle
 from domainfit.errors import DomainfitError
+from domainfit.i18n import _
 from domainfit.predict import Predictor
 from domainfit.tasks.recommend.index import INDEX_DIR, SERVING_DIR, ItemIndex
 from domainfit.tasks.recommend.metrics import exclude
@@ -145,9 +146,9 @@ class RecommendPredictor:
         entries = list(history or [])
         if user is not None:
             if user not in self.users and not entries:
-                raise UnknownItems(f"unknown user {user!r} and no history given", where="user_id",
-                                   hint="send the user's history (item ids or texts), or recommend popular items "
-                                        "with an empty history")
+                raise UnknownItems(_("unknown user {user} and no history given").format(user=repr(user)), where="user_id",
+                                   hint=_("send the user's history (item ids or texts), or recommend popular items "
+                                          "with an empty history"))
             entries = self.users.get(user, []) + entries
         if entries:
             scores = self.history_scores([entries], exclude_seen=exclude_seen)[0]
@@ -208,8 +209,9 @@ class RecommendPredictor:
         known = json.loads(path.read_text(encoding="utf-8"))
         vectors = self._read_serving_vectors(len(known))
         if len(vectors) != len(known):
-            raise DomainfitError(f"{self._serving} holds {len(known)} items but {len(vectors)} vectors",
-                                 where=str(self._serving), hint="delete the serving/ folder (the posted items are lost) "
-                                 "and post them again")
+            raise DomainfitError(_("{folder} holds {items} items but {vectors} vectors").format(
+                                     folder=self._serving, items=len(known), vectors=len(vectors)),
+                                 where=str(self._serving), hint=_("delete the serving/ folder (the posted items are lost) "
+                                                                  "and post them again"))
         self.index.upsert([e["id"] for e in known], [e["text"] for e in known], vectors, [e["category"] for e in known])
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from domainfit.evaluation import reference_stats
+from domainfit.i18n import _
 from domainfit.registry import tasks
 from domainfit.tasks.recommend.examples import recommend_example
 from domainfit.tasks.recommend.index import ItemIndex
@@ -85,7 +86,7 @@ class RecommendTask:
         if not item:
             raise ValueError("missing_item")
         if self.index is not None and item not in self.index.row:
-            raise ValueError(f"unknown_item: {item[:60]!r} is not in the catalogue")
+            raise ValueError("unknown_item: " + _("{value} is not in the catalogue").format(value=repr(item[:60])))
         return item
 
     def label_set(self, labels: Iterable[str]) -> list[str]:

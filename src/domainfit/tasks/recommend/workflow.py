@@ -73,7 +73,8 @@ def score_baselines(names: Sequence[str], split: RecSplit, *, encoder, seed: int
         if not serves(b, "recommend") or not hasattr(b, "score"):
             out[name] = {"skipped": f"baseline {name!r} answers {', '.join(sorted(b.tasks))}, not recommend; skipped"}
             if reporter:
-                reporter.log(f"[note] {out[name]['skipped']}")
+                reporter.log("[note] " + _("baseline {name} answers {tasks}, not {task}; skipped").format(
+                    name=repr(name), tasks=", ".join(sorted(b.tasks)), task="recommend"))
             continue
         if b.needs_encoder and encoder is None:
             out[name] = {"skipped": f"baseline {name!r} needs the backbone, which is not at hand; skipped"}
@@ -111,9 +112,11 @@ class RecommendWorkflow:
             write_json(out / CASES.format(name), _cases_json(getattr(data, name)))
         log_warnings(data.report, reporter)
         c = data.report.counts
-        summary = (f"data: {c['items']} items, {c['interactions_kept']} interactions kept of {c['interactions_in']}, "
-                   f"{c['rows_rejected']} rows rejected (→ rejects.csv); {c['users']} users; train {c['train']} "
-                   f"interactions / val {c['val']} / test {c['test']} cases; {c['cold_items']} cold items")
+        summary = _("data: {items} items, {kept} interactions kept of {read}, {rejected} rows rejected (→ rejects.csv); "
+                    "{users} users; train {train} interactions / val {val} / test {test} cases; {cold} cold items").format(
+                        items=c["items"], kept=c["interactions_kept"], read=c["interactions_in"],
+                        rejected=c["rows_rejected"], users=c["users"], train=c["train"], val=c["val"], test=c["test"],
+                        cold=c["cold_items"])
         h = hashlib.sha256()
         for frame in (data.items[["id", "text"]], data.interactions[["user", "item", "time"]]):
             h.update(pd.util.hash_pandas_object(frame, index=False).values.tobytes())
@@ -189,8 +192,9 @@ class RecommendWorkflow:
         (so the gate measures the variant, not the index it was built with)."""
         cases = read_cases(bundle, "test")
         if not cases:
-            raise BundleError(f"the bundle has no test cases ({bundle.path / CASES.format('test')})", where=str(bundle.path),
-                              hint="retrain with users of 2+ interactions, so leave_last_out has test cases")
+            raise BundleError(_("the bundle has no test cases ({path})").format(path=bundle.path / CASES.format("test")),
+                              where=str(bundle.path),
+                              hint=_("retrain with users of 2+ interactions, so leave_last_out has test cases"))
         predictor = RecommendPredictor(bundle, variant="torch")
         texts = [predictor.index.texts[predictor.index.row[i]] for c in cases for i in c.history if i in predictor.index.row]
 
@@ -267,13 +271,13 @@ def evaluate_bundle(bundle_path: str | Path, data_path: str | Path, *, out_dir: 
     task = bundle.make_task()
     opts = task.options
     ids = json.loads(bundle.file(f"{INDEX_DIR}/items.json", key="index.items").read_text(encoding="utf-8"))
-    inter, rejects, _, _ = read_interactions(data_path, set(ids["ids"]), user_column=opts.user_column,
-                                             item_column=label_column or opts.item_column, time_column=opts.time_column,
-                                             encoding=encoding)
+    inter, rejects, _issues, _entry = read_interactions(data_path, set(ids["ids"]), user_column=opts.user_column,
+                                                        item_column=label_column or opts.item_column,
+                                                        time_column=opts.time_column, encoding=encoding)
     write_rejects(rejects, out / "rejects.csv")
     data_cfg = bundle.meta.config.get("data", {})
-    _, _, cases = split_cases(inter, how=opts.split, val_size=data_cfg.get("val_size", 0.1),
-                              test_size=data_cfg.get("test_size", 0.2))
+    _train, _val, cases = split_cases(inter, how=opts.split, val_size=data_cfg.get("val_size", 0.1),
+                                      test_size=data_cfg.get("test_size", 0.2))
     names = list(bundle.meta.config.get("baselines") or [] if baseline_names is None else baseline_names)
     train = pd.read_csv(bundle.file("data/train.csv", key="data.train"), dtype=str, keep_default_na=False)
     row = {item: i for i, item in enumerate(ids["ids"])}

@@ -28,6 +28,7 @@ from domainfit.data.columns import column_key
 from domainfit.data.token_checks import check_truncation, token_counts
 from domainfit.errors import ColumnError, EmptyDataError
 from domainfit.evaluation.assess import load_eval_rows
+from domainfit.i18n import _
 
 __all__ = ["RetrievalData", "bank_columns", "collapse", "pair_columns", "prepare_pairs", "read_answer_bank", "read_eval_pairs"]
 
@@ -73,36 +74,37 @@ def _explicit(columns: list[str], name: str, what: str, where: str, how: str) ->
     if name in columns:
         return name
     close = difflib.get_close_matches(name, columns, n=1, cutoff=0.6)
-    guess = f" Did you mean {close[0]!r}?" if close else ""
-    raise ColumnError(f"no {what} column {name!r}.{guess} The file has: {', '.join(map(repr, columns))}", where=where, hint=how)
+    guess = _(" Did you mean {name}?").format(name=repr(close[0])) if close else ""
+    raise ColumnError(_("no {role} column {name}.{guess} The file has: {columns}").format(
+        role=what, name=repr(name), guess=guess, columns=", ".join(map(repr, columns))), where=where, hint=how)
 
 
 def pair_columns(frame: pd.DataFrame, query_column: str | None, answer_column: str | None, *, path: str) -> tuple[str, str]:
     """(query column, answer column) of a pairs table: given names, else well-known ones (query/question/text...;
     answer/answer_id/document...)."""
     columns = [c for c in frame.columns if c not in ("_file", "_row")]
-    how = "pass --text QUERY_COLUMN --label ANSWER_COLUMN (data.text_column / data.label_column)"
+    how = _("pass --text QUERY_COLUMN --label ANSWER_COLUMN (data.text_column / data.label_column)")
     if answer_column:
-        answer = _explicit(columns, answer_column, "answer", path, how)
+        answer = _explicit(columns, answer_column, _("answer"), path, how)
     else:
         answer = _named([c for c in columns if c != query_column], ANSWER_NAMES)
         if answer is None:
-            raise ColumnError(f"cannot tell which column holds the answer (or answer id); the file has: "
-                              f"{', '.join(map(repr, columns))}", where=path, hint=how)
-    query, _ = resolve_columns(frame, query_column, answer, path=path)
+            raise ColumnError(_("cannot tell which column holds the answer (or answer id); the file has: {columns}").format(
+                columns=", ".join(map(repr, columns))), where=path, hint=how)
+    query, _answer = resolve_columns(frame, query_column, answer, path=path)
     return query, answer
 
 
 def bank_columns(frame: pd.DataFrame, id_column: str | None, text_column: str | None, *, path: str) -> tuple[str, str]:
     """(id column, answer text column) of the answer bank."""
     columns = [c for c in frame.columns if c not in ("_file", "_row")]
-    how = "name them with task_options.answers_id_column and task_options.answers_text_column"
-    ident = _explicit(columns, id_column, "answer id", path, how) if id_column else _named(columns, BANK_ID_NAMES)
+    how = _("name them with task_options.answers_id_column and task_options.answers_text_column")
+    ident = _explicit(columns, id_column, _("answer id"), path, how) if id_column else _named(columns, BANK_ID_NAMES)
     rest = [c for c in columns if c != ident]
-    text = _explicit(columns, text_column, "answer text", path, how) if text_column else _named(rest, BANK_TEXT_NAMES)
+    text = _explicit(columns, text_column, _("answer text"), path, how) if text_column else _named(rest, BANK_TEXT_NAMES)
     if ident is None or text is None or ident == text:
-        raise ColumnError(f"cannot tell which columns of the answer bank hold the id and the answer text; the file has: "
-                          f"{', '.join(map(repr, columns))}", where=path, hint=how)
+        raise ColumnError(_("cannot tell which columns of the answer bank hold the id and the answer text; the file has: "
+                            "{columns}").format(columns=", ".join(map(repr, columns))), where=path, hint=how)
     return ident, text
 
 
@@ -125,24 +127,27 @@ def read_answer_bank(path: str | Path, *, id_column: str | None = None, text_col
     reason[bank["answer"] == ""] = "empty_answer"
     reason[bank["id"] == ""] = "missing_id"
     issues = []
-    fixes = {"missing_id": "give every answer an id", "empty_answer": "fill in the answer text or delete the row",
-             "duplicate_id": "give each answer its own id; the first row with an id was kept"}
+    fixes = {"missing_id": _("give every answer an id"), "empty_answer": _("fill in the answer text or delete the row"),
+             "duplicate_id": _("give each answer its own id; the first row with an id was kept")}
+    what = {"missing_id": _("missing id"), "empty_answer": _("empty answer"), "duplicate_id": _("duplicate id")}
     for code, fix in fixes.items():
         bad = reason.str.startswith(code)
         if bad.any():
-            issues.append(Issue(code, "error", f"answer bank: {int(bad.sum())} row(s) with {code.replace('_', ' ')}; rejected",
-                                loc[bad].tolist(), hint=fix))
+            issues.append(Issue(code, "error", _("answer bank: {count} row(s) with {what}; rejected").format(
+                count=int(bad.sum()), what=what[code]), loc[bad].tolist(), hint=fix))
     kept = bank[reason == ""]
     repeated = kept[kept["answer"].duplicated(keep=False)]
     if len(repeated):
         issues.append(Issue("duplicate_answer", "warning",
-                            f"answer bank: {len(repeated)} answers share their text with another id; a query cannot tell them apart",
-                            loc[repeated.index].tolist(), hint="merge these answers into one id, or make their texts differ"))
+                            _("answer bank: {count} answers share their text with another id; a query cannot tell them "
+                              "apart").format(count=len(repeated)),
+                            loc[repeated.index].tolist(), hint=_("merge these answers into one id, or make their texts differ")))
     rejects = pd.DataFrame({"_file": bank["_file"], "_row": bank["_row"], "text": frame[text].astype(str),
                             "label": frame[ident].astype(str), "reason": reason})[reason != ""]
     if len(kept) < 2:
-        raise EmptyDataError(f"the answer bank has {len(kept)} usable answer(s); retrieval needs at least 2", where=shown,
-                             hint="check the id and answer columns (task_options.answers_id_column / answers_text_column)")
+        raise EmptyDataError(_("the answer bank has {n} usable answer(s); retrieval needs at least 2").format(n=len(kept)),
+                             where=shown,
+                             hint=_("check the id and answer columns (task_options.answers_id_column / answers_text_column)"))
     entry = {"path": shown, "role": "answers", "format": read.format, "encoding": read.encoding, "delimiter": read.delimiter,
              "rows": len(bank), "rows_kept": len(kept), "rows_rejected": len(bank) - len(kept)}
     return kept.reset_index(drop=True), rejects.reset_index(drop=True), issues, entry
@@ -159,10 +164,10 @@ def _bank_from_pairs(splits: list[pd.DataFrame], marker: str) -> pd.DataFrame:
 def _answer_truncation(bank: pd.DataFrame, tokenizer, max_length: int, model_name: str | None) -> list[Issue]:
     if tokenizer is None or bank.empty:
         return []
-    n_tokens, _ = token_counts(bank["answer"].tolist(), tokenizer)
+    n_tokens, _lengths = token_counts(bank["answer"].tolist(), tokenizer)
     frame = pd.DataFrame({"_n_tokens": n_tokens, "_loc": (bank["_file"] + ":row " + bank["_row"].astype(str)).tolist()})
     ctx = CheckContext(tokenizer=tokenizer, max_length=max_length, model_name=model_name)
-    return [Issue("answer_truncation", i.severity, "answer bank: " + i.message.replace("texts", "answers", 1), i.where, i.hint)
+    return [Issue("answer_truncation", i.severity, _("answer bank: ") + i.message.replace("texts", "answers", 1), i.where, i.hint)
             for i in check_truncation(frame, ctx)]
 
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from domainfit.evaluation import reference_stats
+from domainfit.i18n import _
 from domainfit.registry import tasks
 from domainfit.tasks import examples
 from domainfit.tasks.retrieval.data import collapse
@@ -91,7 +92,8 @@ class RetrievalTask:
             return text
         if text in self._by_text:
             return self._by_text[text]
-        raise ValueError(f"unknown_answer: {text[:60]!r} is neither an id nor an answer text of the answer bank")
+        raise ValueError("unknown_answer: " + _("{value} is neither an id nor an answer text of the answer bank").format(
+            value=repr(text[:60])))
 
     def label_set(self, labels: Iterable[str]) -> list[str]:
         return sorted(set(map(str, labels)) - {self.options.no_answer_marker})

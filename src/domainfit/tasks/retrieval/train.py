@@ -24,6 +24,7 @@ from torch import nn
 
 from domainfit.backbones.encoder import collate, tokenize
 from domainfit.config.schema import TrainConfig
+from domainfit.i18n import _
 from domainfit.inference import run_model
 from domainfit.interfaces import make_task
 from domainfit.methods.base import FitResult, Reporter
@@ -118,8 +119,8 @@ def fit_bi_encoder(cfg: TrainConfig, *, method, task, encoder: nn.Module, tokeni
                             "stopped_early": state.stopped_early, "pairs": len(pairs), "eval_seconds": round(state.eval_seconds, 2),
                             "train_examples_per_s": examples_per_second(state, len(pairs), cfg.training)})
     else:
-        reporter.log("no training: the untouched backbone indexes the answer bank")
-    reporter.log(f"indexing {len(ids)} answers")
+        reporter.log(_("no training: the untouched backbone indexes the answer bank"))
+    reporter.log(_("indexing {n} answers").format(n=len(ids)))
     result.model = index_model(encoder, tokenizer, texts, task, pooling=pooling, max_length=max_length)
     result.seconds = time.perf_counter() - started
     return result

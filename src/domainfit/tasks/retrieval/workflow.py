@@ -23,6 +23,7 @@ from domainfit.data import DataReport, write_rejects
 from domainfit.data.clean import cleaner_for
 from domainfit.evaluation.assess import assess_and_report, frozen_backbone
 from domainfit.evaluation.live import single_label_stats
+from domainfit.i18n import _
 from domainfit.interfaces import GateSplit, Reporter
 from domainfit.predict import Predictor
 from domainfit.registry import baselines
@@ -67,8 +68,10 @@ class RetrievalWorkflow:
         (out / ANSWERS_FILE).parent.mkdir(parents=True, exist_ok=True)
         data.bank[["id", "answer"]].to_csv(out / ANSWERS_FILE, index=False, encoding="utf-8")
         c = data.report.counts
-        summary = (f"data: {c['rows_in']} pairs in, {c['rows_kept']} kept, {c['rows_rejected']} rejected (→ rejects.csv); "
-                   f"train {len(data.train)} / val {len(data.val)} / test {len(data.test)}; {len(bank)} answers")
+        summary = _("data: {read} pairs in, {kept} kept, {rejected} rejected (→ rejects.csv); train {train} / val {val} / "
+                    "test {test}; {answers} answers").format(
+                        read=c["rows_in"], kept=c["rows_kept"], rejected=c["rows_rejected"], train=len(data.train),
+                        val=len(data.val), test=len(data.test), answers=len(bank))
         return Prepared(data, data.labels, data.report, rows_fingerprint(data), summary, extra={"bank": bank})
 
     def baselines(self, cfg: TrainConfig, *, task, opened: Opened, prepared: Prepared, reporter: Reporter) -> dict:
@@ -89,7 +92,8 @@ class RetrievalWorkflow:
         task.tune(data.val["label"].tolist(), model_scores(fit.model, task, opened.tokenizer, data.val, cfg.model.max_length),
                   data.labels)
         if task.threshold is not None:
-            reporter.log(f"no-answer threshold {task.threshold:.4f} ({task.calibration.get('rule')})")
+            reporter.log(_("no-answer threshold {threshold} ({rule})").format(threshold=f"{task.threshold:.4f}",
+                                                                              rule=task.calibration.get("rule")))
         return fit
 
     def extend_meta(self, meta: BundleMeta, *, task, prepared: Prepared, fit) -> None:
