@@ -205,3 +205,17 @@ def test_the_http_apis_answer_in_english_whatever_the_servers_locale(monkeypatch
     with TestClient(app) as client:
         assert client.get("/hint").json() == {"hint": "how to fix"}
     assert i18n._("how to fix") == "解决办法"  # the process itself still speaks Chinese
+
+
+def test_progress_markers_read_in_the_users_language(monkeypatch):
+    from domainfit.cli import ui
+
+    lines = []
+    monkeypatch.setattr(ui.console, "print", lambda text, **_kw: lines.append(text))
+    monkeypatch.setenv("DOMAINFIT_LANG", "zh")
+    reporter = ui.RichReporter()
+    reporter.log("[note] x")
+    reporter.log("[warning] y")
+    monkeypatch.setenv("DOMAINFIT_LANG", "en")
+    reporter.log("[note] x")
+    assert lines == ["备注：x", "警告: y", "[note] x"]

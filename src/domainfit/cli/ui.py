@@ -200,7 +200,10 @@ class RichReporter:
     def log(self, message: str) -> None:
         style = "yellow" if message.startswith("[warning]") else "dim"
         # soft wrap: a long line (a path) is never broken by a newline, so it can be copied or grepped whole
-        console.print(message.replace("[warning]", _("warning") + ":"), style=style, markup=False, soft_wrap=True)
+        shown = message.replace("[warning]", _("warning") + ":")
+        if shown.startswith("[note] ") and _("note") != "note":  # English keeps the marker as it always printed it
+            shown = _("note") + "：" + shown.removeprefix("[note] ")
+        console.print(shown, style=style, markup=False, soft_wrap=True)
 
 
 def _fmt(v) -> str:

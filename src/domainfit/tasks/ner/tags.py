@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from domainfit.i18n import _
+
 __all__ = [
     "OUTSIDE",
     "SCHEMES",
@@ -83,7 +85,8 @@ def to_bio(tags: Sequence[str], *, scheme: str | None = None, repair: bool = Tru
     for i, tag in enumerate(tags):
         p = parse_tag(tag)
         if p is None:
-            issues.append(TagIssue(i, "bad_tag", f"tag {tag!r} is not O or PREFIX-TYPE with prefix B, I, E or S; read as O", "error"))
+            issues.append(TagIssue(i, "bad_tag", _("tag {tag} is not O or PREFIX-TYPE with prefix B, I, E or S; read as "
+                                                     "O").format(tag=repr(tag)), "error"))
             p = (OUTSIDE, "")
         parsed.append(p)
     if scheme == "BIOES":
@@ -97,12 +100,14 @@ def to_bio(tags: Sequence[str], *, scheme: str | None = None, repair: bool = Tru
             continue
         begins = letter in ("B", "S")
         if not begins and kind != previous_type:
-            after = tags[i - 1] if i else "the sentence start"
+            after = tags[i - 1] if i else _("the sentence start")
             if repair:
-                issues.append(TagIssue(i, "i_without_b", f"{tags[i]} after {after}: read as B-{kind}", "warning"))
+                issues.append(TagIssue(i, "i_without_b", _("{tag} after {after}: read as B-{kind}").format(
+                    tag=tags[i], after=after, kind=kind), "warning"))
                 begins = True
             else:
-                issues.append(TagIssue(i, "i_without_b", f"{tags[i]} after {after}: an entity must start with B-{kind}", "error"))
+                issues.append(TagIssue(i, "i_without_b", _("{tag} after {after}: an entity must start with B-{kind}").format(
+                    tag=tags[i], after=after, kind=kind), "error"))
         out.append(f"{'B' if begins else 'I'}-{kind}")
         previous_type = "" if letter in ("E", "S") else kind
     return out, sorted(issues, key=lambda issue: issue.index)
@@ -114,7 +119,9 @@ def _unclosed(parsed: list[tuple[str, str]]) -> list[TagIssue]:
         if letter in ("B", "I"):
             nxt = parsed[i + 1] if i + 1 < len(parsed) else (OUTSIDE, "")
             if not (nxt[0] in ("I", "E") and nxt[1] == kind):
-                issues.append(TagIssue(i, "unclosed", f"{letter}-{kind} is not followed by I-{kind} or E-{kind} (BIOES): the entity ends here", "warning"))
+                issues.append(TagIssue(i, "unclosed", _("{letter}-{kind} is not followed by I-{kind} or E-{kind} (BIOES): "
+                                                        "the entity ends here").format(
+                    letter=letter, kind=kind), "warning"))
     return issues
 
 
