@@ -219,3 +219,27 @@ def test_progress_markers_read_in_the_users_language(monkeypatch):
     monkeypatch.setenv("DOMAINFIT_LANG", "en")
     reporter.log("[note] x")
     assert lines == ["备注：x", "警告: y", "[note] x"]
+
+
+def test_no_function_that_translates_rebinds_the_underscore():
+    """`for _ in ...` or `a, _ = ...` in a function that also calls `_()` makes `_` a local: an UnboundLocalError or a
+    call of a string, raised only when the (error) message is made."""
+    def own_scope(fn):
+        for child in ast.iter_child_nodes(fn):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                yield child
+                yield from own_scope(child)
+
+    bad = []
+    for path in sorted((ROOT / "src" / "domainfit").rglob("*.py")):
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue
+            params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs, fn.args.vararg,
+                                      fn.args.kwarg) if a is not None]
+            binds = "_" in params or any(isinstance(n, ast.Name) and n.id == "_" and isinstance(n.ctx, ast.Store)
+                                         for n in own_scope(fn))
+            calls = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "_" for n in ast.walk(fn))
+            if binds and calls:
+                bad.append(f"{path.relative_to(ROOT)}:{fn.lineno}")
+    assert not bad, f"rename the throwaway `_` (e.g. `_unused`) in {bad}"
